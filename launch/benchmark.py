@@ -1,0 +1,27 @@
+r"""Runs the project's benchmarks and prints a table per stage; writes JSON.
+
+  python -m launch.benchmark                       # every registered benchmark
+  python -m launch.benchmark generation --repeats=7 --output=benchmarks/generation.json
+"""
+
+from absl import app
+from absl import flags
+
+from specsense_jax import benchmarking
+
+_OUTPUT = flags.DEFINE_string('output', 'benchmarks/results.json', 'JSON report path ("" to skip).')
+_REPEATS = flags.DEFINE_integer('repeats', 5, 'Timed repeats; medians are reported.', lower_bound=1)
+_QUICK = flags.DEFINE_bool('quick', False, 'Small problem sizes (smoke test of the harness).')
+
+
+def main(argv):
+  names = argv[1:]
+  unknown = [n for n in names if n not in benchmarking.BENCHMARKS]
+  if unknown:
+    raise app.UsageError(f'Unknown benchmark(s) {unknown}; known: {sorted(benchmarking.BENCHMARKS)}')
+  benchmarking.run_benchmarks(
+      names, benchmarking.Options(repeats=_REPEATS.value, quick=_QUICK.value), _OUTPUT.value or None)
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,22 @@
+r"""End-to-end quickstart on this machine; run through `bash scripts/quickstart.sh`.
+
+  python -m launch.quickstart --workdir=runs/quickstart
+"""
+
+from absl import app
+from absl import flags
+
+from specsense_jax import quickstart
+
+_WORKDIR = flags.DEFINE_string('workdir', 'runs/quickstart', 'Where outputs and report.md go.')
+_STAGES = flags.DEFINE_list('stages', [], f'Subset of stages to run (default: all): {list(quickstart.STAGES)}.')
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  quickstart.run(_WORKDIR.value, _STAGES.value or None)
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# The README's test command: sets up .venv and runs the whole suite (slow end-to-end tests included).
+set -euo pipefail
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/venv.sh"
+exec python -m pytest -q -ra "$@"

@@ -1,0 +1,1 @@
+"""specsense_jax."""

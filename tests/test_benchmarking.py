@@ -1,0 +1,48 @@
+"""The benchmark harness (not a timed test: it checks the harness' bookkeeping)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from specsense_jax import benchmarking
+
+
+def test_time_call_counts_repeats_and_reports_median():
+  calls = []
+  timing = benchmarking.time_call(lambda: calls.append(1), repeats=4, warmup=2)
+  assert len(calls) == 6
+  assert len(timing.samples) == 4
+  assert timing.min_s <= timing.median_s
+
+
+def test_time_call_rejects_zero_repeats():
+  with pytest.raises(ValueError, match='repeats'):
+    benchmarking.time_call(lambda: None, repeats=0)
+
+
+def test_format_table_aligns_union_of_columns():
+  table = benchmarking.format_table([{'a': 1, 'b': 2.0}, {'a': 10, 'c': 'x'}])
+  lines = table.splitlines()
+  assert lines[0].split() == ['a', 'b', 'c']
+  assert set(lines[1]) <= {'-', ' '}
+  assert lines[3].split() == ['10', 'x']
+
+
+def test_unknown_benchmark_lists_known_names():
+  with pytest.raises(ValueError, match='devices'):
+    benchmarking.resolve('nope')
+
+
+def test_cli_writes_json_report(tmp_path):
+  out = tmp_path / 'sub' / 'bench.json'
+  proc = subprocess.run(
+      [sys.executable, '-m', 'launch.benchmark', 'devices', '--quick', '--repeats=1', f'--output={out}'],
+      capture_output=True, text=True, check=True)
+  assert 'tflops' in proc.stdout
+  report = json.loads(out.read_text())
+  rows = report['results']['devices']
+  assert [r['dtype'] for r in rows] == ['float32', 'bfloat16']
+  assert all(r['tflops'] > 0 for r in rows)
+  assert report['environment']['backend'] == 'cpu'
