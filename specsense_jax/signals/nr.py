@@ -1,0 +1,225 @@
+"""5G NR downlink (TS 38.211 / 38.213 / 38.104): SS/PBCH burst, CORESET0 with PDCCH, PDSCH, OFDM-modulated
+at the requested sample rate.
+
+PSS, SSS, PBCH DMRS, PDCCH DMRS and PDSCH DMRS are bit-exact; PBCH, PDCCH and PDSCH carry random data
+symbols (the load the spectrogram sees).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from specsense_jax.signals import ofdm
+from specsense_jax.signals import sequences
+from specsense_jax.signals import waveform as waveform_lib
+
+N_SC = 12
+# TS 38.104 Table 5.3.2-1 (FR1): N_RB per SCS (kHz) and channel bandwidth (MHz).
+NR_N_RB = {
+    15: {5: 25, 10: 52, 15: 79, 20: 106, 25: 133, 30: 160, 35: 188, 40: 216, 45: 242, 50: 270},
+    30: {5: 11, 10: 24, 15: 38, 20: 51, 25: 65, 30: 78, 35: 92, 40: 106, 45: 119, 50: 133, 60: 162, 70: 189,
+         80: 217, 90: 245, 100: 273},
+}
+# TS 38.213 §4.1: first symbols of the candidate SS/PBCH blocks in a half frame, per case and L.
+_SSB_FIRST_SYMBOLS = {
+    'A': lambda L: [s + 14 * n for n in range(L // 2) for s in (2, 8)],
+    'B': lambda L: [s + 28 * n for n in range(L // 4) for s in (4, 8, 16, 20)],
+    'C': lambda L: [s + 14 * n for n in range(L // 2) for s in (2, 8)],
+}
+_CASE_SCS = {'A': 15, 'B': 30, 'C': 30}
+
+
+def n_rb_for(bandwidth_mhz: float, scs_khz: int) -> int:
+  """N_RB of an NR FR1 channel bandwidth and SCS, or ValueError listing the allowed combinations."""
+  if scs_khz not in NR_N_RB:
+    raise ValueError(f'scs_khz must be one of {sorted(NR_N_RB)}, got {scs_khz!r}')
+  table = NR_N_RB[scs_khz]
+  for bw, n_rb in table.items():
+    if np.isclose(float(bandwidth_mhz), bw):
+      return n_rb
+  raise ValueError(f'bandwidth_mhz={bandwidth_mhz!r} is not defined for {scs_khz} kHz SCS in TS 38.104 '
+                   f'Table 5.3.2-1; allowed: {sorted(table)} MHz')
+
+
+def ssb_first_symbols(case: str, num_blocks: int) -> np.ndarray:
+  """Half-frame symbol index of the first symbol of each candidate SS/PBCH block (TS 38.213 §4.1)."""
+  if case not in _SSB_FIRST_SYMBOLS:
+    raise ValueError(f'ssb_case must be one of {sorted(_SSB_FIRST_SYMBOLS)}, got {case!r}')
+  if num_blocks not in (4, 8):
+    raise ValueError(f'ssb_num_blocks (L) must be 4 or 8 in FR1 here, got {num_blocks!r}')
+  return np.array(_SSB_FIRST_SYMBOLS[case](num_blocks))
+
+
+def pbch_dmrs(ncellid: int, ssb_index: int, num_blocks: int, half_frame: int = 0) -> np.ndarray:
+  """144 PBCH DMRS symbols (TS 38.211 §7.4.1.4.1)."""
+  i_ssb = (ssb_index % 4) + 4 * half_frame if num_blocks == 4 else ssb_index % 8
+  c_init = 2**11 * (i_ssb + 1) * (ncellid // 4 + 1) + 2**6 * (i_ssb + 1) + ncellid % 4
+  return sequences.qpsk_from_bits(sequences.gold_sequence(c_init, 288))
+
+
+def ssb_grid(ncellid: int, ssb_index: int, num_blocks: int, rng: np.random.Generator) -> np.ndarray:
+  """One SS/PBCH block as a (4, 240) grid (TS 38.211 §7.4.3.1, Table 7.4.3.1-1); PBCH data random QPSK."""
+  block = np.zeros((4, 240), np.complex64)
+  block[0, 56:183] = sequences.nr_pss(ncellid % 3)
+  block[2, 56:183] = sequences.nr_sss(ncellid)
+  v = ncellid % 4
+  pbch = np.zeros((4, 240), bool)
+  pbch[1] = pbch[3] = True
+  pbch[2, :48] = pbch[2, 192:] = True
+  dmrs = np.zeros((4, 240), bool)
+  dmrs[:, v::4] = pbch[:, v::4]
+  rows, cols = np.nonzero(dmrs)  # row-major: increasing k first within l, then l
+  order = np.lexsort((cols, rows))
+  block[rows[order], cols[order]] = pbch_dmrs(ncellid, ssb_index, num_blocks)
+  rows, cols = np.nonzero(pbch & ~dmrs)
+  block[rows, cols] = sequences.random_qam(rng, len(rows))
+  return block
+
+
+def dmrs_c_init(n_id: int, slots: np.ndarray, symbols: np.ndarray, symbols_per_slot: int = 14) -> np.ndarray:
+  """c_init of the PDCCH and PDSCH DMRS (TS 38.211 §7.4.1.1.1, §7.4.1.3.1), n_SCID = 0."""
+  return (2**17 * (symbols_per_slot * slots + symbols + 1) * (2 * n_id + 1) + 2 * n_id) % 2**31
+
+
+def random_groups(rng: np.random.Generator, n: int, fraction: tuple[float, float], max_groups: int = 3
+                  ) -> np.ndarray:
+  """Marks 1..max_groups disjoint contiguous runs covering a U[fraction] share of n units (>= 1 unit)."""
+  total = int(np.clip(round(rng.uniform(*fraction) * n), 1, n))
+  groups = int(rng.integers(1, min(max_groups, total) + 1))
+  cuts = np.sort(rng.choice(np.arange(1, total), size=groups - 1, replace=False)) if groups > 1 else []
+  sizes = np.diff(np.concatenate([[0], cuts, [total]])).astype(int)
+  gaps = rng.multinomial(n - total, np.ones(groups + 1) / (groups + 1))
+  gaps[1:-1] += 1  # keep groups apart
+  while gaps.sum() > n - total:  # undo the separation where there is no room, from the ends
+    j = int(np.argmax(gaps))
+    gaps[j] -= 1
+  mask = np.zeros(n, bool)
+  pos = gaps[0]
+  for size, gap in zip(sizes, gaps[1:]):
+    mask[pos:pos + size] = True
+    pos += size + gap
+  return mask
+
+
+def nr_waveform(bandwidth_mhz: float, scs_khz: int, *, ncellid: int, seed, sample_rate: float = 61.44e6,
+                duration_s: float = 0.04, ssb_case: str | None = None, ssb_num_blocks: int | None = None,
+                ssb_period_ms: float = 20, ssb_rb_offset: int | None = None, modulation: str = 'qpsk',
+                prb_fraction=(0.2, 0.7), slot_fraction=(0.1, 0.8), pdsch_period_slots: int = 20,
+                coreset_symbols: int = 2) -> waveform_lib.Waveform:
+  """An NR downlink waveform (one antenna port), clean and centred at 0 Hz.
+
+  Args:
+    bandwidth_mhz: channel bandwidth (TS 38.104 Table 5.3.2-1).
+    scs_khz: subcarrier spacing, 15 or 30.
+    ncellid: physical cell identity 0..1007.
+    seed: seed (or numpy SeedSequence) of every random draw.
+    sample_rate: output rate; direct synthesis when the numerology is integral there, else resampled.
+    duration_s: waveform length.
+    ssb_case: SS/PBCH block pattern; default 'A' at 15 kHz, 'B' at 30 kHz ('C' also allowed at 30 kHz).
+    ssb_num_blocks: burst length L (4 or 8); default drawn 50/50.
+    ssb_period_ms: SS burst period.
+    ssb_rb_offset: first carrier RB of the SS/PBCH block; default centred.
+    modulation: PDSCH modulation ('qpsk', '16qam', '64qam', '256qam').
+    prb_fraction: PDSCH RB share range (1-3 contiguous groups).
+    slot_fraction: share range of the first 8 slots of each PDSCH period carrying PDSCH (1-3 groups).
+    pdsch_period_slots: PDSCH allocation period in slots.
+    coreset_symbols: CORESET0 length (symbols 0.. of every slot, full band, PDCCH QPSK).
+
+  Returns:
+    A `Waveform` labelled 'NR' with `ssb_offset_hz` and `ssb_starts`.
+  """
+  n_rb = n_rb_for(bandwidth_mhz, scs_khz)
+  if not 0 <= int(ncellid) < 1008:
+    raise ValueError(f'ncellid must be in [0, 1007] for NR, got {ncellid!r}')
+  sample_rate = waveform_lib.check_positive('sample_rate', sample_rate)
+  duration_s = waveform_lib.check_positive('duration_s', duration_s)
+  ssb_period_ms = waveform_lib.check_positive('ssb_period_ms', ssb_period_ms)
+  waveform_lib.check_range('prb_fraction', prb_fraction, 0, 1)
+  waveform_lib.check_range('slot_fraction', slot_fraction, 0, 1)
+  if n_rb * N_SC * scs_khz * 1e3 > sample_rate:
+    raise ValueError(f'sample_rate {sample_rate / 1e6:g} MHz is below the occupied bandwidth of a '
+                     f'{bandwidth_mhz} MHz NR carrier at {scs_khz} kHz')
+  ssb_case = ssb_case or ('A' if scs_khz == 15 else 'B')
+  if _CASE_SCS.get(ssb_case) != scs_khz:
+    raise ValueError(f'ssb_case {ssb_case!r} does not use {scs_khz} kHz SCS; allowed at {scs_khz} kHz: '
+                     f'{[c for c, s in _CASE_SCS.items() if s == scs_khz]}')
+  if coreset_symbols not in (1, 2, 3):
+    raise ValueError(f'coreset_symbols must be 1, 2 or 3, got {coreset_symbols!r}')
+  if modulation not in sequences.MODULATION_ORDERS:
+    raise ValueError(f'modulation must be one of {sorted(sequences.MODULATION_ORDERS)}, got {modulation!r}')
+  rng = np.random.default_rng(seed)
+  mu = {15: 0, 30: 1}[scs_khz]
+  slots_per_ms = 2**mu
+  num_samples = int(round(duration_s * sample_rate))
+  num_slots = int(np.ceil(duration_s * 1e3 * slots_per_ms - 1e-9))
+  n_sc = n_rb * N_SC
+  grid = np.zeros((14 * num_slots, n_sc), np.complex64)
+
+  # SS/PBCH burst: candidate blocks in the first half frame of each period, random transmitted subset.
+  num_blocks = ssb_num_blocks or int(rng.choice([4, 8]))
+  first_symbols = ssb_first_symbols(ssb_case, num_blocks)
+  transmitted = rng.integers(0, 2, num_blocks).astype(bool)
+  if not transmitted.any():
+    transmitted[rng.integers(num_blocks)] = True
+  if ssb_rb_offset is None:
+    ssb_rb_offset = (n_rb - 20) // 2
+  if not 0 <= ssb_rb_offset <= n_rb - 20:
+    raise ValueError(f'ssb_rb_offset must be in [0, {n_rb - 20}] for {n_rb} RBs, got {ssb_rb_offset}')
+  ssb_k0 = ssb_rb_offset * N_SC
+  symbols_per_period = int(round(ssb_period_ms * 14 * slots_per_ms))
+  ssb_symbol_list = []
+  for period_start in range(0, 14 * num_slots, symbols_per_period):
+    for index in np.flatnonzero(transmitted):
+      l0 = period_start + first_symbols[index]
+      if l0 + 4 <= grid.shape[0]:
+        grid[l0:l0 + 4, ssb_k0:ssb_k0 + 240] = ssb_grid(ncellid, int(index), num_blocks, rng)
+        ssb_symbol_list.append(l0)
+  ssb_rows = np.zeros(grid.shape[0], bool)
+  for l0 in ssb_symbol_list:
+    ssb_rows[l0:l0 + 4] = True
+
+  # CORESET0: first symbols of every slot, full band in whole 6-RB groups; DMRS on k = 12n + 4k' + 1.
+  coreset_sc = (n_rb // 6) * 6 * N_SC
+  slots = np.arange(num_slots)
+  for l in range(coreset_symbols):
+    rows = 14 * slots + l
+    grid[rows, :coreset_sc] = sequences.random_qam(rng, (num_slots, coreset_sc))
+    dmrs_k = np.arange(1, coreset_sc, 4)
+    bits = sequences.gold_sequence(dmrs_c_init(ncellid, slots % (10 * slots_per_ms), l), 2 * len(dmrs_k))
+    grid[rows[:, None], dmrs_k] = sequences.qpsk_from_bits(bits)
+
+  # PDSCH: RB groups and slot groups, repeating every `pdsch_period_slots`; DMRS type 1 on symbols 2 and 11,
+  # port 1000 (even subcarriers), odd subcarriers of DMRS symbols left empty (2 CDM groups without data).
+  prb_mask = random_groups(rng, n_rb, prb_fraction)
+  slot_mask = random_groups(rng, min(8, pdsch_period_slots), slot_fraction)
+  pdsch_slots = slots[np.isin(slots % pdsch_period_slots, np.flatnonzero(slot_mask))]
+  sc_mask = np.repeat(prb_mask, N_SC)
+  dmrs_symbols = (2, 11)
+  for slot in pdsch_slots:
+    for l in range(coreset_symbols, 14):
+      row = 14 * slot + l
+      used = sc_mask.copy()
+      if ssb_rows[row]:
+        used[ssb_k0:ssb_k0 + 240] = False
+      if l in dmrs_symbols:
+        k = np.flatnonzero(used[0::2]) * 2
+        r = sequences.qpsk_from_bits(sequences.gold_sequence(
+            int(dmrs_c_init(ncellid, np.array(slot % (10 * slots_per_ms)), np.array(l))), n_sc))
+        grid[row, k] = r[k // 2]
+      else:
+        k = np.flatnonzero(used)
+        grid[row, k] = sequences.random_qam(rng, len(k), modulation)
+
+  iq, numerology, ratio = waveform_lib.grid_to_samples(
+      grid, lambda fs: ofdm.nr_numerology(scs_khz, fs), sample_rate, num_samples)
+  starts = numerology.symbol_starts(grid.shape[0])
+  ssb_starts = np.array([int(np.floor(starts[l] * float(ratio))) for l in ssb_symbol_list], np.int64)
+  ssb_offset_hz = float(ofdm.subcarrier_frequency(ssb_k0 + 120, n_sc, numerology))
+  return waveform_lib.Waveform(
+      iq=iq, sample_rate=sample_rate, bandwidth_hz=float(bandwidth_mhz) * 1e6, label='NR',
+      occupancy=waveform_lib.occupancy_cells(grid, numerology, ratio, num_samples),
+      ssb_offset_hz=ssb_offset_hz, ssb_starts=ssb_starts[ssb_starts < num_samples],
+      params={'standard': 'NR', 'bandwidth_mhz': float(bandwidth_mhz), 'scs_khz': scs_khz, 'n_rb': n_rb,
+              'ncellid': int(ncellid), 'ssb_case': ssb_case, 'ssb_num_blocks': num_blocks,
+              'ssb_transmitted': transmitted.astype(int).tolist(), 'modulation': modulation,
+              'pdsch_prb_share': float(prb_mask.mean()), 'pdsch_slots': int(slot_mask.sum())})

@@ -1,0 +1,134 @@
+"""The `Waveform` container, grid-to-samples synthesis at any rate, and occupancy extraction."""
+
+from __future__ import annotations
+
+import dataclasses
+import fractions
+import math
+from typing import Any, Callable
+
+import numpy as np
+import scipy.signal
+
+from specsense_jax.signals import ofdm
+
+
+@dataclasses.dataclass
+class Waveform:
+  """A clean baseband waveform (no channel, no noise), centred at 0 Hz.
+
+  Attributes:
+    iq: 1-D complex64 samples.
+    sample_rate: samples per second.
+    bandwidth_hz: nominal channel bandwidth (what `band` labels cover).
+    label: 'NR' or 'LTE'.
+    occupancy: (K, 4) float64 rows [sample_start, sample_count, freq_lower_edge, freq_upper_edge] of the
+      time-frequency cells whose resource elements carry energy (Hz relative to the waveform centre).
+    ssb_offset_hz: NR only: SS/PBCH block centre relative to the carrier centre.
+    ssb_starts: NR only: first sample of each transmitted SS/PBCH block.
+    params: the generator's parameters and random draws.
+  """
+  iq: np.ndarray
+  sample_rate: float
+  bandwidth_hz: float
+  label: str
+  occupancy: np.ndarray
+  ssb_offset_hz: float | None = None
+  ssb_starts: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
+  params: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def check_positive(name: str, value, allow_zero: bool = False) -> float:
+  """Returns float(value) or raises ValueError naming the parameter."""
+  try:
+    v = float(value)
+  except (TypeError, ValueError):
+    raise ValueError(f'{name} must be a number, got {value!r}') from None
+  if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+    raise ValueError(f'{name} must be a finite {"non-negative" if allow_zero else "positive"} number, '
+                     f'got {value!r}')
+  return v
+
+
+def check_range(name: str, value, low: float, high: float) -> tuple[float, float]:
+  """Validates a (min, max) range inside [low, high]."""
+  try:
+    lo, hi = (float(v) for v in value)
+  except (TypeError, ValueError):
+    raise ValueError(f'{name} must be a (min, max) pair, got {value!r}') from None
+  if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi or lo < low or hi > high:
+    raise ValueError(f'{name} must satisfy {low:g} <= min <= max <= {high:g}, got {value!r}')
+  return lo, hi
+
+
+def grid_to_samples(grid: np.ndarray, numerology_at: Callable[[float], ofdm.Numerology], sample_rate: float,
+                    num_samples: int) -> tuple[np.ndarray, ofdm.Numerology, fractions.Fraction]:
+  """OFDM-modulates `grid` at `sample_rate`, directly when the numerology is integral there.
+
+  Otherwise the grid is modulated at the smallest rate 1.92 MHz·2^k that holds it and resampled with a
+  polyphase filter (scipy.signal.resample_poly).
+
+  Returns:
+    (iq of `num_samples` complex64 samples, numerology used, rate ratio target/native).
+  """
+  try:
+    numerology = numerology_at(sample_rate)
+    ofdm.subcarrier_bins(grid.shape[1], numerology)
+    return ofdm.modulate(grid, numerology)[:num_samples], numerology, fractions.Fraction(1)
+  except ValueError:
+    pass
+  native = 1.92e6
+  while True:
+    numerology = numerology_at(native)
+    if numerology.fft_size >= 1.25 * grid.shape[1]:
+      break
+    native *= 2
+  ratio = fractions.Fraction(sample_rate).limit_denominator(10**6) / fractions.Fraction(native)
+  native_iq = ofdm.modulate(grid, numerology)
+  iq = scipy.signal.resample_poly(native_iq, ratio.numerator, ratio.denominator).astype(np.complex64)
+  if len(iq) < num_samples:
+    raise ValueError(f'resampled waveform has {len(iq)} samples, {num_samples} requested')
+  return iq[:num_samples], numerology, ratio
+
+
+def occupancy_cells(grid: np.ndarray, numerology: ofdm.Numerology, ratio: fractions.Fraction,
+                    num_samples: int, unit: int = 12) -> np.ndarray:
+  """Time-frequency rectangles where `grid` carries energy, at symbol × `unit`-subcarrier resolution.
+
+  Runs of active units are found per symbol, and consecutive symbols with identical runs are merged.
+
+  Returns:
+    (K, 4) float64 [sample_start, sample_count, freq_lower_edge, freq_upper_edge] at the output rate.
+  """
+  num_symbols, num_sc = grid.shape
+  units = -(-num_sc // unit)
+  padded = np.zeros((num_symbols, units * unit), bool)
+  padded[:, :num_sc] = grid != 0
+  active = padded.reshape(num_symbols, units, unit).any(axis=2)
+  edges = np.diff(np.pad(active.astype(np.int8), ((0, 0), (1, 1))), axis=1)
+  starts = numerology.symbol_starts(num_symbols)
+  lengths = numerology.cp_of(num_symbols) + numerology.fft_size
+  cells = []
+  previous, open_cells = None, []
+  for l in range(num_symbols):
+    lo = np.flatnonzero(edges[l] == 1)
+    hi = np.flatnonzero(edges[l] == -1)
+    runs = tuple(zip(lo.tolist(), hi.tolist()))
+    if runs == previous:
+      for c in open_cells:
+        c[1] += lengths[l]
+      continue
+    cells.extend(open_cells)
+    open_cells = [[starts[l], lengths[l], a, b] for a, b in runs]
+    previous = runs
+  cells.extend(open_cells)
+  if not cells:
+    return np.zeros((0, 4))
+  c = np.asarray(cells, np.float64)
+  f_lo = ofdm.subcarrier_frequency(c[:, 2] * unit, num_sc, numerology) - numerology.scs_hz / 2
+  f_hi = ofdm.subcarrier_frequency(np.minimum(c[:, 3] * unit, num_sc) - 1, num_sc, numerology) \
+      + numerology.scs_hz / 2
+  s0 = np.floor(c[:, 0] * float(ratio))
+  s1 = np.minimum(np.ceil((c[:, 0] + c[:, 1]) * float(ratio)), num_samples)
+  keep = s1 > s0
+  return np.stack([s0, s1 - s0, f_lo, f_hi], axis=1)[keep]
