@@ -243,7 +243,7 @@ def lte_waveform(bandwidth_mhz: float, *, ncellid: int, seed, sample_rate: float
   rmc, preset_modulation = RMC_PRESETS.get(int(bandwidth_mhz) if float(bandwidth_mhz).is_integer() else -1,
                                            (None, 'qpsk'))
   modulation = modulation or preset_modulation
-  rng = np.random.default_rng(seed)
+  rng = np.random.default_rng(waveform_lib.seed_sequence(seed))
   num_samples = int(round(duration_s * sample_rate))
   num_subframes = int(np.ceil(duration_s * 1e3 - 1e-9))
   pdsch_rbs = draw_pdsch_allocation(rng, n_rb, num_subframes, load)

@@ -147,7 +147,7 @@ def nr_waveform(bandwidth_mhz: float, scs_khz: int, *, ncellid: int, seed, sampl
     raise ValueError(f'coreset_symbols must be 1, 2 or 3, got {coreset_symbols!r}')
   if modulation not in sequences.MODULATION_ORDERS:
     raise ValueError(f'modulation must be one of {sorted(sequences.MODULATION_ORDERS)}, got {modulation!r}')
-  rng = np.random.default_rng(seed)
+  rng = np.random.default_rng(waveform_lib.seed_sequence(seed))
   mu = {15: 0, 30: 1}[scs_khz]
   slots_per_ms = 2**mu
   num_samples = int(round(duration_s * sample_rate))

@@ -38,6 +38,21 @@ class Waveform:
   params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
+def seed_sequence(seed) -> np.random.SeedSequence:
+  """A SeedSequence from an int, a sequence of ints or a SeedSequence (every draw derives from one)."""
+  if isinstance(seed, np.random.SeedSequence):
+    return seed
+  if isinstance(seed, (tuple, list)):
+    seed = [int(v) for v in seed]
+  elif isinstance(seed, (int, np.integer)):
+    seed = int(seed)
+  else:
+    raise ValueError(f'seed must be an int, a sequence of ints or a numpy SeedSequence, got {seed!r}')
+  if np.any(np.asarray(seed) < 0):
+    raise ValueError(f'seed must be non-negative, got {seed!r}')
+  return np.random.SeedSequence(seed)
+
+
 def check_positive(name: str, value, allow_zero: bool = False) -> float:
   """Returns float(value) or raises ValueError naming the parameter."""
   try:

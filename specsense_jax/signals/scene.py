@@ -1,0 +1,245 @@
+"""Scene composer: one 40 ms frame with NR, LTE or NR + LTE through channels and noise, with annotations.
+
+Every random draw derives from the frame's seed through `numpy.random.SeedSequence`, so frame k of a split
+is the same bytes on every machine and in every worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from specsense_jax.signals import channel
+from specsense_jax.signals import lte
+from specsense_jax.signals import nr
+from specsense_jax.signals import waveform as waveform_lib
+
+SCENES = {'nr': ('NR',), 'lte': ('LTE',), 'nr_lte': ('NR', 'LTE')}
+SNR_MODES = ('frame', 'per_signal')
+
+
+@dataclasses.dataclass(frozen=True)
+class SceneConfig:
+  """What a frame may contain; defaults follow the MathWorks example (2023-24 version).
+
+  Attributes:
+    sample_rate: samples per second.
+    duration_s: frame length.
+    scenes: scene types drawn with equal probability: 'nr', 'lte', 'nr_lte'.
+    nr_bandwidths_mhz: NR channel bandwidths to draw from.
+    nr_scs_khz: NR subcarrier spacings to draw from (combinations TS 38.104 lacks are skipped).
+    nr_ssb_case_30khz: SS/PBCH block cases drawn at 30 kHz ('B', 'C').
+    nr_modulations: PDSCH modulations to draw from.
+    lte_bandwidths_mhz: LTE channel bandwidths to draw from.
+    lte_load: LTE PDSCH load ('thinned' as in the example, 'full', 'sparse', 'off').
+    snr_db: AWGN SNR range, uniform.
+    snr_mode: 'frame': noise relative to the combined signal (MATLAB); 'per_signal': each signal gets its
+      own SNR draw relative to the noise floor.
+    doppler_hz: maximum Doppler range, uniform.
+    channel_models: fading models drawn from (see `channel.CHANNEL_MODELS`).
+    tdl_profiles: TDL profiles drawn from when the model is 'tdl'.
+    delay_spread_s: delay spread range for 'tdl', log-uniform.
+    time_shift: random circular time shift U[0, duration) per signal.
+    image_width: pixel columns of the images made later; single signals stay fs/width inside the edges.
+    gap_step_hz: NR + LTE: gap and start are multiples of this.
+  """
+  sample_rate: float = 61.44e6
+  duration_s: float = 0.04
+  scenes: tuple[str, ...] = ('nr', 'lte', 'nr_lte')
+  nr_bandwidths_mhz: tuple[float, ...] = (10, 15, 20, 25, 30, 40, 50)
+  nr_scs_khz: tuple[int, ...] = (15, 30)
+  nr_ssb_case_30khz: tuple[str, ...] = ('B',)
+  nr_modulations: tuple[str, ...] = ('qpsk',)
+  lte_bandwidths_mhz: tuple[float, ...] = (5, 10, 15, 20)
+  lte_load: str = 'thinned'
+  snr_db: tuple[float, float] = (0.0, 40.0)
+  snr_mode: str = 'frame'
+  doppler_hz: tuple[float, float] = (0.0, 500.0)
+  channel_models: tuple[str, ...] = ('single_path',)
+  tdl_profiles: tuple[str, ...] = ('A', 'B', 'C', 'D', 'E')
+  delay_spread_s: tuple[float, float] = (10e-9, 300e-9)
+  time_shift: bool = True
+  image_width: int = 128
+  gap_step_hz: float = 1e6
+
+  def validate(self) -> 'SceneConfig':
+    """Raises ValueError naming the first bad field; returns self."""
+    fs = waveform_lib.check_positive('sample_rate', self.sample_rate)
+    waveform_lib.check_positive('duration_s', self.duration_s)
+    waveform_lib.check_positive('gap_step_hz', self.gap_step_hz)
+    waveform_lib.check_range('snr_db', self.snr_db, -50, 200)
+    waveform_lib.check_range('doppler_hz', self.doppler_hz, 0, 1e5)
+    waveform_lib.check_range('delay_spread_s', self.delay_spread_s, 1e-10, 1e-4)
+    if self.delay_spread_s[0] <= 0:
+      raise ValueError('delay_spread_s must be positive')
+    for name, allowed in (('scenes', SCENES), ('channel_models', channel.CHANNEL_MODELS),
+                          ('tdl_profiles', channel.TDL_PROFILES), ('nr_ssb_case_30khz', ('B', 'C'))):
+      values = getattr(self, name)
+      bad = [v for v in values if v not in allowed]
+      if not values or bad:
+        raise ValueError(f'{name} must be a non-empty subset of {sorted(allowed)}, got {values!r}')
+    if self.snr_mode not in SNR_MODES:
+      raise ValueError(f'snr_mode must be one of {SNR_MODES}, got {self.snr_mode!r}')
+    if self.image_width < 1:
+      raise ValueError(f'image_width must be a positive integer, got {self.image_width!r}')
+    for bw in self.lte_bandwidths_mhz:
+      lte.n_rb_for(bw)
+    if not self.nr_options() and any('NR' in SCENES[s] for s in self.scenes):
+      raise ValueError(f'no (nr_bandwidths_mhz, nr_scs_khz) combination of {self.nr_bandwidths_mhz} x '
+                       f'{self.nr_scs_khz} is defined by TS 38.104 and narrower than sample_rate {fs:g} Hz')
+    for scene in self.scenes:
+      if not self.pairs(scene):
+        raise ValueError(f'scene {scene!r}: no combination of the configured bandwidths fits in sample_rate '
+                         f'{fs / 1e6:g} MHz')
+    return self
+
+  def nr_options(self) -> list[tuple[float, int]]:
+    """(bandwidth, SCS) pairs TS 38.104 defines whose occupied band fits the sample rate."""
+    out = []
+    for scs in self.nr_scs_khz:
+      for bw in self.nr_bandwidths_mhz:
+        try:
+          n_rb = nr.n_rb_for(bw, scs)
+        except ValueError:
+          continue
+        if n_rb * 12 * scs * 1e3 <= self.sample_rate and bw * 1e6 <= self.sample_rate:
+          out.append((float(bw), int(scs)))
+    return out
+
+  def pairs(self, scene: str) -> list[tuple]:
+    """The signal parameter tuples a scene can draw: [(nr option or None, lte bandwidth or None)]."""
+    nr_opts = self.nr_options() if 'NR' in SCENES[scene] else [None]
+    lte_opts = [float(b) for b in self.lte_bandwidths_mhz if b * 1e6 <= self.sample_rate] \
+        if 'LTE' in SCENES[scene] else [None]
+    return [(n, l) for n in nr_opts for l in lte_opts
+            if (n[0] if n else 0) * 1e6 + (l or 0) * 1e6 <= self.sample_rate]
+
+
+@dataclasses.dataclass
+class Frame:
+  """One composed frame.
+
+  Attributes:
+    iq: complex64 samples (channel and noise applied).
+    sample_rate: samples per second.
+    annotations: SigMF-shaped dicts: label, freq_lower_edge, freq_upper_edge (Hz, relative to the centre),
+      sample_start, sample_count; plus `occupancy` ((K, 4) cells, see `Waveform.occupancy`), `snr_db`,
+      and for NR `ssb_offset_hz` (absolute, relative to the frame centre) and `ssb_starts`.
+    snr_db: SNR of the frame (combined signal power over noise power, full band).
+    params: every drawn parameter.
+  """
+  iq: np.ndarray
+  sample_rate: float
+  annotations: list[dict[str, Any]]
+  snr_db: float
+  params: dict[str, Any]
+
+
+def _shift_cells(cells: np.ndarray, shift: int, offset_hz: float, num_samples: int) -> np.ndarray:
+  """Moves occupancy cells by a circular time shift and a frequency offset, splitting wrapped cells."""
+  if len(cells) == 0:
+    return cells
+  out = cells.copy()
+  out[:, 0] = (out[:, 0] + shift) % num_samples
+  out[:, 2:] += offset_hz
+  over = out[:, 0] + out[:, 1] - num_samples
+  wrapped = over > 0
+  tail = out[wrapped].copy()
+  out[wrapped, 1] -= over[wrapped]
+  tail[:, 0] = 0
+  tail[:, 1] = over[wrapped]
+  return np.concatenate([out, tail])
+
+
+def _place(rng: np.random.Generator, widths: list[float], config: SceneConfig) -> list[float]:
+  """Centre frequencies: MATLAB's random offset for one signal; random gap and order for two."""
+  fs = config.sample_rate
+  if len(widths) == 1:
+    max_shift = max(0.0, (fs - widths[0]) / 2 - fs / config.image_width)
+    return [(2 * rng.random() - 1) * max_shift]
+  step = config.gap_step_hz
+  free = fs - sum(widths)
+  gap = np.floor(rng.random() * free / step) * step
+  start = -fs / 2 + np.floor(rng.random() * (free - gap) / step) * step
+  centres, edge = [], start
+  for i, w in enumerate(widths):
+    centres.append(edge + w / 2)
+    edge += w + gap
+  return centres
+
+
+def generate_frame(seed, config: SceneConfig | None = None) -> Frame:
+  """Draws and composes one frame.
+
+  Args:
+    seed: int, tuple of ints or numpy SeedSequence; the frame is a pure function of (seed, config).
+    config: scene configuration; default `SceneConfig()`.
+
+  Returns:
+    A `Frame`.
+  """
+  config = (config or SceneConfig()).validate()
+  root = waveform_lib.seed_sequence(seed)
+  draw_seq, *signal_seqs = root.spawn(3)
+  noise_seq, = draw_seq.spawn(1)
+  rng = np.random.default_rng(draw_seq)
+  fs = config.sample_rate
+  num_samples = int(round(config.duration_s * fs))
+  scene = config.scenes[int(rng.integers(len(config.scenes)))]
+  choices = config.pairs(scene)
+  nr_option, lte_bw = choices[int(rng.integers(len(choices)))]
+  specs = []
+  if nr_option:
+    scs = nr_option[1]
+    case = 'A' if scs == 15 else config.nr_ssb_case_30khz[int(rng.integers(len(config.nr_ssb_case_30khz)))]
+    specs.append(('NR', dict(bandwidth_mhz=nr_option[0], scs_khz=scs, ssb_case=case,
+                             ncellid=int(rng.integers(1008)),
+                             modulation=config.nr_modulations[int(rng.integers(len(config.nr_modulations)))])))
+  if lte_bw:
+    specs.append(('LTE', dict(bandwidth_mhz=lte_bw, ncellid=int(rng.integers(504)), load=config.lte_load)))
+  order = rng.permutation(len(specs))
+  specs = [specs[i] for i in order]
+  centres = _place(rng, [s[1]['bandwidth_mhz'] * 1e6 for s in specs], config)
+  doppler = float(rng.uniform(*config.doppler_hz))
+  model = config.channel_models[int(rng.integers(len(config.channel_models)))]
+  model_kwargs = {}
+  if model == 'tdl':
+    model_kwargs = {'tdl_profile': config.tdl_profiles[int(rng.integers(len(config.tdl_profiles)))],
+                    'delay_spread_s': float(np.exp(rng.uniform(*np.log(config.delay_spread_s))))}
+  snrs = [float(rng.uniform(*config.snr_db)) for _ in specs]
+
+  total = np.zeros(num_samples, np.complex64)
+  annotations, signal_params = [], []
+  for (label, kwargs), centre, snr, seq in zip(specs, centres, snrs, signal_seqs):
+    wave_seq, channel_seq, shift_seq = seq.spawn(3)
+    kwargs = dict(kwargs, seed=wave_seq, sample_rate=fs, duration_s=config.duration_s)
+    wave = nr.nr_waveform(**kwargs) if label == 'NR' else lte.lte_waveform(**kwargs)
+    shift = int(np.random.default_rng(shift_seq).integers(num_samples)) if config.time_shift else 0
+    iq = channel.apply_channel(wave.iq, fs, seed=channel_seq, model=model, doppler_hz=doppler,
+                               freq_offset_hz=centre, time_shift_samples=shift, **model_kwargs)
+    power = float(np.mean(np.abs(iq) ** 2))
+    gain = np.sqrt(10 ** (snr / 10) / power) if config.snr_mode == 'per_signal' else 1 / np.sqrt(power)
+    total += (gain * iq).astype(np.complex64)
+    ann = {'label': label, 'freq_lower_edge': centre - wave.bandwidth_hz / 2,
+           'freq_upper_edge': centre + wave.bandwidth_hz / 2, 'sample_start': 0, 'sample_count': num_samples,
+           'occupancy': _shift_cells(wave.occupancy, shift, centre, num_samples)}
+    if config.snr_mode == 'per_signal':
+      ann['snr_db'] = snr
+    if label == 'NR':
+      ann['ssb_offset_hz'] = centre + wave.ssb_offset_hz
+      ann['ssb_starts'] = np.sort((wave.ssb_starts + shift) % num_samples)
+    annotations.append(ann)
+    signal_params.append(dict(wave.params, center_frequency_hz=centre, time_shift_samples=shift))
+
+  noise_rng = np.random.default_rng(noise_seq)
+  if config.snr_mode == 'frame':
+    frame_snr = snrs[0]
+    iq = channel.add_awgn(total, frame_snr, noise_rng)
+  else:
+    iq = channel.add_awgn(total, 0.0, noise_rng, signal_power=1.0)  # unit noise floor
+    frame_snr = float(10 * np.log10(np.mean(np.abs(total) ** 2)))
+  params = {'scene': scene, 'signals': signal_params, 'channel_model': model, 'doppler_hz': doppler,
+            'snr_db': frame_snr, **model_kwargs}
+  return Frame(iq=iq, sample_rate=fs, annotations=annotations, snr_db=frame_snr, params=params)
