@@ -131,13 +131,26 @@ def modulate(grid: np.ndarray, numerology: Numerology) -> np.ndarray:
 
 
 def demodulate(iq: np.ndarray, numerology: Numerology, num_subcarriers: int, num_symbols: int,
-               offset: int = 0) -> np.ndarray:
-  """Inverse of `modulate` for time-aligned input: returns the (num_symbols, num_subcarriers) grid."""
+               first_symbol: int = 0, offset: int = 0) -> np.ndarray:
+  """Inverse of `modulate` for time-aligned input.
+
+  Args:
+    iq: samples whose symbol 0 (its CP) starts at `offset`.
+    numerology: the OFDM layout.
+    num_subcarriers: grid width.
+    num_symbols: symbols to return.
+    first_symbol: index of the first symbol returned (CP lengths depend on the position in the subframe).
+    offset: sample index of symbol 0.
+
+  Returns:
+    The (num_symbols, num_subcarriers) grid.
+  """
   n = numerology.fft_size
-  starts = offset + numerology.symbol_starts(num_symbols) + numerology.cp_of(num_symbols)
+  last = first_symbol + num_symbols
+  starts = offset + (numerology.symbol_starts(last) + numerology.cp_of(last))[first_symbol:]
   if starts[-1] + n > len(iq):
-    raise ValueError(f'{num_symbols} symbols from sample {offset} need {starts[-1] + n} samples, '
-                     f'got {len(iq)}')
+    raise ValueError(f'symbols {first_symbol}..{last - 1} from sample {offset} need {starts[-1] + n} '
+                     f'samples, got {len(iq)}')
   blocks = np.asarray(iq)[starts[:, None] + np.arange(n)]
   spectrum = scipy.fft.fft(blocks, axis=1, norm='forward') * np.sqrt(num_subcarriers)
   return spectrum[:, subcarrier_bins(num_subcarriers, numerology)].astype(np.complex64)
