@@ -19,6 +19,7 @@ from typing import Any, Callable
 # name -> "module:function"; imported lazily so one stage's heavy imports never slow another.
 BENCHMARKS: dict[str, str] = {
     'devices': 'specsense_jax.benchmarks.devices:run',
+    'generation': 'specsense_jax.benchmarks.generation:run',
 }
 
 

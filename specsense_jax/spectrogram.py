@@ -12,6 +12,8 @@ of all the samples and FFT bins it covers (Welch-style), which is less noisy and
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import scipy.fft
 import scipy.signal
@@ -32,6 +34,7 @@ _PARULA_ANCHORS = np.array([
     [0.9769, 0.9839, 0.0805]])
 
 
+@functools.lru_cache(maxsize=None)
 def _colormap_table(name: str) -> np.ndarray:
   """(256, 3) uint8 lookup table."""
   x = np.linspace(0, 1, 256)
@@ -80,18 +83,32 @@ def _check_size(size) -> tuple[int, int]:
   return height, width
 
 
-def _matlab_psd_db(iq: np.ndarray, sample_rate: float, height: int, width: int) -> np.ndarray:
-  if len(iq) < MATLAB_WINDOW:
-    raise ValueError(f'matlab mode needs at least {MATLAB_WINDOW} samples, got {len(iq)}')
+def matlab_segment_starts(num_samples: int, height: int) -> np.ndarray:
+  """First sample of the spectrogram segment each image row keeps (nearest resize of all segments)."""
+  if num_samples < MATLAB_WINDOW:
+    raise ValueError(f'matlab mode needs at least {MATLAB_WINDOW} samples, got {num_samples}')
   hop = MATLAB_WINDOW - MATLAB_OVERLAP
-  num_segments = (len(iq) - MATLAB_OVERLAP) // hop
+  num_segments = (num_samples - MATLAB_OVERLAP) // hop
+  return nearest_indices(num_segments, height) * hop
+
+
+def matlab_sample_indices(num_samples: int, height: int) -> np.ndarray:
+  """(H, 256) indices of every sample `matlab` mode reads: all a frame must provide for an image."""
+  return matlab_segment_starts(num_samples, height)[:, None] + np.arange(MATLAB_WINDOW)
+
+
+def matlab_psd_db_from_segments(segments: np.ndarray, sample_rate: float, width: int) -> np.ndarray:
+  """PSD in dB of (H, 256) segments at the W frequency bins the nearest resize keeps."""
   window = scipy.signal.windows.hann(MATLAB_WINDOW, sym=True)
-  starts = nearest_indices(num_segments, height) * hop
-  segments = iq[starts[:, None] + np.arange(MATLAB_WINDOW)] * window.astype(np.float32)
   bins = matlab_centered_bins(MATLAB_NFFT)[nearest_indices(MATLAB_NFFT, width)]
   dft = np.exp(-2j * np.pi * np.outer(np.arange(MATLAB_WINDOW), bins) / MATLAB_NFFT).astype(np.complex64)
-  power = np.abs(segments @ dft).astype(np.float64) ** 2 / (sample_rate * np.sum(window ** 2))
-  return 10 * np.log10(power + _EPS)
+  power = np.abs((segments * window.astype(np.float32)) @ dft).astype(np.float64) ** 2
+  return 10 * np.log10(power / (sample_rate * np.sum(window ** 2)) + _EPS)
+
+
+def _matlab_psd_db(iq: np.ndarray, sample_rate: float, height: int, width: int) -> np.ndarray:
+  segments = iq[matlab_sample_indices(len(iq), height)]
+  return matlab_psd_db_from_segments(segments, sample_rate, width)
 
 
 def _average_psd_db(iq: np.ndarray, sample_rate: float, height: int, width: int) -> np.ndarray:
@@ -144,7 +161,12 @@ def spectrogram_image(iq: np.ndarray, sample_rate: float, size=(128, 128), mode:
   Returns:
     uint8 (H, W, 3).
   """
-  return _colormap_table(colormap)[to_grey_levels(spectrogram_db(iq, sample_rate, size, mode))]
+  return colorize(to_grey_levels(spectrogram_db(iq, sample_rate, size, mode)), colormap)
+
+
+def colorize(grey: np.ndarray, colormap: str = 'parula') -> np.ndarray:
+  """uint8 grey levels -> uint8 RGB through a 256-entry colormap."""
+  return _colormap_table(colormap)[grey]
 
 
 def frequency_columns(freq_lower: float, freq_upper: float, sample_rate: float, width: int

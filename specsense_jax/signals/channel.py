@@ -8,8 +8,6 @@ above the Doppler bandwidth) and linearly interpolated, which keeps a 40 ms fram
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
-
 import numpy as np
 
 from specsense_jax.signals import waveform as waveform_lib
@@ -74,56 +72,113 @@ def _coarse_gains(rng: np.random.Generator, num_paths: int, num_samples: int, sa
   phases = rng.uniform(0, 2 * np.pi, (num_paths, _SINUSOIDS))
   coarse_rate = max(1e3, _COARSE_RATE_PER_HZ * doppler_hz)
   step = max(1, int(sample_rate // coarse_rate))
-  t_coarse = np.arange(0, num_samples + step, step) / sample_rate
+  t_coarse = np.arange(0, num_samples + 2 * step, step) / sample_rate
   arg = 2 * np.pi * doppler_hz * np.cos(angles)[:, :, None] * t_coarse + phases[:, :, None]
   return np.exp(1j * arg).sum(axis=1) / np.sqrt(_SINUSOIDS), step
-
-
-def _interpolate(coarse: np.ndarray, step: int, num_samples: int) -> np.ndarray:
-  """Linear interpolation of one path's coarse gains (spaced `step` samples) to `num_samples` samples."""
-  c = coarse.astype(np.complex64)
-  frac = (np.arange(step) / step).astype(np.float32)
-  fine = c[:-1, None] + (c[1:] - c[:-1])[:, None] * frac[None, :]
-  return fine.reshape(-1)[:num_samples]
 
 
 def rayleigh_gains(rng: np.random.Generator, num_paths: int, num_samples: int, sample_rate: float,
                    doppler_hz: float) -> np.ndarray:
   """Unit-power Rayleigh fading gains with a Jakes Doppler spectrum, (num_paths, num_samples) complex64."""
   coarse, step = _coarse_gains(rng, num_paths, num_samples, sample_rate, doppler_hz)
-  return np.stack([_interpolate(c, step, num_samples) for c in coarse])
+  fading = Fading(np.zeros(num_paths, np.int64), coarse.astype(np.complex64), step, sample_rate)
+  return np.stack([fading.gains(p, None, num_samples) for p in range(num_paths)])
 
 
-def _apply_taps(iq: np.ndarray, delays_s, powers_db, sample_rate: float, rng: np.random.Generator,
-                doppler_hz: float, los_k_linear: float = 0.0) -> np.ndarray:
-  """y[n] = Σ_k g_k[n] x[n - d_k] with taps on the sample grid (equal delays merged), unit total power."""
-  delays = np.round(np.asarray(delays_s) * sample_rate).astype(int)
-  powers = 10 ** (np.asarray(powers_db) / 10)
+def phasor(offset_hz: float, sample_rate: float, indices=None, num_samples: int = 0) -> np.ndarray:
+  """exp(j 2π f n / fs) at sample indices n (all of 0..num_samples-1 when `indices` is None).
+
+  n = B·q + r splits the phase into two small float64 tables, so the whole frame costs one complex multiply
+  per sample and any subset of indices gets exactly the same values.
+  """
+  if not np.isfinite(offset_hz):
+    raise ValueError(f'offset_hz must be finite, got {offset_hz!r}')
+  block = 4096
+  count = num_samples if indices is None else int(np.max(indices, initial=0)) + 1
+  fine = np.exp(2j * np.pi * np.mod(np.arange(block) * (offset_hz / sample_rate), 1.0))
+  coarse = np.exp(2j * np.pi * np.mod(np.arange(-(-count // block)) * (block * offset_hz / sample_rate), 1.0))
+  if indices is None:
+    return (coarse[:, None] * fine[None, :]).astype(np.complex64).reshape(-1)[:num_samples]
+  q, r = np.divmod(np.asarray(indices, np.int64), block)
+  return (coarse[q] * fine[r]).astype(np.complex64)
+
+
+@dataclasses.dataclass
+class Fading:
+  """A realized tapped-delay-line channel: y[n] = Σ_k g_k[n] x[n - d_k] (+ LoS), unit mean power gain.
+
+  Gains are stored on a coarse grid (`step` samples apart) and linearly interpolated; `apply` (whole signal)
+  and `apply_at` (chosen samples) evaluate the same arithmetic and give the same values.
+  """
+  delays: np.ndarray  # (P,) int samples
+  coarse: np.ndarray  # (P, M) complex64, tap power included
+  step: int
+  sample_rate: float
+  los_amplitude: complex = 0j
+  los_doppler_hz: float = 0.0
+
+  def gains(self, path: int, indices=None, num_samples: int = 0) -> np.ndarray:
+    c = self.coarse[path]
+    frac = (np.arange(self.step) / self.step).astype(np.float32)
+    if indices is None:
+      fine = c[:-1, None] + (c[1:] - c[:-1])[:, None] * frac[None, :]
+      return fine.reshape(-1)[:num_samples]
+    i, r = np.divmod(np.asarray(indices, np.int64), self.step)
+    return c[i] + (c[i + 1] - c[i]) * frac[r]
+
+  def apply(self, iq: np.ndarray) -> np.ndarray:
+    n = len(iq)
+    out = np.zeros_like(iq)
+    for p, d in enumerate(self.delays):
+      g = self.gains(p, None, n)
+      if d:
+        out[d:] += g[d:] * iq[:n - d]
+      else:
+        out += g * iq
+    if self.los_amplitude:
+      out += self._los(None, n) * iq
+    return out
+
+  def apply_at(self, render, indices: np.ndarray) -> np.ndarray:
+    """Output at `indices`, given render(idx) -> input samples (0 before the start)."""
+    indices = np.asarray(indices, np.int64)
+    needed = np.unique(np.concatenate([indices - d for d in self.delays] + [indices]))
+    x = np.zeros(len(needed), np.complex64)
+    valid = needed >= 0
+    x[valid] = render(needed[valid])
+    out = np.zeros(indices.shape, np.complex64)
+    for p, d in enumerate(self.delays):
+      shifted = x[np.searchsorted(needed, indices - d)]
+      out += self.gains(p, indices) * shifted
+    if self.los_amplitude:
+      out += self._los(indices) * x[np.searchsorted(needed, indices)]
+    return out
+
+  def _los(self, indices, num_samples=0):
+    return (np.complex64(self.los_amplitude) *
+            phasor(self.los_doppler_hz, self.sample_rate, indices, num_samples)).astype(np.complex64)
+
+  def mean_power_gain(self, indices) -> np.ndarray:
+    """Σ_k |g_k|^2 (+ |LoS|^2) at the given samples: the expected power gain there."""
+    total = sum(np.abs(self.gains(p, indices)) ** 2 for p in range(len(self.delays)))
+    return total + abs(self.los_amplitude) ** 2
+
+
+def _taps(delays_s, powers_db, sample_rate, los_k_linear=0.0):
+  """Taps on the sample grid (equal delays merged), normalized with the LoS part to unit total power."""
+  delays = np.round(np.asarray(delays_s) * sample_rate).astype(np.int64)
   merged = {}
-  for d, p in zip(delays, powers):
+  for d, p in zip(delays, 10 ** (np.asarray(powers_db) / 10)):
     merged[int(d)] = merged.get(int(d), 0.0) + p
   total = sum(merged.values()) + los_k_linear
-  coarse, step = _coarse_gains(rng, len(merged), len(iq), sample_rate, doppler_hz)
-  out = np.zeros_like(iq)
-  for (d, p), c in zip(sorted(merged.items()), coarse):
-    g = _interpolate(c * np.sqrt(p / total), step, len(iq))
-    if d:
-      out[d:] += g[d:] * iq[:len(iq) - d]
-    else:
-      out += g * iq
-  if los_k_linear:
-    phase = rng.uniform(0, 2 * np.pi)
-    specular = frequency_shift(np.full(len(iq), np.sqrt(los_k_linear / total) * np.exp(1j * phase),
-                                       np.complex64), doppler_hz * np.cos(np.pi / 4), sample_rate)
-    out += specular * iq
-  return out
+  return np.array(sorted(merged)), np.array([merged[d] for d in sorted(merged)]) / total, los_k_linear / total
 
 
-def _single_path(iq, sample_rate, rng, doppler_hz, **unused):
-  return _apply_taps(iq, [0.0], [0.0], sample_rate, rng, doppler_hz)
+def _single_path_profile(**unused):
+  return [0.0], [0.0], 0.0
 
 
-def _tdl(iq, sample_rate, rng, doppler_hz, tdl_profile='A', delay_spread_s=100e-9, **unused):
+def _tdl_profile(tdl_profile='A', delay_spread_s=100e-9, **unused):
   if tdl_profile not in TDL_PROFILES:
     raise ValueError(f'tdl_profile must be one of {sorted(TDL_PROFILES)}, got {tdl_profile!r}')
   delay_spread_s = waveform_lib.check_positive('delay_spread_s', delay_spread_s)
@@ -131,26 +186,38 @@ def _tdl(iq, sample_rate, rng, doppler_hz, tdl_profile='A', delay_spread_s=100e-
   delays = np.asarray(profile.delays) * delay_spread_s
   powers = np.asarray(profile.powers_db)
   if profile.los:  # entry 0: specular LoS part of tap 1 (K = P0 / P1); entries 1..: Rayleigh taps
-    return _apply_taps(iq, delays[1:], powers[1:], sample_rate, rng, doppler_hz,
-                       los_k_linear=10 ** (powers[0] / 10))
-  return _apply_taps(iq, delays, powers, sample_rate, rng, doppler_hz)
+    return delays[1:], powers[1:], 10 ** (powers[0] / 10)
+  return delays, powers, 0.0
 
 
 def _lte_profile(name):
-  def apply(iq, sample_rate, rng, doppler_hz, **unused):
-    profile = LTE_PROFILES[name]
-    return _apply_taps(iq, profile.delays, profile.powers_db, sample_rate, rng, doppler_hz)
-  return apply
+  return lambda **unused: (LTE_PROFILES[name].delays, LTE_PROFILES[name].powers_db, 0.0)
 
 
-CHANNEL_MODELS: dict[str, Callable[..., np.ndarray]] = {
-    'none': lambda iq, *args, **kwargs: iq,
-    'single_path': _single_path,
-    'tdl': _tdl,
+# Each model gives (delays in seconds, powers in dB, LoS power) of its Rayleigh taps.
+_PROFILE_BUILDERS = {
+    'single_path': _single_path_profile,
+    'tdl': _tdl_profile,
     'epa': _lte_profile('epa'),
     'eva': _lte_profile('eva'),
     'etu': _lte_profile('etu'),
 }
+CHANNEL_MODELS = ('none',) + tuple(_PROFILE_BUILDERS)
+
+
+def make_fading(model: str, sample_rate: float, num_samples: int, rng: np.random.Generator,
+                doppler_hz: float = 0.0, **model_kwargs) -> Fading:
+  """Realizes a channel model over `num_samples` samples ('none' is a unit gain)."""
+  if model not in CHANNEL_MODELS:
+    raise ValueError(f'channel model must be one of {sorted(CHANNEL_MODELS)}, got {model!r}')
+  if model == 'none':
+    return Fading(np.zeros(1, np.int64), np.ones((1, 3), np.complex64), max(1, num_samples), sample_rate)
+  delays_s, powers_db, los = _PROFILE_BUILDERS[model](**model_kwargs)
+  delays, powers, los = _taps(delays_s, powers_db, sample_rate, los)
+  coarse, step = _coarse_gains(rng, len(delays), num_samples, sample_rate, doppler_hz)
+  coarse = (coarse * np.sqrt(powers)[:, None]).astype(np.complex64)
+  los_amplitude = complex(np.sqrt(los) * np.exp(1j * rng.uniform(0, 2 * np.pi))) if los else 0j
+  return Fading(delays, coarse, step, sample_rate, los_amplitude, doppler_hz * np.cos(np.pi / 4))
 
 
 def add_awgn(iq: np.ndarray, snr_db: float, rng: np.random.Generator, signal_power: float | None = None
@@ -172,13 +239,10 @@ def add_awgn(iq: np.ndarray, snr_db: float, rng: np.random.Generator, signal_pow
 
 
 def frequency_shift(iq: np.ndarray, offset_hz: float, sample_rate: float) -> np.ndarray:
-  """Multiplies by exp(j 2π f n / fs), the phase computed in float64 so it stays exact over long frames."""
-  if not np.isfinite(offset_hz):
-    raise ValueError(f'offset_hz must be finite, got {offset_hz!r}')
+  """Multiplies by exp(j 2π f n / fs), exact in phase over long frames (see `phasor`)."""
   if offset_hz == 0:
     return iq
-  cycles = np.mod(np.arange(len(iq), dtype=np.float64) * (offset_hz / sample_rate), 1.0)
-  return iq * np.exp(2j * np.pi * cycles).astype(np.complex64)
+  return iq * phasor(offset_hz, sample_rate, None, len(iq))
 
 
 def apply_channel(iq: np.ndarray, sample_rate: float, *, seed, model: str = 'single_path',
@@ -200,12 +264,10 @@ def apply_channel(iq: np.ndarray, sample_rate: float, *, seed, model: str = 'sin
   Returns:
     complex64 samples, same length.
   """
-  if model not in CHANNEL_MODELS:
-    raise ValueError(f'channel model must be one of {sorted(CHANNEL_MODELS)}, got {model!r}')
   sample_rate = waveform_lib.check_positive('sample_rate', sample_rate)
   fading_rng, noise_rng = (np.random.default_rng(s) for s in waveform_lib.seed_sequence(seed).spawn(2))
-  out = CHANNEL_MODELS[model](np.asarray(iq, np.complex64), sample_rate, fading_rng, doppler_hz,
-                              **model_kwargs)
+  iq = np.asarray(iq, np.complex64)
+  out = make_fading(model, sample_rate, len(iq), fading_rng, doppler_hz, **model_kwargs).apply(iq)
   out = frequency_shift(out, freq_offset_hz, sample_rate)
   if time_shift_samples:
     out = np.roll(out, int(time_shift_samples))

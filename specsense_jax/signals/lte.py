@@ -7,8 +7,11 @@ synchronization signals, the PCFICH and the PHICH are bit-exact.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
+from specsense_jax.signals import counter_rng
 from specsense_jax.signals import ofdm
 from specsense_jax.signals import sequences
 from specsense_jax.signals import waveform as waveform_lib
@@ -101,95 +104,126 @@ def phich_symbols(ncellid: int, ns: int, phichs) -> np.ndarray:
   return out.astype(np.complex64)
 
 
-def lte_grid(ncellid: int, n_rb: int, num_subframes: int, rng: np.random.Generator, *, cfi: int = 2,
-             phich_ng: float = 1, phich=None, pdsch_rbs: np.ndarray | None = None, modulation: str = 'qpsk',
-             first_subframe: int = 0, channels=('pss', 'sss', 'crs', 'pbch', 'pcfich', 'phich', 'pdcch',
-                                                'pdsch')) -> np.ndarray:
-  """Builds the (14·num_subframes, 12·n_rb) port-0 resource grid.
+ALL_CHANNELS = ('pss', 'sss', 'crs', 'pbch', 'pcfich', 'phich', 'pdcch', 'pdsch')
+
+
+@functools.lru_cache(maxsize=16)
+def _subframe_templates(ncellid: int, n_rb: int, cfi: int, phich_ng: float) -> dict[str, np.ndarray]:
+  """Per subframe number (0..9): the deterministic signals and the RE masks of the data channels."""
+  n_sc = n_rb * N_SC
+  k_all = np.arange(n_sc)
+  centre = np.arange(n_sc // 2 - 36, n_sc // 2 + 36)  # the 72 subcarriers of PSS/SSS/PBCH
+  v_shift = ncellid % 6
+  reg0 = _symbol0_reg_data_offsets(ncellid)
+  t = {name: np.zeros((10, 14, n_sc), np.complex64) for name in ('crs', 'pss', 'sss', 'pcfich')}
+  reserved = np.zeros((10, 14, n_sc), bool)  # REs no data channel may use
+  for sf in range(10):
+    for slot in (0, 1):
+      for l in (0, 4):
+        k, values = crs_port0(ncellid, n_rb, 2 * sf + slot, l)
+        t['crs'][sf, 7 * slot + l, k] = values
+        reserved[sf, 7 * slot + l, k] = True
+    if sf in (0, 5):
+      t['pss'][sf, 6, centre[5:67]] = sequences.lte_pss(ncellid % 3)
+      t['sss'][sf, 5, centre[5:67]] = sequences.lte_sss(ncellid, sf)
+      reserved[sf, 5:7, centre[:, None]] = True
+    for j, k0 in enumerate(pcfich_reg_starts(ncellid, n_rb)):
+      t['pcfich'][sf, 0, k0 + reg0] = pcfich_symbols(ncellid, 2 * sf, cfi)[4 * j:4 * j + 4]
+  reserved[:, 0, (k_all - v_shift) % 3 == 0] = True  # symbol-0 REGs also skip port-1 RS positions
+  reserved[0, 7:11, centre[:, None]] = True
+  pbch = np.zeros((14, n_sc), bool)  # subframe 0 only
+  pbch[7:11, centre] = True
+  pbch[7:9, centre[(centre - v_shift) % 3 == 0]] = False  # RS of ports 0-3 assumed
+  groups = phich_group_count(n_rb, phich_ng)
+  phich_regs = np.stack([phich_reg_starts(ncellid, n_rb, g) for g in range(groups)])  # (groups, 3)
+  phich_k = (phich_regs[:, :, None] + reg0).reshape(groups, 12)
+  control = np.zeros(n_sc, bool)
+  for k0 in np.concatenate([pcfich_reg_starts(ncellid, n_rb), phich_regs.reshape(-1)]):
+    control[k0:k0 + 6] = True
+  pdcch = np.zeros((14, n_sc), bool)
+  pdcch[:cfi] = True
+  pdcch[0, control] = False
+  pdcch &= ~reserved[1]  # the control region's reserved REs are the same in every subframe
+  phich_c = np.stack([sequences.gold_sequence((sf + 1) * (2 * ncellid + 1) * 2**9 + ncellid, 12)
+                      for sf in range(10)]).astype(np.float32)
+  return dict(t, reserved=reserved, pbch=pbch, pdcch=pdcch, phich_k=phich_k, phich_c=phich_c)
+
+
+def lte_rows(ncellid: int, n_rb: int, num_subframes: int, key: int, *, cfi: int = 2, phich_ng: float = 1,
+             phich=None, pdsch_rbs: np.ndarray | None = None, modulation: str = 'qpsk', first_subframe: int = 0,
+             channels=ALL_CHANNELS):
+  """The row builder of an LTE port-0 resource grid (14·num_subframes rows, 12·n_rb subcarriers).
 
   Args:
     ncellid: physical cell identity, 0..503.
     n_rb: number of resource blocks.
-    num_subframes: subframes to build.
-    rng: source of the random data symbols and PHICH contents.
-    cfi: control format indicator (control symbols per subframe), 1..3 (2..4 symbols are not modelled).
+    num_subframes: subframes in the grid.
+    key: counter-RNG key of the random data symbols and PHICH contents.
+    cfi: control format indicator (control symbols per subframe), 1..3.
     phich_ng: PHICH resource factor Ng.
-    phich: {group: [(sequence, hi), ...]} for every subframe; default one random PHICH per group.
+    phich: {group: [(sequence, hi), ...]} used in every subframe; default one random PHICH per group.
     pdsch_rbs: (num_subframes, n_rb) bool, the RBs carrying PDSCH; default none.
     modulation: PDSCH modulation.
-    first_subframe: subframe number (mod 10) of the first subframe; numbers slots for the sequences.
-    channels: which physical channels and signals to include.
+    first_subframe: subframe number (mod 10) of the first subframe; numbers the slots of the sequences.
+    channels: physical channels and signals to include (subset of ALL_CHANNELS).
 
   Returns:
-    complex64 grid; unused REs are exactly zero.
+    rows(symbol_indices) -> complex64 rows; unused REs are exactly zero.
   """
   if not 0 <= ncellid < 504:
     raise ValueError(f'ncellid must be in [0, 503] for LTE, got {ncellid}')
   if cfi not in (1, 2, 3):
     raise ValueError(f'cfi must be 1, 2 or 3, got {cfi}')
-  channels = set(channels)
+  unknown = set(channels) - set(ALL_CHANNELS)
+  if unknown:
+    raise ValueError(f'unknown channels {sorted(unknown)}; allowed: {ALL_CHANNELS}')
+  t = _subframe_templates(int(ncellid), int(n_rb), int(cfi), float(phich_ng))
   n_sc = n_rb * N_SC
-  grid = np.zeros((14 * num_subframes, n_sc), np.complex64)
-  centre = np.arange(n_sc // 2 - 36, n_sc // 2 + 36)  # the 72 subcarriers of PSS/SSS/PBCH
-  v_shift = ncellid % 6
-  reg0 = _symbol0_reg_data_offsets(ncellid)
-  groups = phich_group_count(n_rb, phich_ng)
-  for i in range(num_subframes):
+  groups = t['phich_k'].shape[0]
+  static = sum(t[name] for name in ('crs', 'pss', 'sss', 'pcfich') if name in channels)
+  w = _PHICH_W[:, np.arange(12) % 4]
+  if phich is not None:
+    explicit = np.zeros((groups, 12), np.complex128)
+    for g, contents in phich.items():
+      for seq, hi in contents:
+        explicit[g] += w[seq] * (1 - 2 * hi)
+
+  def rows(symbols: np.ndarray) -> np.ndarray:
+    symbols = np.asarray(symbols, np.int64)
+    i, l = symbols // 14, symbols % 14
     sf = (first_subframe + i) % 10
-    base = 14 * i
-    ns = 2 * sf
-    reserved = np.zeros((14, n_sc), bool)  # REs no data channel may use
-    crs_k = {}
-    for slot in (0, 1):
-      for l in (0, 4):
-        k, values = crs_port0(ncellid, n_rb, ns + slot, l)
-        crs_k[7 * slot + l] = k
-        reserved[7 * slot + l, k] = True
-        if 'crs' in channels:
-          grid[base + 7 * slot + l, k] = values
-    # Symbol 0 REGs also reserve port-1 RS positions.
-    reserved[0, (np.arange(n_sc) - v_shift) % 3 == 0] = True
-    if sf in (0, 5):
-      n_id2 = ncellid % 3
-      for l, values, name in ((6, sequences.lte_pss(n_id2), 'pss'), (5, sequences.lte_sss(ncellid, sf), 'sss')):
-        if name in channels:
-          grid[base + l, centre[5:67]] = values
-        reserved[l, centre] = True
-    if sf == 0:
-      pbch_symbols = np.arange(7, 11)
-      pbch_mask = np.zeros((14, n_sc), bool)
-      pbch_mask[pbch_symbols[:, None], centre] = True
-      pbch_mask[7:9, centre[(centre - v_shift) % 3 == 0]] = False  # RS of ports 0-3 assumed
-      if 'pbch' in channels:
-        rows, cols = np.nonzero(pbch_mask)
-        grid[base + rows, cols] = sequences.random_qam(rng, len(rows))
-      reserved[pbch_symbols[:, None], centre] = True
-    control = np.zeros(n_sc, bool)
-    for j, k0 in enumerate(pcfich_reg_starts(ncellid, n_rb)):
-      if 'pcfich' in channels:
-        grid[base, k0 + reg0] = pcfich_symbols(ncellid, ns, cfi)[4 * j:4 * j + 4]
-      control[k0:k0 + 6] = True
-    for group in range(groups):
-      contents = (phich or {}).get(group) if phich is not None else \
-          [(int(rng.integers(8)), int(rng.integers(2)))]
-      for j, k0 in enumerate(phich_reg_starts(ncellid, n_rb, group)):
-        if contents and 'phich' in channels:
-          grid[base, k0 + reg0] = phich_symbols(ncellid, ns, contents)[4 * j:4 * j + 4]
-        control[k0:k0 + 6] = True
+    out = static[sf, l].astype(np.complex64) if not np.isscalar(static) else np.zeros((len(symbols), n_sc),
+                                                                                       np.complex64)
+    re_index = symbols[:, None] * n_sc + np.arange(n_sc)
+    masks = []
+    if 'pbch' in channels:
+      masks.append((t['pbch'][l] & (sf == 0)[:, None], 'qpsk'))
     if 'pdcch' in channels:
-      pdcch = np.zeros((14, n_sc), bool)
-      pdcch[:cfi] = True
-      pdcch[0, control] = False
-      pdcch &= ~reserved
-      rows, cols = np.nonzero(pdcch)
-      grid[base + rows, cols] = sequences.random_qam(rng, len(rows))
-    if 'pdsch' in channels and pdsch_rbs is not None and pdsch_rbs[i].any():
-      data = np.zeros((14, n_sc), bool)
-      data[cfi:, np.repeat(pdsch_rbs[i], N_SC)] = True
-      data &= ~reserved
-      rows, cols = np.nonzero(data)
-      grid[base + rows, cols] = sequences.random_qam(rng, len(rows), modulation)
-  return grid
+      masks.append((t['pdcch'][l], 'qpsk'))
+    if 'pdsch' in channels and pdsch_rbs is not None:
+      masks.append((np.repeat(pdsch_rbs[i], N_SC, axis=1) & (l >= cfi)[:, None] & ~t['reserved'][sf, l],
+                    modulation))
+    for mask, mod in masks:
+      out[mask] = counter_rng.qam(key, re_index[mask], mod)
+    first = np.flatnonzero(l == 0)
+    if 'phich' in channels and len(first):
+      if phich is None:  # one PHICH per group: sequence and HI drawn per subframe and group
+        draw = counter_rng.integers(key, -1 - (i[first, None] * groups + np.arange(groups)), 16)
+        spread = w[draw % 8] * (1 - 2 * (draw // 8))[..., None]
+      else:
+        spread = np.broadcast_to(explicit, (len(first), groups, 12))
+      z = (1 + 1j) / np.sqrt(2) * (1 - 2 * t['phich_c'][sf[first]])[:, None, :]
+      values = (spread * z).astype(np.complex64)
+      out[first[:, None, None], t['phich_k'][None]] = values
+    return out
+
+  return rows
+
+
+def lte_grid(ncellid: int, n_rb: int, num_subframes: int, *, seed=0, **kwargs) -> np.ndarray:
+  """The whole (14·num_subframes, 12·n_rb) grid; `seed` keys the random data, kwargs as in `lte_rows`."""
+  key = counter_rng.key_from(waveform_lib.seed_sequence(seed))
+  return lte_rows(ncellid, n_rb, num_subframes, key, **kwargs)(np.arange(14 * num_subframes))
 
 
 def draw_pdsch_allocation(rng: np.random.Generator, n_rb: int, num_subframes: int, load: str) -> np.ndarray:
@@ -215,43 +249,50 @@ def draw_pdsch_allocation(rng: np.random.Generator, n_rb: int, num_subframes: in
   return rbs
 
 
+def lte_source(bandwidth_mhz: float, *, ncellid: int, seed, duration_s: float = 0.04,
+               modulation: str | None = None, load: str = 'thinned', cfi: int = 2, phich_ng: float = 1
+               ) -> waveform_lib.GridSource:
+  """The LTE downlink of `lte_waveform` as a `GridSource` (rows built on demand); same arguments."""
+  n_rb = n_rb_for(bandwidth_mhz)
+  duration_s = waveform_lib.check_positive('duration_s', duration_s)
+  bw_key = int(bandwidth_mhz) if float(bandwidth_mhz).is_integer() else -1
+  rmc, preset_modulation = RMC_PRESETS.get(bw_key, (None, 'qpsk'))
+  modulation = modulation or preset_modulation
+  if modulation not in sequences.MODULATION_ORDERS:
+    raise ValueError(f'modulation must be one of {sorted(sequences.MODULATION_ORDERS)}, got {modulation!r}')
+  draw_seq, data_seq = waveform_lib.seed_sequence(seed).spawn(2)
+  rng = np.random.default_rng(draw_seq)
+  num_subframes = int(np.ceil(duration_s * 1e3 - 1e-9))
+  pdsch_rbs = draw_pdsch_allocation(rng, n_rb, num_subframes, load)
+  rows = lte_rows(int(ncellid), n_rb, num_subframes, counter_rng.key_from(data_seq), cfi=cfi,
+                  phich_ng=phich_ng, pdsch_rbs=pdsch_rbs, modulation=modulation)
+  return waveform_lib.GridSource(
+      label='LTE', bandwidth_hz=float(bandwidth_mhz) * 1e6, num_subcarriers=n_rb * N_SC,
+      num_symbols=14 * num_subframes, numerology_at=ofdm.lte_numerology, rows=rows,
+      params={'standard': 'LTE', 'bandwidth_mhz': float(bandwidth_mhz), 'n_rb': n_rb, 'ncellid': int(ncellid),
+              'rmc': rmc, 'modulation': modulation, 'load': load, 'cfi': cfi})
+
+
 def lte_waveform(bandwidth_mhz: float, *, ncellid: int, seed, sample_rate: float = 61.44e6,
-                 duration_s: float = 0.04, modulation: str | None = None, load: str = 'thinned', cfi: int = 2,
-                 phich_ng: float = 1) -> waveform_lib.Waveform:
+                 duration_s: float = 0.04, **kwargs) -> waveform_lib.Waveform:
   """An LTE FDD downlink waveform (one antenna port), clean and centred at 0 Hz.
 
   Args:
     bandwidth_mhz: channel bandwidth, one of 1.4, 3, 5, 10, 15, 20.
     ncellid: physical cell identity 0..503.
-    seed: seed (or numpy SeedSequence) of every random draw.
+    seed: seed (int, ints or numpy SeedSequence) of every random draw.
     sample_rate: output rate; direct synthesis when it is a multiple of 1.92 MHz, else resampled.
     duration_s: waveform length.
-    modulation: PDSCH modulation; default from the RMC preset of the bandwidth (R.6/R.2/R.8/R.9), else QPSK.
-    load: PDSCH load ('full', 'thinned', 'sparse', 'off'); see `draw_pdsch_allocation`.
-    cfi: control format indicator.
-    phich_ng: PHICH resource factor Ng.
+    **kwargs: options of `lte_source`: modulation (PDSCH; default from the RMC preset of the bandwidth,
+      R.6/R.2/R.8/R.9, else QPSK), load ('thinned' default, 'full', 'sparse', 'off'; see
+      `draw_pdsch_allocation`), cfi (2), phich_ng (1).
 
   Returns:
     A `Waveform` labelled 'LTE'.
   """
-  n_rb = n_rb_for(bandwidth_mhz)
+  source = lte_source(bandwidth_mhz, ncellid=ncellid, seed=seed, duration_s=duration_s, **kwargs)
   sample_rate = waveform_lib.check_positive('sample_rate', sample_rate)
-  duration_s = waveform_lib.check_positive('duration_s', duration_s)
-  if n_rb * N_SC * 15e3 > sample_rate:
+  if source.num_subcarriers * 15e3 > sample_rate:
     raise ValueError(f'sample_rate {sample_rate / 1e6:g} MHz is below the occupied bandwidth of a '
                      f'{bandwidth_mhz} MHz LTE carrier')
-  rmc, preset_modulation = RMC_PRESETS.get(int(bandwidth_mhz) if float(bandwidth_mhz).is_integer() else -1,
-                                           (None, 'qpsk'))
-  modulation = modulation or preset_modulation
-  rng = np.random.default_rng(waveform_lib.seed_sequence(seed))
-  num_samples = int(round(duration_s * sample_rate))
-  num_subframes = int(np.ceil(duration_s * 1e3 - 1e-9))
-  pdsch_rbs = draw_pdsch_allocation(rng, n_rb, num_subframes, load)
-  grid = lte_grid(ncellid, n_rb, num_subframes, rng, cfi=cfi, phich_ng=phich_ng, pdsch_rbs=pdsch_rbs,
-                  modulation=modulation)
-  iq, numerology, ratio = waveform_lib.grid_to_samples(grid, ofdm.lte_numerology, sample_rate, num_samples)
-  return waveform_lib.Waveform(
-      iq=iq, sample_rate=sample_rate, bandwidth_hz=float(bandwidth_mhz) * 1e6, label='LTE',
-      occupancy=waveform_lib.occupancy_cells(grid, numerology, ratio, num_samples),
-      params={'standard': 'LTE', 'bandwidth_mhz': float(bandwidth_mhz), 'n_rb': n_rb, 'ncellid': ncellid,
-              'rmc': rmc, 'modulation': modulation, 'load': load, 'cfi': cfi})
+  return source.waveform(sample_rate, int(round(duration_s * sample_rate)))

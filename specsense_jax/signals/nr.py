@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from specsense_jax.signals import counter_rng
 from specsense_jax.signals import ofdm
 from specsense_jax.signals import sequences
 from specsense_jax.signals import waveform as waveform_lib
@@ -57,23 +58,33 @@ def pbch_dmrs(ncellid: int, ssb_index: int, num_blocks: int, half_frame: int = 0
   return sequences.qpsk_from_bits(sequences.gold_sequence(c_init, 288))
 
 
-def ssb_grid(ncellid: int, ssb_index: int, num_blocks: int, rng: np.random.Generator) -> np.ndarray:
-  """One SS/PBCH block as a (4, 240) grid (TS 38.211 §7.4.3.1, Table 7.4.3.1-1); PBCH data random QPSK."""
+def ssb_grid(ncellid: int, ssb_index: int, num_blocks: int, pbch_data: np.ndarray) -> np.ndarray:
+  """One SS/PBCH block as a (4, 240) grid (TS 38.211 §7.4.3.1, Table 7.4.3.1-1).
+
+  Args:
+    ncellid: physical cell identity.
+    ssb_index: candidate block index (sets the PBCH DMRS).
+    num_blocks: burst length L.
+    pbch_data: (4, 240) symbols from which the 432 PBCH data REs are taken (random QPSK here).
+  """
   block = np.zeros((4, 240), np.complex64)
   block[0, 56:183] = sequences.nr_pss(ncellid % 3)
   block[2, 56:183] = sequences.nr_sss(ncellid)
-  v = ncellid % 4
-  pbch = np.zeros((4, 240), bool)
-  pbch[1] = pbch[3] = True
-  pbch[2, :48] = pbch[2, 192:] = True
-  dmrs = np.zeros((4, 240), bool)
-  dmrs[:, v::4] = pbch[:, v::4]
-  rows, cols = np.nonzero(dmrs)  # row-major: increasing k first within l, then l
-  order = np.lexsort((cols, rows))
-  block[rows[order], cols[order]] = pbch_dmrs(ncellid, ssb_index, num_blocks)
-  rows, cols = np.nonzero(pbch & ~dmrs)
-  block[rows, cols] = sequences.random_qam(rng, len(rows))
+  pbch, dmrs = _pbch_masks(ncellid % 4)
+  block[pbch] = pbch_data[pbch]
+  rows, cols = np.nonzero(dmrs)  # row-major: increasing k within l, then l
+  block[rows, cols] = pbch_dmrs(ncellid, ssb_index, num_blocks)
   return block
+
+
+def _pbch_masks(v: int) -> tuple[np.ndarray, np.ndarray]:
+  """(PBCH data, PBCH DMRS) RE masks of a block; DMRS on k = 4m + v (TS 38.211 Table 7.4.3.1-1)."""
+  allocated = np.zeros((4, 240), bool)
+  allocated[1] = allocated[3] = True
+  allocated[2, :48] = allocated[2, 192:] = True
+  dmrs = np.zeros((4, 240), bool)
+  dmrs[:, v::4] = allocated[:, v::4]
+  return allocated & ~dmrs, dmrs
 
 
 def dmrs_c_init(n_id: int, slots: np.ndarray, symbols: np.ndarray, symbols_per_slot: int = 14) -> np.ndarray:
@@ -101,44 +112,20 @@ def random_groups(rng: np.random.Generator, n: int, fraction: tuple[float, float
   return mask
 
 
-def nr_waveform(bandwidth_mhz: float, scs_khz: int, *, ncellid: int, seed, sample_rate: float = 61.44e6,
-                duration_s: float = 0.04, ssb_case: str | None = None, ssb_num_blocks: int | None = None,
-                ssb_period_ms: float = 20, ssb_rb_offset: int | None = None, modulation: str = 'qpsk',
-                prb_fraction=(0.2, 0.7), slot_fraction=(0.1, 0.8), pdsch_period_slots: int = 20,
-                coreset_symbols: int = 2) -> waveform_lib.Waveform:
-  """An NR downlink waveform (one antenna port), clean and centred at 0 Hz.
-
-  Args:
-    bandwidth_mhz: channel bandwidth (TS 38.104 Table 5.3.2-1).
-    scs_khz: subcarrier spacing, 15 or 30.
-    ncellid: physical cell identity 0..1007.
-    seed: seed (or numpy SeedSequence) of every random draw.
-    sample_rate: output rate; direct synthesis when the numerology is integral there, else resampled.
-    duration_s: waveform length.
-    ssb_case: SS/PBCH block pattern; default 'A' at 15 kHz, 'B' at 30 kHz ('C' also allowed at 30 kHz).
-    ssb_num_blocks: burst length L (4 or 8); default drawn 50/50.
-    ssb_period_ms: SS burst period.
-    ssb_rb_offset: first carrier RB of the SS/PBCH block; default centred.
-    modulation: PDSCH modulation ('qpsk', '16qam', '64qam', '256qam').
-    prb_fraction: PDSCH RB share range (1-3 contiguous groups).
-    slot_fraction: share range of the first 8 slots of each PDSCH period carrying PDSCH (1-3 groups).
-    pdsch_period_slots: PDSCH allocation period in slots.
-    coreset_symbols: CORESET0 length (symbols 0.. of every slot, full band, PDCCH QPSK).
-
-  Returns:
-    A `Waveform` labelled 'NR' with `ssb_offset_hz` and `ssb_starts`.
-  """
+def nr_source(bandwidth_mhz: float, scs_khz: int, *, ncellid: int, seed, duration_s: float = 0.04,
+              ssb_case: str | None = None, ssb_num_blocks: int | None = None, ssb_period_ms: float = 20,
+              ssb_rb_offset: int | None = None, modulation: str = 'qpsk', prb_fraction=(0.2, 0.7),
+              slot_fraction=(0.1, 0.8), pdsch_period_slots: int = 20, coreset_symbols: int = 2
+              ) -> waveform_lib.GridSource:
+  """The NR downlink of `nr_waveform` as a `GridSource` (rows built on demand); same arguments."""
   n_rb = n_rb_for(bandwidth_mhz, scs_khz)
   if not 0 <= int(ncellid) < 1008:
     raise ValueError(f'ncellid must be in [0, 1007] for NR, got {ncellid!r}')
-  sample_rate = waveform_lib.check_positive('sample_rate', sample_rate)
+  ncellid = int(ncellid)
   duration_s = waveform_lib.check_positive('duration_s', duration_s)
   ssb_period_ms = waveform_lib.check_positive('ssb_period_ms', ssb_period_ms)
   waveform_lib.check_range('prb_fraction', prb_fraction, 0, 1)
   waveform_lib.check_range('slot_fraction', slot_fraction, 0, 1)
-  if n_rb * N_SC * scs_khz * 1e3 > sample_rate:
-    raise ValueError(f'sample_rate {sample_rate / 1e6:g} MHz is below the occupied bandwidth of a '
-                     f'{bandwidth_mhz} MHz NR carrier at {scs_khz} kHz')
   ssb_case = ssb_case or ('A' if scs_khz == 15 else 'B')
   if _CASE_SCS.get(ssb_case) != scs_khz:
     raise ValueError(f'ssb_case {ssb_case!r} does not use {scs_khz} kHz SCS; allowed at {scs_khz} kHz: '
@@ -147,13 +134,16 @@ def nr_waveform(bandwidth_mhz: float, scs_khz: int, *, ncellid: int, seed, sampl
     raise ValueError(f'coreset_symbols must be 1, 2 or 3, got {coreset_symbols!r}')
   if modulation not in sequences.MODULATION_ORDERS:
     raise ValueError(f'modulation must be one of {sorted(sequences.MODULATION_ORDERS)}, got {modulation!r}')
-  rng = np.random.default_rng(waveform_lib.seed_sequence(seed))
+  if pdsch_period_slots < 1:
+    raise ValueError(f'pdsch_period_slots must be >= 1, got {pdsch_period_slots!r}')
+  draw_seq, data_seq = waveform_lib.seed_sequence(seed).spawn(2)
+  rng = np.random.default_rng(draw_seq)
+  key = counter_rng.key_from(data_seq)
   mu = {15: 0, 30: 1}[scs_khz]
-  slots_per_ms = 2**mu
-  num_samples = int(round(duration_s * sample_rate))
-  num_slots = int(np.ceil(duration_s * 1e3 * slots_per_ms - 1e-9))
+  slots_per_frame = 10 * 2**mu
+  num_slots = int(np.ceil(duration_s * 1e3 * 2**mu - 1e-9))
+  num_symbols = 14 * num_slots
   n_sc = n_rb * N_SC
-  grid = np.zeros((14 * num_slots, n_sc), np.complex64)
 
   # SS/PBCH burst: candidate blocks in the first half frame of each period, random transmitted subset.
   num_blocks = ssb_num_blocks or int(rng.choice([4, 8]))
@@ -166,60 +156,100 @@ def nr_waveform(bandwidth_mhz: float, scs_khz: int, *, ncellid: int, seed, sampl
   if not 0 <= ssb_rb_offset <= n_rb - 20:
     raise ValueError(f'ssb_rb_offset must be in [0, {n_rb - 20}] for {n_rb} RBs, got {ssb_rb_offset}')
   ssb_k0 = ssb_rb_offset * N_SC
-  symbols_per_period = int(round(ssb_period_ms * 14 * slots_per_ms))
-  ssb_symbol_list = []
-  for period_start in range(0, 14 * num_slots, symbols_per_period):
-    for index in np.flatnonzero(transmitted):
-      l0 = period_start + first_symbols[index]
-      if l0 + 4 <= grid.shape[0]:
-        grid[l0:l0 + 4, ssb_k0:ssb_k0 + 240] = ssb_grid(ncellid, int(index), num_blocks, rng)
-        ssb_symbol_list.append(l0)
-  ssb_rows = np.zeros(grid.shape[0], bool)
-  for l0 in ssb_symbol_list:
-    ssb_rows[l0:l0 + 4] = True
+  symbols_per_period = int(round(ssb_period_ms * 14 * 2**mu))
+  ssb_first = [p + first_symbols[i] for p in range(0, num_symbols, symbols_per_period)
+               for i in np.flatnonzero(transmitted) if p + first_symbols[i] + 4 <= num_symbols]
+  ssb_block_of = np.full(num_symbols, -1)  # first symbol of the block each symbol belongs to
+  ssb_index_of = {}
+  for p in range(0, num_symbols, symbols_per_period):
+    for i in np.flatnonzero(transmitted):
+      l0 = p + first_symbols[i]
+      if l0 + 4 <= num_symbols:
+        ssb_block_of[l0:l0 + 4] = l0
+        ssb_index_of[l0] = int(i)
 
-  # CORESET0: first symbols of every slot, full band in whole 6-RB groups; DMRS on k = 12n + 4k' + 1.
-  coreset_sc = (n_rb // 6) * 6 * N_SC
-  slots = np.arange(num_slots)
-  for l in range(coreset_symbols):
-    rows = 14 * slots + l
-    grid[rows, :coreset_sc] = sequences.random_qam(rng, (num_slots, coreset_sc))
-    dmrs_k = np.arange(1, coreset_sc, 4)
-    bits = sequences.gold_sequence(dmrs_c_init(ncellid, slots % (10 * slots_per_ms), l), 2 * len(dmrs_k))
-    grid[rows[:, None], dmrs_k] = sequences.qpsk_from_bits(bits)
-
-  # PDSCH: RB groups and slot groups, repeating every `pdsch_period_slots`; DMRS type 1 on symbols 2 and 11,
-  # port 1000 (even subcarriers), odd subcarriers of DMRS symbols left empty (2 CDM groups without data).
+  # PDSCH: RB groups and slot groups repeating every `pdsch_period_slots`; DMRS type 1 on symbols 2 and 11,
+  # port 1000 (even subcarriers); odd subcarriers of DMRS symbols stay empty (2 CDM groups without data).
   prb_mask = random_groups(rng, n_rb, prb_fraction)
   slot_mask = random_groups(rng, min(8, pdsch_period_slots), slot_fraction)
-  pdsch_slots = slots[np.isin(slots % pdsch_period_slots, np.flatnonzero(slot_mask))]
-  sc_mask = np.repeat(prb_mask, N_SC)
-  dmrs_symbols = (2, 11)
-  for slot in pdsch_slots:
-    for l in range(coreset_symbols, 14):
-      row = 14 * slot + l
-      used = sc_mask.copy()
-      if ssb_rows[row]:
-        used[ssb_k0:ssb_k0 + 240] = False
-      if l in dmrs_symbols:
-        k = np.flatnonzero(used[0::2]) * 2
-        r = sequences.qpsk_from_bits(sequences.gold_sequence(
-            int(dmrs_c_init(ncellid, np.array(slot % (10 * slots_per_ms)), np.array(l))), n_sc))
-        grid[row, k] = r[k // 2]
-      else:
-        k = np.flatnonzero(used)
-        grid[row, k] = sequences.random_qam(rng, len(k), modulation)
+  pdsch_sc = np.repeat(prb_mask, N_SC)
+  coreset_sc = (n_rb // 6) * 6 * N_SC  # CORESET0 over the band in whole 6-RB groups
+  coreset_dmrs_k = np.arange(1, coreset_sc, 4)  # k = 12n + 4k' + 1
 
-  iq, numerology, ratio = waveform_lib.grid_to_samples(
-      grid, lambda fs: ofdm.nr_numerology(scs_khz, fs), sample_rate, num_samples)
-  starts = numerology.symbol_starts(grid.shape[0])
-  ssb_starts = np.array([int(np.floor(starts[l] * float(ratio))) for l in ssb_symbol_list], np.int64)
-  ssb_offset_hz = float(ofdm.subcarrier_frequency(ssb_k0 + 120, n_sc, numerology))
-  return waveform_lib.Waveform(
-      iq=iq, sample_rate=sample_rate, bandwidth_hz=float(bandwidth_mhz) * 1e6, label='NR',
-      occupancy=waveform_lib.occupancy_cells(grid, numerology, ratio, num_samples),
-      ssb_offset_hz=ssb_offset_hz, ssb_starts=ssb_starts[ssb_starts < num_samples],
+  def rows(symbols: np.ndarray) -> np.ndarray:
+    symbols = np.asarray(symbols, np.int64)
+    out = np.zeros((len(symbols), n_sc), np.complex64)
+    slot, l = symbols // 14, symbols % 14
+    slot_in_frame = slot % slots_per_frame
+    re_index = symbols[:, None] * n_sc + np.arange(n_sc)
+    coreset = np.flatnonzero(l < coreset_symbols)
+    if len(coreset):
+      out[coreset, :coreset_sc] = counter_rng.qam(key, re_index[coreset, :coreset_sc])
+      bits = sequences.gold_sequence(dmrs_c_init(ncellid, slot_in_frame[coreset], l[coreset]),
+                                     2 * len(coreset_dmrs_k))
+      out[coreset[:, None], coreset_dmrs_k] = sequences.qpsk_from_bits(bits)
+    pdsch = np.isin(slot % pdsch_period_slots, np.flatnonzero(slot_mask)) & (l >= coreset_symbols)
+    if pdsch.any():
+      used = np.zeros((len(symbols), n_sc), bool)
+      used[pdsch] = pdsch_sc
+      used[(ssb_block_of[symbols] >= 0)[:, None] & (np.arange(n_sc) >= ssb_k0)
+           & (np.arange(n_sc) < ssb_k0 + 240)] = False
+      dmrs_row = pdsch & np.isin(l, (2, 11))
+      data = used & ~dmrs_row[:, None]
+      out[data] = counter_rng.qam(key, re_index[data], modulation)
+      dmrs_rows = np.flatnonzero(dmrs_row)
+      if len(dmrs_rows):
+        r = sequences.qpsk_from_bits(sequences.gold_sequence(
+            dmrs_c_init(ncellid, slot_in_frame[dmrs_rows], l[dmrs_rows]), n_sc))
+        even = used[dmrs_rows] & (np.arange(n_sc) % 2 == 0)
+        out[dmrs_rows] = np.where(even, r[:, np.arange(n_sc) // 2], out[dmrs_rows])
+    for j in np.flatnonzero(ssb_block_of[symbols] >= 0):
+      l0 = int(ssb_block_of[symbols[j]])
+      block_re = (l0 + np.arange(4))[:, None] * n_sc + ssb_k0 + np.arange(240)
+      block = ssb_grid(ncellid, ssb_index_of[l0], num_blocks, counter_rng.qam(key, block_re))
+      out[j, ssb_k0:ssb_k0 + 240] = block[symbols[j] - l0]
+    return out
+
+  return waveform_lib.GridSource(
+      label='NR', bandwidth_hz=float(bandwidth_mhz) * 1e6, num_subcarriers=n_sc, num_symbols=num_symbols,
+      numerology_at=lambda fs: ofdm.nr_numerology(scs_khz, fs), rows=rows,
       params={'standard': 'NR', 'bandwidth_mhz': float(bandwidth_mhz), 'scs_khz': scs_khz, 'n_rb': n_rb,
-              'ncellid': int(ncellid), 'ssb_case': ssb_case, 'ssb_num_blocks': num_blocks,
+              'ncellid': ncellid, 'ssb_case': ssb_case, 'ssb_num_blocks': num_blocks,
               'ssb_transmitted': transmitted.astype(int).tolist(), 'modulation': modulation,
-              'pdsch_prb_share': float(prb_mask.mean()), 'pdsch_slots': int(slot_mask.sum())})
+              'pdsch_prb_share': float(prb_mask.mean()), 'pdsch_slots': int(slot_mask.sum())},
+      ssb_symbols=tuple(ssb_first), ssb_subcarrier=ssb_k0 + 120)
+
+
+def check_fits(occupied_hz: float, sample_rate: float, what: str) -> float:
+  """Validates the sample rate and that the occupied band fits inside it."""
+  sample_rate = waveform_lib.check_positive('sample_rate', sample_rate)
+  if occupied_hz > sample_rate:
+    raise ValueError(f'sample_rate {sample_rate / 1e6:g} MHz is below the occupied bandwidth '
+                     f'{occupied_hz / 1e6:g} MHz of {what}')
+  return sample_rate
+
+
+def nr_waveform(bandwidth_mhz: float, scs_khz: int, *, ncellid: int, seed, sample_rate: float = 61.44e6,
+                duration_s: float = 0.04, **kwargs) -> waveform_lib.Waveform:
+  """An NR downlink waveform (one antenna port), clean and centred at 0 Hz.
+
+  Args:
+    bandwidth_mhz: channel bandwidth (TS 38.104 Table 5.3.2-1).
+    scs_khz: subcarrier spacing, 15 or 30.
+    ncellid: physical cell identity 0..1007.
+    seed: seed (int, ints or numpy SeedSequence) of every random draw.
+    sample_rate: output rate; direct synthesis when the numerology is integral there, else resampled.
+    duration_s: waveform length.
+    **kwargs: structure options of `nr_source`: ssb_case ('A' at 15 kHz; 'B' default or 'C' at 30 kHz),
+      ssb_num_blocks (L = 4 or 8, default drawn 50/50), ssb_period_ms (20), ssb_rb_offset (default centred),
+      modulation (PDSCH: 'qpsk', '16qam', '64qam', '256qam'), prb_fraction ((0.2, 0.7): RB share in 1-3
+      groups), slot_fraction ((0.1, 0.8): share of the first 8 slots of each period in 1-3 groups),
+      pdsch_period_slots (20), coreset_symbols (2: CORESET0 over the band at the start of every slot).
+
+  Returns:
+    A `Waveform` labelled 'NR' with `ssb_offset_hz` and `ssb_starts`.
+  """
+  source = nr_source(bandwidth_mhz, scs_khz, ncellid=ncellid, seed=seed, duration_s=duration_s, **kwargs)
+  sample_rate = check_fits(source.num_subcarriers * scs_khz * 1e3, sample_rate,
+                           f'a {bandwidth_mhz} MHz NR carrier at {scs_khz} kHz')
+  return source.waveform(sample_rate, int(round(duration_s * sample_rate)))

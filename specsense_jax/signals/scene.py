@@ -7,13 +7,16 @@ is the same bytes on every machine and in every worker.
 from __future__ import annotations
 
 import dataclasses
+import fractions
 from typing import Any
 
 import numpy as np
 
 from specsense_jax.signals import channel
+from specsense_jax.signals import counter_rng
 from specsense_jax.signals import lte
 from specsense_jax.signals import nr
+from specsense_jax.signals import ofdm
 from specsense_jax.signals import waveform as waveform_lib
 
 SCENES = {'nr': ('NR',), 'lte': ('LTE',), 'nr_lte': ('NR', 'LTE')}
@@ -44,6 +47,7 @@ class SceneConfig:
     time_shift: random circular time shift U[0, duration) per signal.
     image_width: pixel columns of the images made later; single signals stay fs/width inside the edges.
     gap_step_hz: NR + LTE: gap and start are multiples of this.
+    occupancy_cells: attach each signal's occupied time-frequency cells to its annotation.
   """
   sample_rate: float = 61.44e6
   duration_s: float = 0.04
@@ -63,6 +67,7 @@ class SceneConfig:
   time_shift: bool = True
   image_width: int = 128
   gap_step_hz: float = 1e6
+  occupancy_cells: bool = True
 
   def validate(self) -> 'SceneConfig':
     """Raises ValueError naming the first bad field; returns self."""
@@ -125,9 +130,10 @@ class Frame:
     iq: complex64 samples (channel and noise applied).
     sample_rate: samples per second.
     annotations: SigMF-shaped dicts: label, freq_lower_edge, freq_upper_edge (Hz, relative to the centre),
-      sample_start, sample_count; plus `occupancy` ((K, 4) cells, see `Waveform.occupancy`), `snr_db`,
-      and for NR `ssb_offset_hz` (absolute, relative to the frame centre) and `ssb_starts`.
-    snr_db: SNR of the frame (combined signal power over noise power, full band).
+      sample_start, sample_count; plus `occupancy` ((K, 4) cells, see `Waveform.occupancy`; when the config
+      asks for them), `snr_db` (per-signal mode), and for NR `ssb_offset_hz` (relative to the frame centre)
+      and `ssb_starts`.
+    snr_db: SNR of the frame: received signal power over noise power, full band.
     params: every drawn parameter.
   """
   iq: np.ndarray
@@ -135,6 +141,74 @@ class Frame:
   annotations: list[dict[str, Any]]
   snr_db: float
   params: dict[str, Any]
+
+
+@dataclasses.dataclass
+class _Transmission:
+  """One signal of a scene: its grid, channel, placement and scale."""
+  source: waveform_lib.GridSource
+  grid: np.ndarray
+  numerology: Any  # ofdm.Numerology at the frame rate, or None when the signal must be resampled
+  fading: channel.Fading
+  shift: int
+  centre_hz: float
+  gain: float = 1.0
+
+  def received(self, sample_rate: float, num_samples: int, indices: np.ndarray | None) -> np.ndarray:
+    """Faded, frequency-shifted, time-shifted and scaled samples at `indices` (all when None)."""
+    if indices is None or self.numerology is None:
+      iq, _, _ = waveform_lib.grid_to_samples(self.grid, self.source.numerology_at, sample_rate, num_samples)
+      out = channel.frequency_shift(self.fading.apply(iq), self.centre_hz, sample_rate)
+      out = np.roll(out, self.shift)
+      return (np.float32(self.gain) * out) if indices is None else np.float32(self.gain) * out[indices]
+    m = (np.asarray(indices, np.int64) - self.shift) % num_samples  # index before the circular shift
+    rows = lambda symbols: self.grid[symbols]
+    render = lambda idx: ofdm.render_at(rows, self.numerology, self.source.num_symbols,
+                                        np.where(idx < num_samples, idx, -1))
+    out = self.fading.apply_at(render, m) * channel.phasor(self.centre_hz, sample_rate, m)
+    return np.float32(self.gain) * out
+
+  def expected_power(self, sample_rate: float, num_samples: int) -> float:
+    """Mean received power over the frame: per-symbol RE power times the channel's power gain there."""
+    numerology = self.numerology or self.source.numerology_at(1.92e6 * 2**10)  # layout only
+    scale = sample_rate / numerology.sample_rate
+    starts = numerology.symbol_starts(self.source.num_symbols) * scale
+    lengths = (numerology.cp_of(self.source.num_symbols) + numerology.fft_size) * scale
+    symbol_power = np.sum(np.abs(self.grid) ** 2, axis=1) / self.grid.shape[1]
+    inside = np.clip(np.minimum(starts + lengths, num_samples) - starts, 0, None)
+    centres = np.minimum(starts + lengths / 2, num_samples - 1).astype(np.int64)
+    gain = self.fading.mean_power_gain(centres)
+    return float(np.sum(symbol_power * gain * inside) / num_samples)
+
+
+@dataclasses.dataclass
+class ComposedFrame:
+  """A drawn frame that can be rendered whole or at chosen samples, with identical values either way."""
+  sample_rate: float
+  num_samples: int
+  annotations: list[dict[str, Any]]
+  snr_db: float
+  params: dict[str, Any]
+  transmissions: list[_Transmission]
+  noise_key: int
+  noise_std: float
+
+  def render(self, indices: np.ndarray | None = None) -> np.ndarray:
+    """complex64 samples at `indices` (0 <= index < num_samples), or the whole frame when None."""
+    if indices is not None:
+      indices = np.asarray(indices, np.int64)
+      if indices.size and (indices.min() < 0 or indices.max() >= self.num_samples):
+        raise ValueError(f'indices must lie in [0, {self.num_samples}), got {indices.min()}..{indices.max()}')
+    shape = (self.num_samples,) if indices is None else indices.shape
+    total = np.zeros(shape, np.complex64)
+    for t in self.transmissions:
+      total += t.received(self.sample_rate, self.num_samples, indices)
+    where = np.arange(self.num_samples) if indices is None else indices
+    return total + np.float32(self.noise_std) * counter_rng.complex_normal(self.noise_key, where)
+
+  def frame(self) -> Frame:
+    return Frame(iq=self.render(), sample_rate=self.sample_rate, annotations=self.annotations,
+                 snr_db=self.snr_db, params=self.params)
 
 
 def _shift_cells(cells: np.ndarray, shift: int, offset_hz: float, num_samples: int) -> np.ndarray:
@@ -164,43 +238,42 @@ def _place(rng: np.random.Generator, widths: list[float], config: SceneConfig) -
   gap = np.floor(rng.random() * free / step) * step
   start = -fs / 2 + np.floor(rng.random() * (free - gap) / step) * step
   centres, edge = [], start
-  for i, w in enumerate(widths):
+  for w in widths:
     centres.append(edge + w / 2)
     edge += w + gap
   return centres
 
 
-def generate_frame(seed, config: SceneConfig | None = None) -> Frame:
-  """Draws and composes one frame.
-
-  Args:
-    seed: int, tuple of ints or numpy SeedSequence; the frame is a pure function of (seed, config).
-    config: scene configuration; default `SceneConfig()`.
-
-  Returns:
-    A `Frame`.
-  """
-  config = (config or SceneConfig()).validate()
-  root = waveform_lib.seed_sequence(seed)
-  draw_seq, *signal_seqs = root.spawn(3)
-  noise_seq, = draw_seq.spawn(1)
-  rng = np.random.default_rng(draw_seq)
-  fs = config.sample_rate
-  num_samples = int(round(config.duration_s * fs))
+def _draw_signals(rng: np.random.Generator, config: SceneConfig) -> tuple[str, list[tuple[str, dict]]]:
   scene = config.scenes[int(rng.integers(len(config.scenes)))]
   choices = config.pairs(scene)
   nr_option, lte_bw = choices[int(rng.integers(len(choices)))]
   specs = []
   if nr_option:
     scs = nr_option[1]
-    case = 'A' if scs == 15 else config.nr_ssb_case_30khz[int(rng.integers(len(config.nr_ssb_case_30khz)))]
-    specs.append(('NR', dict(bandwidth_mhz=nr_option[0], scs_khz=scs, ssb_case=case,
+    cases = config.nr_ssb_case_30khz
+    specs.append(('NR', dict(bandwidth_mhz=nr_option[0], scs_khz=scs,
+                             ssb_case='A' if scs == 15 else cases[int(rng.integers(len(cases)))],
                              ncellid=int(rng.integers(1008)),
                              modulation=config.nr_modulations[int(rng.integers(len(config.nr_modulations)))])))
   if lte_bw:
     specs.append(('LTE', dict(bandwidth_mhz=lte_bw, ncellid=int(rng.integers(504)), load=config.lte_load)))
-  order = rng.permutation(len(specs))
-  specs = [specs[i] for i in order]
+  return scene, [specs[i] for i in rng.permutation(len(specs))]
+
+
+def compose_frame(seed, config: SceneConfig | None = None) -> ComposedFrame:
+  """Draws one frame: signals, placement, channels, SNR. Nothing is rendered yet.
+
+  Args:
+    seed: int, tuple of ints or numpy SeedSequence; the frame is a pure function of (seed, config).
+    config: scene configuration; default `SceneConfig()`.
+  """
+  config = (config or SceneConfig()).validate()
+  draw_seq, noise_seq, *signal_seqs = waveform_lib.seed_sequence(seed).spawn(4)
+  rng = np.random.default_rng(draw_seq)
+  fs = config.sample_rate
+  num_samples = int(round(config.duration_s * fs))
+  scene, specs = _draw_signals(rng, config)
   centres = _place(rng, [s[1]['bandwidth_mhz'] * 1e6 for s in specs], config)
   doppler = float(rng.uniform(*config.doppler_hz))
   model = config.channel_models[int(rng.integers(len(config.channel_models)))]
@@ -210,36 +283,59 @@ def generate_frame(seed, config: SceneConfig | None = None) -> Frame:
                     'delay_spread_s': float(np.exp(rng.uniform(*np.log(config.delay_spread_s))))}
   snrs = [float(rng.uniform(*config.snr_db)) for _ in specs]
 
-  total = np.zeros(num_samples, np.complex64)
-  annotations, signal_params = [], []
+  transmissions, annotations, signal_params = [], [], []
   for (label, kwargs), centre, snr, seq in zip(specs, centres, snrs, signal_seqs):
     wave_seq, channel_seq, shift_seq = seq.spawn(3)
-    kwargs = dict(kwargs, seed=wave_seq, sample_rate=fs, duration_s=config.duration_s)
-    wave = nr.nr_waveform(**kwargs) if label == 'NR' else lte.lte_waveform(**kwargs)
+    make_source = nr.nr_source if label == 'NR' else lte.lte_source
+    source = make_source(**kwargs, seed=wave_seq, duration_s=config.duration_s)
+    try:
+      numerology = source.numerology_at(fs)
+    except ValueError:
+      numerology = None
     shift = int(np.random.default_rng(shift_seq).integers(num_samples)) if config.time_shift else 0
-    iq = channel.apply_channel(wave.iq, fs, seed=channel_seq, model=model, doppler_hz=doppler,
-                               freq_offset_hz=centre, time_shift_samples=shift, **model_kwargs)
-    power = float(np.mean(np.abs(iq) ** 2))
-    gain = np.sqrt(10 ** (snr / 10) / power) if config.snr_mode == 'per_signal' else 1 / np.sqrt(power)
-    total += (gain * iq).astype(np.complex64)
-    ann = {'label': label, 'freq_lower_edge': centre - wave.bandwidth_hz / 2,
-           'freq_upper_edge': centre + wave.bandwidth_hz / 2, 'sample_start': 0, 'sample_count': num_samples,
-           'occupancy': _shift_cells(wave.occupancy, shift, centre, num_samples)}
+    fading = channel.make_fading(model, fs, num_samples, np.random.default_rng(channel_seq), doppler,
+                                 **model_kwargs)
+    t = _Transmission(source, source.grid(), numerology, fading, shift, centre)
+    power = t.expected_power(fs, num_samples)
+    t.gain = float(np.sqrt(10 ** (snr / 10) / power) if config.snr_mode == 'per_signal' else 1 / np.sqrt(power))
+    transmissions.append(t)
+    ann = {'label': label, 'freq_lower_edge': centre - source.bandwidth_hz / 2,
+           'freq_upper_edge': centre + source.bandwidth_hz / 2, 'sample_start': 0, 'sample_count': num_samples}
+    layout = numerology or source.numerology_at(1.92e6 * 2**10)
+    ratio = fs / layout.sample_rate
+    if config.occupancy_cells:
+      cells = waveform_lib.occupancy_cells(t.grid, layout, fractions.Fraction(ratio).limit_denominator(10**6),
+                                           num_samples)
+      ann['occupancy'] = _shift_cells(cells, shift, centre, num_samples)
     if config.snr_mode == 'per_signal':
       ann['snr_db'] = snr
     if label == 'NR':
-      ann['ssb_offset_hz'] = centre + wave.ssb_offset_hz
-      ann['ssb_starts'] = np.sort((wave.ssb_starts + shift) % num_samples)
+      starts = layout.symbol_starts(source.num_symbols)
+      ssb = np.floor(starts[list(source.ssb_symbols)] * ratio).astype(np.int64)
+      ann['ssb_offset_hz'] = centre + source.ssb_offset_hz(layout)
+      ann['ssb_starts'] = np.sort((ssb[ssb < num_samples] + shift) % num_samples)
     annotations.append(ann)
-    signal_params.append(dict(wave.params, center_frequency_hz=centre, time_shift_samples=shift))
+    signal_params.append(dict(source.params, center_frequency_hz=centre, time_shift_samples=shift))
 
-  noise_rng = np.random.default_rng(noise_seq)
   if config.snr_mode == 'frame':
-    frame_snr = snrs[0]
-    iq = channel.add_awgn(total, frame_snr, noise_rng)
+    frame_snr, noise_std = snrs[0], float(np.sqrt(10 ** (-snrs[0] / 10)))  # signals scaled to unit power
   else:
-    iq = channel.add_awgn(total, 0.0, noise_rng, signal_power=1.0)  # unit noise floor
-    frame_snr = float(10 * np.log10(np.mean(np.abs(total) ** 2)))
+    frame_snr = float(10 * np.log10(sum(10 ** (s / 10) for s in snrs)))
+    noise_std = 1.0
   params = {'scene': scene, 'signals': signal_params, 'channel_model': model, 'doppler_hz': doppler,
             'snr_db': frame_snr, **model_kwargs}
-  return Frame(iq=iq, sample_rate=fs, annotations=annotations, snr_db=frame_snr, params=params)
+  return ComposedFrame(fs, num_samples, annotations, frame_snr, params, transmissions,
+                       counter_rng.key_from(noise_seq), noise_std)
+
+
+def generate_frame(seed, config: SceneConfig | None = None) -> Frame:
+  """Draws and renders one frame.
+
+  Args:
+    seed: int, tuple of ints or numpy SeedSequence; the frame is a pure function of (seed, config).
+    config: scene configuration; default `SceneConfig()`.
+
+  Returns:
+    A `Frame`.
+  """
+  return compose_frame(seed, config).frame()

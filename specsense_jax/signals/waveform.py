@@ -38,6 +38,65 @@ class Waveform:
   params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
+@dataclasses.dataclass
+class GridSource:
+  """A signal described by its resource grid, built row by row on demand.
+
+  `rows(symbol_indices)` returns those rows of the grid, so the same signal can be rendered whole
+  (`waveform`) or only at the samples a spectrogram needs (`render`), with identical values.
+
+  Attributes:
+    label: 'NR' or 'LTE'.
+    bandwidth_hz: nominal channel bandwidth.
+    num_subcarriers: grid width.
+    num_symbols: grid height (whole subframes covering the duration).
+    numerology_at: sample rate -> `ofdm.Numerology` (ValueError where not integral).
+    rows: symbol indices -> (len, num_subcarriers) complex64 rows.
+    params: generator parameters and random draws.
+    ssb_symbols: first symbol of each transmitted SS/PBCH block (NR).
+    ssb_subcarrier: grid subcarrier of the SS/PBCH block centre (NR).
+  """
+  label: str
+  bandwidth_hz: float
+  num_subcarriers: int
+  num_symbols: int
+  numerology_at: Callable[[float], ofdm.Numerology]
+  rows: Callable[[np.ndarray], np.ndarray]
+  params: dict[str, Any]
+  ssb_symbols: tuple[int, ...] = ()
+  ssb_subcarrier: int | None = None
+
+  def grid(self) -> np.ndarray:
+    return self.rows(np.arange(self.num_symbols))
+
+  def waveform(self, sample_rate: float, num_samples: int) -> Waveform:
+    """The whole waveform, with occupancy cells and SS/PBCH block positions."""
+    grid = self.grid()
+    iq, numerology, ratio = grid_to_samples(grid, self.numerology_at, sample_rate, num_samples)
+    starts = numerology.symbol_starts(self.num_symbols)
+    ssb_starts = np.array([int(np.floor(starts[l] * float(ratio))) for l in self.ssb_symbols], np.int64)
+    return Waveform(
+        iq=iq, sample_rate=sample_rate, bandwidth_hz=self.bandwidth_hz, label=self.label,
+        occupancy=occupancy_cells(grid, numerology, ratio, num_samples),
+        ssb_offset_hz=self.ssb_offset_hz(numerology) if self.ssb_subcarrier is not None else None,
+        ssb_starts=ssb_starts[ssb_starts < num_samples], params=self.params)
+
+  def ssb_offset_hz(self, numerology: ofdm.Numerology) -> float:
+    return float(ofdm.subcarrier_frequency(self.ssb_subcarrier, self.num_subcarriers, numerology))
+
+  def render(self, sample_rate: float, num_samples: int, indices: np.ndarray) -> np.ndarray:
+    """Samples at `indices` (0 outside [0, num_samples)); only the symbols they touch are built."""
+    indices = np.asarray(indices, np.int64)
+    try:
+      numerology = self.numerology_at(sample_rate)
+    except ValueError:  # needs resampling: render the whole waveform
+      iq = self.waveform(sample_rate, num_samples).iq
+      inside = (indices >= 0) & (indices < num_samples)
+      return np.where(inside, iq[np.clip(indices, 0, num_samples - 1)], 0).astype(np.complex64)
+    inside = np.where(indices < num_samples, indices, -1)
+    return ofdm.render_at(self.rows, numerology, self.num_symbols, inside)
+
+
 def seed_sequence(seed) -> np.random.SeedSequence:
   """A SeedSequence from an int, a sequence of ints or a SeedSequence (every draw derives from one)."""
   if isinstance(seed, np.random.SeedSequence):

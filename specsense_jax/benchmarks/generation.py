@@ -1,0 +1,57 @@
+"""Synthesis benchmark: one NR + LTE frame to a labelled image, against scipy's spectrogram alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.signal
+
+from specsense_jax import benchmarking
+from specsense_jax import spectrogram
+from specsense_jax.signals import generate_frame, SceneConfig
+
+MATLAB_FRAME_CORE_SECONDS = 6 * 3600 / 2700  # MathWorks: 2,700 frames in an hour on 6 workers
+
+
+def _labelled_image(seed: int, config: SceneConfig, size, mode):
+  frame = generate_frame(seed, config)
+  image = spectrogram.spectrogram_image(frame.iq, frame.sample_rate, size, mode)
+  mask = spectrogram.label_mask(frame.annotations, frame.sample_rate, len(frame.iq), size)
+  return image, mask
+
+
+def run(options: benchmarking.Options) -> list[dict]:
+  """Times frame synthesis + image + mask per mode and size, and scipy.signal.spectrogram on the same IQ."""
+  config = SceneConfig(scenes=('nr_lte',))
+  frame = generate_frame(0, config)
+  window = scipy.signal.windows.hann(spectrogram.MATLAB_WINDOW, sym=True)
+
+  def scipy_spectrogram():
+    scipy.signal.spectrogram(frame.iq, frame.sample_rate, window=window, noverlap=spectrogram.MATLAB_OVERLAP,
+                             nfft=spectrogram.MATLAB_NFFT, return_onesided=False, detrend=False)
+
+  repeats = max(1, options.repeats)
+  reference = benchmarking.time_call(scipy_spectrogram, repeats=repeats)
+  rows = [{'work': 'scipy.signal.spectrogram alone (MATLAB params, 40 ms)', 'size': '-', 'mode': '-',
+           'median_s': reference.median_s, 'core_s': reference.cpu_median_s, 'speedup_vs_scipy': 1.0}]
+  seeds = iter(range(1, 10**6))
+  cases = [((128, 128), 'matlab')] if options.quick else [
+      ((128, 128), 'matlab'), ((256, 256), 'matlab'), ((128, 128), 'average'), ((256, 256), 'average')]
+  for size, mode in cases:
+    timing = benchmarking.time_call(lambda: _labelled_image(next(seeds), config, size, mode), repeats=repeats)
+    rows.append({'work': 'NR+LTE frame -> image + mask', 'size': f'{size[0]}x{size[1]}', 'mode': mode,
+                 'median_s': timing.median_s, 'core_s': timing.cpu_median_s,
+                 'speedup_vs_scipy': reference.median_s / timing.median_s,
+                 'vs_matlab_core_s': MATLAB_FRAME_CORE_SECONDS / timing.cpu_median_s})
+  for size, mode in cases[:2]:
+    timing = benchmarking.time_call(
+        lambda: spectrogram.spectrogram_image(frame.iq, frame.sample_rate, size, mode), repeats=repeats)
+    rows.append({'work': 'spectrogram_image only', 'size': f'{size[0]}x{size[1]}', 'mode': mode,
+                 'median_s': timing.median_s, 'core_s': timing.cpu_median_s,
+                 'speedup_vs_scipy': reference.median_s / timing.median_s})
+  for name, make in (('nr_waveform 50 MHz 30 kHz', lambda: generate_frame(
+      next(seeds), SceneConfig(scenes=('nr',), nr_bandwidths_mhz=(50,), nr_scs_khz=(30,), channel_models=('none',),
+                               time_shift=False))),):
+    timing = benchmarking.time_call(make, repeats=repeats)
+    rows.append({'work': f'{name} (no fading), whole frame', 'size': '-', 'mode': '-',
+                 'median_s': timing.median_s, 'core_s': timing.cpu_median_s})
+  return rows

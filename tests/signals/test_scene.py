@@ -1,0 +1,108 @@
+"""Scene composer: determinism, placement, annotations, bad configurations."""
+
+import hashlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from specsense_jax.signals import scene
+from specsense_jax.signals import SceneConfig, generate_frame
+
+SMALL = SceneConfig(sample_rate=30.72e6, duration_s=0.005, nr_bandwidths_mhz=(10, 20), lte_bandwidths_mhz=(5, 10),
+                    image_width=64)
+
+
+def _digest(frame):
+  return hashlib.sha256(frame.iq.tobytes()).hexdigest()
+
+
+def test_same_seed_same_bytes_in_any_process():
+  frame = generate_frame(123, SMALL)
+  code = ('import hashlib; from specsense_jax.signals import generate_frame, SceneConfig; '
+          'c = SceneConfig(sample_rate=30.72e6, duration_s=0.005, nr_bandwidths_mhz=(10, 20), '
+          'lte_bandwidths_mhz=(5, 10), image_width=64); '
+          'print(hashlib.sha256(generate_frame(123, c).iq.tobytes()).hexdigest())')
+  other = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
+  assert other.stdout.strip() == _digest(frame)
+  assert _digest(generate_frame(123, SMALL)) == _digest(frame)
+  assert _digest(generate_frame(124, SMALL)) != _digest(frame)
+  assert _digest(generate_frame((7, 123), SMALL)) != _digest(frame)
+
+
+def test_annotations_and_placement_over_many_frames():
+  fs = SMALL.sample_rate
+  seen = set()
+  for seed in range(40):
+    frame = generate_frame(seed, SMALL)
+    seen.add(frame.params['scene'])
+    assert frame.iq.dtype == np.complex64 and len(frame.iq) == int(fs * SMALL.duration_s)
+    edges = sorted((a['freq_lower_edge'], a['freq_upper_edge']) for a in frame.annotations)
+    for (lo, hi), ann in zip(edges, frame.annotations):
+      assert -fs / 2 - 1 <= lo < hi <= fs / 2 + 1
+    if len(edges) == 1:
+      width = edges[0][1] - edges[0][0]
+      max_shift = (fs - width) / 2 - fs / SMALL.image_width
+      assert abs((edges[0][0] + edges[0][1]) / 2) <= max_shift + 1e-3
+    else:
+      assert edges[0][1] <= edges[1][0] + 1e-3  # no overlap
+      gap = edges[1][0] - edges[0][1]
+      assert gap == pytest.approx(round(gap / 1e6) * 1e6, abs=1e-3)
+    for ann in frame.annotations:
+      assert ann['label'] in ('NR', 'LTE')
+      occ = ann['occupancy']
+      assert np.all(occ[:, 0] >= 0) and np.all(occ[:, 0] + occ[:, 1] <= len(frame.iq))
+      assert np.all(occ[:, 2] >= ann['freq_lower_edge'] - 1) and np.all(occ[:, 3] <= ann['freq_upper_edge'] + 1)
+      if ann['label'] == 'NR':
+        assert ann['freq_lower_edge'] < ann['ssb_offset_hz'] < ann['freq_upper_edge']
+  assert seen == {'nr', 'lte', 'nr_lte'}
+
+
+def test_frame_snr_is_measured():
+  config = SceneConfig(sample_rate=30.72e6, duration_s=0.005, scenes=('lte',), lte_bandwidths_mhz=(10,),
+                       snr_db=(12.0, 12.0), doppler_hz=(0.0, 0.0))
+  noisy = generate_frame(9, config)
+  clean = generate_frame(9, SceneConfig(**{**config.__dict__, 'snr_db': (200.0, 200.0)}))
+  noise = noisy.iq - clean.iq
+  assert 10 * np.log10(np.mean(np.abs(clean.iq) ** 2) / np.mean(np.abs(noise) ** 2)) == pytest.approx(12, abs=0.1)
+
+
+def test_per_signal_snr_mode():
+  config = SceneConfig(sample_rate=30.72e6, duration_s=0.005, scenes=('nr_lte',), nr_bandwidths_mhz=(10,),
+                       lte_bandwidths_mhz=(5,), snr_mode='per_signal')
+  frame = generate_frame(2, config)
+  assert all('snr_db' in a for a in frame.annotations)
+  # Noise floor is unit power; the frame SNR is the total signal power over it.
+  expected = 10 * np.log10(sum(10 ** (a['snr_db'] / 10) for a in frame.annotations))
+  assert frame.snr_db == pytest.approx(expected, abs=0.5)
+
+
+def test_shift_cells_wraps_around_frame_end():
+  cells = np.array([[90.0, 20.0, -5.0, 5.0]])
+  out = scene._shift_cells(cells, 5, 100.0, 100)
+  np.testing.assert_array_equal(out, [[95, 5, 95, 105], [0, 15, 95, 105]])
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(scenes=('nr_lte',), nr_bandwidths_mhz=(50,), lte_bandwidths_mhz=(20,)), 'fits in sample_rate'),
+    (dict(scenes=('nr',), nr_bandwidths_mhz=(100,), nr_scs_khz=(30,)), 'nr_bandwidths_mhz'),
+    (dict(scenes=('wifi',)), 'scenes'),
+    (dict(sample_rate=-61.44e6), 'sample_rate'),
+    (dict(sample_rate=float('nan')), 'sample_rate'),
+    (dict(snr_db=(0, float('inf'))), 'snr_db'),
+    (dict(doppler_hz=(10, 5)), 'doppler_hz'),
+    (dict(channel_models=('rician',)), 'channel_models'),
+    (dict(lte_bandwidths_mhz=(7,)), 'bandwidth_mhz'),
+    (dict(snr_mode='both'), 'snr_mode'),
+])
+def test_bad_config_names_the_field(kwargs, match):
+  with pytest.raises(ValueError, match=match):
+    generate_frame(0, SceneConfig(**kwargs))
+
+
+def test_bad_seed():
+  with pytest.raises(ValueError, match='seed'):
+    generate_frame(-1, SMALL)
+  with pytest.raises(ValueError, match='seed'):
+    generate_frame('abc', SMALL)

@@ -1,0 +1,99 @@
+"""Spectrogram images and label masks against direct computations and MATLAB's formulas."""
+
+import numpy as np
+import pytest
+import scipy.signal
+
+from specsense_jax import spectrogram
+from specsense_jax.signals import generate_frame, SceneConfig
+
+
+def _direct_matlab_grey(iq, fs, size):
+  """The full computation: every segment and bin, then nearest resize and min-max over the image."""
+  _, _, s = scipy.signal.spectrogram(iq, fs, window=scipy.signal.windows.hann(256, sym=True), noverlap=10,
+                                     nfft=4096, return_onesided=False, detrend=False, scaling='density')
+  s = np.roll(np.fft.fftshift(s, axes=0), -1, axis=0)  # MATLAB 'centered', even nfft: (-fs/2, fs/2]
+  p = 10 * np.log10(s.T + np.finfo(np.float64).eps)
+  rows = np.floor((np.arange(size[0]) + 0.5) * p.shape[0] / size[0]).astype(int)
+  cols = np.floor((np.arange(size[1]) + 0.5) * p.shape[1] / size[1]).astype(int)
+  return spectrogram.to_grey_levels(p[rows][:, cols])
+
+
+@pytest.mark.parametrize('size', [(128, 128), (256, 256)])
+def test_matlab_mode_equals_direct_full_computation(size):
+  frame = generate_frame(11)
+  ours = spectrogram.to_grey_levels(spectrogram.spectrogram_db(frame.iq, frame.sample_rate, size, 'matlab'))
+  direct = _direct_matlab_grey(frame.iq, frame.sample_rate, size)
+  assert np.abs(ours.astype(int) - direct).max() <= 1
+
+
+def test_image_format_and_time_axis():
+  fs, n = 61.44e6, 2_457_600
+  iq = np.zeros(n, np.complex64)
+  iq[: n // 2] = np.exp(2j * np.pi * 10e6 * np.arange(n // 2) / fs)  # tone in the first half only
+  iq += 1e-3 * np.random.default_rng(0).standard_normal(n).astype(np.complex64)
+  for mode in ('matlab', 'average'):
+    image = spectrogram.spectrogram_image(iq, fs, (128, 128), mode)
+    assert image.shape == (128, 128, 3) and image.dtype == np.uint8
+    grey = spectrogram.to_grey_levels(spectrogram.spectrogram_db(iq, fs, (128, 128), mode))
+    col = int((fs / 2 + 10e6) // (fs / 128))
+    assert grey[:60, col].min() > 200
+    assert grey[70:, col].max() < grey[:60, col].min()
+
+
+def test_average_mode_puts_tone_in_its_column():
+  fs, n = 61.44e6, 2_457_600
+  f0 = -12.3e6
+  iq = np.exp(2j * np.pi * f0 * np.arange(n) / fs).astype(np.complex64)
+  db = spectrogram.spectrogram_db(iq, fs, (64, 128), 'average')
+  assert set(np.argmax(db, axis=1)) == {int(np.floor((fs / 2 + f0) / (fs / 128)))}
+
+
+def test_mask_band_edges_on_matlab_columns():
+  fs, n = 61.44e6, 2_457_600
+  ann = [{'label': 'NR', 'freq_lower_edge': -10e6, 'freq_upper_edge': 10e6, 'sample_start': 0,
+          'sample_count': n},
+         {'label': 'LTE', 'freq_lower_edge': 12e6, 'freq_upper_edge': 27e6, 'sample_start': 0,
+          'sample_count': n}]
+  mask = spectrogram.label_mask(ann, fs, n, (128, 128))
+  # floor((30.72 - 10) / 0.48) = 43, floor(40.72 / 0.48) = 84; floor(42.72 / 0.48) = 89, floor(57.72 / .48) = 120
+  expected = np.zeros(128, np.uint8)
+  expected[43:85] = 1
+  expected[89:121] = 2
+  assert np.all(mask == expected[None, :])
+
+
+def test_mask_time_span_unknown_label_and_outside_band():
+  n = 1000
+  ann = [{'label': 'WiFi', 'freq_lower_edge': 0, 'freq_upper_edge': 1e5, 'sample_start': 250,
+          'sample_count': 250},
+         {'label': 'NR', 'freq_lower_edge': 2e6, 'freq_upper_edge': 3e6, 'sample_start': 0, 'sample_count': n}]
+  mask = spectrogram.label_mask(ann, 1e6, n, (8, 10))
+  assert set(np.flatnonzero(mask.any(axis=1))) == {2, 3}
+  assert np.all(mask[2:4, 5] == 3)
+
+
+def test_occupancy_mask_is_inside_band_mask():
+  config = SceneConfig(scenes=('nr',), nr_bandwidths_mhz=(40,), nr_scs_khz=(30,))
+  frame = generate_frame(5, config)
+  args = (frame.annotations, frame.sample_rate, len(frame.iq), (256, 256))
+  band = spectrogram.label_mask(*args, mode='band')
+  occupancy = spectrogram.label_mask(*args, mode='occupancy')
+  assert np.all(band[occupancy > 0] == occupancy[occupancy > 0])
+  assert 0 < (occupancy > 0).sum() < (band > 0).sum()
+
+
+def test_bad_inputs():
+  with pytest.raises(ValueError, match='non-finite'):
+    spectrogram.spectrogram_image(np.array([np.nan] * 1000, np.complex64), 1e6)
+  with pytest.raises(ValueError, match='1-D'):
+    spectrogram.spectrogram_image(np.zeros((2, 1000), np.complex64), 1e6)
+  with pytest.raises(ValueError, match='mode'):
+    spectrogram.spectrogram_image(np.zeros(1000, np.complex64), 1e6, mode='welch')
+  with pytest.raises(ValueError, match='size'):
+    spectrogram.spectrogram_image(np.zeros(1000, np.complex64), 1e6, size=(0, 4))
+  with pytest.raises(ValueError, match=r"lacks key\(s\) \['sample_count'\]"):
+    spectrogram.label_mask([{'label': 'NR', 'freq_lower_edge': 0, 'freq_upper_edge': 1, 'sample_start': 0}],
+                           1e6, 100)
+  with pytest.raises(ValueError, match='mode'):
+    spectrogram.label_mask([], 1e6, 100, mode='energy')
