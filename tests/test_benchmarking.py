@@ -46,3 +46,10 @@ def test_cli_writes_json_report(tmp_path):
   assert [r['dtype'] for r in rows] == ['float32', 'bfloat16']
   assert all(r['tflops'] > 0 for r in rows)
   assert report['environment']['backend'] == 'cpu'
+
+
+def test_generation_benchmark_quick_rows():
+  rows = benchmarking.resolve('generation')(benchmarking.Options(repeats=1, quick=True))
+  assert rows[0]['work'].startswith('scipy.signal.spectrogram')
+  assert all(r['median_s'] > 0 for r in rows)
+  assert any(r.get('mode') == 'matlab' for r in rows)

@@ -7,16 +7,14 @@ import scipy.signal
 
 from specsense_jax import benchmarking
 from specsense_jax import spectrogram
+from specsense_jax import synthetic
 from specsense_jax.signals import generate_frame, SceneConfig
 
 MATLAB_FRAME_CORE_SECONDS = 6 * 3600 / 2700  # MathWorks: 2,700 frames in an hour on 6 workers
 
 
 def _labelled_image(seed: int, config: SceneConfig, size, mode):
-  frame = generate_frame(seed, config)
-  image = spectrogram.spectrogram_image(frame.iq, frame.sample_rate, size, mode)
-  mask = spectrogram.label_mask(frame.annotations, frame.sample_rate, len(frame.iq), size)
-  return image, mask
+  return synthetic.make_example(seed, config, synthetic.ImageConfig(size=size, spectrogram_mode=mode))
 
 
 def run(options: benchmarking.Options) -> list[dict]:

@@ -142,16 +142,24 @@ class Fading:
   def apply_at(self, render, indices: np.ndarray) -> np.ndarray:
     """Output at `indices`, given render(idx) -> input samples (0 before the start)."""
     indices = np.asarray(indices, np.int64)
-    needed = np.unique(np.concatenate([indices - d for d in self.delays] + [indices]))
-    x = np.zeros(len(needed), np.complex64)
-    valid = needed >= 0
-    x[valid] = render(needed[valid])
-    out = np.zeros(indices.shape, np.complex64)
-    for p, d in enumerate(self.delays):
-      shifted = x[np.searchsorted(needed, indices - d)]
-      out += self.gains(p, indices) * shifted
+    if len(self.delays) == 1 and self.delays[0] == 0:
+      x = render(indices)
+      out = self.gains(0, indices) * x
+    else:
+      lo = int(indices.min(initial=0)) - int(self.delays.max())
+      present = np.zeros(int(indices.max(initial=0)) - lo + 1, bool)
+      for d in self.delays:
+        present[indices - d - lo] = True
+      needed = np.flatnonzero(present) + lo
+      position = np.cumsum(present) - 1  # needed sample -> its place in x
+      x = np.zeros(len(needed), np.complex64)
+      x[needed >= 0] = render(needed[needed >= 0])
+      out = np.zeros(indices.shape, np.complex64)
+      for p, d in enumerate(self.delays):
+        out += self.gains(p, indices) * x[position[indices - d - lo]]
+      x = x[position[indices - lo]]
     if self.los_amplitude:
-      out += self._los(indices) * x[np.searchsorted(needed, indices)]
+      out += self._los(indices) * x
     return out
 
   def _los(self, indices, num_samples=0):

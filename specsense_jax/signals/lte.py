@@ -35,24 +35,26 @@ LOADS = ('full', 'thinned', 'sparse', 'off')
 def n_rb_for(bandwidth_mhz: float) -> int:
   """N_RB of an LTE channel bandwidth, or ValueError listing the defined bandwidths."""
   for bw, n_rb in LTE_N_RB.items():
-    if np.isclose(float(bandwidth_mhz), bw):
+    if abs(float(bandwidth_mhz) - bw) < 1e-9:
       return n_rb
   raise ValueError(f'bandwidth_mhz={bandwidth_mhz!r} is not an LTE channel bandwidth; allowed: '
                    f'{sorted(LTE_N_RB)} MHz')
 
 
-def crs_port0(ncellid: int, n_rb: int, ns: int, l: int) -> tuple[np.ndarray, np.ndarray]:
-  """Cell-specific reference signal of antenna port 0 in slot `ns`, symbol `l` (0 or 4); TS 36.211 §6.10.1.
+def crs_port0(ncellid: int, n_rb: int, ns, l) -> tuple[np.ndarray, np.ndarray]:
+  """Cell-specific reference signal of antenna port 0 in slot(s) `ns`, symbol(s) `l` (0 or 4); TS 36.211
+  §6.10.1. `ns` and `l` may be arrays (broadcast together): the values then get their leading axes.
 
   Returns:
-    (subcarrier indices k, complex64 values) for the 2·N_RB REs.
+    (subcarrier indices k, complex64 values) for the 2·N_RB REs of each (ns, l).
   """
+  ns, l = np.broadcast_arrays(np.asarray(ns, np.int64), np.asarray(l, np.int64))
   c_init = 2**10 * (7 * (ns + 1) + l + 1) * (2 * ncellid + 1) + 2 * ncellid + 1
   r = sequences.qpsk_from_bits(sequences.gold_sequence(c_init, 4 * N_RB_MAX))
   m = np.arange(2 * n_rb)
-  v = 0 if l == 0 else 3
+  v = np.where(l == 0, 0, 3)[..., None]
   k = 6 * m + (v + ncellid % 6) % 6
-  return k, r[m + N_RB_MAX - n_rb]
+  return k, r[..., m + N_RB_MAX - n_rb]
 
 
 def _symbol0_reg_data_offsets(ncellid: int) -> np.ndarray:
@@ -67,14 +69,14 @@ def pcfich_reg_starts(ncellid: int, n_rb: int) -> np.ndarray:
   return (k_bar + (np.arange(4) * n_rb // 2) * (N_SC // 2)) % (n_rb * N_SC)
 
 
-def pcfich_symbols(ncellid: int, ns: int, cfi: int) -> np.ndarray:
-  """16 scrambled QPSK PCFICH symbols for subframe of slot `ns` (TS 36.211 §6.7.1-6.7.2)."""
-  c_init = (ns // 2 + 1) * (2 * ncellid + 1) * 2**9 + ncellid
+def pcfich_symbols(ncellid: int, ns, cfi: int) -> np.ndarray:
+  """16 scrambled QPSK PCFICH symbols of the subframe of slot(s) `ns` (TS 36.211 §6.7.1-6.7.2)."""
+  c_init = (np.asarray(ns) // 2 + 1) * (2 * ncellid + 1) * 2**9 + ncellid
   return sequences.qpsk_from_bits(_CFI_CODEWORDS[cfi] ^ sequences.gold_sequence(c_init, 32))
 
 
 def phich_group_count(n_rb: int, ng: float) -> int:
-  if not any(np.isclose(ng, v) for v in _PHICH_NG):
+  if not any(abs(ng - v) < 1e-9 for v in _PHICH_NG):
     raise ValueError(f'phich_ng must be one of 1/6, 1/2, 1, 2, got {ng!r}')
   return int(np.ceil(ng * n_rb / 8 - 1e-9))
 
@@ -117,18 +119,18 @@ def _subframe_templates(ncellid: int, n_rb: int, cfi: int, phich_ng: float) -> d
   reg0 = _symbol0_reg_data_offsets(ncellid)
   t = {name: np.zeros((10, 14, n_sc), np.complex64) for name in ('crs', 'pss', 'sss', 'pcfich')}
   reserved = np.zeros((10, 14, n_sc), bool)  # REs no data channel may use
-  for sf in range(10):
-    for slot in (0, 1):
-      for l in (0, 4):
-        k, values = crs_port0(ncellid, n_rb, 2 * sf + slot, l)
-        t['crs'][sf, 7 * slot + l, k] = values
-        reserved[sf, 7 * slot + l, k] = True
-    if sf in (0, 5):
-      t['pss'][sf, 6, centre[5:67]] = sequences.lte_pss(ncellid % 3)
-      t['sss'][sf, 5, centre[5:67]] = sequences.lte_sss(ncellid, sf)
-      reserved[sf, 5:7, centre[:, None]] = True
-    for j, k0 in enumerate(pcfich_reg_starts(ncellid, n_rb)):
-      t['pcfich'][sf, 0, k0 + reg0] = pcfich_symbols(ncellid, 2 * sf, cfi)[4 * j:4 * j + 4]
+  ns = 2 * np.arange(10)[:, None, None] + np.arange(2)[None, :, None]  # (sf, slot, 1)
+  crs_k, crs_values = crs_port0(ncellid, n_rb, ns, np.array([0, 4])[None, None, :])  # (10, 2, 2, 2 N_RB)
+  rows = (7 * np.arange(2)[:, None] + np.array([0, 4])[None, :])  # symbol of (slot, l)
+  sf_idx = np.arange(10)[:, None, None, None]
+  t['crs'][sf_idx, rows[None, :, :, None], crs_k] = crs_values
+  reserved[sf_idx, rows[None, :, :, None], crs_k] = True
+  for sf in (0, 5):
+    t['pss'][sf, 6, centre[5:67]] = sequences.lte_pss(ncellid % 3)
+    t['sss'][sf, 5, centre[5:67]] = sequences.lte_sss(ncellid, sf)
+    reserved[sf, 5:7, centre[:, None]] = True
+  pcfich_k = (pcfich_reg_starts(ncellid, n_rb)[:, None] + reg0).reshape(-1)
+  t['pcfich'][:, 0, pcfich_k] = pcfich_symbols(ncellid, 2 * np.arange(10), cfi)
   reserved[:, 0, (k_all - v_shift) % 3 == 0] = True  # symbol-0 REGs also skip port-1 RS positions
   reserved[0, 7:11, centre[:, None]] = True
   pbch = np.zeros((14, n_sc), bool)  # subframe 0 only
@@ -144,8 +146,8 @@ def _subframe_templates(ncellid: int, n_rb: int, cfi: int, phich_ng: float) -> d
   pdcch[:cfi] = True
   pdcch[0, control] = False
   pdcch &= ~reserved[1]  # the control region's reserved REs are the same in every subframe
-  phich_c = np.stack([sequences.gold_sequence((sf + 1) * (2 * ncellid + 1) * 2**9 + ncellid, 12)
-                      for sf in range(10)]).astype(np.float32)
+  phich_c = sequences.gold_sequence((np.arange(10) + 1) * (2 * ncellid + 1) * 2**9 + ncellid, 12)
+  phich_c = phich_c.astype(np.float32)
   return dict(t, reserved=reserved, pbch=pbch, pdcch=pdcch, phich_k=phich_k, phich_c=phich_c)
 
 
@@ -188,13 +190,17 @@ def lte_rows(ncellid: int, n_rb: int, num_subframes: int, key: int, *, cfi: int 
       for seq, hi in contents:
         explicit[g] += w[seq] * (1 - 2 * hi)
 
-  def rows(symbols: np.ndarray) -> np.ndarray:
+  static_active = static != 0 if not np.isscalar(static) else None
+
+  def rows(symbols: np.ndarray, values: bool = True) -> np.ndarray:
+    """Grid rows of `symbols`; with values=False only where they carry energy (bool), much cheaper."""
     symbols = np.asarray(symbols, np.int64)
     i, l = symbols // 14, symbols % 14
     sf = (first_subframe + i) % 10
-    out = static[sf, l].astype(np.complex64) if not np.isscalar(static) else np.zeros((len(symbols), n_sc),
-                                                                                       np.complex64)
-    re_index = symbols[:, None] * n_sc + np.arange(n_sc)
+    source = static if values else static_active
+    out = source[sf, l] if source is not None else np.zeros((len(symbols), n_sc),
+                                                              np.complex64 if values else bool)
+    re_index = symbols[:, None] * n_sc + np.arange(n_sc) if values else None
     masks = []
     if 'pbch' in channels:
       masks.append((t['pbch'][l] & (sf == 0)[:, None], 'qpsk'))
@@ -204,9 +210,11 @@ def lte_rows(ncellid: int, n_rb: int, num_subframes: int, key: int, *, cfi: int 
       masks.append((np.repeat(pdsch_rbs[i], N_SC, axis=1) & (l >= cfi)[:, None] & ~t['reserved'][sf, l],
                     modulation))
     for mask, mod in masks:
-      out[mask] = counter_rng.qam(key, re_index[mask], mod)
+      out[mask] = counter_rng.qam(key, re_index[mask], mod) if values else True
     first = np.flatnonzero(l == 0)
-    if 'phich' in channels and len(first):
+    if 'phich' in channels and len(first) and not values:
+      out[first[:, None, None], t['phich_k'][None]] = True
+    elif 'phich' in channels and len(first):
       if phich is None:  # one PHICH per group: sequence and HI drawn per subframe and group
         draw = counter_rng.integers(key, -1 - (i[first, None] * groups + np.arange(groups)), 16)
         spread = w[draw % 8] * (1 - 2 * (draw // 8))[..., None]

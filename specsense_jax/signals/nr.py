@@ -36,7 +36,7 @@ def n_rb_for(bandwidth_mhz: float, scs_khz: int) -> int:
     raise ValueError(f'scs_khz must be one of {sorted(NR_N_RB)}, got {scs_khz!r}')
   table = NR_N_RB[scs_khz]
   for bw, n_rb in table.items():
-    if np.isclose(float(bandwidth_mhz), bw):
+    if abs(float(bandwidth_mhz) - bw) < 1e-9:
       return n_rb
   raise ValueError(f'bandwidth_mhz={bandwidth_mhz!r} is not defined for {scs_khz} kHz SCS in TS 38.104 '
                    f'Table 5.3.2-1; allowed: {sorted(table)} MHz')
@@ -173,41 +173,59 @@ def nr_source(bandwidth_mhz: float, scs_khz: int, *, ncellid: int, seed, duratio
   prb_mask = random_groups(rng, n_rb, prb_fraction)
   slot_mask = random_groups(rng, min(8, pdsch_period_slots), slot_fraction)
   pdsch_sc = np.repeat(prb_mask, N_SC)
+  pdsch_slot = np.zeros(pdsch_period_slots, bool)  # slot within the PDSCH period -> carries PDSCH
+  pdsch_slot[:len(slot_mask)] = slot_mask
+  ssb_blocks = {}
   coreset_sc = (n_rb // 6) * 6 * N_SC  # CORESET0 over the band in whole 6-RB groups
   coreset_dmrs_k = np.arange(1, coreset_sc, 4)  # k = 12n + 4k' + 1
 
-  def rows(symbols: np.ndarray) -> np.ndarray:
+  pbch_data, pbch_dmrs_mask = _pbch_masks(ncellid % 4)
+  ssb_active = pbch_data | pbch_dmrs_mask
+  ssb_active[[0, 2], 56:183] = True
+
+  def rows(symbols: np.ndarray, values: bool = True) -> np.ndarray:
+    """Grid rows of `symbols`; with values=False only where they carry energy (bool), much cheaper."""
     symbols = np.asarray(symbols, np.int64)
-    out = np.zeros((len(symbols), n_sc), np.complex64)
+    out = np.zeros((len(symbols), n_sc), np.complex64 if values else bool)
     slot, l = symbols // 14, symbols % 14
     slot_in_frame = slot % slots_per_frame
-    re_index = symbols[:, None] * n_sc + np.arange(n_sc)
+    re_index = symbols[:, None] * n_sc + np.arange(n_sc) if values else None
     coreset = np.flatnonzero(l < coreset_symbols)
-    if len(coreset):
+    if len(coreset) and values:
       out[coreset, :coreset_sc] = counter_rng.qam(key, re_index[coreset, :coreset_sc])
       bits = sequences.gold_sequence(dmrs_c_init(ncellid, slot_in_frame[coreset], l[coreset]),
                                      2 * len(coreset_dmrs_k))
       out[coreset[:, None], coreset_dmrs_k] = sequences.qpsk_from_bits(bits)
-    pdsch = np.isin(slot % pdsch_period_slots, np.flatnonzero(slot_mask)) & (l >= coreset_symbols)
+    elif len(coreset):
+      out[coreset, :coreset_sc] = True
+    pdsch = pdsch_slot[slot % pdsch_period_slots] & (l >= coreset_symbols)
+    in_ssb = ssb_block_of[symbols] >= 0
     if pdsch.any():
       used = np.zeros((len(symbols), n_sc), bool)
       used[pdsch] = pdsch_sc
-      used[(ssb_block_of[symbols] >= 0)[:, None] & (np.arange(n_sc) >= ssb_k0)
-           & (np.arange(n_sc) < ssb_k0 + 240)] = False
-      dmrs_row = pdsch & np.isin(l, (2, 11))
+      used[in_ssb, ssb_k0:ssb_k0 + 240] = False
+      dmrs_row = pdsch & ((l == 2) | (l == 11))
       data = used & ~dmrs_row[:, None]
-      out[data] = counter_rng.qam(key, re_index[data], modulation)
       dmrs_rows = np.flatnonzero(dmrs_row)
-      if len(dmrs_rows):
-        r = sequences.qpsk_from_bits(sequences.gold_sequence(
-            dmrs_c_init(ncellid, slot_in_frame[dmrs_rows], l[dmrs_rows]), n_sc))
-        even = used[dmrs_rows] & (np.arange(n_sc) % 2 == 0)
-        out[dmrs_rows] = np.where(even, r[:, np.arange(n_sc) // 2], out[dmrs_rows])
-    for j in np.flatnonzero(ssb_block_of[symbols] >= 0):
+      even = used[dmrs_rows] & (np.arange(n_sc) % 2 == 0)
+      if values:
+        out[data] = counter_rng.qam(key, re_index[data], modulation)
+        if len(dmrs_rows):
+          r = sequences.qpsk_from_bits(sequences.gold_sequence(
+              dmrs_c_init(ncellid, slot_in_frame[dmrs_rows], l[dmrs_rows]), n_sc))
+          out[dmrs_rows] = np.where(even, r[:, np.arange(n_sc) // 2], out[dmrs_rows])
+      else:
+        out[data] = True
+        out[dmrs_rows] |= even
+    for j in np.flatnonzero(in_ssb):
       l0 = int(ssb_block_of[symbols[j]])
-      block_re = (l0 + np.arange(4))[:, None] * n_sc + ssb_k0 + np.arange(240)
-      block = ssb_grid(ncellid, ssb_index_of[l0], num_blocks, counter_rng.qam(key, block_re))
-      out[j, ssb_k0:ssb_k0 + 240] = block[symbols[j] - l0]
+      if not values:
+        out[j, ssb_k0:ssb_k0 + 240] = ssb_active[symbols[j] - l0]
+        continue
+      if l0 not in ssb_blocks:
+        block_re = (l0 + np.arange(4))[:, None] * n_sc + ssb_k0 + np.arange(240)
+        ssb_blocks[l0] = ssb_grid(ncellid, ssb_index_of[l0], num_blocks, counter_rng.qam(key, block_re))
+      out[j, ssb_k0:ssb_k0 + 240] = ssb_blocks[l0][symbols[j] - l0]
     return out
 
   return waveform_lib.GridSource(

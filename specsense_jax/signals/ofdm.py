@@ -152,7 +152,10 @@ def render_at(rows, numerology: Numerology, num_symbols: int, indices: np.ndarra
   total = starts[-1] + cps[-1] + n
   valid = (indices >= 0) & (indices < total)
   symbol = np.searchsorted(starts, indices[valid], side='right') - 1
-  needed, which = np.unique(symbol, return_inverse=True)
+  present = np.zeros(num_symbols, bool)
+  present[symbol] = True
+  needed = np.flatnonzero(present)
+  which = (np.cumsum(present) - 1)[symbol]
   out = np.zeros(indices.shape, np.complex64)
   if len(needed) == 0:
     return out
@@ -162,7 +165,7 @@ def render_at(rows, numerology: Numerology, num_symbols: int, indices: np.ndarra
   symbols = scipy.fft.ifft(spectrum, axis=1, norm='forward', overwrite_x=True, workers=1)
   symbols *= np.float32(1 / np.sqrt(grid.shape[1]))
   position = (indices[valid] - starts[symbol] - cps[symbol]) % n
-  out[valid] = symbols[which.reshape(-1), position]
+  out[valid] = symbols[which, position]
   return out
 
 

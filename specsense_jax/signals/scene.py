@@ -7,7 +7,6 @@ is the same bytes on every machine and in every worker.
 from __future__ import annotations
 
 import dataclasses
-import fractions
 from typing import Any
 
 import numpy as np
@@ -147,7 +146,7 @@ class Frame:
 class _Transmission:
   """One signal of a scene: its grid, channel, placement and scale."""
   source: waveform_lib.GridSource
-  grid: np.ndarray
+  activity: np.ndarray  # (symbols, subcarriers) bool
   numerology: Any  # ofdm.Numerology at the frame rate, or None when the signal must be resampled
   fading: channel.Fading
   shift: int
@@ -157,24 +156,26 @@ class _Transmission:
   def received(self, sample_rate: float, num_samples: int, indices: np.ndarray | None) -> np.ndarray:
     """Faded, frequency-shifted, time-shifted and scaled samples at `indices` (all when None)."""
     if indices is None or self.numerology is None:
-      iq, _, _ = waveform_lib.grid_to_samples(self.grid, self.source.numerology_at, sample_rate, num_samples)
+      iq, _, _ = waveform_lib.grid_to_samples(self.source.grid(), self.source.numerology_at, sample_rate,
+                                              num_samples)
       out = channel.frequency_shift(self.fading.apply(iq), self.centre_hz, sample_rate)
       out = np.roll(out, self.shift)
       return (np.float32(self.gain) * out) if indices is None else np.float32(self.gain) * out[indices]
     m = (np.asarray(indices, np.int64) - self.shift) % num_samples  # index before the circular shift
-    rows = lambda symbols: self.grid[symbols]
-    render = lambda idx: ofdm.render_at(rows, self.numerology, self.source.num_symbols,
+    render = lambda idx: ofdm.render_at(self.source.rows, self.numerology, self.source.num_symbols,
                                         np.where(idx < num_samples, idx, -1))
     out = self.fading.apply_at(render, m) * channel.phasor(self.centre_hz, sample_rate, m)
     return np.float32(self.gain) * out
 
   def expected_power(self, sample_rate: float, num_samples: int) -> float:
-    """Mean received power over the frame: per-symbol RE power times the channel's power gain there."""
-    numerology = self.numerology or self.source.numerology_at(1.92e6 * 2**10)  # layout only
-    scale = sample_rate / numerology.sample_rate
+    """Mean received power over the frame: per-symbol RE power (unit-power constellations) times the
+    channel's mean power gain there."""
+    numerology, ratio = waveform_lib.synthesis_numerology(self.source.numerology_at, sample_rate,
+                                                          self.source.num_subcarriers)
+    scale = float(ratio)
     starts = numerology.symbol_starts(self.source.num_symbols) * scale
     lengths = (numerology.cp_of(self.source.num_symbols) + numerology.fft_size) * scale
-    symbol_power = np.sum(np.abs(self.grid) ** 2, axis=1) / self.grid.shape[1]
+    symbol_power = np.count_nonzero(self.activity, axis=1) / self.activity.shape[1]
     inside = np.clip(np.minimum(starts + lengths, num_samples) - starts, 0, None)
     centres = np.minimum(starts + lengths / 2, num_samples - 1).astype(np.int64)
     gain = self.fading.mean_power_gain(centres)
@@ -288,30 +289,25 @@ def compose_frame(seed, config: SceneConfig | None = None) -> ComposedFrame:
     wave_seq, channel_seq, shift_seq = seq.spawn(3)
     make_source = nr.nr_source if label == 'NR' else lte.lte_source
     source = make_source(**kwargs, seed=wave_seq, duration_s=config.duration_s)
-    try:
-      numerology = source.numerology_at(fs)
-    except ValueError:
-      numerology = None
+    layout, ratio = waveform_lib.synthesis_numerology(source.numerology_at, fs, source.num_subcarriers)
+    numerology = layout if ratio == 1 else None  # None: rendered whole, then resampled
     shift = int(np.random.default_rng(shift_seq).integers(num_samples)) if config.time_shift else 0
     fading = channel.make_fading(model, fs, num_samples, np.random.default_rng(channel_seq), doppler,
                                  **model_kwargs)
-    t = _Transmission(source, source.grid(), numerology, fading, shift, centre)
+    t = _Transmission(source, source.activity(), numerology, fading, shift, centre)
     power = t.expected_power(fs, num_samples)
     t.gain = float(np.sqrt(10 ** (snr / 10) / power) if config.snr_mode == 'per_signal' else 1 / np.sqrt(power))
     transmissions.append(t)
     ann = {'label': label, 'freq_lower_edge': centre - source.bandwidth_hz / 2,
            'freq_upper_edge': centre + source.bandwidth_hz / 2, 'sample_start': 0, 'sample_count': num_samples}
-    layout = numerology or source.numerology_at(1.92e6 * 2**10)
-    ratio = fs / layout.sample_rate
     if config.occupancy_cells:
-      cells = waveform_lib.occupancy_cells(t.grid, layout, fractions.Fraction(ratio).limit_denominator(10**6),
-                                           num_samples)
+      cells = waveform_lib.occupancy_cells(t.activity, layout, ratio, num_samples)
       ann['occupancy'] = _shift_cells(cells, shift, centre, num_samples)
     if config.snr_mode == 'per_signal':
       ann['snr_db'] = snr
     if label == 'NR':
       starts = layout.symbol_starts(source.num_symbols)
-      ssb = np.floor(starts[list(source.ssb_symbols)] * ratio).astype(np.int64)
+      ssb = np.floor(starts[list(source.ssb_symbols)] * float(ratio)).astype(np.int64)
       ann['ssb_offset_hz'] = centre + source.ssb_offset_hz(layout)
       ann['ssb_starts'] = np.sort((ssb[ssb < num_samples] + shift) % num_samples)
     annotations.append(ann)

@@ -51,7 +51,8 @@ class GridSource:
     num_subcarriers: grid width.
     num_symbols: grid height (whole subframes covering the duration).
     numerology_at: sample rate -> `ofdm.Numerology` (ValueError where not integral).
-    rows: symbol indices -> (len, num_subcarriers) complex64 rows.
+    rows: (symbol indices, values=True) -> (len, num_subcarriers) complex64 rows, or with values=False a
+      bool map of the REs that carry energy (cheaper: no data symbols are drawn).
     params: generator parameters and random draws.
     ssb_symbols: first symbol of each transmitted SS/PBCH block (NR).
     ssb_subcarrier: grid subcarrier of the SS/PBCH block centre (NR).
@@ -68,6 +69,10 @@ class GridSource:
 
   def grid(self) -> np.ndarray:
     return self.rows(np.arange(self.num_symbols))
+
+  def activity(self) -> np.ndarray:
+    """(num_symbols, num_subcarriers) bool: the REs that carry energy."""
+    return self.rows(np.arange(self.num_symbols), values=False)
 
   def waveform(self, sample_rate: float, num_samples: int) -> Waveform:
     """The whole waveform, with occupancy cells and SS/PBCH block positions."""
@@ -135,33 +140,44 @@ def check_range(name: str, value, low: float, high: float) -> tuple[float, float
   return lo, hi
 
 
+def synthesis_numerology(numerology_at: Callable[[float], ofdm.Numerology], sample_rate: float,
+                         num_subcarriers: int) -> tuple[ofdm.Numerology, fractions.Fraction]:
+  """The OFDM layout a grid is modulated with for output at `sample_rate`, and the resampling ratio.
+
+  Directly at `sample_rate` when the numerology is integral there; otherwise at the smallest rate
+  1.92 MHz·2^k whose FFT holds the grid with margin, followed by resampling (ratio target / native).
+  """
+  try:
+    numerology = numerology_at(sample_rate)
+    ofdm.subcarrier_bins(num_subcarriers, numerology)
+    return numerology, fractions.Fraction(1)
+  except ValueError:
+    pass
+  for k in range(12):
+    try:
+      numerology = numerology_at(1.92e6 * 2**k)
+    except ValueError:
+      continue
+    if numerology.fft_size >= 1.25 * num_subcarriers:
+      ratio = fractions.Fraction(sample_rate).limit_denominator(10**6) / fractions.Fraction(
+          numerology.sample_rate).limit_denominator(10**6)
+      return numerology, ratio
+  raise ValueError(f'no OFDM sample rate found for {num_subcarriers} subcarriers')
+
+
 def grid_to_samples(grid: np.ndarray, numerology_at: Callable[[float], ofdm.Numerology], sample_rate: float,
                     num_samples: int) -> tuple[np.ndarray, ofdm.Numerology, fractions.Fraction]:
-  """OFDM-modulates `grid` at `sample_rate`, directly when the numerology is integral there.
-
-  Otherwise the grid is modulated at the smallest rate 1.92 MHz·2^k that holds it and resampled with a
-  polyphase filter (scipy.signal.resample_poly).
+  """OFDM-modulates `grid` for output at `sample_rate` (see `synthesis_numerology`).
 
   Returns:
     (iq of `num_samples` complex64 samples, numerology used, rate ratio target/native).
   """
-  try:
-    numerology = numerology_at(sample_rate)
-    ofdm.subcarrier_bins(grid.shape[1], numerology)
-    return ofdm.modulate(grid, numerology)[:num_samples], numerology, fractions.Fraction(1)
-  except ValueError:
-    pass
-  native = 1.92e6
-  while True:
-    numerology = numerology_at(native)
-    if numerology.fft_size >= 1.25 * grid.shape[1]:
-      break
-    native *= 2
-  ratio = fractions.Fraction(sample_rate).limit_denominator(10**6) / fractions.Fraction(native)
-  native_iq = ofdm.modulate(grid, numerology)
-  iq = scipy.signal.resample_poly(native_iq, ratio.numerator, ratio.denominator).astype(np.complex64)
+  numerology, ratio = synthesis_numerology(numerology_at, sample_rate, grid.shape[1])
+  iq = ofdm.modulate(grid, numerology)
+  if ratio != 1:
+    iq = scipy.signal.resample_poly(iq, ratio.numerator, ratio.denominator).astype(np.complex64)
   if len(iq) < num_samples:
-    raise ValueError(f'resampled waveform has {len(iq)} samples, {num_samples} requested')
+    raise ValueError(f'synthesized waveform has {len(iq)} samples, {num_samples} requested')
   return iq[:num_samples], numerology, ratio
 
 

@@ -106,3 +106,21 @@ def test_bad_seed():
     generate_frame(-1, SMALL)
   with pytest.raises(ValueError, match='seed'):
     generate_frame('abc', SMALL)
+
+
+@pytest.mark.parametrize('config', [
+    SMALL,
+    SceneConfig(sample_rate=30.72e6, duration_s=0.004, channel_models=('tdl',), tdl_profiles=('D',)),
+    SceneConfig(sample_rate=30.72e6, duration_s=0.004, channel_models=('etu',), scenes=('lte',)),
+    SceneConfig(sample_rate=25e6, duration_s=0.003, scenes=('nr',), nr_bandwidths_mhz=(10,)),  # resampled
+])
+def test_rendering_chosen_samples_equals_whole_frame(config):
+  composed = scene.compose_frame(31, config)
+  whole = composed.render()
+  indices = np.random.default_rng(0).choice(composed.num_samples, 5000, replace=False)
+  np.testing.assert_array_equal(composed.render(indices), whole[indices])
+
+
+def test_render_rejects_out_of_range_indices():
+  with pytest.raises(ValueError, match='indices'):
+    scene.compose_frame(0, SMALL).render(np.array([-1]))
