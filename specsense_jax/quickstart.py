@@ -8,9 +8,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import time
 from typing import Callable
 
 from specsense_jax import benchmarking
+from specsense_jax import plotting
+from specsense_jax import signals
+from specsense_jax import spectrogram
+from specsense_jax import synthetic
 
 
 @dataclasses.dataclass
@@ -38,8 +43,38 @@ def environment_stage(report: Report) -> None:
   report.add('Environment', '\n'.join(f'- {k}: {v}' for k, v in env.items()))
 
 
+def synthesis_stage(report: Report) -> None:
+  """Synthesizes one NR, one LTE and one NR + LTE frame and draws their images and masks."""
+  scene_config = signals.SceneConfig(occupancy_cells=True)
+  rows, lines = [], []
+  for seed, scene_name in enumerate(('nr', 'lte', 'nr_lte')):
+    config = dataclasses.replace(scene_config, scenes=(scene_name,))
+    start = time.perf_counter()
+    frame = signals.generate_frame(seed, config)
+    elapsed = time.perf_counter() - start
+    images = {f'{mode} spectrogram': spectrogram.spectrogram_image(frame.iq, frame.sample_rate, (256, 256), mode)
+              for mode in ('matlab', 'average')}
+    masks = {f'{mode} labels': spectrogram.label_mask(frame.annotations, frame.sample_rate, len(frame.iq),
+                                                      (256, 256), mode) for mode in ('band', 'occupancy')}
+    signals_text = ', '.join(
+        f'{s["standard"]} {s["bandwidth_mhz"]:g} MHz' + (f' @ {s["scs_khz"]} kHz' if 'scs_khz' in s else '') +
+        f' at {s["center_frequency_hz"] / 1e6:+.1f} MHz' for s in frame.params['signals'])
+    rows.append({'title': f'{scene_name}: {signals_text}', 'images': images, 'masks': masks})
+    lines.append(f'- `{scene_name}` (seed {seed}): {signals_text}; SNR {frame.snr_db:.1f} dB, Doppler '
+                 f'{frame.params["doppler_hz"]:.0f} Hz; whole 40 ms frame rendered in {elapsed:.2f} s')
+  start = time.perf_counter()
+  for seed in range(20):
+    synthetic.make_example(seed, scene_config)
+  per_example = (time.perf_counter() - start) / 20
+  path = plotting.save_example_grid(rows, os.path.join(report.workdir, 'synthesis.png'),
+                                    scene_config.sample_rate, scene_config.duration_s)
+  report.add('Signal synthesis', '\n'.join(lines) + f'\n\nA labelled 128x128 example (matlab mode) takes '
+             f'{per_example * 1e3:.0f} ms here.\n\n![frames]({os.path.basename(path)})')
+
+
 STAGES: dict[str, Callable[[Report], None]] = {
     'environment': environment_stage,
+    'synthesis': synthesis_stage,
 }
 
 

@@ -1,0 +1,60 @@
+"""Figures: spectrogram images beside their label masks, with MHz/ms axes and a class legend."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.colors  # pylint: disable=g-import-not-at-top,wrong-import-position
+import matplotlib.patches  # pylint: disable=g-import-not-at-top,wrong-import-position
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
+import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from specsense_jax import spectrogram  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+CLASS_COLORS = ('#2b2b2b', '#1f9bde', '#f0a020', '#b040c0')  # Noise, NR, LTE, Unknown
+
+
+def _extent(sample_rate: float, duration_s: float):
+  # x: frequency (MHz) left to right; y: time (ms) top to bottom, row 0 = frame start.
+  return (-sample_rate / 2e6, sample_rate / 2e6, duration_s * 1e3, 0)
+
+
+def save_example_grid(rows: list[dict], path: str, sample_rate: float, duration_s: float) -> str:
+  """Writes a figure with one row per example: each image panel, then each mask panel.
+
+  Args:
+    rows: dicts with 'title', 'images' ({panel title: uint8 (H, W, 3)}), 'masks' ({panel title: (H, W)}).
+    path: PNG path (written atomically).
+    sample_rate: frame sample rate (axis in MHz).
+    duration_s: frame length (axis in ms).
+  """
+  columns = max(len(r['images']) + len(r['masks']) for r in rows)
+  fig, axes = plt.subplots(len(rows), columns, figsize=(3.2 * columns, 3.0 * len(rows)), squeeze=False)
+  cmap = matplotlib.colors.ListedColormap(CLASS_COLORS)
+  extent = _extent(sample_rate, duration_s)
+  for r, row in enumerate(rows):
+    panels = [(t, im, None) for t, im in row['images'].items()] + [(t, m, cmap) for t, m in row['masks'].items()]
+    for c, (title, data, colormap) in enumerate(panels):
+      ax = axes[r, c]
+      kwargs = dict(cmap=colormap, vmin=0, vmax=len(CLASS_COLORS) - 1) if colormap else {}
+      ax.imshow(data, extent=extent, aspect='auto', interpolation='nearest', **kwargs)
+      heading = textwrap.fill(row['title'], 48) + '\n' if c == 0 else ''
+      ax.set_title(heading + title, fontsize=7)
+      ax.set_xlabel('frequency (MHz)', fontsize=7)
+      ax.set_ylabel('time (ms)', fontsize=7)
+      ax.tick_params(labelsize=6)
+    for c in range(len(panels), columns):
+      axes[r, c].axis('off')
+  handles = [matplotlib.patches.Patch(color=col, label=name)
+             for name, col in zip(spectrogram.CLASS_NAMES, CLASS_COLORS)]
+  fig.legend(handles=handles, loc='lower center', ncol=len(handles), fontsize=8)
+  fig.tight_layout(rect=(0, 0.04, 1, 1))
+  tmp = path + '.tmp.png'
+  fig.savefig(tmp, dpi=110)
+  plt.close(fig)
+  os.replace(tmp, path)
+  return path
