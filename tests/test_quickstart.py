@@ -17,3 +17,10 @@ def test_environment_stage_writes_report(tmp_path):
 def test_unknown_stage_is_named():
   with pytest.raises(ValueError, match='nope'):
     quickstart.run('/tmp/unused', ['nope'])
+
+
+def test_synthesis_stage_writes_figure(tmp_path):
+  path = quickstart.run(str(tmp_path), ['synthesis'], echo=lambda s: None)
+  text = open(path).read()
+  assert '## Signal synthesis' in text and 'synthesis.png' in text
+  assert (tmp_path / 'synthesis.png').stat().st_size > 10_000
