@@ -1,0 +1,153 @@
+"""Example generation for the spectrum_sensing TFDS builder, in plain Python so worker processes and Apache
+Beam workers can import and pickle it.
+
+A synthetic dataset is fully described by `SyntheticSpec`: example k is `make_example((seed, k), ...)`, its
+split is k mod 10 (0-7 train, 8 validation, 9 test) and its key is k, so any worker, any runner, any order
+gives the same records.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import multiprocessing
+import os
+from typing import Any, Iterator
+
+import numpy as np
+
+from specsense_jax import captured
+from specsense_jax import sigmf
+from specsense_jax import spectrogram
+from specsense_jax import synthetic
+from specsense_jax.signals import scene
+
+SPLITS = ('train', 'validation', 'test')
+SIGNAL_LABELS = ('NR', 'LTE', 'Unknown')
+
+
+def split_of(index: int) -> str:
+  """80 / 10 / 10 by frame index."""
+  return 'train' if index % 10 < 8 else ('validation' if index % 10 == 8 else 'test')
+
+
+def split_of_name(name: str) -> str:
+  """80 / 10 / 10 for captured frames, by a stable hash of recording and frame."""
+  return split_of(int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], 'little'))
+
+
+@dataclasses.dataclass(frozen=True)
+class SyntheticSpec:
+  """Everything that determines a synthetic dataset's bytes."""
+  num_frames: int
+  image_size: int
+  seed: int = 0
+  spectrogram_mode: str = 'matlab'
+  mask_mode: str = 'band'
+  scene_overrides: tuple[tuple[str, Any], ...] = ()
+
+  def scene_config(self) -> scene.SceneConfig:
+    return dataclasses.replace(scene.SceneConfig(image_width=self.image_size), **dict(self.scene_overrides))
+
+  def image_config(self) -> synthetic.ImageConfig:
+    return synthetic.ImageConfig((self.image_size, self.image_size), self.spectrogram_mode, self.mask_mode)
+
+
+def _jsonable(value):
+  if isinstance(value, dict):
+    return {str(k): _jsonable(v) for k, v in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [_jsonable(v) for v in value]
+  if isinstance(value, np.generic):
+    return value.item()
+  return value
+
+
+def _signals_present(labels) -> np.ndarray:
+  present = np.zeros(len(SIGNAL_LABELS), bool)
+  for label in labels:
+    present[SIGNAL_LABELS.index(label if label in SIGNAL_LABELS else 'Unknown')] = True
+  return present
+
+
+def synthetic_example(spec: SyntheticSpec, index: int) -> tuple[int, dict[str, Any]]:
+  """(key, feature dict) of synthetic frame `index`."""
+  ex = synthetic.make_example((spec.seed, index), spec.scene_config(), spec.image_config())
+  params = ex['params']
+  return index, {
+      'image': ex['image'], 'mask': ex['mask'][..., None], 'snr_db': np.float32(ex['snr_db']),
+      'signals': _signals_present(a['label'] for a in ex['annotations']), 'scene': params['scene'],
+      'params': json.dumps(_jsonable(params), sort_keys=True), 'recording': 'synthetic',
+      'frame_index': index, 'valid_fraction': np.float32(1.0)}
+
+
+def synthetic_examples(spec: SyntheticSpec, indices, num_workers: int | None = None,
+                       progress: bool = True) -> Iterator[tuple[int, dict[str, Any]]]:
+  """Examples of `indices`, computed on `num_workers` local processes (default: all cores), in order."""
+  indices = list(indices)
+  num_workers = num_workers or int(os.environ.get('SPECSENSE_TFDS_WORKERS', os.cpu_count() or 1))
+  bar = _progress(len(indices), progress)
+  if num_workers <= 1 or len(indices) < 4:
+    for i in indices:
+      yield synthetic_example(spec, i)
+      bar.update(1)
+    bar.close()
+    return
+  # Spawned workers with one BLAS thread each: no fork of a process that holds TF/JAX threads, and no
+  # oversubscription of the cores.
+  saved = {k: os.environ.get(k) for k in ('OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS')}
+  os.environ.update({k: '1' for k in saved})
+  try:
+    with multiprocessing.get_context('spawn').Pool(num_workers) as pool:
+      chunk = max(1, min(16, len(indices) // (4 * num_workers)))
+      for item in pool.imap(_synthetic_star, [(spec, i) for i in indices], chunksize=chunk):
+        yield item
+        bar.update(1)
+  finally:
+    for k, v in saved.items():
+      if v is None:
+        os.environ.pop(k, None)
+      else:
+        os.environ[k] = v
+    bar.close()
+
+
+def _synthetic_star(args):
+  return synthetic_example(*args)
+
+
+def _progress(total: int, enabled: bool):
+  import tqdm  # pylint: disable=g-import-not-at-top
+  return tqdm.tqdm(total=total, disable=not enabled, desc='frames', unit='frame', leave=False)
+
+
+def recording_paths(manual_dir: str) -> list[str]:
+  """The SigMF recordings (*.sigmf-meta) in a folder, sorted; ValueError when there are none."""
+  paths = sorted(os.path.join(manual_dir, f) for f in os.listdir(manual_dir) if f.endswith('.sigmf-meta'))
+  if not paths:
+    raise ValueError(f'{manual_dir}: no SigMF recordings (*.sigmf-meta with *.sigmf-data) found')
+  return paths
+
+
+def captured_examples(manual_dir: str, image_size: int, spectrogram_mode: str = 'matlab'
+                      ) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+  """All frames of all recordings in `manual_dir`, grouped by split. Every recording is opened and checked
+  before any frame is made, so a bad file fails the build before anything is written."""
+  recordings = [sigmf.read_recording(p) for p in recording_paths(manual_dir)]
+  size = (image_size, image_size)
+  out = {s: [] for s in SPLITS}
+  for rec in recordings:
+    for frame in captured.frames_from_recording(rec):
+      name = f'{rec.name}/{frame.frame_index}'
+      out[split_of_name(name)].append((name, {
+          'image': spectrogram.spectrogram_image(frame.iq, frame.sample_rate, size, spectrogram_mode),
+          'mask': spectrogram.label_mask(frame.annotations, frame.sample_rate, len(frame.iq), size)[..., None],
+          'snr_db': np.float32(np.nan), 'signals': _signals_present(a['label'] for a in frame.annotations),
+          'scene': 'captured',
+          'params': json.dumps(_jsonable({'recording': rec.name, 'sample_rate': rec.sample_rate,
+                                          'center_frequency': rec.center_frequency,
+                                          'noise_floor_db_per_hz': frame.noise_floor_db}), sort_keys=True),
+          'recording': rec.name, 'frame_index': frame.frame_index,
+          'valid_fraction': np.float32(frame.valid_fraction)}))
+  return out
