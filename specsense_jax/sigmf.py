@@ -110,12 +110,12 @@ def read_recording(path: str) -> Recording:
       metadata = json.load(f)
   except json.JSONDecodeError as e:
     raise SigMFError(f'{meta_path}: not valid JSON ({e})') from None
+  info = metadata.get('global', {}) if isinstance(metadata, dict) else {}
+  datatype = canonical_datatype(info.get('core:datatype'), meta_path)
   try:
     sigmffile.SigMFFile(metadata=metadata).validate()
   except Exception as e:  # the sigmf package raises several error types
-    raise SigMFError(f'{meta_path}: invalid SigMF metadata ({e})') from None
-  info = metadata['global']
-  datatype = canonical_datatype(info.get('core:datatype'), meta_path)
+    raise SigMFError(f'{meta_path}: invalid SigMF metadata ({str(e).splitlines()[0]})') from None
   sample_rate = info.get('core:sample_rate')
   if not isinstance(sample_rate, (int, float)) or not np.isfinite(sample_rate) or sample_rate <= 0:
     raise SigMFError(f'{meta_path}: core:sample_rate must be a positive number, got {sample_rate!r}')
@@ -201,6 +201,7 @@ def write_metadata(path: str, datatype: str, sample_rate: float, num_samples: in
   datatype = canonical_datatype(datatype, meta_path)
   global_info = {'core:datatype': datatype, 'core:sample_rate': float(sample_rate),
                  'core:version': sigmf_lib.__specification__, 'specsense:num_samples': int(num_samples),
+                 'core:extensions': [{'name': 'specsense', 'version': '1.0.0', 'optional': True}],
                  **({'core:description': description} if description else {}), **(extra_global or {})}
   meta = sigmffile.SigMFFile(global_info=global_info)
   meta.add_capture(0, metadata={'core:frequency': float(center_frequency)})
