@@ -72,9 +72,31 @@ def synthesis_stage(report: Report) -> None:
              f'{per_example * 1e3:.0f} ms here.\n\n![frames]({os.path.basename(path)})')
 
 
+def dataset_stage(report: Report, config: str = 'synthetic_tiny') -> None:
+  """Builds a small TFDS dataset with the spectrum_sensing builder and draws a few of its examples."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  import tfds_builders.spectrum_sensing  # pylint: disable=g-import-not-at-top,unused-import
+
+  data_dir = os.path.join(report.workdir, 'tfds')
+  start = time.perf_counter()
+  builder = tfds.builder(f'spectrum_sensing/{config}', data_dir=data_dir)
+  builder.download_and_prepare()
+  elapsed = time.perf_counter() - start
+  splits = {name: info.num_examples for name, info in builder.info.splits.items()}
+  rows = []
+  for example in tfds.as_numpy(builder.as_dataset(split='test').take(2)):
+    rows.append({'title': f'{config} test frame {int(example["frame_index"])} ({example["scene"].decode()})',
+                 'images': {'image': example['image']}, 'masks': {'mask': example['mask'][..., 0]}})
+  path = plotting.save_example_grid(rows, os.path.join(report.workdir, 'dataset.png'), 61.44e6, 0.04)
+  report.add('Dataset', f'`spectrum_sensing/{config}` built in {elapsed:.1f} s at `{data_dir}`; splits: '
+             f'{splits}.\n\nLoad it with `tfds.load("spectrum_sensing/{config}", data_dir="{data_dir}")` after '
+             f'`import tfds_builders.spectrum_sensing`.\n\n![examples]({os.path.basename(path)})')
+
+
 STAGES: dict[str, Callable[[Report], None]] = {
     'environment': environment_stage,
     'synthesis': synthesis_stage,
+    'dataset': dataset_stage,
 }
 
 

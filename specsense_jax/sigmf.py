@@ -112,13 +112,13 @@ def read_recording(path: str) -> Recording:
     raise SigMFError(f'{meta_path}: not valid JSON ({e})') from None
   info = metadata.get('global', {}) if isinstance(metadata, dict) else {}
   datatype = canonical_datatype(info.get('core:datatype'), meta_path)
+  sample_rate = info.get('core:sample_rate')
+  if not isinstance(sample_rate, (int, float)) or not np.isfinite(sample_rate) or sample_rate <= 0:
+    raise SigMFError(f'{meta_path}: core:sample_rate must be a positive number, got {sample_rate!r}')
   try:
     sigmffile.SigMFFile(metadata=metadata).validate()
   except Exception as e:  # the sigmf package raises several error types
     raise SigMFError(f'{meta_path}: invalid SigMF metadata ({str(e).splitlines()[0]})') from None
-  sample_rate = info.get('core:sample_rate')
-  if not isinstance(sample_rate, (int, float)) or not np.isfinite(sample_rate) or sample_rate <= 0:
-    raise SigMFError(f'{meta_path}: core:sample_rate must be a positive number, got {sample_rate!r}')
   sample_bytes = 2 * np.dtype(DATATYPES[datatype][0]).itemsize
   size = os.path.getsize(data_path)
   if size % sample_bytes:

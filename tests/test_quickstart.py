@@ -24,3 +24,11 @@ def test_synthesis_stage_writes_figure(tmp_path):
   text = open(path).read()
   assert '## Signal synthesis' in text and 'synthesis.png' in text
   assert (tmp_path / 'synthesis.png').stat().st_size > 10_000
+
+
+def test_dataset_stage_builds_tiny_tfds(tmp_path, monkeypatch):
+  monkeypatch.setenv('SPECSENSE_TFDS_WORKERS', '1')
+  path = quickstart.run(str(tmp_path), ['dataset'], echo=lambda s: None)
+  text = open(path).read()
+  assert "'train': 16" in text and "'test': 2" in text
+  assert (tmp_path / 'dataset.png').exists()
