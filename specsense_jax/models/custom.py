@@ -1,0 +1,51 @@
+"""The default model: a small encoder-decoder for 128x128 spectrograms, trained from scratch.
+
+Signals occupy frequency bands over time, so besides a U-Net path (three down/up levels with skips) each
+level sees a time-pooled summary of its features: a column's mean over all rows, broadcast back. That gives
+every pixel the whole frame's evidence for its frequency band at the cost of one mean per level.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from specsense_jax.models import heads
+from specsense_jax.models import layers
+
+
+class TimeContextBlock(nn.Module):
+  features: int
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, train=False):
+    x = layers.ConvBN(self.features, 3, dtype=self.dtype, name='conv1')(x, train)
+    column = jnp.broadcast_to(jnp.mean(x, axis=1, keepdims=True), x.shape)  # mean over time (rows)
+    x = jnp.concatenate([x, column], axis=-1)
+    return layers.ConvBN(self.features, 3, dtype=self.dtype, name='conv2')(x, train)
+
+
+class SpectrumUNet(nn.Module):
+  num_classes: int
+  widths: tuple[int, ...] = (16, 32, 64, 96)
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    factor = 2 ** (len(self.widths) - 1)
+    layers.check_divisible(x, factor, 'custom')
+    x = x.astype(self.dtype)
+    skips = []
+    for i, width in enumerate(self.widths):
+      if i:
+        x = nn.max_pool(x, (2, 2), strides=(2, 2))
+      x = TimeContextBlock(width, dtype=self.dtype, name=f'down{i}')(x, train)
+      skips.append(x)
+    for i in range(len(self.widths) - 2, -1, -1):
+      x = heads.resize_bilinear(x, *skips[i].shape[1:3])
+      x = jnp.concatenate([x, skips[i]], axis=-1)
+      x = TimeContextBlock(self.widths[i], dtype=self.dtype, name=f'up{i}')(x, train)
+    return nn.Conv(self.num_classes, (1, 1), dtype=self.dtype, name='classifier')(x).astype(jnp.float32)

@@ -1,0 +1,72 @@
+"""Heads over any encoder: DeepLabv3+ segmentation and a frame-level (multi-label) classifier."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from specsense_jax.models import layers
+
+
+def resize_bilinear(x: jnp.ndarray, height: int, width: int) -> jnp.ndarray:
+  if x.shape[1:3] == (height, width):
+    return x
+  return jax.image.resize(x, (x.shape[0], height, width, x.shape[3]), 'bilinear')
+
+
+class ASPP(nn.Module):
+  """Atrous spatial pyramid pooling: 1x1, three dilated 3x3 and image pooling branches, then 1x1."""
+  rates: tuple[int, ...]
+  features: int = 256
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, train=False):
+    branches = [layers.ConvBN(self.features, 1, dtype=self.dtype, name='conv1x1')(x, train)]
+    for i, rate in enumerate(self.rates):
+      branches.append(layers.ConvBN(self.features, 3, dilation=rate, dtype=self.dtype, name=f'atrous{i}')(x, train))
+    pooled = jnp.mean(x, axis=(1, 2), keepdims=True)
+    pooled = layers.ConvBN(self.features, 1, dtype=self.dtype, name='image_pool')(pooled, train)
+    branches.append(jnp.broadcast_to(pooled, x.shape[:3] + (self.features,)))
+    x = jnp.concatenate(branches, axis=-1)
+    return layers.ConvBN(self.features, 1, dtype=self.dtype, name='project')(x, train)
+
+
+class DeepLabV3Plus(nn.Module):
+  """DeepLabv3+ (Chen et al., 2018): ASPP on the last stage, a decoder with a 48-channel projection of the
+  stride-4 map and two 3x3 convs, bilinear upsampling to the input size. Returns float32 logits (N, H, W, C)."""
+  encoder: Callable[[], nn.Module]
+  num_classes: int
+  output_stride: int = 16
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    height, width = x.shape[1:3]
+    features = self.encoder(name='encoder')(x, train)
+    rates = tuple(r * 16 // self.output_stride for r in (6, 12, 18))  # 6/12/18 at 16, doubled at 8
+    high = ASPP(rates, dtype=self.dtype, name='aspp')(features['stage5'], train)
+    low = layers.ConvBN(48, 1, dtype=self.dtype, name='low_level')(features['stage2'], train)
+    high = resize_bilinear(high, *low.shape[1:3])
+    y = jnp.concatenate([high, low], axis=-1)
+    y = layers.ConvBN(256, 3, dtype=self.dtype, name='decoder1')(y, train)
+    y = layers.ConvBN(256, 3, dtype=self.dtype, name='decoder2')(y, train)
+    y = nn.Conv(self.num_classes, (1, 1), dtype=self.dtype, name='classifier')(y)
+    return resize_bilinear(y, height, width).astype(jnp.float32)
+
+
+class Classifier(nn.Module):
+  """Global average pooling of the last stage and a dense layer: logits (N, num_classes). With 1,000 classes
+  and an ImageNet encoder this is the ImageNet classifier (the dense layer is named like Keras')."""
+  encoder: Callable[[], nn.Module]
+  num_classes: int
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    features = self.encoder(name='encoder')(x, train)
+    pooled = layers.global_average(features['stage5'])
+    return nn.Dense(self.num_classes, dtype=self.dtype, name='predictions')(pooled).astype(jnp.float32)

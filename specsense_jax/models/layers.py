@@ -1,0 +1,86 @@
+"""Building blocks shared by the encoders: conv + BatchNorm + activation, padding conventions, strides."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+ACTIVATIONS: dict[str, Callable[[jnp.ndarray], jnp.ndarray]] = {
+    'relu': nn.relu, 'relu6': nn.relu6, 'swish': nn.swish, 'sigmoid': nn.sigmoid, 'none': lambda x: x,
+}
+
+
+def torch_padding(kernel: int, dilation: int = 1) -> tuple[tuple[int, int], tuple[int, int]]:
+  """Symmetric padding of PyTorch-style convolutions (padding = dilation·(k-1)/2)."""
+  p = dilation * (kernel - 1) // 2
+  return ((p, p), (p, p))
+
+
+@dataclasses.dataclass
+class StrideTracker:
+  """Turns strides into dilation once the output stride is reached (DeepLab's atrous encoders)."""
+  output_stride: int
+  stride: int = 1
+  dilation: int = 1
+
+  def step(self, stride: int) -> tuple[int, int]:
+    """Returns (stride, dilation) to use for an op that asks for `stride`."""
+    if stride == 1:
+      return 1, self.dilation
+    if self.stride * stride > self.output_stride:
+      current = self.dilation
+      self.dilation *= stride
+      return 1, current
+    self.stride *= stride
+    return stride, self.dilation
+
+
+class ConvBN(nn.Module):
+  """Conv -> BatchNorm -> activation."""
+  features: int
+  kernel: int = 3
+  stride: int = 1
+  dilation: int = 1
+  groups: int = 1
+  padding: Any = 'SAME'
+  activation: str = 'relu'
+  use_bias: bool = False
+  bn_epsilon: float = 1e-5
+  bn_momentum: float = 0.99
+  bn_scale: bool = True
+  dtype: Any = jnp.float32
+  conv_name: str | None = None
+  bn_name: str | None = None
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    x = nn.Conv(self.features, (self.kernel, self.kernel), strides=self.stride, padding=self.padding,
+                kernel_dilation=self.dilation, feature_group_count=self.groups, use_bias=self.use_bias,
+                dtype=self.dtype, name=self.conv_name or 'conv')(x)
+    x = nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum, epsilon=self.bn_epsilon,
+                     use_scale=self.bn_scale, dtype=self.dtype, name=self.bn_name or 'bn')(x)
+    return ACTIVATIONS[self.activation](x)
+
+
+def check_divisible(x: jnp.ndarray, factor: int, encoder: str) -> None:
+  """Raises a clear error when the input size is not a multiple of the encoder's total stride."""
+  h, w = x.shape[1:3]
+  if h % factor or w % factor:
+    raise ValueError(f'{encoder} needs input height and width divisible by {factor}; got {h}x{w}. Resize the '
+                     f'images (e.g. to {max(factor, h // factor * factor)}x{max(factor, w // factor * factor)}) '
+                     'or choose another encoder')
+
+
+def max_pool_same(x, window: int = 3, stride: int = 2):
+  return nn.max_pool(x, (window, window), strides=(stride, stride), padding='SAME')
+
+
+def global_average(x: jnp.ndarray) -> jnp.ndarray:
+  return jnp.mean(x, axis=(1, 2))
+
+
+def stages_dict(features: Sequence[jnp.ndarray]) -> dict[str, jnp.ndarray]:
+  return {f'stage{i + 1}': f for i, f in enumerate(features)}

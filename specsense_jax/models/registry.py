@@ -1,0 +1,67 @@
+"""Models by name: `build_model('deeplabv3plus_resnet50', num_classes=3, output_stride=16)`."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from specsense_jax.models import custom
+from specsense_jax.models import densenet
+from specsense_jax.models import efficientnet
+from specsense_jax.models import heads
+from specsense_jax.models import inception_v3
+from specsense_jax.models import mobilenet_v2
+from specsense_jax.models import resnet
+
+# encoder name -> module constructor taking output_stride, dtype (and name); the module returns
+# {'stage1': ..., 'stage5': ...} at strides 2, 4, 8, 16, 32 (the last ones capped at output_stride).
+ENCODERS: dict[str, Callable[..., nn.Module]] = {
+    'resnet18': functools.partial(resnet.ResNet, depth=18, flavour='torch'),
+    'resnet50': functools.partial(resnet.ResNet, depth=50, flavour='torch'),
+    'resnet50_keras': functools.partial(resnet.ResNet, depth=50, flavour='keras'),
+    'mobilenetv2': mobilenet_v2.MobileNetV2,
+    **{f'efficientnet_{v}': functools.partial(efficientnet.EfficientNet, variant=v) for v in efficientnet.SCALING},
+    'densenet121': functools.partial(densenet.DenseNet, depth=121),
+    'inception_v3': inception_v3.InceptionV3,
+}
+OUTPUT_STRIDES = (8, 16, 32)
+
+
+def _deeplab(encoder: str, num_classes: int, output_stride: int = 16, dtype: Any = jnp.float32):
+  return heads.DeepLabV3Plus(functools.partial(ENCODERS[encoder], output_stride=output_stride, dtype=dtype), num_classes,
+                             output_stride, dtype)
+
+
+def _classifier(encoder: str, num_classes: int, output_stride: int = 32, dtype: Any = jnp.float32):
+  return heads.Classifier(functools.partial(ENCODERS[encoder], output_stride=output_stride, dtype=dtype),
+                          num_classes, dtype)
+
+
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    'custom': lambda num_classes, dtype=jnp.float32, **kw: custom.SpectrumUNet(num_classes, dtype=dtype, **kw),
+    **{f'deeplabv3plus_{e}': functools.partial(_deeplab, e) for e in ENCODERS},
+    **{f'classifier_{e}': functools.partial(_classifier, e) for e in ENCODERS},
+}
+
+
+def build_model(name: str, num_classes: int, **kwargs) -> nn.Module:
+  """Builds a registered model.
+
+  Args:
+    name: 'custom', 'deeplabv3plus_<encoder>' or 'classifier_<encoder>' with an encoder of `ENCODERS`.
+    num_classes: output classes (segmentation: per pixel; classifier: multi-label logits).
+    **kwargs: output_stride (8, 16, 32; not for 'custom'), dtype (e.g. jnp.bfloat16 compute).
+
+  Returns:
+    A Flax Linen module called as `model.apply(variables, images, train=...)` on NHWC float images.
+  """
+  if name not in MODELS:
+    raise ValueError(f'Unknown model {name!r}; known: {", ".join(sorted(MODELS))}')
+  if not isinstance(num_classes, int) or num_classes < 1:
+    raise ValueError(f'num_classes must be a positive integer, got {num_classes!r}')
+  if 'output_stride' in kwargs and kwargs['output_stride'] not in OUTPUT_STRIDES:
+    raise ValueError(f'output_stride must be one of {OUTPUT_STRIDES}, got {kwargs["output_stride"]!r}')
+  return MODELS[name](num_classes=num_classes, **kwargs)
