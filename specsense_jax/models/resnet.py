@@ -46,15 +46,16 @@ class Bottleneck(nn.Module):
   def __call__(self, x, train=False):
     eps = 1.001e-5 if self.keras else 1e-5
     common = dict(use_bias=self.keras, bn_epsilon=eps, dtype=self.dtype)
+    shortcut = x
+    if self.stride != 1 or x.shape[-1] != 4 * self.features:
+      shortcut = layers.ConvBN(4 * self.features, 1, self.stride, padding='VALID', activation='none',
+                               name='downsample', **common)(x, train)
     s1, s3 = (self.stride, 1) if self.keras else (1, self.stride)
     y = layers.ConvBN(self.features, 1, s1, padding='VALID', name='conv_bn1', **common)(x, train)
     pad = 'SAME' if self.keras else layers.torch_padding(3, self.dilation)
     y = layers.ConvBN(self.features, 3, s3, self.dilation, padding=pad, name='conv_bn2', **common)(y, train)
     y = layers.ConvBN(4 * self.features, 1, padding='VALID', activation='none', name='conv_bn3', **common)(y, train)
-    if self.stride != 1 or x.shape[-1] != 4 * self.features:
-      x = layers.ConvBN(4 * self.features, 1, self.stride, padding='VALID', activation='none', name='downsample',
-                        **common)(x, train)
-    return nn.relu(x + y)
+    return nn.relu(shortcut + y)
 
 
 class ResNet(nn.Module):
