@@ -20,6 +20,7 @@ from typing import Any, Callable
 BENCHMARKS: dict[str, str] = {
     'devices': 'specsense_jax.benchmarks.devices:run',
     'generation': 'specsense_jax.benchmarks.generation:run',
+    'models': 'specsense_jax.benchmarks.models:run',
 }
 
 

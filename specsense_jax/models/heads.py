@@ -17,17 +17,36 @@ def resize_bilinear(x: jnp.ndarray, height: int, width: int) -> jnp.ndarray:
   return jax.image.resize(x, (x.shape[0], height, width, x.shape[3]), 'bilinear')
 
 
+class SeparableConvBN(nn.Module):
+  """Depthwise (dilated) 3x3 then pointwise 1x1, BatchNorm, ReLU: DeepLabv3+'s atrous separable conv."""
+  features: int
+  dilation: int = 1
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, train=False):
+    x = layers.DepthwiseConv(3, dilation=self.dilation, dtype=self.dtype, name='depthwise')(x)
+    return layers.ConvBN(self.features, 1, dtype=self.dtype, name='pointwise')(x, train)
+
+
+def conv3x3(features: int, dilation: int, separable: bool, dtype, name: str) -> nn.Module:
+  if separable:
+    return SeparableConvBN(features, dilation, dtype=dtype, name=name)
+  return layers.ConvBN(features, 3, dilation=dilation, dtype=dtype, name=name)
+
+
 class ASPP(nn.Module):
   """Atrous spatial pyramid pooling: 1x1, three dilated 3x3 and image pooling branches, then 1x1."""
   rates: tuple[int, ...]
   features: int = 256
+  separable: bool = True
   dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, train=False):
     branches = [layers.ConvBN(self.features, 1, dtype=self.dtype, name='conv1x1')(x, train)]
     for i, rate in enumerate(self.rates):
-      branches.append(layers.ConvBN(self.features, 3, dilation=rate, dtype=self.dtype, name=f'atrous{i}')(x, train))
+      branches.append(conv3x3(self.features, rate, self.separable, self.dtype, f'atrous{i}')(x, train))
     pooled = jnp.mean(x, axis=(1, 2), keepdims=True)
     pooled = layers.ConvBN(self.features, 1, dtype=self.dtype, name='image_pool')(pooled, train)
     branches.append(jnp.broadcast_to(pooled, x.shape[:3] + (self.features,)))
@@ -37,10 +56,13 @@ class ASPP(nn.Module):
 
 class DeepLabV3Plus(nn.Module):
   """DeepLabv3+ (Chen et al., 2018): ASPP on the last stage, a decoder with a 48-channel projection of the
-  stride-4 map and two 3x3 convs, bilinear upsampling to the input size. Returns float32 logits (N, H, W, C)."""
+  stride-4 map and two 3x3 convs, bilinear upsampling to the input size. Returns float32 logits (N, H, W, C).
+  The 3x3 convs of ASPP and decoder are atrous separable (depthwise + pointwise) as in the paper, unless
+  `separable=False`."""
   encoder: Callable[[], nn.Module]
   num_classes: int
   output_stride: int = 16
+  separable: bool = True
   dtype: Any = jnp.float32
 
   @nn.compact
@@ -48,12 +70,12 @@ class DeepLabV3Plus(nn.Module):
     height, width = x.shape[1:3]
     features = self.encoder(name='encoder')(x, train)
     rates = tuple(r * 16 // self.output_stride for r in (6, 12, 18))  # 6/12/18 at 16, doubled at 8
-    high = ASPP(rates, dtype=self.dtype, name='aspp')(features['stage5'], train)
+    high = ASPP(rates, separable=self.separable, dtype=self.dtype, name='aspp')(features['stage5'], train)
     low = layers.ConvBN(48, 1, dtype=self.dtype, name='low_level')(features['stage2'], train)
     high = resize_bilinear(high, *low.shape[1:3])
     y = jnp.concatenate([high, low], axis=-1)
-    y = layers.ConvBN(256, 3, dtype=self.dtype, name='decoder1')(y, train)
-    y = layers.ConvBN(256, 3, dtype=self.dtype, name='decoder2')(y, train)
+    y = conv3x3(256, 1, self.separable, self.dtype, 'decoder1')(y, train)
+    y = conv3x3(256, 1, self.separable, self.dtype, 'decoder2')(y, train)
     y = nn.Conv(self.num_classes, (1, 1), dtype=self.dtype, name='classifier')(y)
     return resize_bilinear(y, height, width).astype(jnp.float32)
 

@@ -38,6 +38,52 @@ class StrideTracker:
     return stride, self.dilation
 
 
+def _same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+  effective = dilation * (kernel - 1) + 1
+  out = -(-size // stride)
+  total = max((out - 1) * stride + effective - size, 0)
+  return total // 2, total - total // 2
+
+
+class DepthwiseConv(nn.Module):
+  """Depthwise convolution as a sum of k·k shifted, per-channel-scaled copies of the input.
+
+  Same parameter ('kernel', shape (k, k, 1, C)) and results as nn.Conv with feature_group_count=C, but
+  built from elementwise ops that XLA fuses; XLA:CPU's grouped convolutions are several times slower.
+  """
+  kernel_size: int
+  stride: int = 1
+  dilation: int = 1
+  padding: Any = 'SAME'
+  use_bias: bool = False
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x):
+    k, s, d = self.kernel_size, self.stride, self.dilation
+    channels = x.shape[-1]
+    kernel = self.param('kernel', nn.initializers.lecun_normal(), (k, k, 1, channels), jnp.float32)
+    if self.padding == 'SAME':
+      pads = [_same_padding(x.shape[1], k, s, d), _same_padding(x.shape[2], k, s, d)]
+    elif self.padding == 'VALID':
+      pads = [(0, 0), (0, 0)]
+    else:
+      pads = [tuple(p) for p in self.padding]
+    x = jnp.pad(x.astype(self.dtype), ((0, 0), pads[0], pads[1], (0, 0)))
+    out_h = (x.shape[1] - d * (k - 1) - 1) // s + 1
+    out_w = (x.shape[2] - d * (k - 1) - 1) // s + 1
+    kernel = kernel.astype(self.dtype)
+    out = None
+    for i in range(k):
+      for j in range(k):
+        patch = x[:, i * d:i * d + (out_h - 1) * s + 1:s, j * d:j * d + (out_w - 1) * s + 1:s, :]
+        term = patch * kernel[i, j, 0]
+        out = term if out is None else out + term
+    if self.use_bias:
+      out = out + self.param('bias', nn.initializers.zeros, (channels,), jnp.float32).astype(self.dtype)
+    return out
+
+
 class ConvBN(nn.Module):
   """Conv -> BatchNorm -> activation."""
   features: int
@@ -57,9 +103,13 @@ class ConvBN(nn.Module):
 
   @nn.compact
   def __call__(self, x, train: bool = False):
-    x = nn.Conv(self.features, (self.kernel, self.kernel), strides=self.stride, padding=self.padding,
-                kernel_dilation=self.dilation, feature_group_count=self.groups, use_bias=self.use_bias,
-                dtype=self.dtype, name=self.conv_name or 'conv')(x)
+    if self.groups > 1 and self.groups == x.shape[-1] == self.features:
+      x = DepthwiseConv(self.kernel, self.stride, self.dilation, self.padding, self.use_bias, self.dtype,
+                        name=self.conv_name or 'conv')(x)
+    else:
+      x = nn.Conv(self.features, (self.kernel, self.kernel), strides=self.stride, padding=self.padding,
+                  kernel_dilation=self.dilation, feature_group_count=self.groups, use_bias=self.use_bias,
+                  dtype=self.dtype, name=self.conv_name or 'conv')(x)
     x = nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum, epsilon=self.bn_epsilon,
                      use_scale=self.bn_scale, dtype=self.dtype, name=self.bn_name or 'bn')(x)
     return ACTIVATIONS[self.activation](x)

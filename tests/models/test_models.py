@@ -1,0 +1,110 @@
+"""Model zoo: published parameter counts, every encoder x head x size x output stride, registry errors."""
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from specsense_jax.models import build_model, ENCODERS, MODELS
+
+
+def _counts(name, size=224, num_classes=1000):
+  model = build_model(name, num_classes)
+  shapes = jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, size, size, 3)))
+  count = lambda tree: sum(int(np.prod(x.shape)) for x in jax.tree.leaves(tree))
+  return count(shapes['params']), count(shapes.get('batch_stats', {}))
+
+
+# Parameters of the ImageNet classifiers (torchvision's count parameters; Keras' count every weight,
+# BatchNorm statistics included, so both numbers are checked there).
+@pytest.mark.parametrize('name,params,total', [
+    ('classifier_resnet18', 11_689_512, None),            # torchvision resnet18: 11.7 M
+    ('classifier_resnet50', 25_557_032, None),            # torchvision resnet50: 25.6 M
+    ('classifier_resnet50_keras', 25_583_592, 25_636_712),  # keras ResNet50: 25.6 M
+    ('classifier_mobilenetv2', 3_504_872, 3_538_984),     # keras MobileNetV2: 3.5 M
+    ('classifier_efficientnet_b0', 5_288_548, 5_330_571),  # keras EfficientNetB0: 5.3 M
+    ('classifier_efficientnet_b7', 66_347_960, 66_658_687),  # keras EfficientNetB7: 66 M
+    ('classifier_densenet121', 7_978_856, 8_062_504),     # keras DenseNet121: 8.0 M
+    ('classifier_inception_v3', 23_817_352, 23_851_784),  # keras InceptionV3: 23.8 M
+])
+def test_imagenet_classifier_parameter_counts(name, params, total):
+  trainable, stats = _counts(name, 299 if 'inception' in name else 224)
+  assert trainable == params
+  if total is not None:
+    assert trainable + stats == total
+
+
+@pytest.mark.parametrize('encoder,size,output_stride', list(itertools.product(sorted(ENCODERS), (128, 256),
+                                                                              (8, 16, 32))))
+def test_every_encoder_builds_both_heads(encoder, size, output_stride):
+  images = jnp.zeros((2, size, size, 3))
+  seg = build_model(f'deeplabv3plus_{encoder}', 3, output_stride=output_stride)
+  variables = jax.eval_shape(seg.init, jax.random.key(0), images)
+  assert jax.eval_shape(seg.apply, variables, images).shape == (2, size, size, 3)
+  cls = build_model(f'classifier_{encoder}', 2, output_stride=output_stride)
+  variables = jax.eval_shape(cls.init, jax.random.key(0), images)
+  assert jax.eval_shape(cls.apply, variables, images).shape == (2, 2)
+
+
+@pytest.mark.parametrize('encoder,output_stride', [('resnet50', 8), ('mobilenetv2', 16), ('densenet121', 8),
+                                                    ('efficientnet_b0', 16), ('inception_v3', 16)])
+def test_output_stride_sets_feature_resolution(encoder, output_stride):
+  module = ENCODERS[encoder](output_stride=output_stride)
+  images = jnp.zeros((1, 256, 256, 3))
+  features = jax.eval_shape(module.apply, jax.eval_shape(module.init, jax.random.key(0), images), images)
+  if encoder == 'inception_v3':  # valid padding: sizes are not exact fractions
+    assert features['stage5'].shape[1] == features['stage4'].shape[1]
+  else:
+    assert [features[f'stage{i}'].shape[1] for i in range(1, 6)] == [
+        256 // min(2**i, output_stride) for i in range(1, 6)]
+
+
+def test_custom_network_runs_and_is_small():
+  model = build_model('custom', 3)
+  images = jnp.asarray(np.random.default_rng(0).uniform(0, 1, (2, 128, 128, 3)), jnp.float32)
+  variables = jax.jit(model.init)(jax.random.key(0), images)
+  logits, updates = jax.jit(lambda v, x: model.apply(v, x, train=True, mutable=['batch_stats']))(variables, images)
+  assert logits.shape == (2, 128, 128, 3) and logits.dtype == jnp.float32
+  assert np.isfinite(np.asarray(logits)).all() and 'batch_stats' in updates
+  assert sum(x.size for x in jax.tree.leaves(variables['params'])) < 1_000_000
+
+
+def test_bfloat16_compute_returns_float32_logits():
+  model = build_model('deeplabv3plus_mobilenetv2', 3, dtype=jnp.bfloat16)
+  images = jnp.zeros((1, 64, 64, 3))
+  variables = jax.eval_shape(model.init, jax.random.key(0), images)
+  out = jax.eval_shape(model.apply, variables, images)
+  assert out.dtype == jnp.float32
+  assert all(x.dtype == jnp.float32 for x in jax.tree.leaves(variables['params']))  # params stay float32
+
+
+def test_indivisible_input_and_unknown_names():
+  model = build_model('deeplabv3plus_resnet18', 3)
+  with pytest.raises(ValueError, match=r'resnet18 needs input height and width divisible by 32; got 100x128'):
+    jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, 100, 128, 3)))
+  with pytest.raises(ValueError, match='inception_v3 needs inputs of at least 75x75'):
+    m = build_model('classifier_inception_v3', 3)
+    jax.eval_shape(m.init, jax.random.key(0), jnp.zeros((1, 64, 64, 3)))
+  with pytest.raises(ValueError, match=r"Unknown model 'unet'; known: .*custom.*deeplabv3plus_resnet50"):
+    build_model('unet', 3)
+  with pytest.raises(ValueError, match='output_stride must be one of'):
+    build_model('deeplabv3plus_resnet50', 3, output_stride=4)
+  with pytest.raises(ValueError, match='num_classes'):
+    build_model('custom', 0)
+  assert len(MODELS) == 1 + 2 * len(ENCODERS)
+
+
+@pytest.mark.parametrize('kernel,stride,dilation,padding', [(3, 1, 1, 'SAME'), (3, 2, 1, 'SAME'), (5, 2, 1, 'SAME'),
+                                                            (3, 1, 4, 'SAME'), (3, 2, 1, 'VALID'),
+                                                            (3, 1, 2, ((2, 2), (2, 2)))])
+def test_depthwise_conv_equals_grouped_conv(kernel, stride, dilation, padding):
+  from specsense_jax.models import layers  # pylint: disable=g-import-not-at-top
+  import flax.linen as nn  # pylint: disable=g-import-not-at-top
+  x = jnp.asarray(np.random.default_rng(0).normal(size=(2, 17, 20, 6)), jnp.float32)
+  ours = layers.DepthwiseConv(kernel, stride, dilation, padding)
+  variables = ours.init(jax.random.key(1), x)
+  reference = nn.Conv(6, (kernel, kernel), strides=stride, padding=padding, kernel_dilation=dilation,
+                      feature_group_count=6, use_bias=False)
+  np.testing.assert_allclose(ours.apply(variables, x), reference.apply(variables, x), atol=1e-5)
