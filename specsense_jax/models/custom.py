@@ -48,4 +48,5 @@ class SpectrumUNet(nn.Module):
       x = heads.resize_bilinear(x, *skips[i].shape[1:3])
       x = jnp.concatenate([x, skips[i]], axis=-1)
       x = TimeContextBlock(self.widths[i], dtype=self.dtype, name=f'up{i}')(x, train)
-    return nn.Conv(self.num_classes, (1, 1), dtype=self.dtype, name='classifier')(x).astype(jnp.float32)
+    return layers.PointwiseConv(self.num_classes, use_bias=True, dtype=self.dtype,
+                                name='classifier')(x).astype(jnp.float32)

@@ -26,7 +26,7 @@ class DenseLayer(nn.Module):
   @nn.compact
   def __call__(self, x, train=False):
     y = _bn_relu(x, train, 'bn0', self.dtype)
-    y = nn.Conv(4 * self.growth, (1, 1), use_bias=False, dtype=self.dtype, name='conv1')(y)
+    y = layers.PointwiseConv(4 * self.growth, dtype=self.dtype, name='conv1')(y)
     y = _bn_relu(y, train, 'bn1', self.dtype)
     y = nn.Conv(self.growth, (3, 3), padding='SAME', kernel_dilation=self.dilation, use_bias=False,
                 dtype=self.dtype, name='conv2')(y)
@@ -56,7 +56,7 @@ class DenseNet(nn.Module):
       if b < len(BLOCKS[self.depth]) - 1:
         features.append(x)
         x = _bn_relu(x, train, f'transition{b + 1}_bn', self.dtype)
-        x = nn.Conv(x.shape[-1] // 2, (1, 1), use_bias=False, dtype=self.dtype, name=f'transition{b + 1}_conv')(x)
+        x = layers.PointwiseConv(x.shape[-1] // 2, dtype=self.dtype, name=f'transition{b + 1}_conv')(x)
         stride, dilation = tracker.step(2)
         if stride == 2:
           x = nn.avg_pool(x, (2, 2), strides=(2, 2))

@@ -61,8 +61,8 @@ class MBConv(nn.Module):
                       name='depthwise', **_BN)(x, train)
     squeezed = max(1, int(channels * 0.25))
     se = jnp.mean(x, axis=(1, 2), keepdims=True)
-    se = nn.swish(nn.Conv(squeezed, (1, 1), dtype=self.dtype, name='se_reduce')(se))
-    se = nn.sigmoid(nn.Conv(x.shape[-1], (1, 1), dtype=self.dtype, name='se_expand')(se))
+    se = nn.swish(layers.PointwiseConv(squeezed, use_bias=True, dtype=self.dtype, name='se_reduce')(se))
+    se = nn.sigmoid(layers.PointwiseConv(x.shape[-1], use_bias=True, dtype=self.dtype, name='se_expand')(se))
     x = x * se
     x = layers.ConvBN(self.features, 1, dtype=self.dtype, name='project', **{**_BN, 'activation': 'none'})(x, train)
     if self.stride == 1 and channels == self.features:

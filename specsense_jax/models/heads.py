@@ -76,7 +76,7 @@ class DeepLabV3Plus(nn.Module):
     y = jnp.concatenate([high, low], axis=-1)
     y = conv3x3(256, 1, self.separable, self.dtype, 'decoder1')(y, train)
     y = conv3x3(256, 1, self.separable, self.dtype, 'decoder2')(y, train)
-    y = nn.Conv(self.num_classes, (1, 1), dtype=self.dtype, name='classifier')(y)
+    y = layers.PointwiseConv(self.num_classes, use_bias=True, dtype=self.dtype, name='classifier')(y)
     return resize_bilinear(y, height, width).astype(jnp.float32)
 
 

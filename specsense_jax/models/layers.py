@@ -84,6 +84,22 @@ class DepthwiseConv(nn.Module):
     return out
 
 
+class PointwiseConv(nn.Module):
+  """1x1 stride-1 convolution as a matrix product over channels: same 'kernel' (1, 1, C, F) and results as
+  nn.Conv, but XLA:CPU differentiates a dot about twice as fast as a 1x1 convolution."""
+  features: int
+  use_bias: bool = False
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x):
+    kernel = self.param('kernel', nn.initializers.lecun_normal(), (1, 1, x.shape[-1], self.features), jnp.float32)
+    y = jnp.dot(x.astype(self.dtype), kernel[0, 0].astype(self.dtype))
+    if self.use_bias:
+      y = y + self.param('bias', nn.initializers.zeros, (self.features,), jnp.float32).astype(self.dtype)
+    return y
+
+
 class ConvBN(nn.Module):
   """Conv -> BatchNorm -> activation."""
   features: int
@@ -103,7 +119,9 @@ class ConvBN(nn.Module):
 
   @nn.compact
   def __call__(self, x, train: bool = False):
-    if self.groups > 1 and self.groups == x.shape[-1] == self.features:
+    if self.kernel == 1 and self.stride == 1 and self.groups == 1:
+      x = PointwiseConv(self.features, self.use_bias, self.dtype, name=self.conv_name or 'conv')(x)
+    elif self.groups > 1 and self.groups == x.shape[-1] == self.features:
       x = DepthwiseConv(self.kernel, self.stride, self.dilation, self.padding, self.use_bias, self.dtype,
                         name=self.conv_name or 'conv')(x)
     else:

@@ -108,3 +108,13 @@ def test_depthwise_conv_equals_grouped_conv(kernel, stride, dilation, padding):
   reference = nn.Conv(6, (kernel, kernel), strides=stride, padding=padding, kernel_dilation=dilation,
                       feature_group_count=6, use_bias=False)
   np.testing.assert_allclose(ours.apply(variables, x), reference.apply(variables, x), atol=1e-5)
+
+
+def test_pointwise_conv_equals_1x1_conv():
+  from specsense_jax.models import layers  # pylint: disable=g-import-not-at-top
+  import flax.linen as nn  # pylint: disable=g-import-not-at-top
+  x = jnp.asarray(np.random.default_rng(0).normal(size=(2, 5, 7, 6)), jnp.float32)
+  ours = layers.PointwiseConv(4, use_bias=True)
+  variables = ours.init(jax.random.key(1), x)
+  reference = nn.Conv(4, (1, 1), use_bias=True)
+  np.testing.assert_allclose(ours.apply(variables, x), reference.apply(variables, x), atol=1e-5)
