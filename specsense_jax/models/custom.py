@@ -41,7 +41,7 @@ class SpectrumUNet(nn.Module):
     skips = []
     for i, width in enumerate(self.widths):
       if i:
-        x = nn.max_pool(x, (2, 2), strides=(2, 2))
+        x = layers.max_pool(x, 2, 2)
       x = TimeContextBlock(width, dtype=self.dtype, name=f'down{i}')(x, train)
       skips.append(x)
     for i in range(len(self.widths) - 2, -1, -1):

@@ -47,7 +47,7 @@ class DenseNet(nn.Module):
     layers.check_divisible(x, 32, f'densenet{self.depth}')
     x = layers.ConvBN(64, 7, 2, padding=((3, 3), (3, 3)), bn_epsilon=_EPS, dtype=self.dtype, name='stem')(x, train)
     features = [x]
-    x = nn.max_pool(x, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)))
+    x = layers.max_pool(x, 3, 2, ((1, 1), (1, 1)))
     tracker = layers.StrideTracker(self.output_stride, stride=4)
     dilation = 1
     for b, count in enumerate(BLOCKS[self.depth]):

@@ -58,11 +58,12 @@ class DeepLabV3Plus(nn.Module):
   """DeepLabv3+ (Chen et al., 2018): ASPP on the last stage, a decoder with a 48-channel projection of the
   stride-4 map and two 3x3 convs, bilinear upsampling to the input size. Returns float32 logits (N, H, W, C).
   The 3x3 convs of ASPP and decoder are atrous separable (depthwise + pointwise) as in the paper, unless
-  `separable=False`."""
+  `separable=False`; `decoder_convs=1` gives segmentation_models_pytorch's lighter decoder."""
   encoder: Callable[[], nn.Module]
   num_classes: int
   output_stride: int = 16
   separable: bool = True
+  decoder_convs: int = 2
   dtype: Any = jnp.float32
 
   @nn.compact
@@ -74,8 +75,8 @@ class DeepLabV3Plus(nn.Module):
     low = layers.ConvBN(48, 1, dtype=self.dtype, name='low_level')(features['stage2'], train)
     high = resize_bilinear(high, *low.shape[1:3])
     y = jnp.concatenate([high, low], axis=-1)
-    y = conv3x3(256, 1, self.separable, self.dtype, 'decoder1')(y, train)
-    y = conv3x3(256, 1, self.separable, self.dtype, 'decoder2')(y, train)
+    for i in range(self.decoder_convs):
+      y = conv3x3(256, 1, self.separable, self.dtype, f'decoder{i + 1}')(y, train)
     y = layers.PointwiseConv(self.num_classes, use_bias=True, dtype=self.dtype, name='classifier')(y)
     return resize_bilinear(y, height, width).astype(jnp.float32)
 

@@ -48,11 +48,11 @@ class InceptionV3(nn.Module):
     x = conv(x, 32, 3, 3, padding='VALID')
     x = conv(x, 64, 3, 3)
     features = [x]
-    x = nn.max_pool(x, (3, 3), strides=(2, 2))
+    x = layers.max_pool(x, 3, 2)
     x = conv(x, 80, 1, 1, padding='VALID')
     x = conv(x, 192, 3, 3, padding='VALID')
     features.append(x)
-    x = nn.max_pool(x, (3, 3), strides=(2, 2))
+    x = layers.max_pool(x, 3, 2)
     for pool_filters in (32, 64, 64):  # mixed 0-2
       b1 = conv(x, 64, 1, 1)
       b5 = conv(conv(x, 48, 1, 1), 64, 5, 5)
@@ -64,7 +64,7 @@ class InceptionV3(nn.Module):
     stride, padding = reduction(keep)
     b3 = conv(x, 384, 3, 3, stride, padding)  # mixed 3
     bd = conv(conv(conv(x, 64, 1, 1), 96, 3, 3), 96, 3, 3, stride, padding)
-    bp = nn.max_pool(x, (3, 3), strides=(stride, stride), padding=padding)
+    bp = layers.max_pool(x, 3, stride, padding)
     x = jnp.concatenate([b3, bd, bp], axis=-1)
     if keep:
       state['dilation'] *= 2
@@ -80,7 +80,7 @@ class InceptionV3(nn.Module):
     stride, padding = reduction(keep)
     b3 = conv(conv(x, 192, 1, 1), 320, 3, 3, stride, padding)  # mixed 8
     b7 = conv(conv(conv(conv(x, 192, 1, 1), 192, 1, 7), 192, 7, 1), 192, 3, 3, stride, padding)
-    bp = nn.max_pool(x, (3, 3), strides=(stride, stride), padding=padding)
+    bp = layers.max_pool(x, 3, stride, padding)
     x = jnp.concatenate([b3, b7, bp], axis=-1)
     if keep:
       state['dilation'] *= 2

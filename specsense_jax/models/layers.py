@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, Callable, Sequence
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 ACTIVATIONS: dict[str, Callable[[jnp.ndarray], jnp.ndarray]] = {
@@ -45,6 +47,47 @@ def _same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[i
   return total // 2, total - total // 2
 
 
+def _taps(xp: jnp.ndarray, kernel: jnp.ndarray, dilation: int, stride: int, out_h: int, out_w: int):
+  k = kernel.shape[0]
+  out = None
+  for i in range(k):
+    for j in range(k):
+      patch = xp[:, i * dilation:i * dilation + (out_h - 1) * stride + 1:stride,
+                 j * dilation:j * dilation + (out_w - 1) * stride + 1:stride, :]
+      term = patch * kernel[i, j, 0]
+      out = term if out is None else out + term
+  return out
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _depthwise_stride1(xp: jnp.ndarray, kernel: jnp.ndarray, dilation: int) -> jnp.ndarray:
+  span = dilation * (kernel.shape[0] - 1)
+  return _taps(xp, kernel, dilation, 1, xp.shape[1] - span, xp.shape[2] - span)
+
+
+def _depthwise_fwd(xp, kernel, dilation):
+  return _depthwise_stride1(xp, kernel, dilation), (xp, kernel)
+
+
+def _depthwise_bwd(dilation, residuals, ct):
+  # The input gradient is the same shifted-sum with the flipped kernel over the padded cotangent, and each
+  # kernel tap's gradient a channel-wise dot product: both stay elementwise-plus-reduce, which XLA:CPU runs
+  # several times faster than the autodiff of the slices.
+  xp, kernel = residuals
+  k = kernel.shape[0]
+  span = dilation * (k - 1)
+  ctp = jnp.pad(ct, ((0, 0), (span, span), (span, span), (0, 0)))
+  grad_xp = _taps(ctp, kernel[::-1, ::-1], dilation, 1, xp.shape[1], xp.shape[2])
+  flat_ct = ct.reshape(-1, ct.shape[-1])
+  grad_kernel = jnp.stack([jnp.stack([
+      (xp[:, i * dilation:i * dilation + ct.shape[1], j * dilation:j * dilation + ct.shape[2], :]
+       .reshape(-1, ct.shape[-1]) * flat_ct).sum(axis=0) for j in range(k)]) for i in range(k)])
+  return grad_xp, grad_kernel[:, :, None, :].astype(kernel.dtype)
+
+
+_depthwise_stride1.defvjp(_depthwise_fwd, _depthwise_bwd)
+
+
 class DepthwiseConv(nn.Module):
   """Depthwise convolution as a sum of k·k shifted, per-channel-scaled copies of the input.
 
@@ -70,15 +113,11 @@ class DepthwiseConv(nn.Module):
     else:
       pads = [tuple(p) for p in self.padding]
     x = jnp.pad(x.astype(self.dtype), ((0, 0), pads[0], pads[1], (0, 0)))
-    out_h = (x.shape[1] - d * (k - 1) - 1) // s + 1
-    out_w = (x.shape[2] - d * (k - 1) - 1) // s + 1
     kernel = kernel.astype(self.dtype)
-    out = None
-    for i in range(k):
-      for j in range(k):
-        patch = x[:, i * d:i * d + (out_h - 1) * s + 1:s, j * d:j * d + (out_w - 1) * s + 1:s, :]
-        term = patch * kernel[i, j, 0]
-        out = term if out is None else out + term
+    if s == 1:
+      out = _depthwise_stride1(x, kernel, d)
+    else:
+      out = _taps(x, kernel, d, s, (x.shape[1] - d * (k - 1) - 1) // s + 1, (x.shape[2] - d * (k - 1) - 1) // s + 1)
     if self.use_bias:
       out = out + self.param('bias', nn.initializers.zeros, (channels,), jnp.float32).astype(self.dtype)
     return out
@@ -142,8 +181,28 @@ def check_divisible(x: jnp.ndarray, factor: int, encoder: str) -> None:
                      'or choose another encoder')
 
 
-def max_pool_same(x, window: int = 3, stride: int = 2):
-  return nn.max_pool(x, (window, window), strides=(stride, stride), padding='SAME')
+def max_pool(x: jnp.ndarray, window: int = 3, stride: int = 2, padding: Any = 'VALID') -> jnp.ndarray:
+  """Max pooling as the maximum of window·window strided slices (padding with -inf).
+
+  Same values as nn.max_pool; XLA:CPU differentiates it about 9x faster than reduce_window's
+  select-and-scatter.
+  """
+  if padding == 'SAME':
+    pads = [_same_padding(x.shape[1], window, stride, 1), _same_padding(x.shape[2], window, stride, 1)]
+  elif padding == 'VALID':
+    pads = [(0, 0), (0, 0)]
+  else:
+    pads = [tuple(p) for p in padding]
+  if any(p != (0, 0) for p in pads):
+    x = jnp.pad(x, ((0, 0), pads[0], pads[1], (0, 0)), constant_values=-jnp.inf)
+  out_h = (x.shape[1] - window) // stride + 1
+  out_w = (x.shape[2] - window) // stride + 1
+  out = None
+  for i in range(window):
+    for j in range(window):
+      patch = x[:, i:i + (out_h - 1) * stride + 1:stride, j:j + (out_w - 1) * stride + 1:stride, :]
+      out = patch if out is None else jnp.maximum(out, patch)
+  return out
 
 
 def global_average(x: jnp.ndarray) -> jnp.ndarray:

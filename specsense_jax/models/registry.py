@@ -31,9 +31,9 @@ OUTPUT_STRIDES = (8, 16, 32)
 
 
 def _deeplab(encoder: str, num_classes: int, output_stride: int = 16, separable: bool = True,
-             dtype: Any = jnp.float32):
+             decoder_convs: int = 2, dtype: Any = jnp.float32):
   return heads.DeepLabV3Plus(functools.partial(ENCODERS[encoder], output_stride=output_stride, dtype=dtype),
-                             num_classes, output_stride, separable, dtype)
+                             num_classes, output_stride, separable, decoder_convs, dtype)
 
 
 def _classifier(encoder: str, num_classes: int, output_stride: int = 32, dtype: Any = jnp.float32):
@@ -55,7 +55,7 @@ def build_model(name: str, num_classes: int, **kwargs) -> nn.Module:
     name: 'custom', 'deeplabv3plus_<encoder>' or 'classifier_<encoder>' with an encoder of `ENCODERS`.
     num_classes: output classes (segmentation: per pixel; classifier: multi-label logits).
     **kwargs: output_stride (8, 16, 32; not for 'custom'), separable (DeepLabv3+: atrous separable 3x3
-      convs, default True), dtype (e.g. jnp.bfloat16 compute; parameters stay float32).
+      convs, default True), decoder_convs (DeepLabv3+: 3x3 convs after the skip concat, default 2), dtype (e.g. jnp.bfloat16 compute; parameters stay float32).
 
   Returns:
     A Flax Linen module called as `model.apply(variables, images, train=...)` on NHWC float images.

@@ -76,7 +76,7 @@ class ResNet(nn.Module):
     x = layers.ConvBN(64, 7, 2, padding=((3, 3), (3, 3)), use_bias=keras, bn_epsilon=1.001e-5 if keras else 1e-5,
                       dtype=self.dtype, name='stem')(x, train)
     features = [x]
-    x = nn.max_pool(x, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)))
+    x = layers.max_pool(x, 3, 2, ((1, 1), (1, 1)))
     tracker = layers.StrideTracker(self.output_stride, stride=4)
     for i, blocks in enumerate(STAGE_SIZES[self.depth]):
       for j in range(blocks):

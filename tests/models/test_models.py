@@ -118,3 +118,27 @@ def test_pointwise_conv_equals_1x1_conv():
   variables = ours.init(jax.random.key(1), x)
   reference = nn.Conv(4, (1, 1), use_bias=True)
   np.testing.assert_allclose(ours.apply(variables, x), reference.apply(variables, x), atol=1e-5)
+
+
+@pytest.mark.parametrize('window,stride,padding', [(3, 2, ((1, 1), (1, 1))), (3, 2, 'VALID'), (3, 1, 'SAME'),
+                                                   (2, 2, 'VALID'), (3, 2, 'SAME')])
+def test_max_pool_equals_flax(window, stride, padding):
+  from specsense_jax.models import layers  # pylint: disable=g-import-not-at-top
+  import flax.linen as nn  # pylint: disable=g-import-not-at-top
+  x = jnp.asarray(np.random.default_rng(0).normal(size=(2, 15, 16, 3)), jnp.float32)
+  np.testing.assert_array_equal(layers.max_pool(x, window, stride, padding),
+                                nn.max_pool(x, (window, window), strides=(stride, stride), padding=padding))
+
+
+@pytest.mark.parametrize('dilation', [1, 2])
+def test_depthwise_conv_gradients_equal_grouped_conv(dilation):
+  from specsense_jax.models import layers  # pylint: disable=g-import-not-at-top
+  import flax.linen as nn  # pylint: disable=g-import-not-at-top
+  x = jnp.asarray(np.random.default_rng(0).normal(size=(2, 9, 11, 5)), jnp.float32)
+  ours = layers.DepthwiseConv(3, 1, dilation)
+  variables = ours.init(jax.random.key(1), x)
+  reference = nn.Conv(5, (3, 3), padding='SAME', kernel_dilation=dilation, feature_group_count=5, use_bias=False)
+  loss = lambda m: lambda v, x: jnp.sum(jnp.sin(m.apply(v, x)))
+  for a, b in zip(jax.tree.leaves(jax.grad(loss(ours), argnums=(0, 1))(variables, x)),
+                  jax.tree.leaves(jax.grad(loss(reference), argnums=(0, 1))(variables, x))):
+    np.testing.assert_allclose(a, b, atol=1e-4)
