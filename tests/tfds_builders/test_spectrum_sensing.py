@@ -133,3 +133,17 @@ def test_bad_recordings_fail_naming_file_and_leave_nothing(tmp_path, problem, ma
   assert 'lte_dummy.sigmf' in str(error.value)
   assert not tfds.builder('spectrum_sensing/captured_128', data_dir=str(data_dir)).is_prepared()
   assert not glob.glob(f'{data_dir}/spectrum_sensing/captured_128/1.0.0/*.tfrecord*')
+
+
+@pytest.mark.slow
+def test_tfds_build_command_line(tmp_path):
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  tfds_cli = os.path.join(os.path.dirname(sys.executable), 'tfds')
+  env = dict(os.environ, SPECSENSE_TFDS_WORKERS='1')
+  subprocess.run([tfds_cli, 'build', 'tfds_builders/spectrum_sensing', '--config=synthetic_tiny',
+                  f'--data_dir={tmp_path}'], check=True, capture_output=True, env=env,
+                 cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+  builder = tfds.builder('spectrum_sensing/synthetic_tiny', data_dir=str(tmp_path))
+  assert builder.is_prepared()
+  assert builder.info.splits['train'].num_examples == 16
