@@ -1,0 +1,168 @@
+"""train_and_evaluate(config, workdir): data-parallel training with evaluation, checkpoints and summaries.
+
+Checkpoints: `workdir/checkpoints` (latest, saved every epoch; a rerun resumes there) and `workdir/best`
+(lowest validation loss), both Orbax CheckpointManagers (v0 API, async saves).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from typing import Any
+
+from absl import logging
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import orbax.checkpoint as ocp
+import tensorflow_datasets as tfds
+
+from specsense_jax import data
+from specsense_jax import metrics as metrics_lib
+from specsense_jax import optim
+from specsense_jax import steps
+from specsense_jax.models import build_model
+
+
+class NonFiniteLossError(RuntimeError):
+  """Training produced a NaN or Inf loss; the last good checkpoint is kept."""
+
+
+def _class_weights(config, workdir: str) -> np.ndarray:
+  path = os.path.join(workdir, 'class_weights.json')
+  if os.path.exists(path):
+    with open(path) as f:
+      return np.asarray(json.load(f), np.float32)
+  if config.class_weighting == 'none':
+    weights = np.ones(config.num_classes, np.float32)
+  elif config.class_weighting == 'median_frequency':
+    ds = data.input_pipeline(config.dataset, config.train_split, global_batch_size=jax.device_count(),
+                             train=False, data_dir=config.data_dir, cache=False)
+    masks = (b['mask'][b['valid'] > 0] for b in tfds.as_numpy(ds))
+    weights = optim.median_frequency_weights(*optim.class_pixel_statistics(masks, config.num_classes))
+  else:
+    raise ValueError(f"class_weighting must be 'median_frequency' or 'none', got {config.class_weighting!r}")
+  if jax.process_index() == 0:
+    with open(path, 'w') as f:
+      json.dump(weights.tolist(), f)
+  return weights
+
+
+def _managers(workdir: str):
+  latest = ocp.CheckpointManager(os.path.join(workdir, 'checkpoints'),
+                                 options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True))
+  best = ocp.CheckpointManager(os.path.join(workdir, 'best'), options=ocp.CheckpointManagerOptions(
+      max_to_keep=1, best_fn=lambda m: m['val_loss'], best_mode='min', create=True))
+  return latest, best
+
+
+def evaluate(predict, state, config, split: str, sharding, loss_fn=None) -> dict[str, Any]:
+  """Segmentation metrics (and mean weighted loss when `loss_fn` is given) over one pass of `split`."""
+  ds = data.input_pipeline(config.dataset, split, global_batch_size=config.batch_size, train=False,
+                           data_dir=config.data_dir, cache=False)
+  accumulator = metrics_lib.SegmentationAccumulator(config.num_classes)
+  losses, counts = [], []
+  for batch in data.global_batches(ds, sharding):
+    valid = np.asarray(batch['valid']) > 0
+    predictions = np.asarray(predict(state, batch['image']))[valid]
+    accumulator.update(np.asarray(batch['mask'])[valid], predictions)
+    if loss_fn is not None:
+      losses.append(float(loss_fn(state, batch)) * valid.sum())
+      counts.append(valid.sum())
+  result = accumulator.result()
+  if loss_fn is not None:
+    result['loss'] = float(np.sum(losses) / max(np.sum(counts), 1))
+  return result
+
+
+def _jsonable(metrics: dict[str, Any]) -> dict[str, Any]:
+  return {k: (np.asarray(v).tolist() if isinstance(v, np.ndarray) else v) for k, v in metrics.items()}
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
+  """Trains `config.model` on `config.dataset`, evaluating every epoch; returns the test metrics of the best
+  (lowest validation loss) checkpoint. Rerunning with the same workdir resumes from the latest checkpoint."""
+  os.makedirs(workdir, exist_ok=True)
+  mesh = jax.make_mesh((jax.device_count(),), ('data',))
+  sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data'))
+  data.check_batch_size(config.batch_size)
+  builder = tfds.builder(config.dataset, data_dir=config.data_dir)
+  train_ds = data.input_pipeline(config.dataset, config.train_split, global_batch_size=config.batch_size,
+                                 train=True, data_dir=config.data_dir, seed=config.seed,
+                                 shuffle_buffer=config.shuffle_buffer)
+  num_train = builder.info.splits[config.train_split].num_examples
+  steps_per_epoch = max(1, num_train // config.batch_size)
+  total_steps = config.max_steps or steps_per_epoch * config.num_epochs
+  schedule = optim.learning_rate_schedule(config.schedule, config.learning_rate, steps_per_epoch, total_steps,
+                                          warmup_steps=int(config.warmup_epochs * steps_per_epoch))
+  tx = optim.sgdm(schedule, config.momentum, config.l2)
+  dtype = jnp.bfloat16 if config.half_precision else jnp.float32
+  model = build_model(config.model, config.num_classes, dtype=dtype, **config.model_kwargs)
+  image_shape = (config.image_size, config.image_size, 3)
+  state = steps.create_train_state(model, tx, jax.random.key(config.seed), image_shape)
+  class_weights = _class_weights(config, workdir)
+  train_step, predict, place = steps.make_steps(model, tx, mesh, class_weights)
+  weights = jnp.asarray(class_weights)
+  eval_loss = jax.jit(lambda s, b: steps.weighted_cross_entropy(
+      model.apply({'params': s.params, 'batch_stats': s.batch_stats}, b['image'], train=False), b['mask'],
+      weights, b['valid']) * b['valid'].size / jnp.maximum(b['valid'].sum(), 1))
+
+  latest, best = _managers(workdir)
+  history_path = os.path.join(workdir, 'history.json')
+  history = {'best_val_loss': math.inf, 'evals_without_improvement': 0, 'epochs': []}
+  if latest.latest_step() is not None:
+    state = latest.restore(latest.latest_step(), args=ocp.args.StandardRestore(state))
+    with open(history_path) as f:
+      history = json.load(f)
+    logging.info('resumed from step %d', int(state.step))
+  state = place(state)
+  batches = data.global_batches(train_ds, sharding)
+  start_step = int(state.step)
+  # Skip the batches the interrupted run consumed, so the data order matches an uninterrupted run.
+  for _ in range(start_step):
+    next(batches)
+  tick = time.time()
+  for step in range(start_step, total_steps):
+    state, train_metrics = train_step(state, next(batches))
+    if (step + 1) % config.log_every_steps == 0 or step + 1 == total_steps:
+      loss = float(train_metrics['loss'])
+      if not math.isfinite(loss):
+        raise NonFiniteLossError(f'loss is {loss} at step {step + 1}; the last good checkpoint is in '
+                                 f'{workdir}/checkpoints')
+      rate = config.log_every_steps / max(time.time() - tick, 1e-9)
+      logging.info('step %d/%d loss %.4f pixel_acc %.4f %.2f steps/s ETA %.0f s', step + 1, total_steps, loss,
+                   float(train_metrics['pixel_accuracy']), rate, (total_steps - step - 1) / rate)
+      tick = time.time()
+    if (step + 1) % steps_per_epoch == 0 or step + 1 == total_steps:
+      val = evaluate(predict, state, config, config.eval_split, sharding, eval_loss)
+      epoch = {'step': step + 1, 'val_loss': val['loss'], 'val_mean_iou': val['mean_iou'],
+               'val_global_accuracy': val['global_accuracy']}
+      history['epochs'].append(epoch)
+      logging.info('eval at step %d: %s', step + 1, epoch)
+      if val['loss'] < history['best_val_loss']:
+        history['best_val_loss'], history['evals_without_improvement'] = val['loss'], 0
+        best.save(step + 1, args=ocp.args.StandardSave(state), metrics={'val_loss': val['loss']})
+      else:
+        history['evals_without_improvement'] += 1
+      latest.save(step + 1, args=ocp.args.StandardSave(state))
+      latest.wait_until_finished()
+      if jax.process_index() == 0:
+        with open(history_path + '.tmp', 'w') as f:
+          json.dump(history, f, indent=1)
+        os.replace(history_path + '.tmp', history_path)
+      if history['evals_without_improvement'] >= config.early_stopping_patience:
+        logging.info('early stopping: %d evaluations without a better validation loss',
+                     history['evals_without_improvement'])
+        break
+  latest.wait_until_finished()
+  best.wait_until_finished()
+  best_state = best.restore(best.best_step(), args=ocp.args.StandardRestore(state)) if best.best_step() else state
+  test = evaluate(predict, place(best_state), config, config.test_split, sharding)
+  result = _jsonable(test)
+  if jax.process_index() == 0:
+    with open(os.path.join(workdir, 'test_metrics.json'), 'w') as f:
+      json.dump(result, f, indent=1)
+  return result
