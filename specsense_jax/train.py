@@ -86,6 +86,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   """Trains `config.model` on `config.dataset`, evaluating every epoch; returns the test metrics of the best
   (lowest validation loss) checkpoint. Rerunning with the same workdir resumes from the latest checkpoint."""
   os.makedirs(workdir, exist_ok=True)
+  if jax.process_index() == 0:
+    with open(os.path.join(workdir, 'config.json'), 'w') as f:
+      f.write(config.to_json_best_effort(indent=1))
   mesh = jax.make_mesh((jax.device_count(),), ('data',))
   sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data'))
   data.check_batch_size(config.batch_size)

@@ -70,3 +70,17 @@ def test_unknown_config_key_fails_before_anything(tmp_path):
                         text=True)
   assert proc.returncode != 0 and 'learnig_rate' in proc.stderr
   assert not os.listdir(tmp_path)
+
+
+def test_evaluate_report_matches_training_test_metrics(data_dir, tmp_path):
+  from specsense_jax import evaluation  # pylint: disable=g-import-not-at-top
+  result = train.train_and_evaluate(_config(data_dir, max_steps=2), str(tmp_path))
+  report = evaluation.evaluate_workdir(str(tmp_path), 'test')
+  for key in ('global_accuracy', 'mean_iou', 'weighted_iou', 'mean_bf_score'):
+    assert report[key] == pytest.approx(result[key])
+  assert report['num_images'] == 2
+  scenes = [g for name, g in report['groups'].items() if not name.startswith('SNR')]
+  assert sum(g['num_images'] for g in scenes) == 2
+  out = tmp_path / 'eval_test'
+  assert (out / 'report.json').exists() and (out / 'confusion_matrix.png').stat().st_size > 1000
+  assert '| all | 2 |' in (out / 'report.md').read_text()

@@ -1,0 +1,29 @@
+r"""Evaluates a training workdir's best checkpoint and writes a report.
+
+  python -m launch.evaluate --workdir=runs/default --split=test
+  python -m launch.evaluate --workdir=runs/default --dataset=spectrum_sensing/captured_128 --split=train
+"""
+
+from absl import app
+from absl import flags
+
+from specsense_jax import evaluation
+import tfds_builders.spectrum_sensing  # pylint: disable=unused-import  registers the dataset
+
+_WORKDIR = flags.DEFINE_string('workdir', None, 'Training workdir.', required=True)
+_SPLIT = flags.DEFINE_string('split', 'test', 'TFDS split expression.')
+_DATASET = flags.DEFINE_string('dataset', None, 'Another TFDS dataset (default: the training one).')
+_DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data directory (default: the training one).')
+_OUTPUT = flags.DEFINE_string('output', None, 'Report folder (default: workdir/eval_<split>).')
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  report = evaluation.evaluate_workdir(_WORKDIR.value, _SPLIT.value, dataset=_DATASET.value,
+                                       data_dir=_DATA_DIR.value, output_dir=_OUTPUT.value)
+  print({k: report[k] for k in evaluation._SCALARS})  # pylint: disable=protected-access
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,145 @@
+"""Evaluation reports of a trained workdir: all metrics, per SNR band and per scene type, and a figure."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import jax
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
+import ml_collections  # pylint: disable=g-import-not-at-top,wrong-import-position
+import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
+import optax  # pylint: disable=g-import-not-at-top,wrong-import-position
+import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from specsense_jax import data  # pylint: disable=g-import-not-at-top,wrong-import-position
+from specsense_jax import metrics as metrics_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from specsense_jax import spectrogram  # pylint: disable=g-import-not-at-top,wrong-import-position
+from specsense_jax import steps  # pylint: disable=g-import-not-at-top,wrong-import-position
+from specsense_jax.models import build_model  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+SNR_BANDS = ((-np.inf, 10.0), (10.0, 20.0), (20.0, 30.0), (30.0, np.inf))
+SCENES = {(True, False): 'NR only', (False, True): 'LTE only', (True, True): 'NR + LTE', (False, False): 'none'}
+_SCALARS = ('global_accuracy', 'mean_accuracy', 'mean_iou', 'weighted_iou', 'mean_bf_score')
+
+
+def load_config(workdir: str) -> ml_collections.ConfigDict:
+  path = os.path.join(workdir, 'config.json')
+  if not os.path.exists(path):
+    raise ValueError(f'{workdir} has no config.json: not a training workdir')
+  with open(path) as f:
+    return ml_collections.ConfigDict(json.load(f))
+
+
+def restore_state(workdir: str, config: ml_collections.ConfigDict, which: str = 'best') -> steps.TrainState:
+  """The best (or latest) checkpoint of a workdir as a host TrainState."""
+  model = build_model(config.model, config.num_classes, **config.model_kwargs)
+  template = steps.create_train_state(model, optax.sgd(0.0, momentum=0.9), jax.random.key(0),
+                                      (config.image_size, config.image_size, 3))
+  directory = os.path.join(workdir, 'best' if which == 'best' else 'checkpoints')
+  manager = ocp.CheckpointManager(directory)
+  step = manager.best_step() if which == 'best' else manager.latest_step()
+  if step is None:
+    raise ValueError(f'no checkpoint in {directory}')
+  restored = manager.restore(step)  # the raw tree; only params and batch statistics are needed
+  params = jax.tree.map(lambda t, r: np.asarray(r, t.dtype).reshape(t.shape), template.params, restored['params'])
+  stats = jax.tree.map(lambda t, r: np.asarray(r, t.dtype).reshape(t.shape), template.batch_stats,
+                       restored['batch_stats'])
+  return template.replace(params=params, batch_stats=stats)
+
+
+def _group_name(snr: float) -> str:
+  for lo, hi in SNR_BANDS:
+    if lo <= snr < hi:
+      return f'SNR [{lo:g}, {hi:g}) dB'
+  return 'SNR unknown'
+
+
+def evaluate_workdir(workdir: str, split: str = 'test', *, dataset: str | None = None, data_dir: str | None = None,
+                     output_dir: str | None = None) -> dict[str, Any]:
+  """Evaluates the best checkpoint of `workdir` on `split` and writes report.json, report.md and
+  confusion_matrix.png to `output_dir` (default workdir/eval_<split>)."""
+  config = load_config(workdir)
+  with config.unlocked():
+    config.dataset = dataset or config.dataset
+    config.data_dir = data_dir or config.data_dir
+  state = restore_state(workdir, config)
+  model = build_model(config.model, config.num_classes, **config.model_kwargs)
+  mesh = jax.make_mesh((jax.device_count(),), ('data',))
+  sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data'))
+  _, predict, place = steps.make_steps(model, optax.sgd(0.0), mesh, np.ones(config.num_classes))
+  state = place(state)
+  batch_size = max(jax.device_count(), (config.batch_size // jax.device_count()) * jax.device_count())
+  ds = data.input_pipeline(config.dataset, split, global_batch_size=batch_size, train=False,
+                           data_dir=config.data_dir, cache=False)
+  overall = metrics_lib.SegmentationAccumulator(config.num_classes)
+  groups: dict[str, metrics_lib.SegmentationAccumulator] = {}
+  for batch in data.global_batches(ds, sharding):
+    valid = np.asarray(batch['valid']) > 0
+    truth = np.asarray(batch['mask'])[valid]
+    pred = np.asarray(predict(state, batch['image']))[valid]
+    overall.update(truth, pred)
+    for t, p, snr, sig in zip(truth, pred, np.asarray(batch['snr_db'])[valid], np.asarray(batch['signals'])[valid]):
+      for name in (_group_name(float(snr)) if np.isfinite(snr) else 'SNR unknown',
+                   SCENES[bool(sig[0]), bool(sig[1])]):
+        groups.setdefault(name, metrics_lib.SegmentationAccumulator(config.num_classes)).update(t, p)
+  result = overall.result()
+  report = {'workdir': workdir, 'dataset': config.dataset, 'split': split,
+            'num_images': len(overall.image_bf), **_summary(result),
+            'groups': {name: {'num_images': len(acc.image_bf), **_summary(acc.result())}
+                       for name, acc in sorted(groups.items())}}
+  output_dir = output_dir or os.path.join(workdir, f'eval_{split.replace("[", "_").replace(":", "_").strip("]")}')
+  os.makedirs(output_dir, exist_ok=True)
+  with open(os.path.join(output_dir, 'report.json'), 'w') as f:
+    json.dump(report, f, indent=1)
+  with open(os.path.join(output_dir, 'report.md'), 'w') as f:
+    f.write(_markdown(report, config.num_classes))
+  _confusion_figure(result['confusion_matrix'], os.path.join(output_dir, 'confusion_matrix.png'))
+  return report
+
+
+def _summary(result: dict[str, Any]) -> dict[str, Any]:
+  out = {k: result[k] for k in _SCALARS}
+  names = spectrogram.CLASS_NAMES
+  for key in ('class_accuracy', 'class_iou', 'class_bf_score'):
+    out[key] = {names[i]: (None if np.isnan(v) else float(v)) for i, v in enumerate(result[key])}
+  out['confusion_matrix'] = np.asarray(result['confusion_matrix']).tolist()
+  return out
+
+
+def _markdown(report: dict[str, Any], num_classes: int) -> str:
+  lines = [f'# Evaluation: {report["dataset"]} / {report["split"]} ({report["num_images"]} images)', '',
+           '| subset | images | ' + ' | '.join(_SCALARS) + ' |', '|---|---|' + '---|' * len(_SCALARS)]
+  rows = [('all', report)] + list(report['groups'].items())
+  for name, r in rows:
+    lines.append(f'| {name} | {r["num_images"]} | ' + ' | '.join(f'{r[k]:.4f}' for k in _SCALARS) + ' |')
+  names = spectrogram.CLASS_NAMES[:num_classes]
+  lines += ['', '| class | accuracy | IoU | BF |', '|---|---|---|---|']
+  for c in names:
+    fmt = lambda v: '–' if v is None else f'{v:.4f}'
+    lines.append(f'| {c} | {fmt(report["class_accuracy"][c])} | {fmt(report["class_iou"][c])} | '
+                 f'{fmt(report["class_bf_score"][c])} |')
+  return '\n'.join(lines) + '\n\n![confusion matrix](confusion_matrix.png)\n'
+
+
+def _confusion_figure(confusion: np.ndarray, path: str) -> None:
+  confusion = np.asarray(confusion, np.float64)
+  names = spectrogram.CLASS_NAMES[:confusion.shape[0]]
+  normalized = confusion / np.maximum(confusion.sum(1, keepdims=True), 1)
+  fig, ax = plt.subplots(figsize=(4, 3.5))
+  ax.imshow(normalized, cmap='Blues', vmin=0, vmax=1)
+  for i in range(len(names)):
+    for j in range(len(names)):
+      ax.text(j, i, f'{normalized[i, j]:.3f}', ha='center', va='center',
+              color='white' if normalized[i, j] > 0.5 else 'black', fontsize=8)
+  ax.set_xticks(range(len(names)), names)
+  ax.set_yticks(range(len(names)), names)
+  ax.set_xlabel('predicted')
+  ax.set_ylabel('true')
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
