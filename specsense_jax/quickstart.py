@@ -72,11 +72,16 @@ def synthesis_stage(report: Report) -> None:
              f'{per_example * 1e3:.0f} ms here.\n\n![frames]({os.path.basename(path)})')
 
 
-def dataset_stage(report: Report, config: str = 'synthetic_tiny') -> None:
+QUICKSTART_DATASET = 'synthetic_small'
+QUICKSTART_EPOCHS = 8
+
+
+def dataset_stage(report: Report, config: str | None = None) -> None:
   """Builds a small TFDS dataset with the spectrum_sensing builder and draws a few of its examples."""
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   import tfds_builders.spectrum_sensing  # pylint: disable=g-import-not-at-top,unused-import
 
+  config = config or QUICKSTART_DATASET
   data_dir = os.path.join(report.workdir, 'tfds')
   start = time.perf_counter()
   builder = tfds.builder(f'spectrum_sensing/{config}', data_dir=data_dir)
@@ -93,10 +98,39 @@ def dataset_stage(report: Report, config: str = 'synthetic_tiny') -> None:
              f'`import tfds_builders.spectrum_sensing`.\n\n![examples]({os.path.basename(path)})')
 
 
+def train_stage(report: Report, dataset: str | None = None, epochs: int | None = None) -> None:
+  """Trains the default network briefly on the small dataset, evaluates it and reports (needs 'dataset')."""
+  from configs import default  # pylint: disable=g-import-not-at-top
+  from specsense_jax import evaluation  # pylint: disable=g-import-not-at-top
+  from specsense_jax import train  # pylint: disable=g-import-not-at-top
+
+  dataset = dataset or QUICKSTART_DATASET
+  config = default.get_config('runlocal' if dataset == 'synthetic_tiny' else None)
+  with config.unlocked():
+    config.dataset = f'spectrum_sensing/{dataset}'
+    config.data_dir = os.path.join(report.workdir, 'tfds')
+    config.num_epochs = epochs or QUICKSTART_EPOCHS
+    if dataset != 'synthetic_tiny':
+      config.batch_size = 16
+  workdir = os.path.join(report.workdir, 'train')
+  start = time.perf_counter()
+  train.train_and_evaluate(config, workdir)
+  elapsed = time.perf_counter() - start
+  result = evaluation.evaluate_workdir(workdir, 'test')
+  figure = os.path.relpath(os.path.join(workdir, 'eval_test', 'confusion_matrix.png'), report.workdir)
+  report.add('Training', f'`{config.model}` trained on `{config.dataset}` for {config.num_epochs} epochs in '
+             f'{elapsed:.0f} s (workdir `{workdir}`; a smoke run: the full recipe is '
+             '`python -m launch.train --config=configs/default.py`).\n\n'
+             f'Test split: global accuracy {result["global_accuracy"]:.3f}, mean IoU {result["mean_iou"]:.3f}, '
+             f'mean BF {result["mean_bf_score"]:.3f}. Full report: `{workdir}/eval_test/report.md`.'
+             f'\n\n![confusion matrix]({figure})')
+
+
 STAGES: dict[str, Callable[[Report], None]] = {
     'environment': environment_stage,
     'synthesis': synthesis_stage,
     'dataset': dataset_stage,
+    'train': train_stage,
 }
 
 

@@ -26,9 +26,12 @@ def test_synthesis_stage_writes_figure(tmp_path):
   assert (tmp_path / 'synthesis.png').stat().st_size > 10_000
 
 
-def test_dataset_stage_builds_tiny_tfds(tmp_path, monkeypatch):
+def test_dataset_and_train_stages_on_tiny_data(tmp_path, monkeypatch):
   monkeypatch.setenv('SPECSENSE_TFDS_WORKERS', '1')
-  path = quickstart.run(str(tmp_path), ['dataset'], echo=lambda s: None)
+  monkeypatch.setattr(quickstart, 'QUICKSTART_DATASET', 'synthetic_tiny')
+  monkeypatch.setattr(quickstart, 'QUICKSTART_EPOCHS', 1)
+  path = quickstart.run(str(tmp_path), ['dataset', 'train'], echo=lambda s: None)
   text = open(path).read()
   assert "'train': 16" in text and "'test': 2" in text
   assert (tmp_path / 'dataset.png').exists()
+  assert '## Training' in text and (tmp_path / 'train' / 'eval_test' / 'report.md').exists()

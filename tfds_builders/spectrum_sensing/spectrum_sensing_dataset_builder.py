@@ -74,6 +74,8 @@ def _configs():
                             description=f'3,000 synthetic frames, 256x256, {common}.'),
       SpectrumSensingConfig(name='synthetic_tiny', image_size=64, num_frames=20,
                             description='20 synthetic 64x64 frames, for tests and smoke runs.'),
+      SpectrumSensingConfig(name='synthetic_small', image_size=128, num_frames=400,
+                            description=f'400 synthetic frames, 128x128, {common}: the quickstart set.'),
       SpectrumSensingConfig(name='captured_128', kind='captured', image_size=128,
                             description='SigMF recordings from the manual folder, 128x128.'),
       SpectrumSensingConfig(name='captured_256', kind='captured', image_size=256,
