@@ -90,14 +90,14 @@ def _inception_order(model) -> dict[str, str]:
   return {**{f'conv{k}': n for k, n in enumerate(convs)}, **{f'bn{k}': n for k, n in enumerate(bns)}}
 
 
-def _walk(tree: dict, prefix=()):
-  """Yields (path, leaf dict) for every module holding arrays directly."""
+def walk_modules(tree: dict, prefix=()):
+  """Yields (path, {name: array}) for every module of a variable tree that holds arrays directly."""
   arrays = {k: v for k, v in tree.items() if not isinstance(v, dict)}
   if arrays:
     yield prefix, arrays
   for k, v in tree.items():
     if isinstance(v, dict):
-      yield from _walk(v, prefix + (k,))
+      yield from walk_modules(v, prefix + (k,))
 
 
 def _set(tree: dict, path: tuple[str, ...], name: str, value) -> None:
@@ -121,8 +121,7 @@ def keras_to_flax(model, variables: dict[str, Any], encoder: str, encoder_path=(
     top_name: our module taking Keras' 'predictions' layer, or None to skip the classifier.
   """
   import jax  # pylint: disable=g-import-not-at-top
-  new = jax.tree.map(np.asarray, {k: v for k, v in variables.items()})
-  new = jax.tree.map(lambda a: a, new)  # fresh containers
+  new = jax.tree.map(np.asarray, dict(variables))  # a fresh tree of host arrays
   params = new['params']
   stats = new.get('batch_stats', {})
   keras_layers = {l.name: l for l in model.layers}
@@ -144,7 +143,7 @@ def keras_to_flax(model, variables: dict[str, Any], encoder: str, encoder_path=(
       weights = {'depthwise_kernel': weights.get('depthwise_kernel', weights.get('kernel'))}
     return weights
 
-  for path, arrays in _walk(encoder_params):
+  for path, arrays in walk_modules(encoder_params):
     weights = layer(keras_layer_name(encoder, path, inception))
     if 'kernel' in arrays and 'depthwise_kernel' in weights:  # (kh, kw, cin, 1) -> (kh, kw, 1, cin)
       _set(encoder_params, path, 'kernel', np.transpose(weights['depthwise_kernel'], (0, 1, 3, 2)))

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from specsense_jax.models import keras_weights
+
 TORCH_RESNETS = ('resnet18', 'resnet50')
 
 
@@ -27,15 +29,6 @@ def torch_name(path: tuple[str, ...]) -> str:
   return f'{prefix}.{path[2]}{number}'
 
 
-def _walk(tree, prefix=()):
-  arrays = {k: v for k, v in tree.items() if not isinstance(v, dict)}
-  if arrays:
-    yield prefix, arrays
-  for k, v in tree.items():
-    if isinstance(v, dict):
-      yield from _walk(v, prefix + (k,))
-
-
 def torch_state_shapes(variables: dict[str, Any], encoder_path=('encoder',), top_name: str | None = 'predictions'
                        ) -> dict[str, tuple[int, ...]]:
   """The torchvision state-dict names and shapes our variables correspond to (without the BN counters)."""
@@ -43,7 +36,7 @@ def torch_state_shapes(variables: dict[str, Any], encoder_path=('encoder',), top
   for p in encoder_path:
     params = params[p]
   shapes = {}
-  for path, arrays in _walk(params):
+  for path, arrays in keras_weights.walk_modules(params):
     name = torch_name(path)
     if 'kernel' in arrays:
       kh, kw, cin, cout = arrays['kernel'].shape
@@ -76,7 +69,7 @@ def torch_to_flax(state: dict[str, np.ndarray], variables: dict[str, Any], encod
     used.add(key)
     return value
 
-  for path, arrays in _walk(params):
+  for path, arrays in keras_weights.walk_modules(params):
     name = torch_name(path)
     node = params
     for p in path:
