@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
+import threading
 import time
 from typing import Any
 
@@ -20,6 +22,8 @@ import numpy as np
 import orbax.checkpoint as ocp
 import tensorflow_datasets as tfds
 
+from flax.metrics import tensorboard
+
 from specsense_jax import data
 from specsense_jax import metrics as metrics_lib
 from specsense_jax import optim
@@ -29,6 +33,27 @@ from specsense_jax.models import build_model
 
 class NonFiniteLossError(RuntimeError):
   """Training produced a NaN or Inf loss; the last good checkpoint is kept."""
+
+
+class _Preemption:
+  """SIGTERM (a preemption notice) sets a flag; the loop saves a checkpoint at the next step and returns."""
+
+  def __init__(self):
+    self.requested = False
+    self._previous = None
+
+  def __enter__(self):
+    if threading.current_thread() is threading.main_thread():
+      self._previous = signal.signal(signal.SIGTERM, self._handle)
+    return self
+
+  def _handle(self, signum, frame):  # pylint: disable=unused-argument
+    logging.warning('SIGTERM received: saving a checkpoint and stopping')
+    self.requested = True
+
+  def __exit__(self, *exc):
+    if self._previous is not None:
+      signal.signal(signal.SIGTERM, self._previous)
 
 
 def _class_weights(config, workdir: str) -> np.ndarray:
@@ -78,6 +103,18 @@ def evaluate(predict, state, config, split: str, sharding, loss_fn=None) -> dict
   return result
 
 
+def _mask_panels(predict, state, config, sharding, count: int = 3) -> np.ndarray:
+  """Images of the first validation frames: spectrogram | true mask | predicted mask, as (count, H, 3W, 3)."""
+  ds = data.input_pipeline(config.dataset, config.eval_split, global_batch_size=config.batch_size, train=False,
+                           data_dir=config.data_dir, cache=False)
+  batch = next(data.global_batches(ds, sharding))
+  prediction = np.asarray(predict(state, batch['image']))[:count]
+  palette = np.array([[40, 40, 40], [31, 155, 222], [240, 160, 32], [176, 64, 192]], np.float32) / 255
+  colour = lambda m: palette[np.clip(m, 0, len(palette) - 1)]
+  images = np.asarray(batch['image'])[:count]
+  return np.concatenate([images, colour(np.asarray(batch['mask'])[:count]), colour(prediction)], axis=2)
+
+
 def _jsonable(metrics: dict[str, Any]) -> dict[str, Any]:
   return {k: (np.asarray(v).tolist() if isinstance(v, np.ndarray) else v) for k, v in metrics.items()}
 
@@ -122,13 +159,22 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       history = json.load(f)
     logging.info('resumed from step %d', int(state.step))
   state = place(state)
+  writer = tensorboard.SummaryWriter(os.path.join(workdir, 'tensorboard')) if jax.process_index() == 0 else None
   batches = data.global_batches(train_ds, sharding)
   start_step = int(state.step)
   # Skip the batches the interrupted run consumed, so the data order matches an uninterrupted run.
   for _ in range(start_step):
     next(batches)
   tick = time.time()
+  preemption = _Preemption().__enter__()
   for step in range(start_step, total_steps):
+    if preemption.requested:
+      if latest.latest_step() != step:  # the epoch-end save may already hold this step
+        latest.save(step, args=ocp.args.StandardSave(state), force=True)
+      latest.wait_until_finished()
+      logging.warning('stopped at step %d for preemption; rerun the same command to resume', step)
+      preemption.__exit__()
+      return {'preempted_at_step': step}
     state, train_metrics = train_step(state, next(batches))
     if (step + 1) % config.log_every_steps == 0 or step + 1 == total_steps:
       loss = float(train_metrics['loss'])
@@ -138,6 +184,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       rate = config.log_every_steps / max(time.time() - tick, 1e-9)
       logging.info('step %d/%d loss %.4f pixel_acc %.4f %.2f steps/s ETA %.0f s', step + 1, total_steps, loss,
                    float(train_metrics['pixel_accuracy']), rate, (total_steps - step - 1) / rate)
+      if writer:
+        for name, value in (('train/loss', loss), ('train/pixel_accuracy', float(train_metrics['pixel_accuracy'])),
+                            ('train/learning_rate', float(schedule(step))), ('train/steps_per_second', rate),
+                            ('train/images_per_second', rate * config.batch_size)):
+          writer.scalar(name, value, step + 1)
       tick = time.time()
     if (step + 1) % steps_per_epoch == 0 or step + 1 == total_steps:
       val = evaluate(predict, state, config, config.eval_split, sharding, eval_loss)
@@ -145,6 +196,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
                'val_global_accuracy': val['global_accuracy']}
       history['epochs'].append(epoch)
       logging.info('eval at step %d: %s', step + 1, epoch)
+      if writer:
+        for key in ('loss', 'global_accuracy', 'mean_accuracy', 'mean_iou', 'weighted_iou', 'mean_bf_score'):
+          writer.scalar(f'val/{key}', val[key], step + 1)
+        writer.image('val/masks', _mask_panels(predict, state, config, sharding), step + 1)
+        writer.flush()
       if val['loss'] < history['best_val_loss']:
         history['best_val_loss'], history['evals_without_improvement'] = val['loss'], 0
         best.save(step + 1, args=ocp.args.StandardSave(state), metrics={'val_loss': val['loss']})
@@ -160,6 +216,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         logging.info('early stopping: %d evaluations without a better validation loss',
                      history['evals_without_improvement'])
         break
+  preemption.__exit__()
   latest.wait_until_finished()
   best.wait_until_finished()
   best_state = best.restore(best.best_step(), args=ocp.args.StandardRestore(state)) if best.best_step() else state

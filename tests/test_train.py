@@ -84,3 +84,29 @@ def test_evaluate_report_matches_training_test_metrics(data_dir, tmp_path):
   out = tmp_path / 'eval_test'
   assert (out / 'report.json').exists() and (out / 'confusion_matrix.png').stat().st_size > 1000
   assert '| all | 2 |' in (out / 'report.md').read_text()
+
+
+@pytest.mark.slow
+def test_sigterm_saves_and_rerun_resumes(data_dir, tmp_path):
+  import signal  # pylint: disable=g-import-not-at-top
+  import time  # pylint: disable=g-import-not-at-top
+  args = [sys.executable, '-m', 'launch.train', '--config=configs/default.py:runlocal', f'--config.data_dir={data_dir}',
+          '--config.max_steps=40', '--config.num_epochs=20', '--config.early_stopping_patience=100',
+          f'--workdir={tmp_path}']
+  env = dict(os.environ, SPECSENSE_TFDS_WORKERS='1')
+  proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+  deadline = time.time() + 300
+  while not os.path.exists(tmp_path / 'history.json') and time.time() < deadline:
+    time.sleep(0.2)
+  proc.send_signal(signal.SIGTERM)
+  output, _ = proc.communicate(timeout=300)
+  assert proc.returncode == 0, output[-2000:]
+  assert 'stopped at step' in output
+  manager = ocp.CheckpointManager(os.path.join(tmp_path, 'checkpoints'))
+  stopped = manager.latest_step()
+  assert 2 <= stopped < 40
+  proc = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert ocp.CheckpointManager(os.path.join(tmp_path, 'checkpoints')).latest_step() == 40
+  assert (tmp_path / 'test_metrics.json').exists()
+  assert list((tmp_path / 'tensorboard').glob('events.out.tfevents.*'))
