@@ -26,7 +26,8 @@ def check_batch_size(global_batch_size: int) -> int:
   return global_batch_size // processes
 
 
-def _builder(dataset: str, data_dir: str | None):
+def prepared_builder(dataset: str, data_dir: str | None):
+  """The prepared TFDS builder of `dataset`, or a ValueError that says how to build it."""
   try:
     builder = tfds.builder(dataset, data_dir=data_dir)
   except Exception as e:  # tfds raises DatasetNotFoundError and friends
@@ -64,7 +65,7 @@ def input_pipeline(dataset: str, split: str, *, global_batch_size: int, train: b
     cache: cache decoded examples in memory (the datasets are small).
   """
   local_batch = check_batch_size(global_batch_size)
-  builder = _builder(dataset, data_dir)
+  builder = prepared_builder(dataset, data_dir)
   read_config = tfds.ReadConfig(shuffle_seed=seed, interleave_cycle_length=1 if not train else 16)
   ds = builder.as_dataset(split=tfds.split_for_jax_process(split, drop_remainder=False), shuffle_files=train,
                           read_config=read_config)

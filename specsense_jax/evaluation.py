@@ -17,14 +17,13 @@ import optax  # pylint: disable=g-import-not-at-top,wrong-import-position
 import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from specsense_jax import data  # pylint: disable=g-import-not-at-top,wrong-import-position
-from specsense_jax import metrics as metrics_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from specsense_jax import spectrogram  # pylint: disable=g-import-not-at-top,wrong-import-position
 from specsense_jax import steps  # pylint: disable=g-import-not-at-top,wrong-import-position
-from specsense_jax.models import build_model  # pylint: disable=g-import-not-at-top,wrong-import-position
+from specsense_jax import tasks  # pylint: disable=g-import-not-at-top,wrong-import-position
+from specsense_jax.models import registry  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 SNR_BANDS = ((-np.inf, 10.0), (10.0, 20.0), (20.0, 30.0), (30.0, np.inf))
 SCENES = {(True, False): 'NR only', (False, True): 'LTE only', (True, True): 'NR + LTE', (False, False): 'none'}
-_SCALARS = ('global_accuracy', 'mean_accuracy', 'mean_iou', 'weighted_iou', 'mean_bf_score')
 
 
 def load_config(workdir: str) -> ml_collections.ConfigDict:
@@ -37,7 +36,7 @@ def load_config(workdir: str) -> ml_collections.ConfigDict:
 
 def restore_state(workdir: str, config: ml_collections.ConfigDict, which: str = 'best') -> steps.TrainState:
   """The best (or latest) checkpoint of a workdir as a host TrainState."""
-  model = build_model(config.model, config.num_classes, **config.model_kwargs)
+  model = registry.build_from_config(config)
   template = steps.create_train_state(model, optax.sgd(0.0, momentum=0.9), jax.random.key(0),
                                       (config.image_size, config.image_size, 3))
   directory = os.path.join(workdir, 'best' if which == 'best' else 'checkpoints')
@@ -61,69 +60,85 @@ def _group_name(snr: float) -> str:
 
 def evaluate_workdir(workdir: str, split: str = 'test', *, dataset: str | None = None, data_dir: str | None = None,
                      output_dir: str | None = None) -> dict[str, Any]:
-  """Evaluates the best checkpoint of `workdir` on `split` and writes report.json, report.md and
-  confusion_matrix.png to `output_dir` (default workdir/eval_<split>)."""
+  """Evaluates the best checkpoint of `workdir` on `split` and writes report.json, report.md and (for
+  segmentation) confusion_matrix.png to `output_dir` (default workdir/eval_<split>)."""
   config = load_config(workdir)
   with config.unlocked():
     config.dataset = dataset or config.dataset
     config.data_dir = data_dir or config.data_dir
+  task = tasks.task_for_model(config.model)
   state = restore_state(workdir, config)
-  model = build_model(config.model, config.num_classes, **config.model_kwargs)
+  model = registry.build_from_config(config)
   mesh = jax.make_mesh((jax.device_count(),), ('data',))
   sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data'))
-  _, predict, place = steps.make_steps(model, optax.sgd(0.0), mesh, np.ones(config.num_classes))
-  state = place(state)
+  jitted = steps.make_steps(model, optax.sgd(0.0), mesh, np.ones(config.num_classes), task)
+  state = jitted.place_state(state)
   batch_size = max(jax.device_count(), (config.batch_size // jax.device_count()) * jax.device_count())
   ds = data.input_pipeline(config.dataset, split, global_batch_size=batch_size, train=False,
                            data_dir=config.data_dir, cache=False)
-  overall = metrics_lib.SegmentationAccumulator(config.num_classes)
-  groups: dict[str, metrics_lib.SegmentationAccumulator] = {}
+  overall = task.accumulator(config.num_classes)
+  groups: dict[str, Any] = {}
   for batch in data.global_batches(ds, sharding):
     valid = np.asarray(batch['valid']) > 0
-    truth = np.asarray(batch['mask'])[valid]
-    pred = np.asarray(predict(state, batch['image']))[valid]
-    overall.update(truth, pred)
-    for t, p, snr, sig in zip(truth, pred, np.asarray(batch['snr_db'])[valid], np.asarray(batch['signals'])[valid]):
+    pred = np.asarray(jitted.predict(state, batch['image']))[valid]
+    host = {k: np.asarray(v)[valid] for k, v in batch.items() if k != 'image'}
+    overall.add(host, pred)
+    for i, (snr, sig) in enumerate(zip(host['snr_db'], host['signals'])):
       for name in (_group_name(float(snr)) if np.isfinite(snr) else 'SNR unknown',
                    SCENES[bool(sig[0]), bool(sig[1])]):
-        groups.setdefault(name, metrics_lib.SegmentationAccumulator(config.num_classes)).update(t, p)
+        groups.setdefault(name, task.accumulator(config.num_classes)).add(
+            {k: v[i:i + 1] for k, v in host.items()}, pred[i:i + 1])
   result = overall.result()
-  report = {'workdir': workdir, 'dataset': config.dataset, 'split': split,
-            'num_images': len(overall.image_bf), **_summary(result),
-            'groups': {name: {'num_images': len(acc.image_bf), **_summary(acc.result())}
+  report = {'workdir': workdir, 'dataset': config.dataset, 'split': split, 'task': task.name,
+            'num_images': overall.count, **_summary(result, task),
+            'groups': {name: {'num_images': acc.count, **_summary(acc.result(), task)}
                        for name, acc in sorted(groups.items())}}
   output_dir = output_dir or os.path.join(workdir, f'eval_{split.replace("[", "_").replace(":", "_").strip("]")}')
   os.makedirs(output_dir, exist_ok=True)
   with open(os.path.join(output_dir, 'report.json'), 'w') as f:
     json.dump(report, f, indent=1)
   with open(os.path.join(output_dir, 'report.md'), 'w') as f:
-    f.write(_markdown(report, config.num_classes))
-  _confusion_figure(result['confusion_matrix'], os.path.join(output_dir, 'confusion_matrix.png'))
+    f.write(_markdown(report, task))
+  if task is tasks.SEGMENTATION:
+    _confusion_figure(result['confusion_matrix'], os.path.join(output_dir, 'confusion_matrix.png'))
   return report
 
 
-def _summary(result: dict[str, Any]) -> dict[str, Any]:
-  out = {k: result[k] for k in _SCALARS}
-  names = spectrogram.CLASS_NAMES
-  for key in ('class_accuracy', 'class_iou', 'class_bf_score'):
-    out[key] = {names[i]: (None if np.isnan(v) else float(v)) for i, v in enumerate(result[key])}
-  out['confusion_matrix'] = np.asarray(result['confusion_matrix']).tolist()
+# Per-class entries of each task's reports, as (result key, column title).
+_CLASS_COLUMNS = {
+    'segmentation': (('class_accuracy', 'accuracy'), ('class_iou', 'IoU'), ('class_bf_score', 'BF')),
+    'classification': (('class_accuracy', 'accuracy'), ('class_precision', 'precision'), ('class_recall', 'recall'),
+                       ('class_f1', 'F1')),
+}
+
+
+def _summary(result: dict[str, Any], task: tasks.Task) -> dict[str, Any]:
+  out = {k: result[k] for k in task.report_metrics}
+  for key, _ in _CLASS_COLUMNS[task.name]:
+    values = result[key]
+    if not isinstance(values, dict):  # segmentation: arrays indexed by class id
+      values = dict(zip(spectrogram.CLASS_NAMES, np.asarray(values).tolist()))
+    out[key] = {name: (None if v is None or np.isnan(v) else float(v)) for name, v in values.items()}
+  if 'confusion_matrix' in result:
+    out['confusion_matrix'] = np.asarray(result['confusion_matrix']).tolist()
   return out
 
 
-def _markdown(report: dict[str, Any], num_classes: int) -> str:
+def _markdown(report: dict[str, Any], task: tasks.Task) -> str:
+  scalars = task.report_metrics
   lines = [f'# Evaluation: {report["dataset"]} / {report["split"]} ({report["num_images"]} images)', '',
-           '| subset | images | ' + ' | '.join(_SCALARS) + ' |', '|---|---|' + '---|' * len(_SCALARS)]
+           '| subset | images | ' + ' | '.join(scalars) + ' |', '|---|---|' + '---|' * len(scalars)]
   rows = [('all', report)] + list(report['groups'].items())
+  fmt = lambda v: '–' if v is None or (isinstance(v, float) and np.isnan(v)) else f'{v:.4f}'
   for name, r in rows:
-    lines.append(f'| {name} | {r["num_images"]} | ' + ' | '.join(f'{r[k]:.4f}' for k in _SCALARS) + ' |')
-  names = spectrogram.CLASS_NAMES[:num_classes]
-  lines += ['', '| class | accuracy | IoU | BF |', '|---|---|---|---|']
-  for c in names:
-    fmt = lambda v: '–' if v is None else f'{v:.4f}'
-    lines.append(f'| {c} | {fmt(report["class_accuracy"][c])} | {fmt(report["class_iou"][c])} | '
-                 f'{fmt(report["class_bf_score"][c])} |')
-  return '\n'.join(lines) + '\n\n![confusion matrix](confusion_matrix.png)\n'
+    lines.append(f'| {name} | {r["num_images"]} | ' + ' | '.join(fmt(r[k]) for k in scalars) + ' |')
+  columns = _CLASS_COLUMNS[task.name]
+  lines += ['', '| class | ' + ' | '.join(title for _, title in columns) + ' |', '|---|' + '---|' * len(columns)]
+  for c in report[columns[0][0]]:
+    lines.append(f'| {c} | ' + ' | '.join(fmt(report[key][c]) for key, _ in columns) + ' |')
+  if task is tasks.SEGMENTATION:
+    lines += ['', '![confusion matrix](confusion_matrix.png)']
+  return '\n'.join(lines) + '\n'
 
 
 def _confusion_figure(confusion: np.ndarray, path: str) -> None:

@@ -97,6 +97,7 @@ class SegmentationAccumulator:
     self.boundary_f1 = boundary_f1
     self.confusion = np.zeros((num_classes, num_classes), np.int64)
     self.image_bf = []  # (num_classes,) per image, NaN where skipped
+    self.count = 0  # images seen
 
   def update(self, y_true: np.ndarray, y_pred: np.ndarray) -> None:
     """Adds a batch of (N, H, W) (or one (H, W)) integer masks."""
@@ -104,6 +105,7 @@ class SegmentationAccumulator:
     if y_true.ndim == 2:
       y_true, y_pred = y_true[None], y_pred[None]
     self.confusion += confusion_matrix(y_true, y_pred, self.num_classes)
+    self.count += len(y_true)
     if self.boundary_f1:
       self.image_bf.extend(bf_scores(t, p, self.num_classes) for t, p in zip(y_true, y_pred))
 

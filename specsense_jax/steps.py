@@ -8,13 +8,15 @@ BatchNorm statistics are taken over the global batch, so results do not depend o
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import flax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
+
+from specsense_jax import tasks
 
 P = jax.sharding.PartitionSpec
 
@@ -36,51 +38,50 @@ def create_train_state(model: nn.Module, tx: optax.GradientTransformation, rng: 
                     opt_state=tx.init(params))
 
 
-def weighted_cross_entropy(logits: jax.Array, labels: jax.Array, class_weights: jax.Array,
-                           valid: jax.Array) -> jax.Array:
-  """Mean over valid pixels of class_weight[label] * softmax cross-entropy (MATLAB's weighted CE)."""
-  per_pixel = optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), labels)
-  # one-hot lookup rather than a gather: it keeps the batch sharding under explicit-sharding meshes
-  weights = jnp.sum(jax.nn.one_hot(labels, class_weights.shape[0]) * class_weights, -1) * valid[:, None, None]
-  return jnp.sum(per_pixel * weights) / jnp.maximum(jnp.sum(valid) * labels.shape[1] * labels.shape[2], 1.0)
-
-
 def _train_step(state: TrainState, batch: dict[str, jax.Array], *, model: nn.Module,
-                tx: optax.GradientTransformation, class_weights: jax.Array) -> tuple[TrainState, dict]:
+                tx: optax.GradientTransformation, class_weights: jax.Array,
+                task: tasks.Task) -> tuple[TrainState, dict]:
   def loss_fn(params):
     logits, updates = model.apply({'params': params, 'batch_stats': state.batch_stats}, batch['image'],
                                   train=True, mutable=['batch_stats'])
-    loss = weighted_cross_entropy(logits, batch['mask'], class_weights, batch['valid'])
-    return loss, (logits, updates['batch_stats'])
+    return task.loss(logits, batch, class_weights), (logits, updates['batch_stats'])
 
   (loss, (logits, batch_stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
   updates, opt_state = tx.update(grads, state.opt_state, state.params)
   params = optax.apply_updates(state.params, updates)
-  correct = (jnp.argmax(logits, -1) == batch['mask']) * batch['valid'][:, None, None]
-  metrics = {'loss': loss, 'pixel_accuracy': jnp.sum(correct) / jnp.maximum(jnp.sum(batch['valid']) *
-                                                                            correct.shape[1] * correct.shape[2], 1)}
-  return TrainState(state.step + 1, params, batch_stats, opt_state), metrics
+  return TrainState(state.step + 1, params, batch_stats, opt_state), {'loss': loss, **task.train_metrics(logits, batch)}
 
 
-def _predict(state: TrainState, images: jax.Array, *, model: nn.Module) -> jax.Array:
+def _predict(state: TrainState, images: jax.Array, *, model: nn.Module, task: tasks.Task) -> jax.Array:
   logits = model.apply({'params': state.params, 'batch_stats': state.batch_stats}, images, train=False)
-  return jnp.argmax(logits, -1).astype(jnp.int32)
+  return task.predictions(logits)
 
 
-def make_steps(model: nn.Module, tx: optax.GradientTransformation, mesh: jax.sharding.Mesh,
-               class_weights) -> tuple[Callable, Callable, Callable]:
-  """Jitted (train_step, predict, place_state) for `mesh` (axis 'data').
+def _eval_loss(state: TrainState, batch: dict[str, jax.Array], *, model: nn.Module, class_weights: jax.Array,
+               task: tasks.Task) -> jax.Array:
+  logits = model.apply({'params': state.params, 'batch_stats': state.batch_stats}, batch['image'], train=False)
+  return task.loss(logits, batch, class_weights)
 
-  train_step(state, batch) -> (state, metrics) donates the old state; predict(state, images) -> (N, H, W)
-  class ids; place_state(state) replicates a host state onto the mesh.
-  """
+
+class Steps(NamedTuple):
+  """The jitted functions of one model, optimizer and task over a mesh."""
+  train_step: Callable  # (state, batch) -> (state, metrics); donates the old state
+  predict: Callable     # (state, images) -> the task's predictions (class ids per pixel, frame probabilities)
+  eval_loss: Callable   # (state, batch) -> mean loss over the batch's valid examples
+  place_state: Callable  # host state -> state replicated over the mesh
+
+
+def make_steps(model: nn.Module, tx: optax.GradientTransformation, mesh: jax.sharding.Mesh, class_weights,
+               task: tasks.Task = tasks.SEGMENTATION) -> Steps:
+  """Jitted train step, predict, evaluation loss and state placement for `mesh` (axis 'data')."""
   replicated = jax.sharding.NamedSharding(mesh, P())
   sharded = jax.sharding.NamedSharding(mesh, P('data'))
   weights = jnp.asarray(class_weights, jnp.float32)
-  train_step = jax.jit(functools.partial(_train_step, model=model, tx=tx, class_weights=weights),
+  train_step = jax.jit(functools.partial(_train_step, model=model, tx=tx, class_weights=weights, task=task),
                        in_shardings=(replicated, sharded), out_shardings=(replicated, replicated),
                        donate_argnums=(0,))
-  predict = jax.jit(functools.partial(_predict, model=model), in_shardings=(replicated, sharded),
+  predict = jax.jit(functools.partial(_predict, model=model, task=task), in_shardings=(replicated, sharded),
                     out_shardings=sharded)
-  place_state = lambda state: jax.device_put(state, replicated)
-  return train_step, predict, place_state
+  eval_loss = jax.jit(functools.partial(_eval_loss, model=model, class_weights=weights, task=task),
+                      in_shardings=(replicated, sharded), out_shardings=replicated)
+  return Steps(train_step, predict, eval_loss, lambda state: jax.device_put(state, replicated))

@@ -1,7 +1,7 @@
 """train_and_evaluate(config, workdir): data-parallel training with evaluation, checkpoints and summaries.
 
 Checkpoints: `workdir/checkpoints` (latest, saved every epoch; a rerun resumes there) and `workdir/best`
-(lowest validation loss), both Orbax CheckpointManagers (v0 API, async saves).
+(best validation `config.selection_metric`), both Orbax CheckpointManagers (v0 API, async saves).
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ import tensorflow_datasets as tfds
 from flax.metrics import tensorboard
 
 from specsense_jax import data
-from specsense_jax import metrics as metrics_lib
 from specsense_jax import optim
 from specsense_jax import steps
-from specsense_jax.models import build_model
+from specsense_jax import tasks
+from specsense_jax.models import registry
+from specsense_jax.models import pretrained
 
 
 class NonFiniteLossError(RuntimeError):
@@ -56,50 +57,51 @@ class _Preemption:
       signal.signal(signal.SIGTERM, self._previous)
 
 
-def _class_weights(config, workdir: str) -> np.ndarray:
+def _class_weights(config, workdir: str, task: tasks.Task) -> np.ndarray:
   path = os.path.join(workdir, 'class_weights.json')
   if os.path.exists(path):
     with open(path) as f:
       return np.asarray(json.load(f), np.float32)
   if config.class_weighting == 'none':
     weights = np.ones(config.num_classes, np.float32)
-  elif config.class_weighting == 'median_frequency':
+  elif config.class_weighting == 'median_frequency' and task is tasks.SEGMENTATION:
     ds = data.input_pipeline(config.dataset, config.train_split, global_batch_size=jax.device_count(),
                              train=False, data_dir=config.data_dir, cache=False)
     masks = (b['mask'][b['valid'] > 0] for b in tfds.as_numpy(ds))
     weights = optim.median_frequency_weights(*optim.class_pixel_statistics(masks, config.num_classes))
   else:
-    raise ValueError(f"class_weighting must be 'median_frequency' or 'none', got {config.class_weighting!r}")
+    allowed = "'median_frequency' or 'none'" if task is tasks.SEGMENTATION else "'none' for frame classifiers"
+    raise ValueError(f'config.class_weighting must be {allowed}, got {config.class_weighting!r}')
   if jax.process_index() == 0:
     with open(path, 'w') as f:
       json.dump(weights.tolist(), f)
   return weights
 
 
-def _managers(workdir: str):
+def _managers(workdir: str, mode: str):
   latest = ocp.CheckpointManager(os.path.join(workdir, 'checkpoints'),
                                  options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True))
   best = ocp.CheckpointManager(os.path.join(workdir, 'best'), options=ocp.CheckpointManagerOptions(
-      max_to_keep=1, best_fn=lambda m: m['val_loss'], best_mode='min', create=True))
+      max_to_keep=1, best_fn=lambda m: m['selection'], best_mode=mode, create=True))
   return latest, best
 
 
-def evaluate(predict, state, config, split: str, sharding, loss_fn=None) -> dict[str, Any]:
-  """Segmentation metrics (and mean weighted loss when `loss_fn` is given) over one pass of `split`."""
+def evaluate(jitted: steps.Steps, state, config, task: tasks.Task, split: str, sharding,
+             with_loss: bool = False) -> dict[str, Any]:
+  """The task's metrics (and the mean loss with `with_loss`) over one pass of `split`."""
   ds = data.input_pipeline(config.dataset, split, global_batch_size=config.batch_size, train=False,
                            data_dir=config.data_dir, cache=False)
-  accumulator = metrics_lib.SegmentationAccumulator(config.num_classes)
-  losses, counts = [], []
+  accumulator = task.accumulator(config.num_classes)
+  loss_sum = 0.0
   for batch in data.global_batches(ds, sharding):
     valid = np.asarray(batch['valid']) > 0
-    predictions = np.asarray(predict(state, batch['image']))[valid]
-    accumulator.update(np.asarray(batch['mask'])[valid], predictions)
-    if loss_fn is not None:
-      losses.append(float(loss_fn(state, batch)) * valid.sum())
-      counts.append(valid.sum())
+    predictions = np.asarray(jitted.predict(state, batch['image']))[valid]
+    accumulator.add({k: np.asarray(v)[valid] for k, v in batch.items() if k != 'image'}, predictions)
+    if with_loss:
+      loss_sum += float(jitted.eval_loss(state, batch)) * valid.sum()
   result = accumulator.result()
-  if loss_fn is not None:
-    result['loss'] = float(np.sum(losses) / max(np.sum(counts), 1))
+  if with_loss:
+    result['loss'] = loss_sum / max(accumulator.count, 1)
   return result
 
 
@@ -119,17 +121,49 @@ def _jsonable(metrics: dict[str, Any]) -> dict[str, Any]:
   return {k: (np.asarray(v).tolist() if isinstance(v, np.ndarray) else v) for k, v in metrics.items()}
 
 
+def check_config(config: ml_collections.ConfigDict):
+  """Everything about a config that can be wrong, checked in seconds before any data is read or code compiled.
+
+  Returns:
+    (task, model, TFDS builder). Raises ValueError naming the config key and what to change.
+  """
+  task = tasks.task_for_model(config.model)
+  task.check_selection_metric(config.selection_metric)
+  data.check_batch_size(config.batch_size)
+  builder = data.prepared_builder(config.dataset, config.data_dir)
+  for key in ('train_split', 'eval_split', 'test_split'):
+    try:
+      builder.info.splits[config[key]].num_examples  # pylint: disable=expression-not-assigned
+    except Exception as e:  # tfds raises ValueError/KeyError/AssertionError depending on the expression
+      raise ValueError(f'config.{key} {config[key]!r} is not a split of {config.dataset} '
+                       f'(splits: {sorted(builder.info.splits)}): {e}') from None
+  dataset_size = builder.info.features['image'].shape[0]
+  if config.image_size != dataset_size:
+    raise ValueError(f'config.image_size is {config.image_size} but {config.dataset} has {dataset_size}x'
+                     f'{dataset_size} images; set --config.image_size={dataset_size} or pick a dataset of that size')
+  if config.init_weights:
+    pretrained.check_weights_file(config.model, config.init_weights)
+  model = registry.build_from_config(config, jnp.bfloat16 if config.half_precision else jnp.float32)
+  try:  # traces the model without compiling: shape errors (an input size the encoder cannot divide) show here
+    jax.eval_shape(model.init, jax.random.key(0), jax.ShapeDtypeStruct((1, dataset_size, dataset_size, 3),
+                                                                        jnp.float32))
+  except ValueError as e:
+    raise ValueError(f'config.model {config.model!r} cannot take {dataset_size}x{dataset_size} images from '
+                     f'{config.dataset}: {e}') from None
+  return task, model, builder
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   """Trains `config.model` on `config.dataset`, evaluating every epoch; returns the test metrics of the best
-  (lowest validation loss) checkpoint. Rerunning with the same workdir resumes from the latest checkpoint."""
+  checkpoint (by validation `config.selection_metric`: 'loss', MATLAB's rule, or 'mean_iou', ...). Rerunning with the same workdir resumes from the latest checkpoint."""
+  task, model, builder = check_config(config)
+  mode = task.check_selection_metric(config.selection_metric)
   os.makedirs(workdir, exist_ok=True)
   if jax.process_index() == 0:
     with open(os.path.join(workdir, 'config.json'), 'w') as f:
       f.write(config.to_json_best_effort(indent=1))
   mesh = jax.make_mesh((jax.device_count(),), ('data',))
   sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data'))
-  data.check_batch_size(config.batch_size)
-  builder = tfds.builder(config.dataset, data_dir=config.data_dir)
   train_ds = data.input_pipeline(config.dataset, config.train_split, global_batch_size=config.batch_size,
                                  train=True, data_dir=config.data_dir, seed=config.seed,
                                  shuffle_buffer=config.shuffle_buffer)
@@ -139,20 +173,21 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   schedule = optim.learning_rate_schedule(config.schedule, config.learning_rate, steps_per_epoch, total_steps,
                                           warmup_steps=int(config.warmup_epochs * steps_per_epoch))
   tx = optim.sgdm(schedule, config.momentum, config.l2)
-  dtype = jnp.bfloat16 if config.half_precision else jnp.float32
-  model = build_model(config.model, config.num_classes, dtype=dtype, **config.model_kwargs)
   image_shape = (config.image_size, config.image_size, 3)
+  latest, best = _managers(workdir, mode)
+  better = (lambda a, b: a < b) if mode == 'min' else (lambda a, b: a > b)
   state = steps.create_train_state(model, tx, jax.random.key(config.seed), image_shape)
-  class_weights = _class_weights(config, workdir)
-  train_step, predict, place = steps.make_steps(model, tx, mesh, class_weights)
-  weights = jnp.asarray(class_weights)
-  eval_loss = jax.jit(lambda s, b: steps.weighted_cross_entropy(
-      model.apply({'params': s.params, 'batch_stats': s.batch_stats}, b['image'], train=False), b['mask'],
-      weights, b['valid']) * b['valid'].size / jnp.maximum(b['valid'].sum(), 1))
+  if config.init_weights and latest.latest_step() is None:
+    variables = pretrained.load_pretrained(config.model, config.init_weights,
+                                           {'params': state.params, 'batch_stats': state.batch_stats})
+    state = state.replace(params=variables['params'], batch_stats=variables['batch_stats'])
+    logging.info('encoder initialized from %s', config.init_weights)
+  class_weights = _class_weights(config, workdir, task)
+  jitted = steps.make_steps(model, tx, mesh, class_weights, task)
+  train_step, predict, place = jitted.train_step, jitted.predict, jitted.place_state
 
-  latest, best = _managers(workdir)
   history_path = os.path.join(workdir, 'history.json')
-  history = {'best_val_loss': math.inf, 'evals_without_improvement': 0, 'epochs': []}
+  history = {'best': math.inf if mode == 'min' else -math.inf, 'evals_without_improvement': 0, 'epochs': []}
   if latest.latest_step() is not None:
     state = latest.restore(latest.latest_step(), args=ocp.args.StandardRestore(state))
     with open(history_path) as f:
@@ -182,28 +217,30 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         raise NonFiniteLossError(f'loss is {loss} at step {step + 1}; the last good checkpoint is in '
                                  f'{workdir}/checkpoints')
       rate = config.log_every_steps / max(time.time() - tick, 1e-9)
-      logging.info('step %d/%d loss %.4f pixel_acc %.4f %.2f steps/s ETA %.0f s', step + 1, total_steps, loss,
-                   float(train_metrics['pixel_accuracy']), rate, (total_steps - step - 1) / rate)
+      scalars = {k: float(v) for k, v in train_metrics.items()}
+      logging.info('step %d/%d %s %.2f steps/s ETA %.0f s', step + 1, total_steps,
+                   ' '.join(f'{k} {v:.4f}' for k, v in scalars.items()), rate, (total_steps - step - 1) / rate)
       if writer:
-        for name, value in (('train/loss', loss), ('train/pixel_accuracy', float(train_metrics['pixel_accuracy'])),
-                            ('train/learning_rate', float(schedule(step))), ('train/steps_per_second', rate),
-                            ('train/images_per_second', rate * config.batch_size)):
-          writer.scalar(name, value, step + 1)
+        scalars.update(learning_rate=float(schedule(step)), steps_per_second=rate,
+                       images_per_second=rate * config.batch_size)
+        for name, value in scalars.items():
+          writer.scalar(f'train/{name}', value, step + 1)
       tick = time.time()
     if (step + 1) % steps_per_epoch == 0 or step + 1 == total_steps:
-      val = evaluate(predict, state, config, config.eval_split, sharding, eval_loss)
-      epoch = {'step': step + 1, 'val_loss': val['loss'], 'val_mean_iou': val['mean_iou'],
-               'val_global_accuracy': val['global_accuracy']}
+      val = evaluate(jitted, state, config, task, config.eval_split, sharding, with_loss=True)
+      epoch = {'step': step + 1, **{f'val_{k}': val[k] for k in ('loss',) + task.report_metrics}}
       history['epochs'].append(epoch)
       logging.info('eval at step %d: %s', step + 1, epoch)
       if writer:
-        for key in ('loss', 'global_accuracy', 'mean_accuracy', 'mean_iou', 'weighted_iou', 'mean_bf_score'):
+        for key in ('loss',) + task.report_metrics:
           writer.scalar(f'val/{key}', val[key], step + 1)
-        writer.image('val/masks', _mask_panels(predict, state, config, sharding), step + 1)
+        if task is tasks.SEGMENTATION:
+          writer.image('val/masks', _mask_panels(predict, state, config, sharding), step + 1)
         writer.flush()
-      if val['loss'] < history['best_val_loss']:
-        history['best_val_loss'], history['evals_without_improvement'] = val['loss'], 0
-        best.save(step + 1, args=ocp.args.StandardSave(state), metrics={'val_loss': val['loss']})
+      selection = val[config.selection_metric]
+      if better(selection, history['best']):
+        history['best'], history['evals_without_improvement'] = selection, 0
+        best.save(step + 1, args=ocp.args.StandardSave(state), metrics={'selection': selection})
       else:
         history['evals_without_improvement'] += 1
       latest.save(step + 1, args=ocp.args.StandardSave(state))
@@ -213,14 +250,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
           json.dump(history, f, indent=1)
         os.replace(history_path + '.tmp', history_path)
       if history['evals_without_improvement'] >= config.early_stopping_patience:
-        logging.info('early stopping: %d evaluations without a better validation loss',
-                     history['evals_without_improvement'])
+        logging.info('early stopping: %d evaluations without a better validation %s',
+                     history['evals_without_improvement'], config.selection_metric)
         break
   preemption.__exit__()
   latest.wait_until_finished()
   best.wait_until_finished()
   best_state = best.restore(best.best_step(), args=ocp.args.StandardRestore(state)) if best.best_step() else state
-  test = evaluate(predict, place(best_state), config, config.test_split, sharding)
+  test = evaluate(jitted, place(best_state), config, task, config.test_split, sharding)
   result = _jsonable(test)
   if jax.process_index() == 0:
     with open(os.path.join(workdir, 'test_metrics.json'), 'w') as f:

@@ -43,9 +43,10 @@ def _latest_params(workdir):
 
 
 def test_resumed_run_ends_with_same_parameters(data_dir, tmp_path):
-  whole = train.train_and_evaluate(_config(data_dir, max_steps=4), str(tmp_path / 'whole'))
-  train.train_and_evaluate(_config(data_dir, max_steps=2), str(tmp_path / 'split'))  # stops after epoch 1
-  resumed = train.train_and_evaluate(_config(data_dir, max_steps=4), str(tmp_path / 'split'))
+  # piecewise: the learning rate of a step must not depend on max_steps, which differs between the two halves
+  whole = train.train_and_evaluate(_config(data_dir, max_steps=4, schedule='piecewise'), str(tmp_path / 'whole'))
+  train.train_and_evaluate(_config(data_dir, max_steps=2, schedule='piecewise'), str(tmp_path / 'split'))
+  resumed = train.train_and_evaluate(_config(data_dir, max_steps=4, schedule='piecewise'), str(tmp_path / 'split'))
   for a, b in zip(_latest_params(tmp_path / 'whole'), _latest_params(tmp_path / 'split')):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
   assert resumed['mean_iou'] == pytest.approx(whole['mean_iou'])
@@ -110,3 +111,29 @@ def test_sigterm_saves_and_rerun_resumes(data_dir, tmp_path):
   assert ocp.CheckpointManager(os.path.join(tmp_path, 'checkpoints')).latest_step() == 40
   assert (tmp_path / 'test_metrics.json').exists()
   assert list((tmp_path / 'tensorboard').glob('events.out.tfevents.*'))
+
+
+@pytest.mark.slow
+def test_sigkill_after_first_checkpoint_then_rerun_equals_uninterrupted(data_dir, tmp_path):
+  import signal  # pylint: disable=g-import-not-at-top
+  import time  # pylint: disable=g-import-not-at-top
+  args = lambda workdir: [sys.executable, '-m', 'launch.train', '--config=configs/default.py:runlocal',
+                          f'--config.data_dir={data_dir}', '--config.max_steps=12', '--config.num_epochs=20',
+                          '--config.early_stopping_patience=100', f'--workdir={workdir}']
+  env = dict(os.environ, SPECSENSE_TFDS_WORKERS='1')
+  whole = subprocess.run(args(tmp_path / 'whole'), cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+  assert whole.returncode == 0, whole.stderr[-2000:]
+  killed = tmp_path / 'killed'
+  proc = subprocess.Popen(args(killed), cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  deadline = time.time() + 300
+  while not os.path.exists(killed / 'history.json') and time.time() < deadline:  # after the first checkpoint
+    time.sleep(0.02)
+  proc.send_signal(signal.SIGKILL)
+  proc.wait(timeout=60)
+  assert proc.returncode == -signal.SIGKILL
+  assert ocp.CheckpointManager(os.path.join(killed, 'checkpoints')).latest_step() < 12
+  rerun = subprocess.run(args(killed), cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+  assert rerun.returncode == 0, rerun.stderr[-2000:]
+  assert 'resumed from step' in rerun.stderr
+  for a, b in zip(_latest_params(tmp_path / 'whole'), _latest_params(killed)):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

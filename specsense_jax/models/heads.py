@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from specsense_jax.models import layers
+from specsense_jax.models import pretrained
 
 
 def resize_bilinear(x: jnp.ndarray, height: int, width: int) -> jnp.ndarray:
@@ -65,10 +66,13 @@ class DeepLabV3Plus(nn.Module):
   separable: bool = True
   decoder_convs: int = 2
   dtype: Any = jnp.float32
+  input_transform: str | None = None  # a key of pretrained.INPUT_TRANSFORMS, for ImageNet-initialized encoders
 
   @nn.compact
   def __call__(self, x, train: bool = False):
     height, width = x.shape[1:3]
+    if self.input_transform:
+      x = pretrained.INPUT_TRANSFORMS[self.input_transform](x)
     features = self.encoder(name='encoder')(x, train)
     rates = tuple(r * 16 // self.output_stride for r in (6, 12, 18))  # 6/12/18 at 16, doubled at 8
     high = ASPP(rates, separable=self.separable, dtype=self.dtype, name='aspp')(features['stage5'], train)
@@ -87,9 +91,12 @@ class Classifier(nn.Module):
   encoder: Callable[[], nn.Module]
   num_classes: int
   dtype: Any = jnp.float32
+  input_transform: str | None = None  # a key of pretrained.INPUT_TRANSFORMS, for ImageNet-initialized encoders
 
   @nn.compact
   def __call__(self, x, train: bool = False):
+    if self.input_transform:
+      x = pretrained.INPUT_TRANSFORMS[self.input_transform](x)
     features = self.encoder(name='encoder')(x, train)
     pooled = layers.global_average(features['stage5'])
     return nn.Dense(self.num_classes, dtype=self.dtype, name='predictions')(pooled).astype(jnp.float32)

@@ -14,6 +14,7 @@ from specsense_jax.models import efficientnet
 from specsense_jax.models import heads
 from specsense_jax.models import inception_v3
 from specsense_jax.models import mobilenet_v2
+from specsense_jax.models import pretrained
 from specsense_jax.models import resnet
 
 # encoder name -> module constructor taking output_stride, dtype (and name); the module returns
@@ -30,15 +31,24 @@ ENCODERS: dict[str, Callable[..., nn.Module]] = {
 OUTPUT_STRIDES = (8, 16, 32)
 
 
+def _check_transform(input_transform):
+  if input_transform is not None and input_transform not in pretrained.INPUT_TRANSFORMS:
+    raise ValueError(f'input_transform must be None or one of {sorted(pretrained.INPUT_TRANSFORMS)}, '
+                     f'got {input_transform!r}')
+  return input_transform
+
+
 def _deeplab(encoder: str, num_classes: int, output_stride: int = 16, separable: bool = True,
-             decoder_convs: int = 2, dtype: Any = jnp.float32):
+             decoder_convs: int = 2, dtype: Any = jnp.float32, input_transform: str | None = None):
   return heads.DeepLabV3Plus(functools.partial(ENCODERS[encoder], output_stride=output_stride, dtype=dtype),
-                             num_classes, output_stride, separable, decoder_convs, dtype)
+                             num_classes, output_stride, separable, decoder_convs, dtype,
+                             _check_transform(input_transform))
 
 
-def _classifier(encoder: str, num_classes: int, output_stride: int = 32, dtype: Any = jnp.float32):
+def _classifier(encoder: str, num_classes: int, output_stride: int = 32, dtype: Any = jnp.float32,
+                input_transform: str | None = None):
   return heads.Classifier(functools.partial(ENCODERS[encoder], output_stride=output_stride, dtype=dtype),
-                          num_classes, dtype)
+                          num_classes, dtype, _check_transform(input_transform))
 
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
@@ -55,7 +65,8 @@ def build_model(name: str, num_classes: int, **kwargs) -> nn.Module:
     name: 'custom', 'deeplabv3plus_<encoder>' or 'classifier_<encoder>' with an encoder of `ENCODERS`.
     num_classes: output classes (segmentation: per pixel; classifier: multi-label logits).
     **kwargs: output_stride (8, 16, 32; not for 'custom'), separable (DeepLabv3+: atrous separable 3x3
-      convs, default True), decoder_convs (DeepLabv3+: 3x3 convs after the skip concat, default 2), dtype (e.g. jnp.bfloat16 compute; parameters stay float32).
+      convs, default True), decoder_convs (DeepLabv3+: 3x3 convs after the skip concat, default 2), dtype (e.g. jnp.bfloat16
+      compute; parameters stay float32), input_transform (heads: a key of pretrained.INPUT_TRANSFORMS).
 
   Returns:
     A Flax Linen module called as `model.apply(variables, images, train=...)` on NHWC float images.
@@ -67,3 +78,15 @@ def build_model(name: str, num_classes: int, **kwargs) -> nn.Module:
   if 'output_stride' in kwargs and kwargs['output_stride'] not in OUTPUT_STRIDES:
     raise ValueError(f'output_stride must be one of {OUTPUT_STRIDES}, got {kwargs["output_stride"]!r}')
   return MODELS[name](num_classes=num_classes, **kwargs)
+
+
+def build_from_config(config, dtype: Any = jnp.float32) -> nn.Module:
+  """The model of a training config (`model`, `num_classes`, `model_kwargs`, `init_weights`).
+
+  A model initialized from ImageNet weights gets the input transform those weights expect unless
+  `model_kwargs.input_transform` says otherwise.
+  """
+  kwargs = dict(config.model_kwargs)
+  if config.get('init_weights') and 'input_transform' not in kwargs:
+    kwargs['input_transform'] = pretrained.weights_info(config.model)[1]
+  return build_model(config.model, config.num_classes, dtype=dtype, **kwargs)

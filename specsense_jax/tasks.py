@@ -1,0 +1,139 @@
+"""What a model learns: per-pixel classes (segmentation) or which standards a frame holds (classification).
+
+A `Task` bundles everything that differs between the two: the loss, what `predict` returns, the training
+metrics, the evaluation accumulator and the validation metrics a run may select checkpoints on. The train
+step, the training loop and the evaluation reports are written once against it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from specsense_jax import metrics as metrics_lib
+
+STANDARDS = ('NR', 'LTE')  # the frame classifiers' outputs: the first columns of the dataset's `signals`
+
+
+def weighted_cross_entropy(logits: jax.Array, labels: jax.Array, class_weights: jax.Array,
+                           valid: jax.Array) -> jax.Array:
+  """Mean over valid pixels of class_weight[label] * softmax cross-entropy (MATLAB's weighted CE)."""
+  per_pixel = optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), labels)
+  # one-hot lookup rather than a gather: it keeps the batch sharding under explicit-sharding meshes
+  weights = jnp.sum(jax.nn.one_hot(labels, class_weights.shape[0]) * class_weights, -1) * valid[:, None, None]
+  return jnp.sum(per_pixel * weights) / jnp.maximum(jnp.sum(valid) * labels.shape[1] * labels.shape[2], 1.0)
+
+
+def _pixel_accuracy(logits: jax.Array, batch: dict[str, jax.Array]) -> dict[str, jax.Array]:
+  correct = (jnp.argmax(logits, -1) == batch['mask']) * batch['valid'][:, None, None]
+  pixels = jnp.sum(batch['valid']) * correct.shape[1] * correct.shape[2]
+  return {'pixel_accuracy': jnp.sum(correct) / jnp.maximum(pixels, 1)}
+
+
+def frame_labels(signals: jax.Array, num_classes: int) -> jax.Array:
+  """The multi-label targets (N, num_classes) of a batch: which of NR, LTE each frame holds."""
+  if num_classes > len(STANDARDS):
+    raise ValueError(f'frame classifiers predict at most {len(STANDARDS)} standards {STANDARDS}; '
+                     f'num_classes is {num_classes}')
+  return signals[:, :num_classes]
+
+
+def multilabel_cross_entropy(logits: jax.Array, labels: jax.Array, class_weights: jax.Array,
+                             valid: jax.Array) -> jax.Array:
+  """Mean over valid frames and classes of class_weight * sigmoid binary cross-entropy."""
+  per_label = optax.sigmoid_binary_cross_entropy(logits.astype(jnp.float32), labels) * class_weights
+  return jnp.sum(per_label * valid[:, None]) / jnp.maximum(jnp.sum(valid) * labels.shape[1], 1.0)
+
+
+def _frame_accuracy(logits: jax.Array, batch: dict[str, jax.Array]) -> dict[str, jax.Array]:
+  labels = frame_labels(batch['signals'], logits.shape[-1])
+  correct = jnp.all((logits > 0) == (labels > 0.5), axis=-1) * batch['valid']
+  return {'subset_accuracy': jnp.sum(correct) / jnp.maximum(jnp.sum(batch['valid']), 1)}
+
+
+class _SegmentationAccumulator(metrics_lib.SegmentationAccumulator):
+  def add(self, batch: dict[str, np.ndarray], predictions: np.ndarray) -> None:
+    self.update(batch['mask'], predictions)
+
+
+class ClassificationAccumulator:
+  """Collects frame labels and scores; `result()` gives `metrics.classification_metrics`."""
+
+  def __init__(self, num_classes: int):
+    self.num_classes = num_classes
+    self.labels, self.scores = [], []
+
+  def add(self, batch: dict[str, np.ndarray], predictions: np.ndarray) -> None:
+    self.labels.append(np.asarray(frame_labels(batch['signals'], self.num_classes)) > 0.5)
+    self.scores.append(np.asarray(predictions))
+
+  @property
+  def count(self) -> int:
+    return sum(len(s) for s in self.scores)
+
+  def result(self) -> dict[str, Any]:
+    labels = np.concatenate(self.labels) if self.labels else np.zeros((0, self.num_classes), bool)
+    scores = np.concatenate(self.scores) if self.scores else np.zeros((0, self.num_classes))
+    return metrics_lib.classification_metrics(labels, scores, class_names=STANDARDS[:self.num_classes])
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+  """How one kind of model is trained and judged.
+
+  Attributes:
+    name: 'segmentation' or 'classification'.
+    loss: (logits, batch, class_weights) -> mean loss over the batch's valid examples.
+    predictions: logits -> what `predict` returns (class ids per pixel, or per-standard probabilities).
+    train_metrics: (logits, batch) -> scalars logged while training.
+    accumulator: num_classes -> an object with `add(batch, predictions)`, `count` and `result()`.
+    selection_metrics: validation metrics a run may select its best checkpoint on -> 'min' or 'max'.
+    report_metrics: the scalar metrics of evaluation reports.
+  """
+  name: str
+  loss: Callable[..., jax.Array]
+  predictions: Callable[[jax.Array], jax.Array]
+  train_metrics: Callable[..., dict[str, jax.Array]]
+  accumulator: Callable[[int], Any]
+  selection_metrics: dict[str, str]
+  report_metrics: tuple[str, ...]
+
+  def check_selection_metric(self, name: str) -> str:
+    """'min' or 'max' for a selection metric, or a ValueError listing the allowed ones."""
+    if name not in self.selection_metrics:
+      raise ValueError(f'config.selection_metric for {self.name} must be one of '
+                       f'{sorted(self.selection_metrics)}, got {name!r}')
+    return self.selection_metrics[name]
+
+
+SEGMENTATION = Task(
+    name='segmentation',
+    loss=lambda logits, batch, w: weighted_cross_entropy(logits, batch['mask'], w, batch['valid']),
+    predictions=lambda logits: jnp.argmax(logits, -1).astype(jnp.int32),
+    train_metrics=_pixel_accuracy,
+    accumulator=_SegmentationAccumulator,
+    selection_metrics={'loss': 'min', 'mean_iou': 'max', 'global_accuracy': 'max', 'mean_accuracy': 'max',
+                       'weighted_iou': 'max', 'mean_bf_score': 'max'},
+    report_metrics=('global_accuracy', 'mean_accuracy', 'mean_iou', 'weighted_iou', 'mean_bf_score'))
+
+CLASSIFICATION = Task(
+    name='classification',
+    loss=lambda logits, batch, w: multilabel_cross_entropy(
+        logits, frame_labels(batch['signals'], logits.shape[-1]), w, batch['valid']),
+    predictions=lambda logits: jax.nn.sigmoid(logits.astype(jnp.float32)),
+    train_metrics=_frame_accuracy,
+    accumulator=ClassificationAccumulator,
+    selection_metrics={'loss': 'min', 'subset_accuracy': 'max', 'mean_f1': 'max', 'mean_accuracy': 'max'},
+    report_metrics=('subset_accuracy', 'mean_accuracy', 'mean_f1'))
+
+TASKS = {task.name: task for task in (SEGMENTATION, CLASSIFICATION)}
+
+
+def task_for_model(model: str) -> Task:
+  """The task of a registered model name: 'classifier_*' models classify frames, the rest segment."""
+  return CLASSIFICATION if model.startswith('classifier_') else SEGMENTATION
