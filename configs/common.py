@@ -29,6 +29,6 @@ def parse_arg(arg: str | None, config_file: str, **defaults) -> ml_collections.C
       try:
         parsed[key] = type(default)(value)
       except ValueError:
-        raise ValueError(f'{config_file}: argument {key!r} must be a {type(default).__name__}, '
+        raise ValueError(f'{config_file}: argument {key!r} must be {type(default).__name__}, '
                          f'got {value!r}') from None
   return parsed

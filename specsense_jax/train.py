@@ -24,6 +24,7 @@ import tensorflow_datasets as tfds
 
 from flax.metrics import tensorboard
 
+from specsense_jax import crossval
 from specsense_jax import data
 from specsense_jax import optim
 from specsense_jax import steps
@@ -57,21 +58,18 @@ class _Preemption:
       signal.signal(signal.SIGTERM, self._previous)
 
 
-def _class_weights(config, workdir: str, task: tasks.Task) -> np.ndarray:
+def _class_weights(config, workdir: str) -> np.ndarray:
   path = os.path.join(workdir, 'class_weights.json')
   if os.path.exists(path):
     with open(path) as f:
       return np.asarray(json.load(f), np.float32)
   if config.class_weighting == 'none':
     weights = np.ones(config.num_classes, np.float32)
-  elif config.class_weighting == 'median_frequency' and task is tasks.SEGMENTATION:
+  else:  # median_frequency (check_config allows it for segmentation only)
     ds = data.input_pipeline(config.dataset, config.train_split, global_batch_size=jax.device_count(),
                              train=False, data_dir=config.data_dir, cache=False)
     masks = (b['mask'][b['valid'] > 0] for b in tfds.as_numpy(ds))
     weights = optim.median_frequency_weights(*optim.class_pixel_statistics(masks, config.num_classes))
-  else:
-    allowed = "'median_frequency' or 'none'" if task is tasks.SEGMENTATION else "'none' for frame classifiers"
-    raise ValueError(f'config.class_weighting must be {allowed}, got {config.class_weighting!r}')
   if jax.process_index() == 0:
     with open(path, 'w') as f:
       json.dump(weights.tolist(), f)
@@ -125,12 +123,19 @@ def check_config(config: ml_collections.ConfigDict):
   """Everything about a config that can be wrong, checked in seconds before any data is read or code compiled.
 
   Returns:
-    (task, model, TFDS builder). Raises ValueError naming the config key and what to change.
+    (task, model, TFDS builder, config with the fold's splits when `config.fold` is set). Raises ValueError
+    naming the config key and what to change.
   """
   task = tasks.task_for_model(config.model)
   task.check_selection_metric(config.selection_metric)
+  if config.class_weighting not in ('none', 'median_frequency') or (
+      task is tasks.CLASSIFICATION and config.class_weighting != 'none'):
+    allowed = "'median_frequency' or 'none'" if task is tasks.SEGMENTATION else "'none' for frame classifiers"
+    raise ValueError(f'config.class_weighting must be {allowed}, got {config.class_weighting!r}')
   data.check_batch_size(config.batch_size)
   builder = data.prepared_builder(config.dataset, config.data_dir)
+  if config.fold is not None:
+    config = crossval.apply_fold(config, builder.info.splits[config.train_split].num_examples)
   for key in ('train_split', 'eval_split', 'test_split'):
     try:
       builder.info.splits[config[key]].num_examples  # pylint: disable=expression-not-assigned
@@ -150,13 +155,13 @@ def check_config(config: ml_collections.ConfigDict):
   except ValueError as e:
     raise ValueError(f'config.model {config.model!r} cannot take {dataset_size}x{dataset_size} images from '
                      f'{config.dataset}: {e}') from None
-  return task, model, builder
+  return task, model, builder, config
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   """Trains `config.model` on `config.dataset`, evaluating every epoch; returns the test metrics of the best
   checkpoint (by validation `config.selection_metric`: 'loss', MATLAB's rule, or 'mean_iou', ...). Rerunning with the same workdir resumes from the latest checkpoint."""
-  task, model, builder = check_config(config)
+  task, model, builder, config = check_config(config)
   mode = task.check_selection_metric(config.selection_metric)
   os.makedirs(workdir, exist_ok=True)
   if jax.process_index() == 0:
@@ -182,7 +187,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
                                            {'params': state.params, 'batch_stats': state.batch_stats})
     state = state.replace(params=variables['params'], batch_stats=variables['batch_stats'])
     logging.info('encoder initialized from %s', config.init_weights)
-  class_weights = _class_weights(config, workdir, task)
+  class_weights = _class_weights(config, workdir)
   jitted = steps.make_steps(model, tx, mesh, class_weights, task)
   train_step, predict, place = jitted.train_step, jitted.predict, jitted.place_state
 

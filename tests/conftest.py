@@ -28,3 +28,14 @@ def shared_dir() -> pathlib.Path:
   if not SHARED.is_dir():
     pytest.skip(f'{SHARED} is absent')
   return SHARED
+
+
+@pytest.fixture(scope='session')
+def tiny_data_dir(tmp_path_factory) -> str:
+  """A TFDS data_dir holding spectrum_sensing/synthetic_tiny (20 frames of 64x64), built once per session."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  import tfds_builders.spectrum_sensing  # pylint: disable=g-import-not-at-top,unused-import
+  os.environ['SPECSENSE_TFDS_WORKERS'] = '1'
+  path = str(tmp_path_factory.mktemp('tfds'))
+  tfds.builder('spectrum_sensing/synthetic_tiny', data_dir=path).download_and_prepare()
+  return path

@@ -18,18 +18,10 @@ import tfds_builders.spectrum_sensing  # pylint: disable=unused-import
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-@pytest.fixture(scope='module')
-def data_dir(tmp_path_factory):
-  os.environ['SPECSENSE_TFDS_WORKERS'] = '1'
-  path = str(tmp_path_factory.mktemp('tfds'))
-  tfds.builder('spectrum_sensing/synthetic_tiny', data_dir=path).download_and_prepare()
-  return path
-
-
-def _config(data_dir, **overrides):
+def _config(tiny_data_dir, **overrides):
   config = default.get_config('runlocal')
   with config.unlocked():
-    config.data_dir = data_dir
+    config.data_dir = tiny_data_dir
     config.model_kwargs = {'widths': (8, 16)}
     for k, v in overrides.items():
       setattr(config, k, v)
@@ -42,11 +34,11 @@ def _latest_params(workdir):
   return jax.tree.leaves(restored['params'])
 
 
-def test_resumed_run_ends_with_same_parameters(data_dir, tmp_path):
+def test_resumed_run_ends_with_same_parameters(tiny_data_dir, tmp_path):
   # piecewise: the learning rate of a step must not depend on max_steps, which differs between the two halves
-  whole = train.train_and_evaluate(_config(data_dir, max_steps=4, schedule='piecewise'), str(tmp_path / 'whole'))
-  train.train_and_evaluate(_config(data_dir, max_steps=2, schedule='piecewise'), str(tmp_path / 'split'))
-  resumed = train.train_and_evaluate(_config(data_dir, max_steps=4, schedule='piecewise'), str(tmp_path / 'split'))
+  whole = train.train_and_evaluate(_config(tiny_data_dir, max_steps=4, schedule='piecewise'), str(tmp_path / 'whole'))
+  train.train_and_evaluate(_config(tiny_data_dir, max_steps=2, schedule='piecewise'), str(tmp_path / 'split'))
+  resumed = train.train_and_evaluate(_config(tiny_data_dir, max_steps=4, schedule='piecewise'), str(tmp_path / 'split'))
   for a, b in zip(_latest_params(tmp_path / 'whole'), _latest_params(tmp_path / 'split')):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
   assert resumed['mean_iou'] == pytest.approx(whole['mean_iou'])
@@ -55,9 +47,9 @@ def test_resumed_run_ends_with_same_parameters(data_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_cli_trains_and_reports(data_dir, tmp_path):
+def test_cli_trains_and_reports(tiny_data_dir, tmp_path):
   proc = subprocess.run([sys.executable, '-m', 'launch.train', '--config=configs/default.py:runlocal',
-                         f'--config.data_dir={data_dir}', f'--workdir={tmp_path}'], cwd=REPO, capture_output=True,
+                         f'--config.data_dir={tiny_data_dir}', f'--workdir={tmp_path}'], cwd=REPO, capture_output=True,
                         text=True, env=dict(os.environ, SPECSENSE_TFDS_WORKERS='1'))
   assert proc.returncode == 0, proc.stderr[-2000:]
   result = json.loads((tmp_path / 'test_metrics.json').read_text())
@@ -73,9 +65,9 @@ def test_unknown_config_key_fails_before_anything(tmp_path):
   assert not os.listdir(tmp_path)
 
 
-def test_evaluate_report_matches_training_test_metrics(data_dir, tmp_path):
+def test_evaluate_report_matches_training_test_metrics(tiny_data_dir, tmp_path):
   from specsense_jax import evaluation  # pylint: disable=g-import-not-at-top
-  result = train.train_and_evaluate(_config(data_dir, max_steps=2), str(tmp_path))
+  result = train.train_and_evaluate(_config(tiny_data_dir, max_steps=2), str(tmp_path))
   report = evaluation.evaluate_workdir(str(tmp_path), 'test')
   for key in ('global_accuracy', 'mean_iou', 'weighted_iou', 'mean_bf_score'):
     assert report[key] == pytest.approx(result[key])
@@ -88,10 +80,10 @@ def test_evaluate_report_matches_training_test_metrics(data_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_sigterm_saves_and_rerun_resumes(data_dir, tmp_path):
+def test_sigterm_saves_and_rerun_resumes(tiny_data_dir, tmp_path):
   import signal  # pylint: disable=g-import-not-at-top
   import time  # pylint: disable=g-import-not-at-top
-  args = [sys.executable, '-m', 'launch.train', '--config=configs/default.py:runlocal', f'--config.data_dir={data_dir}',
+  args = [sys.executable, '-m', 'launch.train', '--config=configs/default.py:runlocal', f'--config.data_dir={tiny_data_dir}',
           '--config.max_steps=40', '--config.num_epochs=20', '--config.early_stopping_patience=100',
           f'--workdir={tmp_path}']
   env = dict(os.environ, SPECSENSE_TFDS_WORKERS='1')
@@ -114,11 +106,11 @@ def test_sigterm_saves_and_rerun_resumes(data_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_sigkill_after_first_checkpoint_then_rerun_equals_uninterrupted(data_dir, tmp_path):
+def test_sigkill_after_first_checkpoint_then_rerun_equals_uninterrupted(tiny_data_dir, tmp_path):
   import signal  # pylint: disable=g-import-not-at-top
   import time  # pylint: disable=g-import-not-at-top
   args = lambda workdir: [sys.executable, '-m', 'launch.train', '--config=configs/default.py:runlocal',
-                          f'--config.data_dir={data_dir}', '--config.max_steps=12', '--config.num_epochs=20',
+                          f'--config.data_dir={tiny_data_dir}', '--config.max_steps=12', '--config.num_epochs=20',
                           '--config.early_stopping_patience=100', f'--workdir={workdir}']
   env = dict(os.environ, SPECSENSE_TFDS_WORKERS='1')
   whole = subprocess.run(args(tmp_path / 'whole'), cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
@@ -137,3 +129,44 @@ def test_sigkill_after_first_checkpoint_then_rerun_equals_uninterrupted(data_dir
   assert 'resumed from step' in rerun.stderr
   for a, b in zip(_latest_params(tmp_path / 'whole'), _latest_params(killed)):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('overrides,message', [
+    ({'image_size': 128}, r'config.image_size is 128 but spectrum_sensing/synthetic_tiny has 64x64 images; '
+                          r'set --config.image_size=64'),
+    ({'model': 'deeplabv3plus_inception_v3', 'model_kwargs': {}},
+     r"config.model 'deeplabv3plus_inception_v3' cannot take 64x64 images .*at least 75x75"),
+    ({'batch_size': 12}, r'batch_size 12 must be a positive multiple of the device count 8 .*batch_size=8'),
+    ({'selection_metric': 'iou'}, r"selection_metric for segmentation must be one of .*'mean_iou'"),
+    ({'train_split': 'training'}, r"config.train_split 'training' is not a split of .*\['test', 'train'"),
+    ({'dataset': 'spectrum_sensing/synthetic_128'}, r'is not built in .*tfds build tfds_builders/spectrum_sensing '
+                                                    r'--config=synthetic_128'),
+    ({'init_weights': '/nonexistent/resnet18.safetensors', 'model': 'deeplabv3plus_resnet18', 'model_kwargs': {}},
+     r'config.init_weights: /nonexistent/resnet18.safetensors not found'),
+    ({'init_weights': '/dev/null', 'model': 'custom'}, r"model 'custom' has no ImageNet weights to load"),
+    ({'model': 'classifier_resnet18', 'model_kwargs': {}, 'num_classes': 2, 'selection_metric': 'mean_f1'},
+     r"class_weighting must be 'none' for frame classifiers, got 'median_frequency'"),
+])
+def test_bad_config_fails_before_compiling_and_writes_nothing(tiny_data_dir, tmp_path, overrides, message):
+  workdir = tmp_path / 'run'
+  with pytest.raises(ValueError, match=message):
+    train.train_and_evaluate(_config(tiny_data_dir, **overrides), str(workdir))
+  assert not workdir.exists()
+
+
+def test_frame_classifier_trains_and_reports(tiny_data_dir, tmp_path):
+  from configs import classifier  # pylint: disable=g-import-not-at-top
+  from specsense_jax import evaluation  # pylint: disable=g-import-not-at-top
+  config = classifier.get_config('encoder=resnet18,runlocal')
+  with config.unlocked():
+    config.data_dir = tiny_data_dir
+    config.max_steps = 2
+  result = train.train_and_evaluate(config, str(tmp_path))
+  assert set(result) >= {'subset_accuracy', 'mean_f1', 'class_f1'} and set(result['class_f1']) == {'NR', 'LTE'}
+  history = json.loads((tmp_path / 'history.json').read_text())
+  assert 'val_subset_accuracy' in history['epochs'][-1]
+  report = evaluation.evaluate_workdir(str(tmp_path), 'test')
+  assert report['task'] == 'classification' and report['num_images'] == 2
+  assert report['subset_accuracy'] == pytest.approx(result['subset_accuracy'])
+  markdown = (tmp_path / 'eval_test' / 'report.md').read_text()
+  assert '| class | accuracy | precision | recall | F1 |' in markdown and '| NR |' in markdown

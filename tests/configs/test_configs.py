@@ -1,0 +1,46 @@
+"""Every config file and argument builds a locked config whose model, dataset and size agree."""
+
+import ml_collections
+import pytest
+
+from configs import classifier
+from configs import common
+from configs import deeplabv3plus
+from configs import default
+from specsense_jax.models import registry
+
+
+@pytest.mark.parametrize('module,prefix', [(deeplabv3plus, 'deeplabv3plus_'), (classifier, 'classifier_')])
+@pytest.mark.parametrize('size', [128, 256])
+def test_every_encoder_at_every_size(module, prefix, size):
+  for encoder in registry.ENCODERS:
+    config = module.get_config(f'encoder={encoder},size={size}')
+    assert config.model == prefix + encoder and config.model in registry.MODELS
+    assert config.dataset == f'spectrum_sensing/synthetic_{size}' and config.image_size == size
+    with pytest.raises(AttributeError):  # locked: a misspelt key cannot be added
+      config.learnig_rate = 0.1  # pylint: disable=attribute-defined-outside-init
+  if module is classifier:
+    assert config.num_classes == 2 and config.selection_metric == 'subset_accuracy'
+
+
+def test_runlocal_shrinks_any_config_and_matlab_recipe():
+  for config in (default.get_config('runlocal'), deeplabv3plus.get_config('encoder=mobilenetv2,runlocal'),
+                 classifier.get_config('runlocal')):
+    assert config.dataset == 'spectrum_sensing/synthetic_tiny' and config.image_size == 64
+  matlab = default.get_config('matlab')
+  assert (matlab.learning_rate, matlab.schedule, matlab.batch_size, matlab.selection_metric) == (
+      0.02, 'piecewise', 40, 'loss')
+  assert deeplabv3plus.get_config('output_stride=8').model_kwargs.output_stride == 8
+
+
+def test_bad_arguments_name_the_file_and_choices():
+  with pytest.raises(ValueError, match=r"configs/deeplabv3plus.py: unknown encoder 'resnet19'; known: .*resnet18"):
+    deeplabv3plus.get_config('encoder=resnet19')
+  with pytest.raises(ValueError, match=r'size must be one of \(128, 256\), got 512'):
+    classifier.get_config('size=512')
+  with pytest.raises(ValueError, match=r"configs/default.py takes arguments \['matlab', 'runlocal'\]; got 'tiny'"):
+    default.get_config('tiny')
+  with pytest.raises(ValueError, match="argument 'size' must be int, got 'big'"):
+    common.parse_arg('size=big', 'x.py', size=128)
+  assert common.parse_arg('a=3,flag', 'x.py', a=1, flag=False, name='n') == ml_collections.ConfigDict(
+      {'a': 3, 'flag': True, 'name': 'n'})
