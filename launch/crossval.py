@@ -9,23 +9,21 @@ resumes an interrupted one.
 from absl import app
 from absl import flags
 from absl import logging
-import jax
 from ml_collections import config_flags
 
+from launch import common
 from specsense_jax import crossval
 import tfds_builders.spectrum_sensing  # pylint: disable=unused-import  registers the dataset
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file.', lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Directory of the folds and the summary.')
-_DISTRIBUTED = flags.DEFINE_bool('distributed', False, 'Call jax.distributed.initialize() (multi-host).')
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  if _DISTRIBUTED.value:
-    jax.distributed.initialize()
+  common.initialize()
   report = crossval.cross_validate(_CONFIG.value, _WORKDIR.value)
   for name, s in report['summary'].items():
     logging.info('%s: %.4f ± %.4f over %d folds', name, s['mean'], s['std'], report['num_folds'])

@@ -6,24 +6,21 @@ r"""Trains a model.
 from absl import app
 from absl import flags
 from absl import logging
-import jax
 from ml_collections import config_flags
 
+from launch import common
 from specsense_jax import train
 import tfds_builders.spectrum_sensing  # pylint: disable=unused-import  registers the dataset
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file.', lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Directory for checkpoints, summaries and reports.')
-_DISTRIBUTED = flags.DEFINE_bool('distributed', False, 'Call jax.distributed.initialize() (multi-host).')
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  if _DISTRIBUTED.value:
-    jax.distributed.initialize()
-  logging.info('JAX process %d/%d, %d devices', jax.process_index(), jax.process_count(), jax.device_count())
+  common.initialize()
   result = train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
   logging.info('test metrics: %s', {k: v for k, v in result.items() if not isinstance(v, list)})
 

@@ -17,6 +17,7 @@ import optax  # pylint: disable=g-import-not-at-top,wrong-import-position
 import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from specsense_jax import data  # pylint: disable=g-import-not-at-top,wrong-import-position
+from specsense_jax import optim  # pylint: disable=g-import-not-at-top,wrong-import-position
 from specsense_jax import spectrogram  # pylint: disable=g-import-not-at-top,wrong-import-position
 from specsense_jax import steps  # pylint: disable=g-import-not-at-top,wrong-import-position
 from specsense_jax import tasks  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -35,20 +36,24 @@ def load_config(workdir: str) -> ml_collections.ConfigDict:
 
 
 def restore_state(workdir: str, config: ml_collections.ConfigDict, which: str = 'best') -> steps.TrainState:
-  """The best (or latest) checkpoint of a workdir as a host TrainState."""
+  """The best (or latest) checkpoint of a workdir as a TrainState on this host's first device.
+
+  Works whatever topology trained it (a pod's checkpoint restores on a laptop): the target is given
+  explicitly, on one local device.
+  """
   model = registry.build_from_config(config)
-  template = steps.create_train_state(model, optax.sgd(0.0, momentum=0.9), jax.random.key(0),
+  # a schedule (not a constant) so that the optimizer state has the structure training saved
+  tx = optim.sgdm(lambda count: 0.0, config.momentum, config.l2)
+  template = steps.create_train_state(model, tx, jax.random.key(0),
                                       (config.image_size, config.image_size, 3))
   directory = os.path.join(workdir, 'best' if which == 'best' else 'checkpoints')
   manager = ocp.CheckpointManager(directory)
   step = manager.best_step() if which == 'best' else manager.latest_step()
   if step is None:
     raise ValueError(f'no checkpoint in {directory}')
-  restored = manager.restore(step)  # the raw tree; only params and batch statistics are needed
-  params = jax.tree.map(lambda t, r: np.asarray(r, t.dtype).reshape(t.shape), template.params, restored['params'])
-  stats = jax.tree.map(lambda t, r: np.asarray(r, t.dtype).reshape(t.shape), template.batch_stats,
-                       restored['batch_stats'])
-  return template.replace(params=params, batch_stats=stats)
+  device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+  target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device), template)
+  return manager.restore(step, args=ocp.args.StandardRestore(target))
 
 
 def _group_name(snr: float) -> str:
@@ -79,9 +84,10 @@ def evaluate_workdir(workdir: str, split: str = 'test', *, dataset: str | None =
   overall = task.accumulator(config.num_classes)
   groups: dict[str, Any] = {}
   for batch in data.global_batches(ds, sharding):
-    valid = np.asarray(batch['valid']) > 0
-    pred = np.asarray(jitted.predict(state, batch['image']))[valid]
-    host = {k: np.asarray(v)[valid] for k, v in batch.items() if k != 'image'}
+    host = data.to_host({k: v for k, v in batch.items() if k != 'image'})
+    valid = host['valid'] > 0
+    pred = data.to_host(jitted.predict(state, batch['image']))[valid]
+    host = {k: v[valid] for k, v in host.items()}
     overall.add(host, pred)
     for i, (snr, sig) in enumerate(zip(host['snr_db'], host['signals'])):
       for name in (_group_name(float(snr)) if np.isfinite(snr) else 'SNR unknown',

@@ -24,6 +24,7 @@ import tensorflow_datasets as tfds
 
 from flax.metrics import tensorboard
 
+from specsense_jax import augment
 from specsense_jax import crossval
 from specsense_jax import data
 from specsense_jax import optim
@@ -53,9 +54,25 @@ class _Preemption:
     logging.warning('SIGTERM received: saving a checkpoint and stopping')
     self.requested = True
 
+  def agreed(self) -> bool:
+    """Whether any process got SIGTERM; every process must call this at the same step (it is collective)."""
+    if jax.process_count() == 1:
+      return self.requested
+    from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+    return bool(np.any(multihost_utils.process_allgather(np.array([self.requested]))))
+
   def __exit__(self, *exc):
     if self._previous is not None:
       signal.signal(signal.SIGTERM, self._previous)
+
+
+def _close(latest, best, writer) -> None:
+  """Finishes pending saves and stops the managers' and writer's background threads."""
+  for manager in (latest, best):
+    manager.wait_until_finished()
+    manager.close()
+  if writer:
+    writer.close()
 
 
 def _class_weights(config, workdir: str) -> np.ndarray:
@@ -92,9 +109,10 @@ def evaluate(jitted: steps.Steps, state, config, task: tasks.Task, split: str, s
   accumulator = task.accumulator(config.num_classes)
   loss_sum = 0.0
   for batch in data.global_batches(ds, sharding):
-    valid = np.asarray(batch['valid']) > 0
-    predictions = np.asarray(jitted.predict(state, batch['image']))[valid]
-    accumulator.add({k: np.asarray(v)[valid] for k, v in batch.items() if k != 'image'}, predictions)
+    host = data.to_host({k: v for k, v in batch.items() if k != 'image'})
+    valid = host['valid'] > 0
+    predictions = data.to_host(jitted.predict(state, batch['image']))[valid]
+    accumulator.add({k: v[valid] for k, v in host.items()}, predictions)
     if with_loss:
       loss_sum += float(jitted.eval_loss(state, batch)) * valid.sum()
   result = accumulator.result()
@@ -108,7 +126,8 @@ def _mask_panels(predict, state, config, sharding, count: int = 3) -> np.ndarray
   ds = data.input_pipeline(config.dataset, config.eval_split, global_batch_size=config.batch_size, train=False,
                            data_dir=config.data_dir, cache=False)
   batch = next(data.global_batches(ds, sharding))
-  prediction = np.asarray(predict(state, batch['image']))[:count]
+  prediction = data.to_host(predict(state, batch['image']))[:count]  # every process: predict is collective
+  batch = data.to_host(batch)
   palette = np.array([[40, 40, 40], [31, 155, 222], [240, 160, 32], [176, 64, 192]], np.float32) / 255
   colour = lambda m: palette[np.clip(m, 0, len(palette) - 1)]
   images = np.asarray(batch['image'])[:count]
@@ -133,6 +152,7 @@ def check_config(config: ml_collections.ConfigDict):
     allowed = "'median_frequency' or 'none'" if task is tasks.SEGMENTATION else "'none' for frame classifiers"
     raise ValueError(f'config.class_weighting must be {allowed}, got {config.class_weighting!r}')
   data.check_batch_size(config.batch_size)
+  augment.check(config.augment)
   builder = data.prepared_builder(config.dataset, config.data_dir)
   if config.fold is not None:
     config = crossval.apply_fold(config, builder.info.splits[config.train_split].num_examples)
@@ -171,7 +191,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data'))
   train_ds = data.input_pipeline(config.dataset, config.train_split, global_batch_size=config.batch_size,
                                  train=True, data_dir=config.data_dir, seed=config.seed,
-                                 shuffle_buffer=config.shuffle_buffer)
+                                 shuffle_buffer=config.shuffle_buffer, augment=config.augment)
   num_train = builder.info.splits[config.train_split].num_examples
   steps_per_epoch = max(1, num_train // config.batch_size)
   total_steps = config.max_steps or steps_per_epoch * config.num_epochs
@@ -208,12 +228,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   tick = time.time()
   preemption = _Preemption().__enter__()
   for step in range(start_step, total_steps):
-    if preemption.requested:
+    if preemption.agreed():
       if latest.latest_step() != step:  # the epoch-end save may already hold this step
         latest.save(step, args=ocp.args.StandardSave(state), force=True)
       latest.wait_until_finished()
       logging.warning('stopped at step %d for preemption; rerun the same command to resume', step)
       preemption.__exit__()
+      _close(latest, best, writer)
       return {'preempted_at_step': step}
     state, train_metrics = train_step(state, next(batches))
     if (step + 1) % config.log_every_steps == 0 or step + 1 == total_steps:
@@ -236,16 +257,19 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       epoch = {'step': step + 1, **{f'val_{k}': val[k] for k in ('loss',) + task.report_metrics}}
       history['epochs'].append(epoch)
       logging.info('eval at step %d: %s', step + 1, epoch)
+      panels = _mask_panels(predict, state, config, sharding) if task is tasks.SEGMENTATION else None
       if writer:
+        if panels is not None:
+          writer.image('val/masks', panels, step + 1)
         for key in ('loss',) + task.report_metrics:
           writer.scalar(f'val/{key}', val[key], step + 1)
-        if task is tasks.SEGMENTATION:
-          writer.image('val/masks', _mask_panels(predict, state, config, sharding), step + 1)
         writer.flush()
       selection = val[config.selection_metric]
       if better(selection, history['best']):
         history['best'], history['evals_without_improvement'] = selection, 0
         best.save(step + 1, args=ocp.args.StandardSave(state), metrics={'selection': selection})
+        # One save in flight at a time: two managers' concurrent multi-host commit barriers can deadlock.
+        best.wait_until_finished()
       else:
         history['evals_without_improvement'] += 1
       latest.save(step + 1, args=ocp.args.StandardSave(state))
@@ -267,4 +291,5 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   if jax.process_index() == 0:
     with open(os.path.join(workdir, 'test_metrics.json'), 'w') as f:
       json.dump(result, f, indent=1)
+  _close(latest, best, writer)
   return result

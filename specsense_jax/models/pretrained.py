@@ -11,10 +11,11 @@ import os
 from typing import Any, Callable
 
 import jax.numpy as jnp
+import numpy as np
 
-_MEAN = jnp.array([0.485, 0.456, 0.406], jnp.float32)
-_STD = jnp.array([0.229, 0.224, 0.225], jnp.float32)
-_CAFFE_BGR_MEAN = jnp.array([103.939, 116.779, 123.68], jnp.float32)  # keras.applications.imagenet_utils
+_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+_STD = np.array([0.229, 0.224, 0.225], np.float32)
+_CAFFE_BGR_MEAN = np.array([103.939, 116.779, 123.68], np.float32)  # keras.applications.imagenet_utils
 
 # name -> map from [0, 1] RGB images to an ImageNet model's input convention.
 INPUT_TRANSFORMS: dict[str, Callable[[jnp.ndarray], jnp.ndarray]] = {
