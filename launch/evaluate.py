@@ -8,6 +8,7 @@ from absl import app
 from absl import flags
 
 from specsense_jax import evaluation
+from specsense_jax import tasks
 import tfds_builders.spectrum_sensing  # pylint: disable=unused-import  registers the dataset
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Training workdir.', required=True)
@@ -22,7 +23,7 @@ def main(argv):
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   report = evaluation.evaluate_workdir(_WORKDIR.value, _SPLIT.value, dataset=_DATASET.value,
                                        data_dir=_DATA_DIR.value, output_dir=_OUTPUT.value)
-  print({k: report[k] for k in evaluation._SCALARS})  # pylint: disable=protected-access
+  print({k: report[k] for k in tasks.TASKS[report['task']].report_metrics})
 
 
 if __name__ == '__main__':

@@ -55,6 +55,10 @@ def test_cli_trains_and_reports(tiny_data_dir, tmp_path):
   result = json.loads((tmp_path / 'test_metrics.json').read_text())
   assert {'global_accuracy', 'mean_iou', 'weighted_iou', 'mean_bf_score', 'confusion_matrix'} <= set(result)
   assert sum(map(sum, result['confusion_matrix'])) == 2 * 64 * 64  # the 2 test frames
+  proc = subprocess.run([sys.executable, '-m', 'launch.evaluate', f'--workdir={tmp_path}', '--split=validation'],
+                        cwd=REPO, capture_output=True, text=True, env=dict(os.environ, SPECSENSE_TFDS_WORKERS='1'))
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert "'mean_iou'" in proc.stdout and (tmp_path / 'eval_validation' / 'report.md').exists()
 
 
 def test_unknown_config_key_fails_before_anything(tmp_path):
