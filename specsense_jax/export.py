@@ -1,0 +1,69 @@
+"""Serializes a trained network's inference function with `jax.export`, weights included.
+
+The file runs with JAX alone (no Flax, no specsense_jax): `jax.export.deserialize(data).call(images)` on float32
+images in [0, 1] of any batch size returns (class ids (N, H, W) int32, class probabilities (N, H, W, C)) for
+segmentation models, or per-standard probabilities (N, K) for frame classifiers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+
+from specsense_jax import tasks
+from specsense_jax import trained_models
+
+PLATFORMS = ('cpu', 'cuda', 'rocm', 'tpu')
+
+
+def inference_fn(trained: trained_models.TrainedModel):
+  """images -> outputs with the variables closed over (they become constants of the exported program)."""
+  task = tasks.task_for_model(trained.config.model)
+
+  def infer(images):
+    logits = trained.model.apply(trained.variables, images, train=False).astype(jnp.float32)
+    if task is tasks.CLASSIFICATION:
+      return jax.nn.sigmoid(logits)
+    return jnp.argmax(logits, -1).astype(jnp.int32), jax.nn.softmax(logits, -1)
+  return infer
+
+
+def export(trained: trained_models.TrainedModel, platforms: Sequence[str] = ('cpu',)) -> jax.export.Exported:
+  """The exported inference function, batch size symbolic, lowered for `platforms`."""
+  unknown = [p for p in platforms if p not in PLATFORMS]
+  if unknown:
+    raise ValueError(f'--platforms: unknown {unknown}; known: {PLATFORMS}')
+  size = trained.image_size
+  (batch,) = jax.export.symbolic_shape('batch')
+  spec = jax.ShapeDtypeStruct((batch, size, size, 3), jnp.float32)
+  return jax.export.export(jax.jit(inference_fn(trained)), platforms=tuple(platforms))(spec)
+
+
+def save(exported: jax.export.Exported, path: str, trained: trained_models.TrainedModel) -> None:
+  """Writes the serialized function to `path` and a JSON description beside it (`path`.json), atomically."""
+  info = {'model': trained.config.model, 'source': trained.name, 'image_size': trained.image_size,
+          'task': tasks.task_for_model(trained.config.model).name, 'platforms': list(exported.platforms),
+          'input': 'float32 (batch, H, W, 3) in [0, 1]',
+          'classes': ['Noise', 'NR', 'LTE'][:trained.config.num_classes]
+                     if tasks.task_for_model(trained.config.model) is tasks.SEGMENTATION
+                     else list(tasks.STANDARDS[:trained.config.num_classes])}
+  for target, data in ((path, exported.serialize()), (path + '.json', json.dumps(info, indent=1).encode())):
+    with open(target + '.tmp', 'wb') as f:
+      f.write(data)
+    os.replace(target + '.tmp', target)
+
+
+def load(path: str) -> jax.export.Exported:
+  """An exported function from `path`, or a ValueError naming the file."""
+  if not os.path.isfile(path):
+    raise ValueError(f'{path}: exported model not found')
+  with open(path, 'rb') as f:
+    data = f.read()
+  try:
+    return jax.export.deserialize(bytearray(data))
+  except Exception as e:  # flatbuffer and version errors come in several types
+    raise ValueError(f'{path}: not a jax.export serialization ({type(e).__name__}: {e})') from None

@@ -1,0 +1,104 @@
+"""Trained networks shipped with the package, and packaging a training workdir into one.
+
+A packaged model is a folder with `config.json` (the training config), `variables.msgpack` (parameters and
+BatchNorm statistics of the best checkpoint, flax.serialization) and `MODEL_CARD.md`. It needs neither Orbax
+nor the training code's optimizer state, and it loads on any device count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+from typing import Any
+
+import flax.linen as nn
+import flax.serialization
+import jax
+import ml_collections
+
+SHIPPED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'trained')
+DEFAULT = 'custom_synthetic_128'
+
+
+@dataclasses.dataclass
+class TrainedModel:
+  """A network ready for inference: `model.apply(variables, images, train=False)`."""
+  name: str
+  config: ml_collections.ConfigDict
+  model: nn.Module
+  variables: dict[str, Any]
+
+  @property
+  def image_size(self) -> int:
+    return int(self.config.image_size)
+
+
+def shipped_names() -> list[str]:
+  return sorted(d for d in os.listdir(SHIPPED_DIR) if os.path.isfile(os.path.join(SHIPPED_DIR, d, 'config.json')))
+
+
+def _resolve(name_or_dir: str) -> str:
+  if os.path.isdir(name_or_dir):
+    return name_or_dir
+  path = os.path.join(SHIPPED_DIR, name_or_dir)
+  if not os.path.isdir(path):
+    raise ValueError(f'{name_or_dir!r} is neither a packaged model folder nor a shipped model; shipped: '
+                     f'{shipped_names()}')
+  return path
+
+
+def load(name_or_dir: str = DEFAULT) -> TrainedModel:
+  """A shipped model by name, a packaged model folder, or a training workdir (its best checkpoint)."""
+  from specsense_jax.models import registry  # pylint: disable=g-import-not-at-top
+  path = _resolve(name_or_dir)
+  if os.path.isdir(os.path.join(path, 'best')) and not os.path.exists(os.path.join(path, 'variables.msgpack')):
+    from specsense_jax import evaluation  # pylint: disable=g-import-not-at-top
+    config = evaluation.load_config(path)
+    state = evaluation.restore_state(path, config)
+    return TrainedModel(os.path.basename(os.path.normpath(path)), config, registry.build_from_config(config),
+                        {'params': state.params, 'batch_stats': state.batch_stats})
+  config_path, variables_path = os.path.join(path, 'config.json'), os.path.join(path, 'variables.msgpack')
+  for required in (config_path, variables_path):
+    if not os.path.isfile(required):
+      raise ValueError(f'{path} is not a packaged model: {os.path.basename(required)} is missing')
+  with open(config_path) as f:
+    config = ml_collections.ConfigDict(json.load(f))
+  model = registry.build_from_config(config)
+  template = jax.eval_shape(model.init, jax.random.key(0),
+                            jax.ShapeDtypeStruct((1, config.image_size, config.image_size, 3), 'float32'))
+  with open(variables_path, 'rb') as f:
+    try:
+      variables = flax.serialization.from_bytes(template, f.read())
+    except Exception as e:  # msgpack and structure errors come in several types
+      raise ValueError(f'{variables_path}: not the variables of {config.model} ({e})') from None
+  return TrainedModel(os.path.basename(os.path.normpath(path)), config, model, variables)
+
+
+def package(workdir: str, output_dir: str) -> str:
+  """Writes the best checkpoint of `workdir` as a packaged model into `output_dir` (created; must not exist).
+
+  Copies test_metrics.json and the evaluation report when the workdir has them. Returns `output_dir`.
+  """
+  from specsense_jax import evaluation  # pylint: disable=g-import-not-at-top
+  if os.path.exists(output_dir):
+    raise ValueError(f'{output_dir} exists; choose a new folder')
+  config = evaluation.load_config(workdir)
+  state = evaluation.restore_state(workdir, config)
+  with config.unlocked():
+    config.data_dir = None  # a path of the training machine
+  staging = output_dir + '.tmp'
+  shutil.rmtree(staging, ignore_errors=True)
+  os.makedirs(staging)
+  with open(os.path.join(staging, 'variables.msgpack'), 'wb') as f:
+    f.write(flax.serialization.to_bytes({'params': jax.device_get(state.params),
+                                         'batch_stats': jax.device_get(state.batch_stats)}))
+  with open(os.path.join(staging, 'config.json'), 'w') as f:
+    f.write(config.to_json_best_effort(indent=1))
+  for extra in ('test_metrics.json', 'history.json', os.path.join('eval_test', 'report.md'),
+                os.path.join('eval_test', 'confusion_matrix.png')):
+    if os.path.exists(os.path.join(workdir, extra)):
+      shutil.copy(os.path.join(workdir, extra), os.path.join(staging, os.path.basename(extra)))
+  os.replace(staging, output_dir)
+  return output_dir

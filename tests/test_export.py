@@ -1,0 +1,40 @@
+"""jax.export round trip: the serialized inference function gives exactly the in-process masks."""
+
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from specsense_jax import export
+from specsense_jax import synthetic
+from specsense_jax import trained_models
+from tests.test_train import REPO
+
+
+def test_exported_default_model_gives_identical_masks(tmp_path):
+  path = tmp_path / 'model.jaxexport'
+  proc = subprocess.run([sys.executable, '-m', 'launch.export', f'--output={path}'], cwd=REPO,
+                        capture_output=True, text=True)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert 'custom, 128x128' in proc.stdout and (tmp_path / 'model.jaxexport.json').exists()
+  exported = export.load(str(path))
+  trained = trained_models.load()
+  reference = jax.jit(export.inference_fn(trained))
+  for batch in (1, 3):  # the batch size is symbolic
+    images = np.stack([synthetic.make_example(500 + i)['image'] for i in range(batch)]).astype(np.float32) / 255
+    masks, probabilities = exported.call(images)
+    expected_masks, expected_probabilities = reference(images)
+    np.testing.assert_array_equal(masks, expected_masks)
+    np.testing.assert_allclose(probabilities, expected_probabilities, rtol=1e-6, atol=1e-7)
+
+
+def test_bad_files_and_platforms(tmp_path):
+  (tmp_path / 'junk').write_bytes(b'not a model')
+  with pytest.raises(ValueError, match='junk: not a jax.export serialization'):
+    export.load(str(tmp_path / 'junk'))
+  with pytest.raises(ValueError, match='exported model not found'):
+    export.load(str(tmp_path / 'missing'))
+  with pytest.raises(ValueError, match=r"--platforms: unknown \['gpu'\]"):
+    export.export(trained_models.load(), ['gpu'])

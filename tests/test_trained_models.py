@@ -1,0 +1,48 @@
+"""The shipped model loads and segments fresh synthetic frames; packaging a workdir round-trips exactly."""
+
+import jax
+import numpy as np
+import pytest
+
+from specsense_jax import metrics
+from specsense_jax import synthetic
+from specsense_jax import trained_models
+
+
+def test_shipped_default_model_segments_unseen_frames():
+  trained = trained_models.load()
+  assert trained.name == 'custom_synthetic_128' and trained.image_size == 128
+  # seeds far from the dataset's: frames the model never saw
+  examples = [synthetic.make_example(10_000_000 + i) for i in range(6)]
+  images = np.stack([e['image'] for e in examples]).astype(np.float32) / 255.0
+  predicted = np.asarray(jax.jit(trained.model.apply, static_argnames='train')(trained.variables, images,
+                                                                               train=False).argmax(-1))
+  result = metrics.segmentation_metrics(np.stack([e['mask'] for e in examples]), predicted, 3)
+  assert result['global_accuracy'] > 0.97 and result['mean_iou'] > 0.9
+
+
+def test_package_round_trip_and_errors(tiny_data_dir, tmp_path):
+  from specsense_jax import evaluation  # pylint: disable=g-import-not-at-top
+  from specsense_jax import train  # pylint: disable=g-import-not-at-top
+  from tests.test_train import _config  # pylint: disable=g-import-not-at-top
+  workdir = tmp_path / 'run'
+  train.train_and_evaluate(_config(tiny_data_dir, max_steps=2), str(workdir))
+  packaged = trained_models.package(str(workdir), str(tmp_path / 'packaged'))
+  loaded, from_workdir = trained_models.load(packaged), trained_models.load(str(workdir))
+  assert loaded.config.data_dir is None
+  images = np.random.default_rng(0).uniform(size=(2, 64, 64, 3)).astype(np.float32)
+  np.testing.assert_array_equal(loaded.model.apply(loaded.variables, images),
+                                from_workdir.model.apply(from_workdir.variables, images))
+  state = evaluation.restore_state(str(workdir), evaluation.load_config(str(workdir)))
+  for a, b in zip(jax.tree.leaves(loaded.variables['params']), jax.tree.leaves(state.params), strict=True):
+    np.testing.assert_array_equal(a, b)
+  with pytest.raises(ValueError, match='exists; choose a new folder'):
+    trained_models.package(str(workdir), packaged)
+  with pytest.raises(ValueError, match=r"neither a packaged model folder nor a shipped model; shipped: "
+                                       r"\['custom_synthetic_128'\]"):
+    trained_models.load('no_such_model')
+  (tmp_path / 'broken').mkdir()
+  (tmp_path / 'broken' / 'config.json').write_text((tmp_path / 'packaged' / 'config.json').read_text())
+  (tmp_path / 'broken' / 'variables.msgpack').write_bytes(b'\x93\x01')
+  with pytest.raises(ValueError, match='variables.msgpack: not the variables of custom'):
+    trained_models.load(str(tmp_path / 'broken'))
