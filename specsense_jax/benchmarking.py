@@ -21,6 +21,7 @@ BENCHMARKS: dict[str, str] = {
     'devices': 'specsense_jax.benchmarks.devices:run',
     'generation': 'specsense_jax.benchmarks.generation:run',
     'models': 'specsense_jax.benchmarks.models:run',
+    'predict': 'specsense_jax.benchmarks.predict:run',
 }
 
 

@@ -58,3 +58,33 @@ def save_example_grid(rows: list[dict], path: str, sample_rate: float, duration_
   plt.close(fig)
   os.replace(tmp, path)
   return path
+
+
+def save_prediction_figure(image: np.ndarray, mask: np.ndarray, path: str, *, center_frequency: float,
+                           span_hz: float, start_s: float, duration_s: float, title: str = '') -> str:
+  """Two panels: the received spectrogram (absolute MHz, ms) above the estimated labels, with a legend.
+
+  Mask values outside the class range (columns without data) are drawn white.
+  """
+  fig, axes = plt.subplots(2, 1, figsize=(5.2, 6.4), sharex=True)
+  extent = ((center_frequency - span_hz / 2) / 1e6, (center_frequency + span_hz / 2) / 1e6,
+            (start_s + duration_s) * 1e3, start_s * 1e3)
+  axes[0].imshow(image, extent=extent, aspect='auto', interpolation='nearest')
+  axes[0].set_title(title or 'received spectrogram', fontsize=8)
+  shown = np.ma.masked_greater_equal(mask, len(CLASS_COLORS))
+  axes[1].imshow(shown, extent=extent, aspect='auto', interpolation='nearest',
+                 cmap=matplotlib.colors.ListedColormap(CLASS_COLORS), vmin=0, vmax=len(CLASS_COLORS) - 1)
+  axes[1].set_title('estimated labels', fontsize=8)
+  for ax in axes:
+    ax.set_ylabel('time (ms)', fontsize=8)
+    ax.tick_params(labelsize=7)
+  axes[1].set_xlabel('frequency (MHz)', fontsize=8)
+  handles = [matplotlib.patches.Patch(color=col, label=name)
+             for name, col in zip(spectrogram.CLASS_NAMES[:3], CLASS_COLORS[:3])]
+  axes[1].legend(handles=handles, loc='upper right', fontsize=7, framealpha=0.8)
+  fig.tight_layout()
+  tmp = path + '.tmp.png'
+  fig.savefig(tmp, dpi=100)
+  plt.close(fig)
+  os.replace(tmp, path)
+  return path

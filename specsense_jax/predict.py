@@ -1,0 +1,171 @@
+"""Recordings -> 40 ms frames -> masks, figures and detections, streamed frame by frame (bounded memory).
+
+Inputs (`open_input`): SigMF recordings, raw IQ files (ci8, ci16, cf32 with a given sample rate), `.npy`
+complex arrays, and spectrogram PNGs. Recordings at the model's rate in `matlab` mode read only the ~1 % of
+samples the spectrogram uses; other rates go through `captured.frames_from_recording` (resampled, the band the
+recording lacks filled with noise at its floor). Columns outside the recording's band are never labelled
+(`NO_DATA` in the masks) and never detected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from specsense_jax import captured
+from specsense_jax import sigmf
+from specsense_jax import spectrogram
+
+MODEL_RATE = 61.44e6
+FRAME_S = 0.04
+NO_DATA = 255  # mask value of columns the recording has no band for
+RAW_DTYPES = {'ci8': 'ci8', 'ci16': 'ci16_le', 'cf32': 'cf32_le'}
+
+
+@dataclasses.dataclass
+class Frame:
+  """One spectrogram image ready for the network, with where it came from."""
+  index: int
+  image: np.ndarray            # uint8 (H, W, 3)
+  start_s: float               # time of the frame's first row in the recording
+  duration_s: float
+  center_frequency: float      # Hz
+  span_hz: float               # frequency span of the image (columns)
+  valid_columns: np.ndarray    # bool (W,): columns inside the recording's band
+  valid_rows: np.ndarray       # bool (H,): rows inside the recording's time
+
+
+class _RawRecording:
+  """A headerless interleaved IQ file, read on demand like `sigmf.Recording`."""
+
+  def __init__(self, path: str, sample_rate: float, dtype: str, center_frequency: float):
+    if dtype not in RAW_DTYPES:
+      raise ValueError(f'{path}: --dtype must be one of {sorted(RAW_DTYPES)}, got {dtype!r}')
+    if not sample_rate or sample_rate <= 0:
+      raise ValueError(f'{path}: raw IQ needs --sample_rate (samples per second), got {sample_rate!r}')
+    self.path = self.data_path = path
+    self.datatype = RAW_DTYPES[dtype]
+    component, _ = sigmf.DATATYPES[self.datatype]
+    sample_bytes = 2 * np.dtype(component).itemsize
+    size = os.path.getsize(path)
+    if size % sample_bytes or size == 0:
+      raise ValueError(f'{path}: {size} bytes is not a whole number of {dtype} samples ({sample_bytes} bytes '
+                       'each): truncated file or wrong --dtype')
+    self.sample_rate, self.center_frequency = float(sample_rate), float(center_frequency)
+    self.num_samples = size // sample_bytes
+    self.annotations: list[dict[str, Any]] = []
+    self.name = os.path.splitext(os.path.basename(path))[0]
+
+  read = sigmf.Recording.read
+
+
+class _ArrayRecording:
+  """A complex .npy array (memory-mapped)."""
+
+  def __init__(self, path: str, sample_rate: float, center_frequency: float):
+    if not sample_rate or sample_rate <= 0:
+      raise ValueError(f'{path}: a .npy recording needs --sample_rate, got {sample_rate!r}')
+    try:
+      self._iq = np.load(path, mmap_mode='r')
+    except Exception as e:  # numpy raises several types for corrupt files
+      raise ValueError(f'{path}: not a readable .npy array ({e})') from None
+    if self._iq.ndim != 1 or not np.iscomplexobj(self._iq):
+      raise ValueError(f'{path}: expected a 1-D complex array, got {self._iq.dtype} {self._iq.shape}')
+    self.path, self.sample_rate, self.center_frequency = path, float(sample_rate), float(center_frequency)
+    self.num_samples = len(self._iq)
+    self.annotations: list[dict[str, Any]] = []
+    self.name = os.path.splitext(os.path.basename(path))[0]
+
+  def read(self, start: int = 0, count: int | None = None) -> np.ndarray:
+    count = self.num_samples - start if count is None else count
+    iq = np.asarray(self._iq[start:start + count], np.complex64)
+    if not np.all(np.isfinite(iq)):
+      raise ValueError(f'{self.path}: non-finite sample at index {start + int(np.flatnonzero(~np.isfinite(iq))[0])}')
+    return iq
+
+
+def open_recording(path: str, *, sample_rate: float | None = None, dtype: str | None = None,
+                   center_frequency: float | None = None):
+  """A readable recording (`read(start, count)`, `sample_rate`, `num_samples`, `center_frequency`, `name`)."""
+  if not os.path.exists(path) and not os.path.exists(path + '.sigmf-meta'):
+    raise ValueError(f'{path}: file not found')
+  if path.endswith(('.sigmf-meta', '.sigmf-data', '.sigmf')) or os.path.exists(path + '.sigmf-meta'):
+    recording = sigmf.read_recording(path)
+    if sample_rate and abs(sample_rate - recording.sample_rate) > 1e-6 * recording.sample_rate:
+      raise ValueError(f'{recording.path}: --sample_rate {sample_rate:g} disagrees with the metadata\'s '
+                       f'{recording.sample_rate:g}')
+    if center_frequency is not None:
+      recording.center_frequency = float(center_frequency)
+    return recording
+  if path.endswith('.npy'):
+    return _ArrayRecording(path, sample_rate, center_frequency or 0.0)
+  if dtype is None:
+    raise ValueError(f'{path}: a raw IQ file needs --dtype ({"/".join(RAW_DTYPES)}) and --sample_rate')
+  return _RawRecording(path, sample_rate, dtype, center_frequency or 0.0)
+
+
+def _fast_frames(recording, size: tuple[int, int], colormap: str) -> Iterator[Frame]:
+  """Frames of a recording at the model's rate in matlab mode: only the segments the image uses are read."""
+  height, width = size
+  frame_len = int(round(FRAME_S * MODEL_RATE))
+  starts = spectrogram.matlab_segment_starts(frame_len, height)
+  window = spectrogram.MATLAB_WINDOW
+  num_frames = max(1, -(-recording.num_samples // frame_len))
+  floor = None
+  for k in range(num_frames):
+    base = k * frame_len
+    segments = np.empty((height, window), np.complex64)
+    valid_rows = base + starts + window <= recording.num_samples
+    for row, start in enumerate(starts):
+      if valid_rows[row]:
+        segments[row] = recording.read(base + int(start), window)
+    if not valid_rows.all():  # the last partial frame: rows past the end are floor noise, never labelled
+      if floor is None:
+        floor = captured.noise_floor_density(recording.read(0, min(recording.num_samples, int(MODEL_RATE * 0.1))),
+                                             MODEL_RATE)
+      rng = np.random.default_rng([k, recording.num_samples])
+      missing = int((~valid_rows).sum())
+      segments[~valid_rows] = (np.sqrt(floor * MODEL_RATE / 2) * (rng.standard_normal((missing, window))
+                               + 1j * rng.standard_normal((missing, window)))).astype(np.complex64)
+    psd = spectrogram.matlab_psd_db_from_segments(segments, MODEL_RATE, width)
+    yield Frame(k, spectrogram.colorize(spectrogram.to_grey_levels(psd), colormap), k * FRAME_S, FRAME_S,
+                recording.center_frequency, MODEL_RATE, np.ones(width, bool), valid_rows)
+
+
+def _resampled_frames(recording, size: tuple[int, int], mode: str, colormap: str) -> Iterator[Frame]:
+  height, width = size
+  column_freqs = (np.arange(width) + 0.5) * MODEL_RATE / width - MODEL_RATE / 2
+  valid_columns = np.abs(column_freqs) < min(recording.sample_rate, MODEL_RATE) / 2
+  for frame in captured.frames_from_recording(recording, sample_rate=MODEL_RATE, duration_s=FRAME_S):
+    image = spectrogram.spectrogram_image(frame.iq, MODEL_RATE, size, mode, colormap)
+    valid_rows = (np.arange(height) + 0.5) / height <= frame.valid_fraction
+    yield Frame(frame.frame_index, image, frame.frame_index * FRAME_S, FRAME_S, recording.center_frequency,
+                MODEL_RATE, valid_columns, valid_rows)
+
+
+def recording_frames(recording, size: tuple[int, int] = (128, 128), mode: str = 'matlab',
+                     colormap: str = 'parula') -> Iterator[Frame]:
+  """The recording's 40 ms frames as images at the model's rate, one at a time."""
+  if mode not in spectrogram.SPECTROGRAM_MODES:
+    raise ValueError(f'--mode must be one of {spectrogram.SPECTROGRAM_MODES}, got {mode!r}')
+  if mode == 'matlab' and abs(recording.sample_rate - MODEL_RATE) < 1e-6 * MODEL_RATE:
+    return _fast_frames(recording, size, colormap)
+  return _resampled_frames(recording, size, mode, colormap)
+
+
+def image_frames(paths: Sequence[str], size: tuple[int, int]) -> Iterator[Frame]:
+  """Spectrogram PNGs (time down, frequency across) as frames; their size must be the model's."""
+  import PIL.Image  # pylint: disable=g-import-not-at-top
+  for k, path in enumerate(paths):
+    try:
+      with PIL.Image.open(path) as image:
+        pixels = np.asarray(image.convert('RGB'))
+    except Exception as e:  # PIL raises several types for corrupt files
+      raise ValueError(f'{path}: not a readable image ({e})') from None
+    if pixels.shape[:2] != tuple(size):
+      raise ValueError(f'{path}: image is {pixels.shape[1]}x{pixels.shape[0]} but the model takes '
+                       f'{size[1]}x{size[0]} spectrograms')
+    yield Frame(k, pixels, 0.0, FRAME_S, 0.0, MODEL_RATE, np.ones(size[1], bool), np.ones(size[0], bool))
