@@ -65,9 +65,14 @@ def frame_carriers(mask: np.ndarray, probabilities: np.ndarray, frame: predict.F
   return found
 
 
+def _frequency_iou(a: Detection, b: Detection) -> float:
+  overlap = min(a.freq_hi, b.freq_hi) - max(a.freq_lo, b.freq_lo)
+  return max(overlap, 0.0) / (max(a.freq_hi, b.freq_hi) - min(a.freq_lo, b.freq_lo))
+
+
 class DetectionTracker:
-  """Merges each frame's carriers with the open detections they overlap in frequency (same standard) when
-  they continue from the previous frame; the rest start new detections."""
+  """Continues an open detection (same standard, ending where the frame starts) with the frame's carrier
+  whose band matches it (intersection over union >= 0.5); other carriers start new detections."""
 
   def __init__(self):
     self.open: list[Detection] = []
@@ -76,8 +81,8 @@ class DetectionTracker:
   def add(self, carriers: list[Detection], frame_start_s: float) -> None:
     still_open = []
     for carrier in carriers:
-      match = next((d for d in self.open if d.standard == carrier.standard and d.freq_lo < carrier.freq_hi
-                    and carrier.freq_lo < d.freq_hi and d.end_s >= frame_start_s - 1e-9), None)
+      match = next((d for d in self.open if d.standard == carrier.standard and d.end_s >= frame_start_s - 1e-9
+                    and _frequency_iou(d, carrier) >= 0.5), None)
       if match is None:
         still_open.append(carrier)
         continue

@@ -125,11 +125,37 @@ def train_stage(report: Report, dataset: str | None = None, epochs: int | None =
              f'\n\n![confusion matrix]({figure})')
 
 
+def predict_stage(report: Report) -> None:
+  """Writes a 80 ms synthetic SigMF recording and finds its carriers with the shipped model."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from specsense_jax import inference  # pylint: disable=g-import-not-at-top
+  from specsense_jax import sigmf  # pylint: disable=g-import-not-at-top
+  center = 3.5e9
+  frame = signals.generate_frame(100, signals.SceneConfig(scenes=('nr_lte',), duration_s=0.08))
+  meta = sigmf.write_recording(os.path.join(report.workdir, 'recording'), frame.iq / (1.05 * np.abs(frame.iq).max()),
+                               frame.sample_rate, center_frequency=center, datatype='ci16_le')
+  truth = [f'{s["standard"]} {(center + s["center_frequency_hz"]) / 1e6:.1f} MHz, {s["bandwidth_mhz"]:g} MHz'
+           for s in frame.params['signals']]
+  output = os.path.join(report.workdir, 'predict')
+  if os.path.exists(output):
+    import shutil  # pylint: disable=g-import-not-at-top
+    shutil.rmtree(output)
+  document = inference.run_predict([meta], output)
+  rows = ['| standard | centre (MHz) | bandwidth (MHz) | time (ms) | confidence |', '|---|---|---|---|---|']
+  rows += [f'| {d["standard"]} | {d["center_frequency_mhz"]:.1f} | {d["bandwidth_mhz"]:.1f} | '
+           f'{d["start_s"] * 1e3:.0f}-{d["end_s"] * 1e3:.0f} | {d["confidence"]:.2f} |' for d in document['detections']]
+  report.add('Prediction', f'`python -m launch.predict --input={meta} --output={output}` with the shipped model '
+             f'`{document["model"]}`: {document["frames"]} frames in {document["seconds"]:.1f} s.\n\n'
+             f'Transmitted: {"; ".join(truth)}.\n\nDetected (`{output}/detections.json`):\n\n' + '\n'.join(rows)
+             + f'\n\n![frame 0](predict/frame_0000.png)')
+
+
 STAGES: dict[str, Callable[[Report], None]] = {
     'environment': environment_stage,
     'synthesis': synthesis_stage,
     'dataset': dataset_stage,
     'train': train_stage,
+    'predict': predict_stage,
 }
 
 

@@ -35,3 +35,11 @@ def test_dataset_and_train_stages_on_tiny_data(tmp_path, monkeypatch):
   assert "'train': 16" in text and "'test': 2" in text
   assert (tmp_path / 'dataset.png').exists()
   assert '## Training' in text and (tmp_path / 'train' / 'eval_test' / 'report.md').exists()
+
+
+def test_predict_stage_finds_the_transmitted_standards(tmp_path):
+  path = quickstart.run(str(tmp_path), ['predict'], echo=lambda s: None)
+  text = open(path).read()
+  assert '## Prediction' in text and (tmp_path / 'predict' / 'frame_0000.png').exists()
+  document = json.loads((tmp_path / 'predict' / 'detections.json').read_text())
+  assert {d['standard'] for d in document['detections']} == {'NR', 'LTE'}

@@ -1,0 +1,23 @@
+"""The shipped model on the real captures in ../shared (skipped without it): the table covers every capture,
+and the LTE FDD capture, which the model gets right, stays right."""
+
+import pytest
+
+from specsense_jax import capture_catalog
+from specsense_jax import capture_evaluation
+
+
+def test_real_capture_table(shared_dir, tmp_path):
+  rows = capture_evaluation.evaluate_captures(str(shared_dir / 'realdata' / 'captures'), output_dir=str(tmp_path))
+  assert [r['recording'] + '.bin' for r in rows] == [c.file for c in capture_catalog.CAPTURES]
+  lte_fdd = rows[0]
+  assert lte_fdd['iou_LTE'] > 0.95 and lte_fdd['iou_NR'] is None
+  for row in rows:
+    assert row['frames'] >= 1 and row['pixels'] > 0
+    assert all(v is None or 0.0 <= v <= 1.0 for k, v in row.items() if k.startswith('iou_'))
+  assert '| lte_fdd_b3_f1815.3MHz_s19.2Msps_int8 | 2 |' in (tmp_path / 'captures.md').read_text()
+
+
+def test_missing_captures_folder(tmp_path):
+  with pytest.raises(ValueError, match='file not found'):
+    capture_evaluation.evaluate_captures(str(tmp_path / 'none'))
