@@ -38,9 +38,10 @@ class Detection:
   pixels: int
 
   def as_dict(self) -> dict[str, Any]:
-    return {'standard': self.standard, 'center_frequency_mhz': round((self.freq_lo + self.freq_hi) / 2e6, 4),
-            'bandwidth_mhz': round((self.freq_hi - self.freq_lo) / 1e6, 4), 'start_s': round(self.start_s, 6),
-            'end_s': round(self.end_s, 6), 'confidence': round(self.confidence_sum / max(self.pixels, 1), 4)}
+    return {'standard': self.standard, 'center_frequency_mhz': round(float(self.freq_lo + self.freq_hi) / 2e6, 4),
+            'bandwidth_mhz': round(float(self.freq_hi - self.freq_lo) / 1e6, 4),
+            'start_s': round(float(self.start_s), 6), 'end_s': round(float(self.end_s), 6),
+            'confidence': round(self.confidence_sum / max(self.pixels, 1), 4)}
 
 
 def frame_carriers(mask: np.ndarray, probabilities: np.ndarray, frame: predict.Frame) -> list[Detection]:

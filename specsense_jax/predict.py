@@ -135,6 +135,29 @@ def _fast_frames(recording, size: tuple[int, int], colormap: str) -> Iterator[Fr
                 recording.center_frequency, MODEL_RATE, np.ones(width, bool), valid_rows)
 
 
+def _average_frames(recording, size: tuple[int, int], colormap: str) -> Iterator[Frame]:
+  """Frames of a recording at the model's rate in average mode: each frame read once, no resampling."""
+  height, width = size
+  frame_len = int(round(FRAME_S * MODEL_RATE))
+  num_frames = max(1, -(-recording.num_samples // frame_len))
+  for k in range(num_frames):
+    base = k * frame_len
+    count = min(frame_len, recording.num_samples - base)
+    iq = np.empty(frame_len, np.complex64)
+    iq[:count] = recording.read(base, count)
+    if count < frame_len:  # the last partial frame: floor noise after the end, never labelled
+      floor = captured.noise_floor_density(recording.read(0, min(recording.num_samples, int(MODEL_RATE * 0.1))),
+                                           MODEL_RATE)
+      rng = np.random.default_rng([k, recording.num_samples])
+      missing = frame_len - count
+      iq[count:] = (np.sqrt(floor * MODEL_RATE / 2) * (rng.standard_normal(missing)
+                                                         + 1j * rng.standard_normal(missing))).astype(np.complex64)
+    image = spectrogram.spectrogram_image(iq, MODEL_RATE, size, 'average', colormap)
+    valid_rows = (np.arange(height) + 0.5) / height <= count / frame_len
+    yield Frame(k, image, k * FRAME_S, FRAME_S, recording.center_frequency, MODEL_RATE, np.ones(width, bool),
+                valid_rows)
+
+
 def _resampled_frames(recording, size: tuple[int, int], mode: str, colormap: str) -> Iterator[Frame]:
   height, width = size
   column_freqs = (np.arange(width) + 0.5) * MODEL_RATE / width - MODEL_RATE / 2
@@ -151,8 +174,8 @@ def recording_frames(recording, size: tuple[int, int] = (128, 128), mode: str = 
   """The recording's 40 ms frames as images at the model's rate, one at a time."""
   if mode not in spectrogram.SPECTROGRAM_MODES:
     raise ValueError(f'--mode must be one of {spectrogram.SPECTROGRAM_MODES}, got {mode!r}')
-  if mode == 'matlab' and abs(recording.sample_rate - MODEL_RATE) < 1e-6 * MODEL_RATE:
-    return _fast_frames(recording, size, colormap)
+  if abs(recording.sample_rate - MODEL_RATE) < 1e-6 * MODEL_RATE:
+    return _fast_frames(recording, size, colormap) if mode == 'matlab' else _average_frames(recording, size, colormap)
   return _resampled_frames(recording, size, mode, colormap)
 
 
