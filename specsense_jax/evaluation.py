@@ -46,7 +46,7 @@ def restore_state(workdir: str, config: ml_collections.ConfigDict, which: str = 
   tx = optim.sgdm(lambda count: 0.0, config.momentum, config.l2)
   template = steps.create_train_state(model, tx, jax.random.key(0),
                                       (config.image_size, config.image_size, 3))
-  directory = os.path.join(workdir, 'best' if which == 'best' else 'checkpoints')
+  directory = os.path.join(os.path.abspath(workdir), 'best' if which == 'best' else 'checkpoints')
   manager = ocp.CheckpointManager(directory)
   step = manager.best_step() if which == 'best' else manager.latest_step()
   if step is None:

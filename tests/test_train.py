@@ -34,6 +34,14 @@ def _latest_params(workdir):
   return jax.tree.leaves(restored['params'])
 
 
+def test_relative_workdir(tiny_data_dir, tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  train.train_and_evaluate(_config(tiny_data_dir, max_steps=2), 'runs/relative')
+  assert (tmp_path / 'runs' / 'relative' / 'test_metrics.json').exists()
+  from specsense_jax import evaluation  # pylint: disable=g-import-not-at-top
+  assert evaluation.evaluate_workdir('runs/relative', 'test')['num_images'] == 2
+
+
 def test_resumed_run_ends_with_same_parameters(tiny_data_dir, tmp_path):
   # piecewise: the learning rate of a step must not depend on max_steps, which differs between the two halves
   whole = train.train_and_evaluate(_config(tiny_data_dir, max_steps=4, schedule='piecewise'), str(tmp_path / 'whole'))
