@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from specsense_jax import capture_catalog
-from specsense_jax import captured
 from specsense_jax import inference
 from specsense_jax import metrics
 from specsense_jax import predict
@@ -27,15 +26,8 @@ CLASSES = ('Noise', 'NR', 'LTE')
 
 
 def _frames_and_truth(recording, size: tuple[int, int]):
-  height, width = size
-  column_freqs = (np.arange(width) + 0.5) * predict.MODEL_RATE / width - predict.MODEL_RATE / 2
-  valid_columns = np.abs(column_freqs) < min(recording.sample_rate, predict.MODEL_RATE) / 2
-  for frame in captured.frames_from_recording(recording, sample_rate=predict.MODEL_RATE):
-    image = spectrogram.spectrogram_image(frame.iq, predict.MODEL_RATE, size)
-    truth = spectrogram.label_mask(frame.annotations, predict.MODEL_RATE, len(frame.iq), size)
-    valid_rows = (np.arange(height) + 0.5) / height <= frame.valid_fraction
-    yield predict.Frame(frame.frame_index, image, frame.frame_index * predict.FRAME_S, predict.FRAME_S,
-                        recording.center_frequency, predict.MODEL_RATE, valid_columns, valid_rows), truth
+  for frame, source in predict.captured_frame_images(recording, size):
+    yield frame, spectrogram.label_mask(source.annotations, predict.MODEL_RATE, len(source.iq), size)
 
 
 def evaluate_recording(trained: trained_models.TrainedModel, recording) -> dict[str, Any]:

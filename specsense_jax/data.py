@@ -57,8 +57,8 @@ def _preprocess(example: dict[str, Any]) -> dict[str, Any]:
 def input_pipeline(dataset: str, split: str, *, global_batch_size: int, train: bool, data_dir: str | None = None,
                    seed: int = 0, shuffle_buffer: int = 2048, cache: bool = True,
                    augment: Sequence[str] = ()) -> tf.data.Dataset:
-  """Global batches (the same on every process) of {'image' float32 [0, 1] (b, H, W, 3), 'mask' int32 (b, H, W), 'signals',
-  'snr_db', 'valid'}.
+  """Global batches (the same on every process) of {'image' float32 [0, 1] (b, H, W, 3), 'mask' int32
+  (b, H, W), 'signals', 'snr_db', 'valid'}.
 
   Args:
     dataset: TFDS name, e.g. 'spectrum_sensing/synthetic_128'.

@@ -142,7 +142,8 @@ def predict_frames(trained: trained_models.TrainedModel, frames: Iterable[predic
       yield frame, mask, scores
 
 
-def run_predict(inputs: list[str], output: str, *, model: str = trained_models.DEFAULT, sample_rate: float | None = None,
+def run_predict(inputs: list[str], output: str, *, model: str = trained_models.DEFAULT,
+                sample_rate: float | None = None,
                 dtype: str | None = None, center_frequency: float | None = None, mode: str = 'matlab',
                 average: int = 1, figures: bool = True, batch_size: int = 8) -> dict[str, Any]:
   """Predicts every frame of `inputs` (one recording, or spectrogram PNGs) into `output`.

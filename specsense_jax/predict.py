@@ -1,9 +1,9 @@
 """Recordings -> 40 ms frames -> masks, figures and detections, streamed frame by frame (bounded memory).
 
-Inputs (`open_input`): SigMF recordings, raw IQ files (ci8, ci16, cf32 with a given sample rate), `.npy`
-complex arrays, and spectrogram PNGs. Recordings at the model's rate in `matlab` mode read only the ~1 % of
-samples the spectrogram uses; other rates go through `captured.frames_from_recording` (resampled, the band the
-recording lacks filled with noise at its floor). Columns outside the recording's band are never labelled
+Inputs (`open_recording`, `image_frames`): SigMF recordings, raw IQ files (ci8, ci16, cf32 with a given
+sample rate), `.npy` complex arrays, and spectrogram PNGs. Recordings at the model's rate read each frame once
+(in `matlab` mode only the ~1 % of samples the spectrogram uses); other rates go through
+`captured.frames_from_recording` (resampled, the band the recording lacks filled with noise at its floor). Columns outside the recording's band are never labelled
 (`NO_DATA` in the masks) and never detected.
 """
 
@@ -107,6 +107,22 @@ def open_recording(path: str, *, sample_rate: float | None = None, dtype: str | 
   return _RawRecording(path, sample_rate, dtype, center_frequency or 0.0)
 
 
+def _floor_fill(recording, key: int, shape) -> np.ndarray:
+  """Complex noise of `shape` at the recording's measured floor, seeded by (key, length): what fills the time
+  after a recording's end in its last frame (never labelled)."""
+  floor = captured.noise_floor_density(recording.read(0, min(recording.num_samples, int(MODEL_RATE * 0.1))),
+                                       MODEL_RATE)
+  rng = np.random.default_rng([key, recording.num_samples])
+  return (np.sqrt(floor * MODEL_RATE / 2) * (rng.standard_normal(shape) + 1j * rng.standard_normal(shape))
+          ).astype(np.complex64)
+
+
+def band_columns(sample_rate: float, width: int) -> np.ndarray:
+  """bool (W,): the image columns at the model's rate that a recording at `sample_rate` has band for."""
+  column_freqs = (np.arange(width) + 0.5) * MODEL_RATE / width - MODEL_RATE / 2
+  return np.abs(column_freqs) < min(sample_rate, MODEL_RATE) / 2
+
+
 def _fast_frames(recording, size: tuple[int, int], colormap: str) -> Iterator[Frame]:
   """Frames of a recording at the model's rate in matlab mode: only the segments the image uses are read."""
   height, width = size
@@ -114,7 +130,6 @@ def _fast_frames(recording, size: tuple[int, int], colormap: str) -> Iterator[Fr
   starts = spectrogram.matlab_segment_starts(frame_len, height)
   window = spectrogram.MATLAB_WINDOW
   num_frames = max(1, -(-recording.num_samples // frame_len))
-  floor = None
   for k in range(num_frames):
     base = k * frame_len
     segments = np.empty((height, window), np.complex64)
@@ -122,14 +137,8 @@ def _fast_frames(recording, size: tuple[int, int], colormap: str) -> Iterator[Fr
     for row, start in enumerate(starts):
       if valid_rows[row]:
         segments[row] = recording.read(base + int(start), window)
-    if not valid_rows.all():  # the last partial frame: rows past the end are floor noise, never labelled
-      if floor is None:
-        floor = captured.noise_floor_density(recording.read(0, min(recording.num_samples, int(MODEL_RATE * 0.1))),
-                                             MODEL_RATE)
-      rng = np.random.default_rng([k, recording.num_samples])
-      missing = int((~valid_rows).sum())
-      segments[~valid_rows] = (np.sqrt(floor * MODEL_RATE / 2) * (rng.standard_normal((missing, window))
-                               + 1j * rng.standard_normal((missing, window)))).astype(np.complex64)
+    if not valid_rows.all():  # the last partial frame
+      segments[~valid_rows] = _floor_fill(recording, k, (int((~valid_rows).sum()), window))
     psd = spectrogram.matlab_psd_db_from_segments(segments, MODEL_RATE, width)
     yield Frame(k, spectrogram.colorize(spectrogram.to_grey_levels(psd), colormap), k * FRAME_S, FRAME_S,
                 recording.center_frequency, MODEL_RATE, np.ones(width, bool), valid_rows)
@@ -145,28 +154,25 @@ def _average_frames(recording, size: tuple[int, int], colormap: str) -> Iterator
     count = min(frame_len, recording.num_samples - base)
     iq = np.empty(frame_len, np.complex64)
     iq[:count] = recording.read(base, count)
-    if count < frame_len:  # the last partial frame: floor noise after the end, never labelled
-      floor = captured.noise_floor_density(recording.read(0, min(recording.num_samples, int(MODEL_RATE * 0.1))),
-                                           MODEL_RATE)
-      rng = np.random.default_rng([k, recording.num_samples])
-      missing = frame_len - count
-      iq[count:] = (np.sqrt(floor * MODEL_RATE / 2) * (rng.standard_normal(missing)
-                                                         + 1j * rng.standard_normal(missing))).astype(np.complex64)
+    if count < frame_len:  # the last partial frame
+      iq[count:] = _floor_fill(recording, k, (frame_len - count,))
     image = spectrogram.spectrogram_image(iq, MODEL_RATE, size, 'average', colormap)
     valid_rows = (np.arange(height) + 0.5) / height <= count / frame_len
     yield Frame(k, image, k * FRAME_S, FRAME_S, recording.center_frequency, MODEL_RATE, np.ones(width, bool),
                 valid_rows)
 
 
-def _resampled_frames(recording, size: tuple[int, int], mode: str, colormap: str) -> Iterator[Frame]:
+def captured_frame_images(recording, size: tuple[int, int], mode: str = 'matlab', colormap: str = 'parula'
+                          ) -> Iterator[tuple[Frame, captured.CapturedFrame]]:
+  """Frames through `captured.frames_from_recording` (any rate: resampled, band fill), each with the captured
+  frame it came from (its annotations give the truth for evaluation)."""
   height, width = size
-  column_freqs = (np.arange(width) + 0.5) * MODEL_RATE / width - MODEL_RATE / 2
-  valid_columns = np.abs(column_freqs) < min(recording.sample_rate, MODEL_RATE) / 2
+  valid_columns = band_columns(recording.sample_rate, width)
   for frame in captured.frames_from_recording(recording, sample_rate=MODEL_RATE, duration_s=FRAME_S):
     image = spectrogram.spectrogram_image(frame.iq, MODEL_RATE, size, mode, colormap)
     valid_rows = (np.arange(height) + 0.5) / height <= frame.valid_fraction
     yield Frame(frame.frame_index, image, frame.frame_index * FRAME_S, FRAME_S, recording.center_frequency,
-                MODEL_RATE, valid_columns, valid_rows)
+                MODEL_RATE, valid_columns, valid_rows), frame
 
 
 def recording_frames(recording, size: tuple[int, int] = (128, 128), mode: str = 'matlab',
@@ -176,7 +182,7 @@ def recording_frames(recording, size: tuple[int, int] = (128, 128), mode: str = 
     raise ValueError(f'--mode must be one of {spectrogram.SPECTROGRAM_MODES}, got {mode!r}')
   if abs(recording.sample_rate - MODEL_RATE) < 1e-6 * MODEL_RATE:
     return _fast_frames(recording, size, colormap) if mode == 'matlab' else _average_frames(recording, size, colormap)
-  return _resampled_frames(recording, size, mode, colormap)
+  return (frame for frame, _ in captured_frame_images(recording, size, mode, colormap))
 
 
 def image_frames(paths: Sequence[str], size: tuple[int, int]) -> Iterator[Frame]:

@@ -180,7 +180,8 @@ def check_config(config: ml_collections.ConfigDict):
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   """Trains `config.model` on `config.dataset`, evaluating every epoch; returns the test metrics of the best
-  checkpoint (by validation `config.selection_metric`: 'loss', MATLAB's rule, or 'mean_iou', ...). Rerunning with the same workdir resumes from the latest checkpoint."""
+  checkpoint (by validation `config.selection_metric`: 'loss', MATLAB's rule, or 'mean_iou', ...). Rerunning
+  with the same workdir resumes from the latest checkpoint."""
   task, model, builder, config = check_config(config)
   workdir = os.path.abspath(workdir)  # Orbax needs absolute paths; users pass runs/...
   mode = task.check_selection_metric(config.selection_metric)
