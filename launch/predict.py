@@ -3,6 +3,7 @@ r"""Finds NR and LTE carriers in a recording (or spectrogram images) with a trai
   python -m launch.predict --input=capture.sigmf-meta --output=out/            # the shipped default model
   python -m launch.predict --input=iq.bin --dtype=ci16 --sample_rate=30.72e6 --center_freq=3.5e9 --output=out/
   python -m launch.predict --input=a.png,b.png --output=out/ --model=runs/default --average=10
+  python -m launch.predict --input=capture.sigmf-meta --output=out/ --model=custom_synthetic_128_average
 
 Writes frame_NNNN_mask.png/.npy, frame_NNNN.png (spectrogram above labels) and detections.json.
 """
@@ -20,7 +21,8 @@ _MODEL = flags.DEFINE_string('model', trained_models.DEFAULT, 'Shipped model nam
 _SAMPLE_RATE = flags.DEFINE_float('sample_rate', None, 'Samples per second (raw IQ and .npy inputs).')
 _DTYPE = flags.DEFINE_enum('dtype', None, ['ci8', 'ci16', 'cf32'], 'Sample format of a raw IQ file.')
 _CENTER_FREQ = flags.DEFINE_float('center_freq', None, 'Centre frequency in Hz (axes and detections).')
-_MODE = flags.DEFINE_enum('mode', 'matlab', ['matlab', 'average'], 'Spectrogram mode.')
+_MODE = flags.DEFINE_enum('mode', None, ['matlab', 'average'],
+                          "Spectrogram mode; default: the one the model was trained on (another mode fails).")
 _AVERAGE = flags.DEFINE_integer('average', 1, 'Average class scores over this many consecutive frames.')
 _FIGURES = flags.DEFINE_bool('figures', True, 'Write the two-panel figure of every frame.')
 

@@ -25,15 +25,15 @@ from specsense_jax import trained_models
 CLASSES = ('Noise', 'NR', 'LTE')
 
 
-def _frames_and_truth(recording, size: tuple[int, int]):
-  for frame, source in predict.captured_frame_images(recording, size):
+def _frames_and_truth(recording, size: tuple[int, int], mode: str):
+  for frame, source in predict.captured_frame_images(recording, size, mode):
     yield frame, spectrogram.label_mask(source.annotations, predict.MODEL_RATE, len(source.iq), size)
 
 
 def evaluate_recording(trained: trained_models.TrainedModel, recording) -> dict[str, Any]:
   """Confusion-matrix metrics of one recording's frames (Unknown truth and no-data pixels excluded)."""
   size = (trained.image_size, trained.image_size)
-  pairs = list(_frames_and_truth(recording, size))
+  pairs = list(_frames_and_truth(recording, size, trained.spectrogram_mode))
   confusion = np.zeros((3, 3), np.int64)
   for (frame, mask, _), (_, truth) in zip(inference.predict_frames(trained, [f for f, _ in pairs]), pairs):
     keep = (mask != predict.NO_DATA) & (truth < 3)

@@ -144,16 +144,22 @@ def predict_frames(trained: trained_models.TrainedModel, frames: Iterable[predic
 
 def run_predict(inputs: list[str], output: str, *, model: str = trained_models.DEFAULT,
                 sample_rate: float | None = None,
-                dtype: str | None = None, center_frequency: float | None = None, mode: str = 'matlab',
+                dtype: str | None = None, center_frequency: float | None = None, mode: str | None = None,
                 average: int = 1, figures: bool = True, batch_size: int = 8) -> dict[str, Any]:
   """Predicts every frame of `inputs` (one recording, or spectrogram PNGs) into `output`.
 
   Writes frame_NNNN_mask.png/.npy (class ids; 255 = no data), frame_NNNN.png (the two-panel figure, with
-  `figures`) and detections.json. Returns the detections document.
+  `figures`) and detections.json. Returns the detections document. `mode` (the spectrogram mode) defaults to
+  the model's; another mode raises, since the network has never seen such images.
   """
   if os.path.exists(output) and os.listdir(output):
     raise ValueError(f'{output} exists and is not empty; choose a new output folder')
   trained = _load(model)
+  mode = mode or trained.spectrogram_mode
+  if mode != trained.spectrogram_mode:
+    raise ValueError(f'--mode={mode}: model {trained.name!r} was trained on {trained.spectrogram_mode}-mode '
+                     f'spectrograms and mislabels {mode}-mode ones; use --mode={trained.spectrogram_mode} or a '
+                     f'{mode}-mode model (shipped: {trained_models.shipped_names(mode)})')
   size = (trained.image_size, trained.image_size)
   if all(p.lower().endswith('.png') for p in inputs):
     source = {'inputs': inputs, 'kind': 'spectrogram images'}

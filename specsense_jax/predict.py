@@ -60,6 +60,9 @@ class _RawRecording:
     self.name = os.path.splitext(os.path.basename(path))[0]
 
   read = sigmf.Recording.read
+  read_segments = sigmf.Recording.read_segments
+  _check_span = sigmf.Recording._check_span  # pylint: disable=protected-access
+  _to_complex = sigmf.Recording._to_complex  # pylint: disable=protected-access
 
 
 class _ArrayRecording:
@@ -85,6 +88,9 @@ class _ArrayRecording:
     if not np.all(np.isfinite(iq)):
       raise ValueError(f'{self.path}: non-finite sample at index {start + int(np.flatnonzero(~np.isfinite(iq))[0])}')
     return iq
+
+  def read_segments(self, starts: np.ndarray, length: int) -> np.ndarray:
+    return np.stack([self.read(int(s), length) for s in starts])
 
 
 def open_recording(path: str, *, sample_rate: float | None = None, dtype: str | None = None,
@@ -123,10 +129,22 @@ def band_columns(sample_rate: float, width: int) -> np.ndarray:
   return np.abs(column_freqs) < min(sample_rate, MODEL_RATE) / 2
 
 
+def frame_duration(recording, mode: str, size: tuple[int, int]) -> float:
+  """Seconds one image covers: 40 ms, or the whole length of a shorter recording (at least what `mode` needs).
+
+  A 40 ms frame that is mostly noise fill looks like nothing a network was trained on; a short capture imaged
+  over its own length does (the real 1 ms NR captures: NR IoU 0 when filled, up to 0.88 when not).
+  """
+  height, width = size
+  shortest = spectrogram.MATLAB_WINDOW if mode == 'matlab' else height * spectrogram.average_nfft(width)
+  return min(FRAME_S, max(recording.num_samples / recording.sample_rate, shortest / MODEL_RATE))
+
+
 def _fast_frames(recording, size: tuple[int, int], colormap: str) -> Iterator[Frame]:
   """Frames of a recording at the model's rate in matlab mode: only the segments the image uses are read."""
   height, width = size
-  frame_len = int(round(FRAME_S * MODEL_RATE))
+  duration = frame_duration(recording, 'matlab', size)
+  frame_len = int(round(duration * MODEL_RATE))
   starts = spectrogram.matlab_segment_starts(frame_len, height)
   window = spectrogram.MATLAB_WINDOW
   num_frames = max(1, -(-recording.num_samples // frame_len))
@@ -134,20 +152,20 @@ def _fast_frames(recording, size: tuple[int, int], colormap: str) -> Iterator[Fr
     base = k * frame_len
     segments = np.empty((height, window), np.complex64)
     valid_rows = base + starts + window <= recording.num_samples
-    for row, start in enumerate(starts):
-      if valid_rows[row]:
-        segments[row] = recording.read(base + int(start), window)
+    if valid_rows.any():
+      segments[valid_rows] = recording.read_segments(base + starts[valid_rows], window)
     if not valid_rows.all():  # the last partial frame
       segments[~valid_rows] = _floor_fill(recording, k, (int((~valid_rows).sum()), window))
     psd = spectrogram.matlab_psd_db_from_segments(segments, MODEL_RATE, width)
-    yield Frame(k, spectrogram.colorize(spectrogram.to_grey_levels(psd), colormap), k * FRAME_S, FRAME_S,
+    yield Frame(k, spectrogram.colorize(spectrogram.to_grey_levels(psd), colormap), k * duration, duration,
                 recording.center_frequency, MODEL_RATE, np.ones(width, bool), valid_rows)
 
 
 def _average_frames(recording, size: tuple[int, int], colormap: str) -> Iterator[Frame]:
   """Frames of a recording at the model's rate in average mode: each frame read once, no resampling."""
   height, width = size
-  frame_len = int(round(FRAME_S * MODEL_RATE))
+  duration = frame_duration(recording, 'average', size)
+  frame_len = int(round(duration * MODEL_RATE))
   num_frames = max(1, -(-recording.num_samples // frame_len))
   for k in range(num_frames):
     base = k * frame_len
@@ -158,7 +176,7 @@ def _average_frames(recording, size: tuple[int, int], colormap: str) -> Iterator
       iq[count:] = _floor_fill(recording, k, (frame_len - count,))
     image = spectrogram.spectrogram_image(iq, MODEL_RATE, size, 'average', colormap)
     valid_rows = (np.arange(height) + 0.5) / height <= count / frame_len
-    yield Frame(k, image, k * FRAME_S, FRAME_S, recording.center_frequency, MODEL_RATE, np.ones(width, bool),
+    yield Frame(k, image, k * duration, duration, recording.center_frequency, MODEL_RATE, np.ones(width, bool),
                 valid_rows)
 
 
@@ -168,16 +186,18 @@ def captured_frame_images(recording, size: tuple[int, int], mode: str = 'matlab'
   frame it came from (its annotations give the truth for evaluation)."""
   height, width = size
   valid_columns = band_columns(recording.sample_rate, width)
-  for frame in captured.frames_from_recording(recording, sample_rate=MODEL_RATE, duration_s=FRAME_S):
+  duration = frame_duration(recording, mode, size)
+  for frame in captured.frames_from_recording(recording, sample_rate=MODEL_RATE, duration_s=duration):
     image = spectrogram.spectrogram_image(frame.iq, MODEL_RATE, size, mode, colormap)
     valid_rows = (np.arange(height) + 0.5) / height <= frame.valid_fraction
-    yield Frame(frame.frame_index, image, frame.frame_index * FRAME_S, FRAME_S, recording.center_frequency,
+    yield Frame(frame.frame_index, image, frame.frame_index * duration, duration, recording.center_frequency,
                 MODEL_RATE, valid_columns, valid_rows), frame
 
 
 def recording_frames(recording, size: tuple[int, int] = (128, 128), mode: str = 'matlab',
                      colormap: str = 'parula') -> Iterator[Frame]:
-  """The recording's 40 ms frames as images at the model's rate, one at a time."""
+  """The recording's 40 ms frames (a shorter recording: one frame of its length) as images at the model's
+  rate, one at a time."""
   if mode not in spectrogram.SPECTROGRAM_MODES:
     raise ValueError(f'--mode must be one of {spectrogram.SPECTROGRAM_MODES}, got {mode!r}')
   if abs(recording.sample_rate - MODEL_RATE) < 1e-6 * MODEL_RATE:

@@ -69,19 +69,39 @@ class Recording:
   def read(self, start: int = 0, count: int | None = None) -> np.ndarray:
     """complex64 samples [start, start + count), scaled to full scale ±1 for integer types."""
     count = self.num_samples - start if count is None else count
-    if start < 0 or count < 0 or start + count > self.num_samples:
-      raise SigMFError(f'{self.data_path}: samples [{start}, {start + count}) are outside the recording '
-                       f'(0..{self.num_samples})')
-    component, scale = DATATYPES[self.datatype]
+    self._check_span(start, start + count)
+    component, _ = DATATYPES[self.datatype]
     raw = np.memmap(self.data_path, dtype=component, mode='r', offset=2 * start * np.dtype(component).itemsize,
                     shape=(2 * count,)) if count else np.zeros(0, component)
-    pairs = np.asarray(raw, np.float32).reshape(-1, 2)
-    iq = (pairs[:, 0] + 1j * pairs[:, 1]).astype(np.complex64)
+    return self._to_complex(raw.reshape(-1, 2), start)
+
+  def read_segments(self, starts: np.ndarray, length: int) -> np.ndarray:
+    """complex64 (len(starts), length): the segments [s, s + length) for s in `starts`, from one mapping
+    (a spectrogram's few hundred short segments cost one file mapping, not one each)."""
+    starts = np.asarray(starts, np.int64)
+    for start in starts[(starts < 0) | (starts + length > self.num_samples)][:1]:
+      self._check_span(int(start), int(start) + length)
+    lo, hi = int(starts.min()), int(starts.max()) + length
+    component, _ = DATATYPES[self.datatype]
+    raw = np.memmap(self.data_path, dtype=component, mode='r', offset=2 * lo * np.dtype(component).itemsize,
+                    shape=(2 * (hi - lo),)).reshape(-1, 2)
+    return self._to_complex(raw[(starts - lo)[:, None] + np.arange(length)], lo)
+
+  def _check_span(self, start: int, end: int) -> None:
+    if start < 0 or end < start or end > self.num_samples:
+      raise SigMFError(f'{self.data_path}: samples [{start}, {end}) are outside the recording '
+                       f'(0..{self.num_samples})')
+
+  def _to_complex(self, pairs: np.ndarray, start: int) -> np.ndarray:
+    """(..., 2) I/Q components -> complex64 (...), scaled; non-finite float samples raise (index from `start`)."""
+    _, scale = DATATYPES[self.datatype]
+    iq = np.ascontiguousarray(pairs, np.float32).view(np.complex64)[..., 0]  # one pass, no temporaries
     if scale:
       iq /= np.float32(scale)
     elif not np.all(np.isfinite(iq)):
-      bad = int(np.flatnonzero(~np.isfinite(iq))[0]) + start
-      raise SigMFError(f'{self.data_path}: non-finite sample (NaN or Inf) at index {bad}')
+      bad = int(np.flatnonzero(~np.isfinite(iq.reshape(-1)))[0])
+      where = f'at index {bad + start}' if iq.ndim == 1 else f'in the segments read from index {start}'
+      raise SigMFError(f'{self.data_path}: non-finite sample (NaN or Inf) {where}')
     return iq
 
 

@@ -100,10 +100,19 @@ def matlab_sample_indices(num_samples: int, height: int) -> np.ndarray:
 def matlab_psd_db_from_segments(segments: np.ndarray, sample_rate: float, width: int) -> np.ndarray:
   """PSD in dB of (H, 256) segments at the W frequency bins the nearest resize keeps."""
   window = scipy.signal.windows.hann(MATLAB_WINDOW, sym=True)
+  power = np.abs(segments @ _matlab_windowed_dft(width)).astype(np.float64) ** 2
+  return 10 * np.log10(power / (sample_rate * np.sum(window ** 2)) + _EPS)
+
+
+@functools.lru_cache(maxsize=8)
+def _matlab_windowed_dft(width: int) -> np.ndarray:
+  """(256, W) complex64: the Hann window times the DFT at the bins the nearest resize keeps (read-only)."""
+  window = scipy.signal.windows.hann(MATLAB_WINDOW, sym=True)
   bins = matlab_centered_bins(MATLAB_NFFT)[nearest_indices(MATLAB_NFFT, width)]
   dft = np.exp(-2j * np.pi * np.outer(np.arange(MATLAB_WINDOW), bins) / MATLAB_NFFT).astype(np.complex64)
-  power = np.abs((segments * window.astype(np.float32)) @ dft).astype(np.float64) ** 2
-  return 10 * np.log10(power / (sample_rate * np.sum(window ** 2)) + _EPS)
+  matrix = window.astype(np.float32)[:, None] * dft
+  matrix.flags.writeable = False
+  return matrix
 
 
 def _matlab_psd_db(iq: np.ndarray, sample_rate: float, height: int, width: int) -> np.ndarray:
@@ -111,9 +120,14 @@ def _matlab_psd_db(iq: np.ndarray, sample_rate: float, height: int, width: int) 
   return matlab_psd_db_from_segments(segments, sample_rate, width)
 
 
+def average_nfft(width: int) -> int:
+  """FFT length of average mode: at least 1024 bins, a whole number per image column."""
+  return width * -(-1024 // width)
+
+
 def _average_psd_db(iq: np.ndarray, sample_rate: float, height: int, width: int) -> np.ndarray:
-  bins_per_column = -(-1024 // width)
-  nfft = width * bins_per_column
+  nfft = average_nfft(width)
+  bins_per_column = nfft // width
   edges = (np.arange(height + 1) * len(iq)) // height
   row_len = int(np.min(np.diff(edges)))
   if row_len < nfft:
@@ -123,9 +137,12 @@ def _average_psd_db(iq: np.ndarray, sample_rate: float, height: int, width: int)
   offsets = np.round(np.linspace(0, row_len - nfft, per_row)).astype(np.int64)
   starts = (edges[:-1, None] + offsets[None, :]).reshape(-1)
   window = scipy.signal.windows.hann(nfft, sym=False).astype(np.float32)
-  segments = iq[starts[:, None] + np.arange(nfft)] * window
-  spectrum = scipy.fft.fftshift(scipy.fft.fft(segments, axis=1), axes=1)
-  power = (np.abs(spectrum) ** 2).reshape(height, per_row, width, bins_per_column).mean(axis=(1, 3))
+  segments = iq[starts[:, None] + np.arange(nfft)]
+  segments *= window
+  power = np.abs(scipy.fft.fft(segments, axis=1, overwrite_x=True)) ** 2
+  # Sum a row's segments first: the shift and the bin sums then touch one spectrum per row.
+  power = scipy.fft.fftshift(power.reshape(height, per_row, nfft).sum(axis=1), axes=1)
+  power = power.reshape(height, width, bins_per_column).sum(axis=2) / (per_row * bins_per_column)
   return 10 * np.log10(power / (sample_rate * np.sum(window.astype(np.float64) ** 2)) + _EPS)
 
 

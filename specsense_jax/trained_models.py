@@ -34,9 +34,31 @@ class TrainedModel:
   def image_size(self) -> int:
     return int(self.config.image_size)
 
+  @property
+  def spectrogram_mode(self) -> str:
+    """'matlab' or 'average': how the spectrograms the model was trained on were made (inputs must match)."""
+    return self.config.get('spectrogram_mode') or dataset_spectrogram_mode(self.config.dataset)
 
-def shipped_names() -> list[str]:
-  return sorted(d for d in os.listdir(SHIPPED_DIR) if os.path.isfile(os.path.join(SHIPPED_DIR, d, 'config.json')))
+
+def dataset_spectrogram_mode(dataset: str) -> str:
+  """The spectrogram mode of TFDS `dataset` ('spectrum_sensing/<config>'); 'matlab' for other datasets."""
+  try:
+    from tfds_builders.spectrum_sensing import spectrum_sensing_dataset_builder as builder  # pylint: disable=g-import-not-at-top
+  except ImportError:  # an installed package without the repository's builders: every shipped set is matlab
+    return 'matlab'
+  name = dataset.partition('/')[2].partition(':')[0]
+  return next((c.spectrogram_mode for c in builder.Builder.BUILDER_CONFIGS if c.name == name), 'matlab')
+
+
+def shipped_names(spectrogram_mode: str | None = None) -> list[str]:
+  """Names of the shipped models; only those trained on `spectrogram_mode` images when given."""
+  names = sorted(d for d in os.listdir(SHIPPED_DIR) if os.path.isfile(os.path.join(SHIPPED_DIR, d, 'config.json')))
+  if spectrogram_mode is None:
+    return names
+  def mode(name):
+    with open(os.path.join(SHIPPED_DIR, name, 'config.json')) as f:
+      return json.load(f).get('spectrogram_mode', 'matlab')
+  return [name for name in names if mode(name) == spectrogram_mode]
 
 
 def _resolve(name_or_dir: str) -> str:
@@ -88,6 +110,7 @@ def package(workdir: str, output_dir: str) -> str:
   state = evaluation.restore_state(workdir, config)
   with config.unlocked():
     config.data_dir = None  # a path of the training machine
+    config.spectrogram_mode = dataset_spectrogram_mode(config.dataset)  # what predict must feed it
   staging = output_dir + '.tmp'
   shutil.rmtree(staging, ignore_errors=True)
   os.makedirs(staging)

@@ -79,6 +79,17 @@ def test_cli_writes_figures_masks_and_detections(tmp_path):
   assert lte_detection['end_s'] == pytest.approx(0.05, abs=0.001)
 
 
+@pytest.mark.parametrize('rate', [61.44e6, 30.72e6])
+def test_recording_shorter_than_a_frame_is_one_frame_of_its_length(tmp_path, rate):
+  meta = write_recording(tmp_path / 'rec', rate, [('NR', 20, 6e6)], seconds=0.003)
+  (frame,) = predict.recording_frames(predict.open_recording(meta))
+  assert frame.duration_s == pytest.approx(0.003) and frame.valid_rows.all()  # no 37 ms of noise fill
+  document = inference.run_predict([meta], str(tmp_path / 'out'), figures=False)
+  (carrier,) = document['detections']
+  assert carrier['standard'] == 'NR' and abs(carrier['center_frequency_mhz'] - (CENTER + 6e6) / 1e6) <= 1.0
+  assert carrier['start_s'] == 0.0 and carrier['end_s'] == pytest.approx(0.003, abs=1e-4)
+
+
 def test_streaming_memory_stays_flat(tmp_path):
   import resource  # pylint: disable=g-import-not-at-top
   rate = 61.44e6
@@ -152,6 +163,13 @@ def test_average_mode_at_the_model_rate_equals_the_whole_frame_spectrogram(tmp_p
   expected = spectrogram.spectrogram_image(recording.read(0, 2_457_600), 61.44e6, (128, 128), 'average')
   np.testing.assert_array_equal(first.image, expected)
   assert first.valid_rows.all() and second.valid_rows.sum() == 64  # 20 of the second frame's 40 ms
-  # (the shipped model was trained on matlab-mode images: average-mode inputs need a model trained on them)
-  document = inference.run_predict([meta], str(tmp_path / 'out'), mode='average', figures=False)
+  with pytest.raises(ValueError, match="--mode=average: model 'custom_synthetic_128' was trained on matlab-mode "
+                     r"spectrograms .* shipped: \['custom_synthetic_128_average'\]"):
+    inference.run_predict([meta], str(tmp_path / 'wrong'), mode='average', figures=False)
+  assert not (tmp_path / 'wrong').exists() and not (tmp_path / 'wrong.partial').exists()
+  document = inference.run_predict([meta], str(tmp_path / 'out'), model='custom_synthetic_128_average',
+                                   figures=False)  # the mode follows the model
   assert document['frames'] == 2 and document['source']['mode'] == 'average'
+  (nr_carrier,) = document['detections']
+  assert nr_carrier['standard'] == 'NR' and abs(nr_carrier['center_frequency_mhz'] - (CENTER + 5e6) / 1e6) <= 1.0
+  assert abs(nr_carrier['bandwidth_mhz'] - 20) <= 2.0 and nr_carrier['end_s'] == pytest.approx(0.06, abs=0.002)

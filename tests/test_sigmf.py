@@ -28,6 +28,8 @@ def test_round_trip_every_datatype(tmp_path, datatype, tolerance):
   assert rec.annotations == annotations
   np.testing.assert_allclose(rec.read(), iq, atol=tolerance * 0.71 + 1e-7)  # half a step on I and Q
   np.testing.assert_allclose(rec.read(250, 10), rec.read()[250:260])
+  segments = rec.read_segments(np.array([990, 3, 500]), 10)  # any order, one mapping
+  np.testing.assert_array_equal(segments, np.stack([rec.read(990, 10), rec.read(3, 10), rec.read(500, 10)]))
   meta = json.loads(open(path).read())
   assert meta['annotations'][0]['core:freq_lower_edge'] == 1.8e9 - 5e6  # absolute on disk
 
@@ -45,6 +47,20 @@ def test_write_rejects_bad_samples_and_leaves_nothing(tmp_path):
   with pytest.raises(sigmf.SigMFError, match='unsupported datatype'):
     sigmf.write_recording(tmp_path / 'z', np.zeros(4, np.complex64), 1e6, datatype='cu8')
   assert list(tmp_path.iterdir()) == []
+
+
+def test_segment_reads_check_bounds_and_values(tmp_path):
+  rec = sigmf.read_recording(sigmf.write_recording(tmp_path / 'r', _iq(100), 1e6, datatype='cf32_le'))
+  with pytest.raises(sigmf.SigMFError, match=r'r\.sigmf-data: samples \[95, 105\) are outside'):
+    rec.read_segments(np.array([0, 95]), 10)
+  raw = np.fromfile(rec.data_path, np.float32)
+  raw[2 * 42] = np.nan
+  raw.tofile(rec.data_path)
+  with pytest.raises(sigmf.SigMFError, match='non-finite sample .*in the segments read from index 40'):
+    rec.read_segments(np.array([40, 60]), 5)
+  with pytest.raises(sigmf.SigMFError, match='non-finite sample .*at index 42'):
+    rec.read(40, 5)
+  assert np.isfinite(rec.read_segments(np.array([0, 60]), 5)).all()
 
 
 def test_read_errors_name_the_file(tmp_path):

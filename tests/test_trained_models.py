@@ -9,16 +9,25 @@ from specsense_jax import synthetic
 from specsense_jax import trained_models
 
 
-def test_shipped_default_model_segments_unseen_frames():
-  trained = trained_models.load()
-  assert trained.name == 'custom_synthetic_128' and trained.image_size == 128
+@pytest.mark.parametrize('name,mode', [('custom_synthetic_128', 'matlab'), ('custom_synthetic_128_average', 'average')])
+def test_shipped_models_segment_unseen_frames(name, mode):
+  trained = trained_models.load(name)
+  assert trained.name == name and trained.image_size == 128 and trained.spectrogram_mode == mode
   # seeds far from the dataset's: frames the model never saw
-  examples = [synthetic.make_example(10_000_000 + i) for i in range(6)]
+  examples = [synthetic.make_example(10_000_000 + i, image_config=synthetic.ImageConfig(spectrogram_mode=mode))
+              for i in range(6)]
   images = np.stack([e['image'] for e in examples]).astype(np.float32) / 255.0
   predicted = np.asarray(jax.jit(trained.model.apply, static_argnames='train')(trained.variables, images,
                                                                                train=False).argmax(-1))
   result = metrics.segmentation_metrics(np.stack([e['mask'] for e in examples]), predicted, 3)
   assert result['global_accuracy'] > 0.97 and result['mean_iou'] > 0.9
+
+
+def test_default_model_and_modes():
+  assert trained_models.load().name == trained_models.DEFAULT == 'custom_synthetic_128'
+  assert trained_models.shipped_names('average') == ['custom_synthetic_128_average']
+  assert trained_models.dataset_spectrogram_mode('spectrum_sensing/synthetic_128_average') == 'average'
+  assert trained_models.dataset_spectrogram_mode('spectrum_sensing/synthetic_128:1.0.0') == 'matlab'
 
 
 def test_package_round_trip_and_errors(tiny_data_dir, tmp_path):
@@ -29,7 +38,7 @@ def test_package_round_trip_and_errors(tiny_data_dir, tmp_path):
   train.train_and_evaluate(_config(tiny_data_dir, max_steps=2), str(workdir))
   packaged = trained_models.package(str(workdir), str(tmp_path / 'packaged'))
   loaded, from_workdir = trained_models.load(packaged), trained_models.load(str(workdir))
-  assert loaded.config.data_dir is None
+  assert loaded.config.data_dir is None and loaded.config.spectrogram_mode == from_workdir.spectrogram_mode == 'matlab'
   images = np.random.default_rng(0).uniform(size=(2, 64, 64, 3)).astype(np.float32)
   np.testing.assert_array_equal(loaded.model.apply(loaded.variables, images),
                                 from_workdir.model.apply(from_workdir.variables, images))
@@ -39,7 +48,7 @@ def test_package_round_trip_and_errors(tiny_data_dir, tmp_path):
   with pytest.raises(ValueError, match='exists; choose a new folder'):
     trained_models.package(str(workdir), packaged)
   with pytest.raises(ValueError, match=r"neither a packaged model folder nor a shipped model; shipped: "
-                                       r"\['custom_synthetic_128'\]"):
+                                       r"\['custom_synthetic_128', 'custom_synthetic_128_average'\]"):
     trained_models.load('no_such_model')
   (tmp_path / 'broken').mkdir()
   (tmp_path / 'broken' / 'config.json').write_text((tmp_path / 'packaged' / 'config.json').read_text())

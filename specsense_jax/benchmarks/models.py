@@ -18,8 +18,9 @@ from specsense_jax import benchmarking
 from specsense_jax.models import build_model
 
 SMP_REFERENCE = {('deeplabv3plus_resnet50', 256, 8): (1.73, 10.8), ('deeplabv3plus_resnet18', 128, 16): (26.9, 80.0)}
-CASES = (('custom', 128, 16), ('deeplabv3plus_resnet18', 128, 16), ('deeplabv3plus_resnet50', 256, 8),
-         ('deeplabv3plus_mobilenetv2', 256, 8))
+# (model, size, batch, model kwargs); the first is the default model (configs/default.py), the --quick case
+CASES = (('custom', 128, 16, {'stem_stride': 2}), ('custom', 128, 16, {}), ('deeplabv3plus_resnet18', 128, 16, {}),
+         ('deeplabv3plus_resnet50', 256, 8, {}), ('deeplabv3plus_mobilenetv2', 256, 8, {}))
 
 
 def _flops(compiled) -> float | None:
@@ -66,15 +67,16 @@ def measure(name: str, size: int, batch: int, repeats: int, dtype=jnp.float32, *
   train = benchmarking.time_call(run_train, repeats=repeats, warmup=1)
   inference = benchmarking.time_call(lambda: infer(variables, images).block_until_ready(), repeats=repeats,
                                      warmup=1)
-  row = {'model': name + ''.join(f' {k}={v}' for k, v in model_kwargs.items()), 'size': size, 'batch': batch, 'dtype': jnp.dtype(dtype).name,
-         'train_img_s': batch / train.median_s, 'infer_img_s': batch / inference.median_s}
+  row = {'model': name + ''.join(f' {k}={v}' for k, v in model_kwargs.items()), 'size': size, 'batch': batch,
+         'dtype': jnp.dtype(dtype).name, 'train_img_s': batch / train.median_s, 'infer_img_s': batch / inference.median_s}
   train_flops, infer_flops = _flops(train_compiled), _flops(infer_compiled)
   if train_flops:
     row['train_gflop_per_img'] = train_flops / batch / 1e9
     row['train_tflops'] = train_flops / train.median_s / 1e12
   if infer_flops:
     row['infer_tflops'] = infer_flops / inference.median_s / 1e12
-  reference = SMP_REFERENCE.get((name, size, batch)) if model_kwargs.get('decoder_convs', 2) == 1 or not model_kwargs else None
+  comparable = not model_kwargs or model_kwargs == {'decoder_convs': 1}
+  reference = SMP_REFERENCE.get((name, size, batch)) if comparable else None
   if reference:
     row['smp_train_img_s'], row['smp_infer_img_s'] = reference
   return row
@@ -82,7 +84,8 @@ def measure(name: str, size: int, batch: int, repeats: int, dtype=jnp.float32, *
 
 def run(options: benchmarking.Options) -> list[dict]:
   cases = CASES[:1] if options.quick else CASES
-  rows = [measure(name, size, batch if not options.quick else 2, max(1, options.repeats)) for name, size, batch in cases]
+  rows = [measure(name, size, batch if not options.quick else 2, max(1, options.repeats), **kwargs)
+          for name, size, batch, kwargs in cases]
   if not options.quick:  # segmentation_models_pytorch's decoder has one separable 3x3 conv, ours two
     rows += [measure(name, size, batch, max(1, options.repeats), decoder_convs=1)
              for name, size, batch in SMP_REFERENCE]

@@ -47,6 +47,9 @@ class SceneConfig:
     image_width: pixel columns of the images made later; single signals stay fs/width inside the edges.
     gap_step_hz: NR + LTE: gap and start are multiples of this.
     occupancy_cells: attach each signal's occupied time-frequency cells to its annotation.
+    short_frames: probability that a frame lasts a log-uniform draw from `short_duration_s` instead of
+      `duration_s`: imaged at the same size, it teaches a network what captures shorter than a frame look like.
+    short_duration_s: (min, max) length of a short frame.
   """
   sample_rate: float = 61.44e6
   duration_s: float = 0.04
@@ -67,6 +70,8 @@ class SceneConfig:
   image_width: int = 128
   gap_step_hz: float = 1e6
   occupancy_cells: bool = True
+  short_frames: float = 0.0
+  short_duration_s: tuple[float, float] = (0.001, 0.02)
 
   def validate(self) -> 'SceneConfig':
     """Raises ValueError naming the first bad field; returns self."""
@@ -76,6 +81,10 @@ class SceneConfig:
     waveform_lib.check_range('snr_db', self.snr_db, -50, 200)
     waveform_lib.check_range('doppler_hz', self.doppler_hz, 0, 1e5)
     waveform_lib.check_range('delay_spread_s', self.delay_spread_s, 1e-10, 1e-4)
+    if not 0 <= self.short_frames <= 1:
+      raise ValueError(f'short_frames must be a probability in [0, 1], got {self.short_frames!r}')
+    if self.short_frames:
+      waveform_lib.check_range('short_duration_s', self.short_duration_s, 1e-5, self.duration_s)
     if self.delay_spread_s[0] <= 0:
       raise ValueError('delay_spread_s must be positive')
     for name, allowed in (('scenes', SCENES), ('channel_models', channel.CHANNEL_MODELS),
@@ -270,10 +279,17 @@ def compose_frame(seed, config: SceneConfig | None = None) -> ComposedFrame:
     config: scene configuration; default `SceneConfig()`.
   """
   config = (config or SceneConfig()).validate()
-  draw_seq, noise_seq, *signal_seqs = waveform_lib.seed_sequence(seed).spawn(4)
+  # spawn(5) leaves the first four children as spawn(4) made them: frames without short_frames are unchanged
+  draw_seq, noise_seq, signal_seq0, signal_seq1, duration_seq = waveform_lib.seed_sequence(seed).spawn(5)
+  signal_seqs = (signal_seq0, signal_seq1)
   rng = np.random.default_rng(draw_seq)
   fs = config.sample_rate
-  num_samples = int(round(config.duration_s * fs))
+  duration_s = config.duration_s
+  if config.short_frames:
+    duration_rng = np.random.default_rng(duration_seq)
+    if duration_rng.random() < config.short_frames:
+      duration_s = float(np.exp(duration_rng.uniform(*np.log(config.short_duration_s))))
+  num_samples = int(round(duration_s * fs))
   scene, specs = _draw_signals(rng, config)
   centres = _place(rng, [s[1]['bandwidth_mhz'] * 1e6 for s in specs], config)
   doppler = float(rng.uniform(*config.doppler_hz))
@@ -288,7 +304,7 @@ def compose_frame(seed, config: SceneConfig | None = None) -> ComposedFrame:
   for (label, kwargs), centre, snr, seq in zip(specs, centres, snrs, signal_seqs):
     wave_seq, channel_seq, shift_seq = seq.spawn(3)
     make_source = nr.nr_source if label == 'NR' else lte.lte_source
-    source = make_source(**kwargs, seed=wave_seq, duration_s=config.duration_s)
+    source = make_source(**kwargs, seed=wave_seq, duration_s=duration_s)
     layout, ratio = waveform_lib.synthesis_numerology(source.numerology_at, fs, source.num_subcarriers)
     numerology = layout if ratio == 1 else None  # None: rendered whole, then resampled
     shift = int(np.random.default_rng(shift_seq).integers(num_samples)) if config.time_shift else 0
@@ -320,6 +336,8 @@ def compose_frame(seed, config: SceneConfig | None = None) -> ComposedFrame:
     noise_std = 1.0
   params = {'scene': scene, 'signals': signal_params, 'channel_model': model, 'doppler_hz': doppler,
             'snr_db': frame_snr, **model_kwargs}
+  if config.short_frames:
+    params['duration_s'] = duration_s
   return ComposedFrame(fs, num_samples, annotations, frame_snr, params, transmissions,
                        counter_rng.key_from(noise_seq), noise_std)
 

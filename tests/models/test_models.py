@@ -61,14 +61,25 @@ def test_output_stride_sets_feature_resolution(encoder, output_stride):
         256 // min(2**i, output_stride) for i in range(1, 6)]
 
 
-def test_custom_network_runs_and_is_small():
-  model = build_model('custom', 3)
+@pytest.mark.parametrize('stem_stride', [1, 2])
+def test_custom_network_runs_and_is_small(stem_stride):
+  model = build_model('custom', 3, stem_stride=stem_stride)
   images = jnp.asarray(np.random.default_rng(0).uniform(0, 1, (2, 128, 128, 3)), jnp.float32)
   variables = jax.jit(model.init)(jax.random.key(0), images)
   logits, updates = jax.jit(lambda v, x: model.apply(v, x, train=True, mutable=['batch_stats']))(variables, images)
   assert logits.shape == (2, 128, 128, 3) and logits.dtype == jnp.float32
   assert np.isfinite(np.asarray(logits)).all() and 'batch_stats' in updates
   assert sum(x.size for x in jax.tree.leaves(variables['params'])) < 1_000_000
+  assert ('stem' in variables['params']) == (stem_stride == 2)
+
+
+def test_custom_network_stem_stride_checks():
+  with pytest.raises(ValueError, match='custom needs input height and width divisible by 16; got 72x128'):
+    model = build_model('custom', 3, stem_stride=2)
+    jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, 72, 128, 3)))
+  with pytest.raises(ValueError, match='stem_stride must be 1 or 2, got 4'):
+    model = build_model('custom', 3, stem_stride=4)
+    jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, 128, 128, 3)))
 
 
 def test_bfloat16_compute_returns_float32_logits():

@@ -95,10 +95,30 @@ def test_shift_cells_wraps_around_frame_end():
     (dict(channel_models=('rician',)), 'channel_models'),
     (dict(lte_bandwidths_mhz=(7,)), 'bandwidth_mhz'),
     (dict(snr_mode='both'), 'snr_mode'),
+    (dict(short_frames=1.5), 'short_frames must be a probability'),
+    (dict(short_frames=0.3, short_duration_s=(0.001, 0.08)), 'short_duration_s must satisfy'),
 ])
 def test_bad_config_names_the_field(kwargs, match):
   with pytest.raises(ValueError, match=match):
     generate_frame(0, SceneConfig(**kwargs))
+
+
+def test_short_frames_last_their_drawn_length_and_leave_other_frames_unchanged():
+  config = SceneConfig(sample_rate=30.72e6, duration_s=0.005, nr_bandwidths_mhz=(10, 20),
+                       lte_bandwidths_mhz=(5, 10), image_width=64, short_frames=0.5, short_duration_s=(0.001, 0.002))
+  lengths = []
+  for seed in range(12):
+    frame = generate_frame(seed, config)
+    n = len(frame.iq)
+    lengths.append(n)
+    assert frame.params['duration_s'] == pytest.approx(n / 30.72e6, abs=1 / 30.72e6)
+    assert all(a['sample_count'] == n and a['sample_start'] == 0 for a in frame.annotations)
+    if n == 0.005 * 30.72e6:  # not drawn short: the very frame the config without short frames makes
+      assert _digest(frame) == _digest(generate_frame(seed, SMALL))
+    else:
+      assert 0.001 * 30.72e6 <= n <= 0.002 * 30.72e6
+      assert np.mean(np.abs(frame.iq) ** 2) > 0.5  # signals span the short frame, not only its start
+  assert 3 <= sum(n < 0.005 * 30.72e6 for n in lengths) <= 9  # about half
 
 
 def test_bad_seed():

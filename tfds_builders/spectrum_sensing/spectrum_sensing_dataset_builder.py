@@ -70,6 +70,14 @@ def _configs():
   return [
       SpectrumSensingConfig(name='synthetic_128', image_size=128,
                             description=f'3,000 synthetic frames, 128x128, {common}.'),
+      SpectrumSensingConfig(name='synthetic_128_average', image_size=128, spectrogram_mode='average',
+                            description=f'synthetic_128 (same frames and masks) with average-mode spectrograms '
+                            f'(mean PSD per pixel), {common}.'),
+      SpectrumSensingConfig(name='synthetic_128_short', image_size=128,
+                            scene_overrides=(('short_frames', 0.25), ('short_duration_s', (0.001, 0.02))),
+                            description=f'synthetic_128 where a quarter of the frames last 1-20 ms (log-uniform) '
+                            f'instead of 40 ms, imaged at the same size: for recordings shorter than a frame; '
+                            f'{common}.'),
       SpectrumSensingConfig(name='synthetic_256', image_size=256,
                             description=f'3,000 synthetic frames, 256x256, {common}.'),
       SpectrumSensingConfig(name='synthetic_tiny', image_size=64, num_frames=20,
