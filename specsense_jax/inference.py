@@ -158,8 +158,8 @@ def run_predict(inputs: list[str], output: str, *, model: str = trained_models.D
   mode = mode or trained.spectrogram_mode
   if mode != trained.spectrogram_mode:
     raise ValueError(f'--mode={mode}: model {trained.name!r} was trained on {trained.spectrogram_mode}-mode '
-                     f'spectrograms and mislabels {mode}-mode ones; use --mode={trained.spectrogram_mode} or a '
-                     f'{mode}-mode model (shipped: {trained_models.shipped_names(mode)})')
+                     f'spectrograms and mislabels {mode}-mode ones; use --mode={trained.spectrogram_mode} or a model '
+                     f'trained on {mode}-mode ones (shipped: {trained_models.shipped_names(mode)})')
   size = (trained.image_size, trained.image_size)
   if all(p.lower().endswith('.png') for p in inputs):
     source = {'inputs': inputs, 'kind': 'spectrogram images'}

@@ -93,6 +93,48 @@ class _ArrayRecording:
     return np.stack([self.read(int(s), length) for s in starts])
 
 
+class _Slice:
+  """Samples [start, start + count) of a recording, readable like a recording (annotations shifted, clipped)."""
+
+  def __init__(self, recording, start: int, count: int):
+    self._recording, self._start = recording, start
+    self.path = getattr(recording, 'path', '')
+    self.data_path = getattr(recording, 'data_path', self.path)
+    self.sample_rate, self.center_frequency = recording.sample_rate, recording.center_frequency
+    self.num_samples, self.name = count, f'{recording.name}@{start}'
+    self.annotations = []
+    for ann in getattr(recording, 'annotations', []):
+      lo = max(ann['sample_start'], start)
+      hi = min(ann['sample_start'] + ann['sample_count'], start + count)
+      if hi > lo:
+        self.annotations.append({**ann, 'sample_start': lo - start, 'sample_count': hi - lo})
+
+  def read(self, start: int = 0, count: int | None = None) -> np.ndarray:
+    count = self.num_samples - start if count is None else count
+    if start < 0 or start + count > self.num_samples:
+      raise ValueError(f'{self.data_path}: samples [{start}, {start + count}) outside the slice of '
+                       f'{self.num_samples}')
+    return self._recording.read(self._start + start, count)
+
+  def read_segments(self, starts: np.ndarray, length: int) -> np.ndarray:
+    return self._recording.read_segments(np.asarray(starts, np.int64) + self._start, length)
+
+
+def _whole_frames_and_tail(recording) -> list[tuple[Any, int, float]]:
+  """(part, index of its first frame, its start in s): the whole 40 ms frames, then the shorter rest, which
+  becomes a frame of its own length rather than one padded with noise (see `frame_duration`)."""
+  frame_len = int(round(FRAME_S * recording.sample_rate))
+  whole = recording.num_samples // frame_len * frame_len
+  if whole in (0, recording.num_samples):
+    return [(recording, 0, 0.0)]
+  return [(_Slice(recording, 0, whole), 0, 0.0),
+          (_Slice(recording, whole, recording.num_samples - whole), whole // frame_len, whole / recording.sample_rate)]
+
+
+def _shifted(frame: 'Frame', first_index: int, start_s: float) -> 'Frame':
+  return dataclasses.replace(frame, index=frame.index + first_index, start_s=frame.start_s + start_s)
+
+
 def open_recording(path: str, *, sample_rate: float | None = None, dtype: str | None = None,
                    center_frequency: float | None = None):
   """A readable recording (`read(start, count)`, `sample_rate`, `num_samples`, `center_frequency`, `name`)."""
@@ -184,6 +226,12 @@ def captured_frame_images(recording, size: tuple[int, int], mode: str = 'matlab'
                           ) -> Iterator[tuple[Frame, captured.CapturedFrame]]:
   """Frames through `captured.frames_from_recording` (any rate: resampled, band fill), each with the captured
   frame it came from (its annotations give the truth for evaluation)."""
+  for part, first_index, start_s in _whole_frames_and_tail(recording):
+    for frame, source in _captured_part_images(part, size, mode, colormap):
+      yield _shifted(frame, first_index, start_s), source
+
+
+def _captured_part_images(recording, size, mode, colormap):
   height, width = size
   valid_columns = band_columns(recording.sample_rate, width)
   duration = frame_duration(recording, mode, size)
@@ -196,13 +244,15 @@ def captured_frame_images(recording, size: tuple[int, int], mode: str = 'matlab'
 
 def recording_frames(recording, size: tuple[int, int] = (128, 128), mode: str = 'matlab',
                      colormap: str = 'parula') -> Iterator[Frame]:
-  """The recording's 40 ms frames (a shorter recording: one frame of its length) as images at the model's
-  rate, one at a time."""
+  """The recording's 40 ms frames as images at the model's rate, one at a time; what is left after the last
+  whole frame (or a recording shorter than one) is a frame of its own length."""
   if mode not in spectrogram.SPECTROGRAM_MODES:
     raise ValueError(f'--mode must be one of {spectrogram.SPECTROGRAM_MODES}, got {mode!r}')
-  if abs(recording.sample_rate - MODEL_RATE) < 1e-6 * MODEL_RATE:
-    return _fast_frames(recording, size, colormap) if mode == 'matlab' else _average_frames(recording, size, colormap)
-  return (frame for frame, _ in captured_frame_images(recording, size, mode, colormap))
+  if abs(recording.sample_rate - MODEL_RATE) >= 1e-6 * MODEL_RATE:
+    return (frame for frame, _ in captured_frame_images(recording, size, mode, colormap))
+  part_frames = _fast_frames if mode == 'matlab' else _average_frames
+  return (_shifted(frame, first_index, start_s) for part, first_index, start_s in _whole_frames_and_tail(recording)
+          for frame in part_frames(part, size, colormap))
 
 
 def image_frames(paths: Sequence[str], size: tuple[int, int]) -> Iterator[Frame]:

@@ -19,7 +19,7 @@ import jax
 import ml_collections
 
 SHIPPED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'trained')
-DEFAULT = 'custom_synthetic_128'
+DEFAULT = 'custom_synthetic_128_short'
 
 
 @dataclasses.dataclass

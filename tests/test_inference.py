@@ -72,9 +72,11 @@ def test_cli_writes_figures_masks_and_detections(tmp_path):
                    'frame_0001.png', 'frame_0001_mask.npy', 'frame_0001_mask.png']
   document = json.loads((out / 'detections.json').read_text())
   assert document['frames'] == 2 and document['average'] == 2
-  # the 10 ms of the second frame that the recording lacks are not labelled
+  # the last 10 ms are a frame of their own length, not a 40 ms frame padded with noise
   second = np.load(out / 'frame_0001_mask.npy')
-  assert (second[-64:] == predict.NO_DATA).all() and (second[:30] != predict.NO_DATA).all()
+  assert (second != predict.NO_DATA).all() and (second == 2).any()
+  frames = list(predict.recording_frames(predict.open_recording(meta)))
+  assert [(f.start_s, f.duration_s) for f in frames] == [(0.0, 0.04), (pytest.approx(0.04), pytest.approx(0.01))]
   lte_detection, = document['detections']
   assert lte_detection['end_s'] == pytest.approx(0.05, abs=0.001)
 
@@ -162,9 +164,15 @@ def test_average_mode_at_the_model_rate_equals_the_whole_frame_spectrogram(tmp_p
   first, second = list(predict.recording_frames(recording, mode='average'))
   expected = spectrogram.spectrogram_image(recording.read(0, 2_457_600), 61.44e6, (128, 128), 'average')
   np.testing.assert_array_equal(first.image, expected)
-  assert first.valid_rows.all() and second.valid_rows.sum() == 64  # 20 of the second frame's 40 ms
-  with pytest.raises(ValueError, match="--mode=average: model 'custom_synthetic_128' was trained on matlab-mode "
-                     r"spectrograms .* shipped: \['custom_synthetic_128_average'\]"):
+  np.testing.assert_array_equal(second.image, spectrogram.spectrogram_image(
+      recording.read(2_457_600, 1_228_800), 61.44e6, (128, 128), 'average'))  # the last 20 ms: their own frame
+  assert first.valid_rows.all() and second.valid_rows.all() and second.duration_s == pytest.approx(0.02)
+  # a 1 ms rest is shorter than average mode's 128 x 1024 samples: that frame is padded, the pad unlabelled
+  short_tail = write_recording(tmp_path / 'tail', 61.44e6, [('NR', 20, 5e6)], seconds=0.041)
+  last = list(predict.recording_frames(predict.open_recording(short_tail), mode='average'))[-1]
+  assert last.duration_s == pytest.approx(128 * 1024 / 61.44e6) and last.valid_rows.sum() == 60
+  with pytest.raises(ValueError, match="--mode=average: model 'custom_synthetic_128_short' was trained on matlab-mode "
+                     r"spectrograms .* \(shipped: \['custom_synthetic_128_average'\]\)"):
     inference.run_predict([meta], str(tmp_path / 'wrong'), mode='average', figures=False)
   assert not (tmp_path / 'wrong').exists() and not (tmp_path / 'wrong.partial').exists()
   document = inference.run_predict([meta], str(tmp_path / 'out'), model='custom_synthetic_128_average',

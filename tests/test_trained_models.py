@@ -9,7 +9,8 @@ from specsense_jax import synthetic
 from specsense_jax import trained_models
 
 
-@pytest.mark.parametrize('name,mode', [('custom_synthetic_128', 'matlab'), ('custom_synthetic_128_average', 'average')])
+@pytest.mark.parametrize('name,mode', [('custom_synthetic_128', 'matlab'), ('custom_synthetic_128_short', 'matlab'),
+                                       ('custom_synthetic_128_average', 'average')])
 def test_shipped_models_segment_unseen_frames(name, mode):
   trained = trained_models.load(name)
   assert trained.name == name and trained.image_size == 128 and trained.spectrogram_mode == mode
@@ -24,7 +25,7 @@ def test_shipped_models_segment_unseen_frames(name, mode):
 
 
 def test_default_model_and_modes():
-  assert trained_models.load().name == trained_models.DEFAULT == 'custom_synthetic_128'
+  assert trained_models.load().name == trained_models.DEFAULT == 'custom_synthetic_128_short'
   assert trained_models.shipped_names('average') == ['custom_synthetic_128_average']
   assert trained_models.dataset_spectrogram_mode('spectrum_sensing/synthetic_128_average') == 'average'
   assert trained_models.dataset_spectrogram_mode('spectrum_sensing/synthetic_128:1.0.0') == 'matlab'
@@ -48,7 +49,7 @@ def test_package_round_trip_and_errors(tiny_data_dir, tmp_path):
   with pytest.raises(ValueError, match='exists; choose a new folder'):
     trained_models.package(str(workdir), packaged)
   with pytest.raises(ValueError, match=r"neither a packaged model folder nor a shipped model; shipped: "
-                                       r"\['custom_synthetic_128', 'custom_synthetic_128_average'\]"):
+                                       r"\['custom_synthetic_128', 'custom_synthetic_128_average', 'custom_synthetic_128_short'\]"):
     trained_models.load('no_such_model')
   (tmp_path / 'broken').mkdir()
   (tmp_path / 'broken' / 'config.json').write_text((tmp_path / 'packaged' / 'config.json').read_text())
