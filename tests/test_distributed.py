@@ -56,9 +56,10 @@ def test_two_processes_train_like_one(tiny_data_dir, tmp_path):
   step_two, params_two = _params(tmp_path / 'two')
   assert step_one == step_two == 4
   # Cross-process all-reduces sum in another order than in-process ones: float32 rounding, compounded over 4
-  # steps, leaves differences of ~1e-5; a different data order or a missing gradient share gives ~1e-2.
+  # steps, leaves differences of 1e-5 (1e-4 on a rare near-cancelling gradient); a different data order or a
+  # missing gradient share gives ~1e-2.
   for a, b in zip(params_one, params_two):
-    np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(a, b, rtol=1e-3, atol=3e-4)
   losses = lambda text: [float(line.split(' loss ')[1].split()[0]) for line in text.splitlines()
                          if ' loss ' in line]
   assert len(losses(outputs[0])) == 4
