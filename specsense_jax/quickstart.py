@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import time
 from typing import Callable
 
@@ -112,6 +113,7 @@ def train_stage(report: Report, dataset: str | None = None, epochs: int | None =
     config.num_epochs = epochs or QUICKSTART_EPOCHS
     config.log_every_steps = 10
   workdir = os.path.join(report.workdir, 'train')
+  shutil.rmtree(workdir, ignore_errors=True)  # a fresh run each time: the report times it
   start = time.perf_counter()
   train.train_and_evaluate(config, workdir)
   elapsed = time.perf_counter() - start
@@ -137,9 +139,7 @@ def predict_stage(report: Report) -> None:
   truth = [f'{s["standard"]} {(center + s["center_frequency_hz"]) / 1e6:.1f} MHz, {s["bandwidth_mhz"]:g} MHz'
            for s in frame.params['signals']]
   output = os.path.join(report.workdir, 'predict')
-  if os.path.exists(output):
-    import shutil  # pylint: disable=g-import-not-at-top
-    shutil.rmtree(output)
+  shutil.rmtree(output, ignore_errors=True)
   document = inference.run_predict([meta], output)
   rows = ['| standard | centre (MHz) | bandwidth (MHz) | time (ms) | confidence |', '|---|---|---|---|---|']
   rows += [f'| {d["standard"]} | {d["center_frequency_mhz"]:.1f} | {d["bandwidth_mhz"]:.1f} | '

@@ -93,6 +93,34 @@ def _class_weights(config, workdir: str) -> np.ndarray:
   return weights
 
 
+# What may change when a run is resumed: how long it runs and where the data lives, not what it trains.
+_RESUMABLE_KEYS = ('num_epochs', 'max_steps', 'early_stopping_patience', 'log_every_steps', 'data_dir')
+
+
+def _flat(tree: dict[str, Any], prefix: str = '') -> dict[str, Any]:
+  out = {}
+  for key, value in tree.items():
+    out.update(_flat(value, f'{prefix}{key}.') if isinstance(value, dict) else {prefix + key: value})
+  return out
+
+
+def check_resumable(config: ml_collections.ConfigDict, workdir: str) -> None:
+  """Raises ValueError when `workdir` holds checkpoints of a run whose config differs from `config` in more
+  than `_RESUMABLE_KEYS` (keys the older run's config.json lacks are taken as added since, not as changed)."""
+  config_path = os.path.join(workdir, 'config.json')
+  checkpoints = os.path.join(workdir, 'checkpoints')
+  if not os.path.isfile(config_path) or not (os.path.isdir(checkpoints) and os.listdir(checkpoints)):
+    return
+  with open(config_path) as f:
+    old = _flat(json.load(f))
+  new = _flat(json.loads(config.to_json_best_effort()))
+  changed = [f'{key} {old[key]!r} -> {new.get(key)!r}' for key in sorted(old)
+             if key in new and old[key] != new[key] and key.split('.')[0] not in _RESUMABLE_KEYS]
+  if changed:
+    raise ValueError(f'{workdir} holds checkpoints of a run with another config ({"; ".join(changed)}); resume '
+                     'it with its own config (config.json there) or choose a new --workdir')
+
+
 def _managers(workdir: str, mode: str):
   latest = ocp.CheckpointManager(os.path.join(workdir, 'checkpoints'),
                                  options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True))
@@ -185,6 +213,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   task, model, builder, config = check_config(config)
   workdir = os.path.abspath(workdir)  # Orbax needs absolute paths; users pass runs/...
   mode = task.check_selection_metric(config.selection_metric)
+  check_resumable(config, workdir)
   os.makedirs(workdir, exist_ok=True)
   if jax.process_index() == 0:
     with open(os.path.join(workdir, 'config.json'), 'w') as f:

@@ -52,6 +52,13 @@ def test_resumed_run_ends_with_same_parameters(tiny_data_dir, tmp_path):
   assert resumed['mean_iou'] == pytest.approx(whole['mean_iou'])
   history = json.loads((tmp_path / 'split' / 'history.json').read_text())
   assert [e['step'] for e in history['epochs']] == [2, 4]
+  # resuming with another model or recipe would restore mismatched checkpoints: refused, nothing rewritten
+  before = (tmp_path / 'split' / 'config.json').read_text()
+  changed = _config(tiny_data_dir, max_steps=6, schedule='piecewise', learning_rate=0.5, model_kwargs={'widths': (8, 24)})
+  with pytest.raises(ValueError, match=r"split holds checkpoints of a run with another config \(learning_rate "
+                                       r"0\.1 -> 0\.5; model_kwargs\.widths \[8, 16\] -> \[8, 24\]\)"):
+    train.train_and_evaluate(changed, str(tmp_path / 'split'))
+  assert (tmp_path / 'split' / 'config.json').read_text() == before
 
 
 @pytest.mark.slow
