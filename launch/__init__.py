@@ -1,0 +1,28 @@
+"""Command-line entry points (`python -m launch.<name>`): they parse flags and call the library.
+
+Before any of them runs, `python -m launch.*` restarts itself once with glibc's `malloc.hugetlb` tunable on
+Linux. XLA:CPU maps a fresh temporary arena for every executed step (748 MB for a DeepLabv3+ ResNet-18 training
+step at 128x128, batch 16) and glibc returns it to the system afterwards, so each step page-faults the whole
+arena in 4 KB pages (~190,000 faults). Transparent huge pages, which this tunable asks for, cut that to ~1,000
+faults and the step from 23 to 29 images/s on a 2-core CPU. SPECSENSE_HUGEPAGE_MALLOC=0 turns this off; it is
+harmless where glibc or the kernel lack the feature.
+"""
+
+import os
+import sys
+
+_TUNABLE = 'glibc.malloc.hugetlb=1'
+
+
+def _restart_with_huge_page_malloc() -> None:
+  # Only `python -m launch.x` (sys.argv[0] is '-m' while the module is located), never an importing process.
+  if (sys.platform != 'linux' or sys.argv[:1] != ['-m'] or os.environ.get('SPECSENSE_HUGEPAGE_MALLOC') == '0'
+      or 'glibc.malloc.hugetlb' in os.environ.get('GLIBC_TUNABLES', '')):
+    return
+  tunables = ':'.join(filter(None, [os.environ.get('GLIBC_TUNABLES', ''), _TUNABLE]))
+  sys.stdout.flush()
+  sys.stderr.flush()
+  os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], dict(os.environ, GLIBC_TUNABLES=tunables))
+
+
+_restart_with_huge_page_malloc()

@@ -103,6 +103,7 @@ def environment() -> dict:
       'jax': jax.__version__,
       'backend': jax.default_backend(),
       'devices': [str(d) for d in jax.devices()],
+      'glibc_tunables': os.environ.get('GLIBC_TUNABLES', ''),  # launch.* sets malloc.hugetlb (launch/__init__)
       'time': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
   }
 

@@ -1,6 +1,7 @@
 """The benchmark harness (not a timed test: it checks the harness' bookkeeping)."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -46,6 +47,22 @@ def test_cli_writes_json_report(tmp_path):
   assert [r['dtype'] for r in rows] == ['float32', 'bfloat16']
   assert all(r['tflops'] > 0 for r in rows)
   assert report['environment']['backend'] == 'cpu'
+  if sys.platform == 'linux':  # launch/__init__ restarted the entry point with huge-page malloc
+    assert 'glibc.malloc.hugetlb=1' in report['environment']['glibc_tunables']
+
+
+@pytest.mark.skipif(sys.platform != 'linux', reason='glibc tunables')
+@pytest.mark.parametrize('env,expected', [
+    ({'GLIBC_TUNABLES': 'glibc.malloc.trim_threshold=1000000'},
+     'glibc.malloc.trim_threshold=1000000:glibc.malloc.hugetlb=1'),  # kept, and the tunable appended once
+    ({'SPECSENSE_HUGEPAGE_MALLOC': '0'}, ''),                          # the opt-out
+])
+def test_entry_points_restart_with_huge_page_malloc(tmp_path, env, expected):
+  out = tmp_path / 'bench.json'
+  base = {k: v for k, v in os.environ.items() if k not in ('GLIBC_TUNABLES', 'SPECSENSE_HUGEPAGE_MALLOC')}
+  subprocess.run([sys.executable, '-m', 'launch.benchmark', 'devices', '--quick', '--repeats=1', f'--output={out}'],
+                 capture_output=True, text=True, check=True, env={**base, **env})
+  assert json.loads(out.read_text())['environment']['glibc_tunables'] == expected
 
 
 def test_generation_benchmark_quick_rows():
