@@ -44,32 +44,6 @@ class Normalization(nn.Module):
     return (x / 255.0 - mean.value) / jnp.sqrt(jnp.maximum(var.value, 1e-7))
 
 
-class MBConv(nn.Module):
-  kernel: int
-  features: int
-  expansion: int
-  stride: int
-  dilation: int
-  dtype: Any = jnp.float32
-
-  @nn.compact
-  def __call__(self, x, train=False):
-    inputs, channels = x, x.shape[-1]
-    if self.expansion != 1:
-      x = layers.ConvBN(channels * self.expansion, 1, dtype=self.dtype, name='expand', **_BN)(x, train)
-    x = layers.ConvBN(x.shape[-1], self.kernel, self.stride, self.dilation, groups=x.shape[-1], dtype=self.dtype,
-                      name='depthwise', **_BN)(x, train)
-    squeezed = max(1, int(channels * 0.25))
-    se = jnp.mean(x, axis=(1, 2), keepdims=True)
-    se = nn.swish(layers.PointwiseConv(squeezed, use_bias=True, dtype=self.dtype, name='se_reduce')(se))
-    se = nn.sigmoid(layers.PointwiseConv(x.shape[-1], use_bias=True, dtype=self.dtype, name='se_expand')(se))
-    x = x * se
-    x = layers.ConvBN(self.features, 1, dtype=self.dtype, name='project', **{**_BN, 'activation': 'none'})(x, train)
-    if self.stride == 1 and channels == self.features:
-      x = x + inputs  # stochastic depth is a training-time regularizer; omitted
-    return x
-
-
 class EfficientNet(nn.Module):
   """stage1..stage5 at strides 2..32 (or output_stride); stage5 is the 1280·width head conv."""
   variant: str = 'b0'
@@ -92,8 +66,8 @@ class EfficientNet(nn.Module):
         features.append(x)
       for i in range(round_repeats(repeats, depth)):
         stride, dilation = tracker.step(first_stride if i == 0 else 1)
-        x = MBConv(kernel, round_filters(filters_out, width), expansion, stride, dilation, dtype=self.dtype,
-                   name=f'block_{index}')(x, train)
+        x = layers.InvertedResidual(round_filters(filters_out, width), expansion, stride, dilation, kernel,
+                                    se_ratio=0.25, dtype=self.dtype, name=f'block_{index}', **_BN)(x, train)
         index += 1
     x = layers.ConvBN(round_filters(1280, width), 1, dtype=self.dtype, name='head', **_BN)(x, train)
     features.append(x)

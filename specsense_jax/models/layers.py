@@ -211,3 +211,38 @@ def global_average(x: jnp.ndarray) -> jnp.ndarray:
 
 def stages_dict(features: Sequence[jnp.ndarray]) -> dict[str, jnp.ndarray]:
   return {f'stage{i + 1}': f for i, f in enumerate(features)}
+
+
+class InvertedResidual(nn.Module):
+  """MobileNetV2's inverted residual, and with squeeze-excitation EfficientNet's MBConv: 1x1 expand, depthwise
+  conv, optional squeeze-excite (`se_ratio` of the input channels, swish then sigmoid gate), linear 1x1 project,
+  identity shortcut when shapes allow. Submodule names follow Keras (`expand`, `depthwise`, `se_reduce`,
+  `se_expand`, `project`) so the weight importers serve both networks."""
+  features: int
+  expansion: int
+  stride: int = 1
+  dilation: int = 1
+  kernel: int = 3
+  activation: str = 'relu6'
+  se_ratio: float = 0.0
+  bn_epsilon: float = 1e-3
+  bn_momentum: float = 0.999
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    inputs, channels = x, x.shape[-1]
+    bn = dict(bn_epsilon=self.bn_epsilon, bn_momentum=self.bn_momentum, dtype=self.dtype)
+    if self.expansion != 1:
+      x = ConvBN(channels * self.expansion, 1, activation=self.activation, name='expand', **bn)(x, train)
+    x = ConvBN(x.shape[-1], self.kernel, self.stride, self.dilation, groups=x.shape[-1],
+               activation=self.activation, name='depthwise', **bn)(x, train)
+    if self.se_ratio:
+      se = jnp.mean(x, axis=(1, 2), keepdims=True)
+      se = nn.swish(PointwiseConv(max(1, int(channels * self.se_ratio)), use_bias=True, dtype=self.dtype,
+                                  name='se_reduce')(se))
+      x = x * nn.sigmoid(PointwiseConv(x.shape[-1], use_bias=True, dtype=self.dtype, name='se_expand')(se))
+    x = ConvBN(self.features, 1, activation='none', name='project', **bn)(x, train)
+    if self.stride == 1 and channels == self.features:
+      x = x + inputs  # (EfficientNet's stochastic depth is a training-time regularizer; omitted)
+    return x

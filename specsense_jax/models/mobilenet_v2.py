@@ -14,27 +14,6 @@ BLOCKS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3,
 _BN = dict(bn_epsilon=1e-3, bn_momentum=0.999)
 
 
-class InvertedResidual(nn.Module):
-  expansion: int
-  features: int
-  stride: int
-  dilation: int
-  dtype: Any = jnp.float32
-
-  @nn.compact
-  def __call__(self, x, train=False):
-    inputs, channels = x, x.shape[-1]
-    if self.expansion != 1:
-      x = layers.ConvBN(channels * self.expansion, 1, activation='relu6', dtype=self.dtype, name='expand',
-                        **_BN)(x, train)
-    x = layers.ConvBN(x.shape[-1], 3, self.stride, self.dilation, groups=x.shape[-1], activation='relu6',
-                      dtype=self.dtype, name='depthwise', **_BN)(x, train)
-    x = layers.ConvBN(self.features, 1, activation='none', dtype=self.dtype, name='project', **_BN)(x, train)
-    if self.stride == 1 and channels == self.features:
-      x = x + inputs
-    return x
-
-
 class MobileNetV2(nn.Module):
   """stage1..stage5 at strides 2, 4, 8, 16, 32 (or output_stride); stage5 is the 1280-channel head conv."""
   output_stride: int = 32
@@ -52,7 +31,8 @@ class MobileNetV2(nn.Module):
         features.append(x)
       for i in range(repeats):
         stride, dilation = tracker.step(first_stride if i == 0 else 1)
-        x = InvertedResidual(expansion, channels, stride, dilation, dtype=self.dtype, name=f'block_{index}')(x, train)
+        x = layers.InvertedResidual(channels, expansion, stride, dilation, dtype=self.dtype, name=f'block_{index}',
+                                    **_BN)(x, train)
         index += 1
     x = layers.ConvBN(1280, 1, activation='relu6', dtype=self.dtype, name='head', **_BN)(x, train)
     features.append(x)
