@@ -37,7 +37,12 @@ class TrainedModel:
   @property
   def spectrogram_mode(self) -> str:
     """'matlab' or 'average': how the spectrograms the model was trained on were made (inputs must match)."""
-    return self.config.get('spectrogram_mode') or dataset_spectrogram_mode(self.config.dataset)
+    return config_spectrogram_mode(self.config)
+
+
+def config_spectrogram_mode(config) -> str:
+  """The spectrogram mode of a training config (ConfigDict or dict): recorded by `package`, else its dataset's."""
+  return config.get('spectrogram_mode') or dataset_spectrogram_mode(config['dataset'])
 
 
 def dataset_spectrogram_mode(dataset: str) -> str:
@@ -57,7 +62,7 @@ def shipped_names(spectrogram_mode: str | None = None) -> list[str]:
     return names
   def mode(name):
     with open(os.path.join(SHIPPED_DIR, name, 'config.json')) as f:
-      return json.load(f).get('spectrogram_mode', 'matlab')
+      return config_spectrogram_mode(json.load(f))
   return [name for name in names if mode(name) == spectrogram_mode]
 
 
