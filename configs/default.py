@@ -42,7 +42,7 @@ def base_config() -> ml_collections.ConfigDict:
   config.seed = 0
   config.log_every_steps = 50
   config.shuffle_buffer = 2048
-  config.augment = ()                  # names from specsense_jax.augment.AUGMENTATIONS, e.g. ('time_roll',)
+  config.augment = ()                  # names from specsense_jax.data.augment.AUGMENTATIONS, e.g. ('time_roll',)
   config.max_steps = ml_collections.FieldReference(None, field_type=int)  # overrides num_epochs when set
   return config
 

@@ -9,7 +9,7 @@ import os
 from absl import app
 from absl import flags
 
-from specsense_jax import capture_catalog
+from specsense_jax.io import catalog
 
 _CAPTURES_DIR = flags.DEFINE_string('captures_dir', '../shared/realdata/captures', 'Folder of the raw captures.')
 _OUTPUT = flags.DEFINE_string('output', None, 'Folder for the SigMF recordings.', required=True)
@@ -18,7 +18,7 @@ _OUTPUT = flags.DEFINE_string('output', None, 'Folder for the SigMF recordings.'
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  for path in capture_catalog.write_all(os.path.expanduser(_CAPTURES_DIR.value), os.path.expanduser(_OUTPUT.value)):
+  for path in catalog.write_all(os.path.expanduser(_CAPTURES_DIR.value), os.path.expanduser(_OUTPUT.value)):
     print(path)
 
 

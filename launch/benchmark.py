@@ -7,7 +7,7 @@ r"""Runs the project's benchmarks and prints a table per stage; writes JSON.
 from absl import app
 from absl import flags
 
-from specsense_jax import benchmarking
+from specsense_jax.benchmarks import harness
 
 _OUTPUT = flags.DEFINE_string('output', 'benchmarks/results.json', 'JSON report path ("" to skip).')
 _REPEATS = flags.DEFINE_integer('repeats', 5, 'Timed repeats; medians are reported.', lower_bound=1)
@@ -16,11 +16,11 @@ _QUICK = flags.DEFINE_bool('quick', False, 'Small problem sizes (smoke test of t
 
 def main(argv):
   names = argv[1:]
-  unknown = [n for n in names if n not in benchmarking.BENCHMARKS]
+  unknown = [n for n in names if n not in harness.BENCHMARKS]
   if unknown:
-    raise app.UsageError(f'Unknown benchmark(s) {unknown}; known: {sorted(benchmarking.BENCHMARKS)}')
-  benchmarking.run_benchmarks(
-      names, benchmarking.Options(repeats=_REPEATS.value, quick=_QUICK.value), _OUTPUT.value or None)
+    raise app.UsageError(f'Unknown benchmark(s) {unknown}; known: {sorted(harness.BENCHMARKS)}')
+  harness.run_benchmarks(
+      names, harness.Options(repeats=_REPEATS.value, quick=_QUICK.value), _OUTPUT.value or None)
 
 
 if __name__ == '__main__':

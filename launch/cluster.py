@@ -11,7 +11,7 @@ import os
 from absl import app
 from absl import flags
 
-from specsense_jax import cluster
+from specsense_jax.experiments import cluster
 
 _TARGET = flags.DEFINE_enum('target', None, ['tpu', 'slurm'], 'Cloud TPU VM pod or Slurm GPU cluster.')
 _OUTPUT = flags.DEFINE_string('output', None, 'Write the script here (executable) instead of printing it.')

@@ -10,8 +10,9 @@ from absl import app
 from absl import logging
 
 from launch import common
-from specsense_jax import crossval
+from specsense_jax.training import crossval
 import tfds_builders.spectrum_sensing  # pylint: disable=unused-import  registers the dataset
+
 
 def main(argv):
   common.initialize(argv)

@@ -7,8 +7,8 @@ r"""Evaluates a training workdir's best checkpoint and writes a report.
 from absl import app
 from absl import flags
 
-from specsense_jax import evaluation
-from specsense_jax import tasks
+from specsense_jax.evaluation import reports
+from specsense_jax.training import tasks
 import tfds_builders.spectrum_sensing  # pylint: disable=unused-import  registers the dataset
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Training workdir.', required=True)
@@ -21,7 +21,7 @@ _OUTPUT = flags.DEFINE_string('output', None, 'Report folder (default: workdir/e
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  report = evaluation.evaluate_workdir(_WORKDIR.value, _SPLIT.value, dataset=_DATASET.value,
+  report = reports.evaluate_workdir(_WORKDIR.value, _SPLIT.value, dataset=_DATASET.value,
                                        data_dir=_DATA_DIR.value, output_dir=_OUTPUT.value)
   print({k: report[k] for k in tasks.TASKS[report['task']].report_metrics})
 

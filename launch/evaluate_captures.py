@@ -7,8 +7,8 @@ r"""Evaluates a trained network on the real over-the-air captures (per-recording
 from absl import app
 from absl import flags
 
-from specsense_jax import capture_evaluation
-from specsense_jax import trained_models
+from specsense_jax.evaluation import captures
+from specsense_jax.inference import trained_models
 
 _CAPTURES = flags.DEFINE_string('captures', None, 'Folder of the raw captures (see capture_catalog).',
                                 required=True)
@@ -19,8 +19,8 @@ _OUTPUT = flags.DEFINE_string('output', None, 'Folder for captures.json and capt
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  rows = capture_evaluation.evaluate_captures(_CAPTURES.value, _MODEL.value, _OUTPUT.value)
-  print(capture_evaluation.markdown_table(rows), end='')
+  rows = captures.evaluate_captures(_CAPTURES.value, _MODEL.value, _OUTPUT.value)
+  print(captures.markdown_table(rows), end='')
 
 
 if __name__ == '__main__':

@@ -9,8 +9,8 @@ Load it elsewhere with JAX only: `jax.export.deserialize(open(path, 'rb').read()
 from absl import app
 from absl import flags
 
-from specsense_jax import export
-from specsense_jax import trained_models
+from specsense_jax.inference import export
+from specsense_jax.inference import trained_models
 
 _MODEL = flags.DEFINE_string('model', trained_models.DEFAULT,
                              'A shipped model name, a packaged model folder or a training workdir.')

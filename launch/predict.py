@@ -11,8 +11,8 @@ Writes frame_NNNN_mask.png/.npy, frame_NNNN.png (spectrogram above labels) and d
 from absl import app
 from absl import flags
 
-from specsense_jax import inference
-from specsense_jax import trained_models
+from specsense_jax.inference import predict
+from specsense_jax.inference import trained_models
 
 _INPUT = flags.DEFINE_list('input', None, 'A SigMF recording, raw IQ file, .npy array, or PNG spectrograms.',
                            required=True)
@@ -30,7 +30,7 @@ _FIGURES = flags.DEFINE_bool('figures', True, 'Write the two-panel figure of eve
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  document = inference.run_predict(_INPUT.value, _OUTPUT.value, model=_MODEL.value, sample_rate=_SAMPLE_RATE.value,
+  document = predict.run_predict(_INPUT.value, _OUTPUT.value, model=_MODEL.value, sample_rate=_SAMPLE_RATE.value,
                                    dtype=_DTYPE.value, center_frequency=_CENTER_FREQ.value, mode=_MODE.value,
                                    average=_AVERAGE.value, figures=_FIGURES.value)
   for d in document['detections']:

@@ -6,7 +6,9 @@ r"""End-to-end quickstart on this machine; run through `bash scripts/quickstart.
 from absl import app
 from absl import flags
 
-from specsense_jax import quickstart
+from configs import default
+from specsense_jax.experiments import quickstart
+import tfds_builders.spectrum_sensing  # pylint: disable=unused-import  registers the dataset
 
 _WORKDIR = flags.DEFINE_string('workdir', 'runs/quickstart', 'Where outputs and report.md go.')
 _STAGES = flags.DEFINE_list('stages', [], f'Subset of stages to run (default: all): {list(quickstart.STAGES)}.')
@@ -15,7 +17,7 @@ _STAGES = flags.DEFINE_list('stages', [], f'Subset of stages to run (default: al
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  quickstart.run(_WORKDIR.value, _STAGES.value or None)
+  quickstart.run(_WORKDIR.value, _STAGES.value or None, train_config=default.get_config())
 
 
 if __name__ == '__main__':

@@ -11,7 +11,7 @@ together.
 from absl import app
 from absl import flags
 
-from specsense_jax import sweep
+from specsense_jax.experiments import sweep
 
 _SWEEP = flags.DEFINE_string('sweep', None, 'Sweep file defining sweep(add).')
 _ROOT = flags.DEFINE_string('root', None, 'Directory holding one workdir per point and the results.')

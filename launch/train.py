@@ -7,8 +7,9 @@ from absl import app
 from absl import logging
 
 from launch import common
-from specsense_jax import train
+from specsense_jax.training import train
 import tfds_builders.spectrum_sensing  # pylint: disable=unused-import  registers the dataset
+
 
 def main(argv):
   common.initialize(argv)

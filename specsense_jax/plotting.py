@@ -5,18 +5,16 @@ from __future__ import annotations
 import os
 import textwrap
 
-import matplotlib
+import matplotlib.colors
+import matplotlib.figure
+import matplotlib.patches
+import numpy as np
 
-matplotlib.use('Agg')
-import matplotlib.colors  # pylint: disable=g-import-not-at-top,wrong-import-position
-import matplotlib.patches  # pylint: disable=g-import-not-at-top,wrong-import-position
-import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
-import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
+from specsense_jax.constants import CLASS_COLORS
+from specsense_jax.constants import CLASS_NAMES
 
-from specsense_jax import spectrogram  # pylint: disable=g-import-not-at-top,wrong-import-position
-
-CLASS_COLORS = ('#2b2b2b', '#1f9bde', '#f0a020', '#b040c0')  # Noise, NR, LTE, Unknown
-
+# Figures are drawn with matplotlib's object API (no pyplot): nothing here picks a backend or keeps global
+# figure state, so importing this module changes nothing for the rest of the process.
 
 def _extent(sample_rate: float, duration_s: float):
   # x: frequency (MHz) left to right; y: time (ms) top to bottom, row 0 = frame start.
@@ -33,7 +31,8 @@ def save_example_grid(rows: list[dict], path: str, sample_rate: float, duration_
     duration_s: frame length (axis in ms).
   """
   columns = max(len(r['images']) + len(r['masks']) for r in rows)
-  fig, axes = plt.subplots(len(rows), columns, figsize=(3.2 * columns, 3.0 * len(rows)), squeeze=False)
+  fig = matplotlib.figure.Figure(figsize=(3.2 * columns, 3.0 * len(rows)))
+  axes = fig.subplots(len(rows), columns, squeeze=False)
   cmap = matplotlib.colors.ListedColormap(CLASS_COLORS)
   extent = _extent(sample_rate, duration_s)
   for r, row in enumerate(rows):
@@ -50,12 +49,11 @@ def save_example_grid(rows: list[dict], path: str, sample_rate: float, duration_
     for c in range(len(panels), columns):
       axes[r, c].axis('off')
   handles = [matplotlib.patches.Patch(color=col, label=name)
-             for name, col in zip(spectrogram.CLASS_NAMES, CLASS_COLORS)]
+             for name, col in zip(CLASS_NAMES, CLASS_COLORS)]
   fig.legend(handles=handles, loc='lower center', ncol=len(handles), fontsize=8)
   fig.tight_layout(rect=(0, 0.04, 1, 1))
   tmp = path + '.tmp.png'
   fig.savefig(tmp, dpi=110)
-  plt.close(fig)
   os.replace(tmp, path)
   return path
 
@@ -66,7 +64,8 @@ def save_prediction_figure(image: np.ndarray, mask: np.ndarray, path: str, *, ce
 
   Mask values outside the class range (columns without data) are drawn white.
   """
-  fig, axes = plt.subplots(2, 1, figsize=(5.2, 6.4), sharex=True)
+  fig = matplotlib.figure.Figure(figsize=(5.2, 6.4))
+  axes = fig.subplots(2, 1, sharex=True)
   extent = ((center_frequency - span_hz / 2) / 1e6, (center_frequency + span_hz / 2) / 1e6,
             (start_s + duration_s) * 1e3, start_s * 1e3)
   axes[0].imshow(image, extent=extent, aspect='auto', interpolation='nearest')
@@ -80,11 +79,30 @@ def save_prediction_figure(image: np.ndarray, mask: np.ndarray, path: str, *, ce
     ax.tick_params(labelsize=7)
   axes[1].set_xlabel('frequency (MHz)', fontsize=8)
   handles = [matplotlib.patches.Patch(color=col, label=name)
-             for name, col in zip(spectrogram.CLASS_NAMES[:3], CLASS_COLORS[:3])]
+             for name, col in zip(CLASS_NAMES[:3], CLASS_COLORS[:3])]
   axes[1].legend(handles=handles, loc='upper right', fontsize=7, framealpha=0.8)
   fig.tight_layout()
   tmp = path + '.tmp.png'
   fig.savefig(tmp, dpi=100)
-  plt.close(fig)
   os.replace(tmp, path)
   return path
+
+
+def save_confusion_matrix(confusion: np.ndarray, path: str) -> None:
+  """Row-normalized confusion matrix (true classes down, predicted across) with each cell's share."""
+  confusion = np.asarray(confusion, np.float64)
+  names = CLASS_NAMES[:confusion.shape[0]]
+  normalized = confusion / np.maximum(confusion.sum(1, keepdims=True), 1)
+  fig = matplotlib.figure.Figure(figsize=(4, 3.5))
+  ax = fig.subplots()
+  ax.imshow(normalized, cmap='Blues', vmin=0, vmax=1)
+  for i in range(len(names)):
+    for j in range(len(names)):
+      ax.text(j, i, f'{normalized[i, j]:.3f}', ha='center', va='center',
+              color='white' if normalized[i, j] > 0.5 else 'black', fontsize=8)
+  ax.set_xticks(range(len(names)), names)
+  ax.set_yticks(range(len(names)), names)
+  ax.set_xlabel('predicted')
+  ax.set_ylabel('true')
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)

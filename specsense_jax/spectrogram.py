@@ -18,8 +18,8 @@ import numpy as np
 import scipy.fft
 import scipy.signal
 
-CLASS_IDS = {'Noise': 0, 'NR': 1, 'LTE': 2, 'Unknown': 3}
-CLASS_NAMES = tuple(CLASS_IDS)
+from specsense_jax.constants import CLASS_IDS
+
 MATLAB_WINDOW = 256
 MATLAB_OVERLAP = 10
 MATLAB_NFFT = 4096

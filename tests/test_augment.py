@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from specsense_jax import augment
-from specsense_jax import data
+from specsense_jax.data import augment
+from specsense_jax.data import pipeline
 
 
 def _example():
@@ -33,7 +33,7 @@ def test_image_and_mask_stay_aligned_and_seeded(name):
 
 def test_pipeline_with_augmentation_is_deterministic(tiny_data_dir):
   def first(seed):
-    ds = data.input_pipeline('spectrum_sensing/synthetic_tiny', 'train', global_batch_size=8, train=True,
+    ds = pipeline.input_pipeline('spectrum_sensing/synthetic_tiny', 'train', global_batch_size=8, train=True,
                              data_dir=tiny_data_dir, seed=seed, augment=('time_roll', 'time_flip'))
     return next(iter(ds))['mask'].numpy()
   np.testing.assert_array_equal(first(0), first(0))

@@ -7,12 +7,12 @@ import sys
 
 import pytest
 
-from specsense_jax import benchmarking
+from specsense_jax.benchmarks import harness
 
 
 def test_time_call_counts_repeats_and_reports_median():
   calls = []
-  timing = benchmarking.time_call(lambda: calls.append(1), repeats=4, warmup=2)
+  timing = harness.time_call(lambda: calls.append(1), repeats=4, warmup=2)
   assert len(calls) == 6
   assert len(timing.samples) == 4
   assert timing.min_s <= timing.median_s
@@ -20,11 +20,11 @@ def test_time_call_counts_repeats_and_reports_median():
 
 def test_time_call_rejects_zero_repeats():
   with pytest.raises(ValueError, match='repeats'):
-    benchmarking.time_call(lambda: None, repeats=0)
+    harness.time_call(lambda: None, repeats=0)
 
 
 def test_format_table_aligns_union_of_columns():
-  table = benchmarking.format_table([{'a': 1, 'b': 2.0}, {'a': 10, 'c': 'x'}])
+  table = harness.format_table([{'a': 1, 'b': 2.0}, {'a': 10, 'c': 'x'}])
   lines = table.splitlines()
   assert lines[0].split() == ['a', 'b', 'c']
   assert set(lines[1]) <= {'-', ' '}
@@ -33,7 +33,7 @@ def test_format_table_aligns_union_of_columns():
 
 def test_unknown_benchmark_lists_known_names():
   with pytest.raises(ValueError, match='devices'):
-    benchmarking.resolve('nope')
+    harness.resolve('nope')
 
 
 def test_cli_writes_json_report(tmp_path):
@@ -66,7 +66,7 @@ def test_entry_points_restart_with_huge_page_malloc(tmp_path, env, expected):
 
 
 def test_generation_benchmark_quick_rows():
-  rows = benchmarking.resolve('generation')(benchmarking.Options(repeats=1, quick=True))
+  rows = harness.resolve('generation')(harness.Options(repeats=1, quick=True))
   assert rows[0]['work'].startswith('scipy.signal.spectrogram')
   assert all(r['median_s'] > 0 for r in rows)
   assert any(r.get('mode') == 'matlab' for r in rows)

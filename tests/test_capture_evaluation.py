@@ -3,13 +3,13 @@ and the LTE FDD capture, which the model gets right, stays right."""
 
 import pytest
 
-from specsense_jax import capture_catalog
-from specsense_jax import capture_evaluation
+from specsense_jax.evaluation import captures
+from specsense_jax.io import catalog
 
 
 def test_real_capture_table(shared_dir, tmp_path):
-  rows = capture_evaluation.evaluate_captures(str(shared_dir / 'realdata' / 'captures'), output_dir=str(tmp_path))
-  assert [r['recording'] + '.bin' for r in rows] == [c.file for c in capture_catalog.CAPTURES]
+  rows = captures.evaluate_captures(str(shared_dir / 'realdata' / 'captures'), output_dir=str(tmp_path))
+  assert [r['recording'] + '.bin' for r in rows] == [c.file for c in catalog.CAPTURES]
   lte_fdd = rows[0]
   assert lte_fdd['iou_LTE'] > 0.95 and lte_fdd['iou_NR'] is None
   for row in rows:
@@ -20,4 +20,4 @@ def test_real_capture_table(shared_dir, tmp_path):
 
 def test_missing_captures_folder(tmp_path):
   with pytest.raises(ValueError, match='file not found'):
-    capture_evaluation.evaluate_captures(str(tmp_path / 'none'))
+    captures.evaluate_captures(str(tmp_path / 'none'))

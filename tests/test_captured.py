@@ -3,10 +3,12 @@
 import numpy as np
 import pytest
 
-from specsense_jax import captured
-from specsense_jax import sigmf
+from specsense_jax import frames
 from specsense_jax import spectrogram
-from specsense_jax.signals import channel, lte
+from specsense_jax.io import recordings
+from specsense_jax.io import sigmf
+from specsense_jax.signals import channel
+from specsense_jax.signals import lte
 
 
 def _recording(tmp_path, sample_rate, duration, bandwidth=10, snr=20):
@@ -14,15 +16,15 @@ def _recording(tmp_path, sample_rate, duration, bandwidth=10, snr=20):
   iq = 0.1 * channel.add_awgn(wave.iq, snr, np.random.default_rng(0))
   ann = [{'label': 'LTE', 'freq_lower_edge': -bandwidth * 5e5, 'freq_upper_edge': bandwidth * 5e5,
           'sample_start': 0, 'sample_count': len(iq)}]
-  return sigmf.read_recording(sigmf.write_recording(tmp_path / f'r{int(sample_rate)}', iq, sample_rate,
+  return recordings.read_recording(sigmf.write_recording(tmp_path / f'r{int(sample_rate)}', iq, sample_rate,
                                                     annotations=ann))
 
 
 def test_narrow_recording_is_resampled_and_filled_at_its_floor(tmp_path):
   rec = _recording(tmp_path, 15.36e6, 0.05)
-  frames = list(captured.frames_from_recording(rec))
-  assert [f.frame_index for f in frames] == [0, 1]
-  first, last = frames
+  cut = list(frames.frames_from_recording(rec))
+  assert [f.frame_index for f in cut] == [0, 1]
+  first, last = cut
   assert len(first.iq) == 2_457_600 and first.valid_fraction == 1.0
   assert last.valid_fraction == pytest.approx(0.25)
   # Floor noise density inside the recording's band and in the fill are the same within 1.5 dB.
@@ -41,11 +43,11 @@ def test_wide_recording_is_decimated_and_labels_clipped(tmp_path):
                           'sample_count': rec.num_samples})
   rec.annotations.append({'label': 'NR', 'freq_lower_edge': 25e6, 'freq_upper_edge': 45e6, 'sample_start': 0,
                           'sample_count': rec.num_samples})
-  frame, = captured.frames_from_recording(rec)
+  frame, = frames.frames_from_recording(rec)
   assert [a['label'] for a in frame.annotations] == ['LTE', 'NR']  # the one outside the 61.44 MHz span drops
   assert frame.annotations[1]['freq_upper_edge'] == 30.72e6
 
 
 def test_noise_floor_of_white_noise():
   noise = channel.add_awgn(np.zeros(200_000, np.complex64), 0, np.random.default_rng(1), signal_power=1.0)
-  assert 10 * np.log10(captured.noise_floor_density(noise, 1e6) * 1e6) == pytest.approx(0, abs=1.0)
+  assert 10 * np.log10(frames.noise_floor_density(noise, 1e6) * 1e6) == pytest.approx(0, abs=1.0)

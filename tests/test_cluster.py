@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from specsense_jax import cluster
+from specsense_jax.experiments import cluster
 
 GOLDEN = pathlib.Path(__file__).parent / 'golden'
 REPO = pathlib.Path(__file__).parents[1]

@@ -4,20 +4,21 @@ import json
 
 import pytest
 
-from specsense_jax import crossval
+from specsense_jax.data import splits
+from specsense_jax.training import crossval
 from tests.test_train import _config
 
 
 def test_fold_splits_by_hand():
-  assert crossval.fold_splits('train', 16, 3, 0) == ('train[5:]', 'train[0:5]')  # bounds 0, 5, 11, 16
-  assert crossval.fold_splits('train', 16, 3, 1) == ('train[:5]+train[11:]', 'train[5:11]')
-  assert crossval.fold_splits('train', 16, 3, 2) == ('train[:11]', 'train[11:16]')
+  assert splits.fold_splits('train', 16, 3, 0) == ('train[5:]', 'train[0:5]')  # bounds 0, 5, 11, 16
+  assert splits.fold_splits('train', 16, 3, 1) == ('train[:5]+train[11:]', 'train[5:11]')
+  assert splits.fold_splits('train', 16, 3, 2) == ('train[:11]', 'train[11:16]')
   with pytest.raises(ValueError, match=r'config.fold must be in \[0, 3\)'):
-    crossval.fold_splits('train', 16, 3, 3)
+    splits.fold_splits('train', 16, 3, 3)
   with pytest.raises(ValueError, match='plain split name'):
-    crossval.fold_splits('train[:50%]', 16, 3, 0)
+    splits.fold_splits('train[:50%]', 16, 3, 0)
   with pytest.raises(ValueError, match='num_folds must be between 2'):
-    crossval.fold_splits('train', 16, 1, 0)
+    splits.fold_splits('train', 16, 1, 0)
 
 
 def test_summary_statistics():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from specsense_jax import data
+from specsense_jax.data import pipeline
 import tfds_builders.spectrum_sensing  # pylint: disable=unused-import  registers the builder
 
 DATASET = 'spectrum_sensing/synthetic_tiny'
@@ -18,11 +18,11 @@ def _mesh_sharding():
 
 def test_train_batches_are_sharded_and_deterministic(tiny_data_dir):
   def first_masks(seed):
-    ds = data.input_pipeline(DATASET, 'train', global_batch_size=8, train=True, data_dir=tiny_data_dir, seed=seed)
-    batches = data.global_batches(ds, _mesh_sharding())
+    ds = pipeline.input_pipeline(DATASET, 'train', global_batch_size=8, train=True, data_dir=tiny_data_dir, seed=seed)
+    batches = pipeline.global_batches(ds, _mesh_sharding())
     return [np.asarray(next(batches)['mask']) for _ in range(3)]
-  ds = data.input_pipeline(DATASET, 'train', global_batch_size=8, train=True, data_dir=tiny_data_dir)
-  batch = next(data.global_batches(ds, _mesh_sharding()))
+  ds = pipeline.input_pipeline(DATASET, 'train', global_batch_size=8, train=True, data_dir=tiny_data_dir)
+  batch = next(pipeline.global_batches(ds, _mesh_sharding()))
   assert batch['image'].shape == (8, 64, 64, 3) and batch['image'].dtype == np.float32
   assert batch['mask'].shape == (8, 64, 64) and batch['mask'].dtype == np.int32
   assert len(batch['image'].addressable_shards) == 8
@@ -33,18 +33,18 @@ def test_train_batches_are_sharded_and_deterministic(tiny_data_dir):
 
 
 def test_eval_pass_covers_split_once_with_padding(tiny_data_dir):
-  ds = data.input_pipeline(DATASET, 'train', global_batch_size=8, train=False, data_dir=tiny_data_dir)
-  batches = list(data.global_batches(ds, _mesh_sharding()))
+  ds = pipeline.input_pipeline(DATASET, 'train', global_batch_size=8, train=False, data_dir=tiny_data_dir)
+  batches = list(pipeline.global_batches(ds, _mesh_sharding()))
   valid = np.concatenate([np.asarray(b['valid']) for b in batches])
   assert len(batches) == 2 and valid.sum() == 16  # 16 train frames, two full batches
-  ds = data.input_pipeline(DATASET, 'validation', global_batch_size=8, train=False, data_dir=tiny_data_dir)
-  (batch,) = list(data.global_batches(ds, _mesh_sharding()))
+  ds = pipeline.input_pipeline(DATASET, 'validation', global_batch_size=8, train=False, data_dir=tiny_data_dir)
+  (batch,) = list(pipeline.global_batches(ds, _mesh_sharding()))
   np.testing.assert_array_equal(np.asarray(batch['valid']), [1, 1, 0, 0, 0, 0, 0, 0])  # 2 frames padded to 8
 
 
 def test_errors_say_what_to_change(tmp_path, tiny_data_dir):
   with pytest.raises(ValueError, match='multiple of the device count 8'):
-    data.input_pipeline(DATASET, 'train', global_batch_size=12, train=True, data_dir=tiny_data_dir)
+    pipeline.input_pipeline(DATASET, 'train', global_batch_size=12, train=True, data_dir=tiny_data_dir)
   with pytest.raises(ValueError, match='tfds build tfds_builders/spectrum_sensing --config=synthetic_128'):
-    data.input_pipeline('spectrum_sensing/synthetic_128', 'train', global_batch_size=8, train=True,
+    pipeline.input_pipeline('spectrum_sensing/synthetic_128', 'train', global_batch_size=8, train=True,
                         data_dir=str(tmp_path))

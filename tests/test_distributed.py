@@ -10,7 +10,7 @@ import jax
 import numpy as np
 import pytest
 
-from specsense_jax import evaluation
+from specsense_jax.training import checkpoints
 from tests.test_train import REPO
 
 ARGS = ['--config=configs/default.py:runlocal', '--config.max_steps=4', '--config.early_stopping_patience=100']
@@ -30,7 +30,7 @@ def _env(devices: int) -> dict[str, str]:
 
 
 def _params(workdir):
-  state = evaluation.restore_state(str(workdir), evaluation.load_config(str(workdir)), 'latest')
+  state = checkpoints.restore_state(str(workdir), checkpoints.load_config(str(workdir)), 'latest')
   return int(state.step), jax.tree.leaves(state.params)
 
 

@@ -7,9 +7,9 @@ import jax
 import numpy as np
 import pytest
 
-from specsense_jax import export
 from specsense_jax import synthetic
-from specsense_jax import trained_models
+from specsense_jax.inference import export
+from specsense_jax.inference import trained_models
 from tests.test_train import REPO
 
 

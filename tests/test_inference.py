@@ -9,9 +9,11 @@ import sys
 import numpy as np
 import pytest
 
-from specsense_jax import inference
-from specsense_jax import predict
-from specsense_jax import sigmf
+from specsense_jax import constants
+from specsense_jax import frames
+from specsense_jax.inference import predict
+from specsense_jax.io import recordings
+from specsense_jax.io import sigmf
 from specsense_jax.signals import lte
 from specsense_jax.signals import nr
 from tests.test_train import REPO
@@ -45,7 +47,7 @@ def write_recording(path, rate, carriers, seconds=0.04, snr_db=15.0, seed=0, dat
 ])
 def test_finds_each_carrier(tmp_path, rate, carriers):
   meta = write_recording(tmp_path / 'rec', rate, carriers)
-  document = inference.run_predict([meta], str(tmp_path / 'out'), figures=False)
+  document = predict.run_predict([meta], str(tmp_path / 'out'), figures=False)
   found = document['detections']
   assert len(found) == len(carriers), found
   for standard, bandwidth, offset, *_ in carriers:
@@ -57,7 +59,7 @@ def test_finds_each_carrier(tmp_path, rate, carriers):
   mask = np.load(tmp_path / 'out' / 'frame_0000_mask.npy')
   assert mask.shape == (128, 128)
   if rate < 61.44e6:  # columns beyond the recording's band are never labelled
-    assert (mask[:, 0] == predict.NO_DATA).all() and (mask[:, 64] != predict.NO_DATA).all()
+    assert (mask[:, 0] == constants.NO_LABEL).all() and (mask[:, 64] != constants.NO_LABEL).all()
 
 
 def test_cli_writes_figures_masks_and_detections(tmp_path):
@@ -74,9 +76,9 @@ def test_cli_writes_figures_masks_and_detections(tmp_path):
   assert document['frames'] == 2 and document['average'] == 2
   # the last 10 ms are a frame of their own length, not a 40 ms frame padded with noise
   second = np.load(out / 'frame_0001_mask.npy')
-  assert (second != predict.NO_DATA).all() and (second == 2).any()
-  frames = list(predict.recording_frames(predict.open_recording(meta)))
-  assert [(f.start_s, f.duration_s) for f in frames] == [(0.0, 0.04), (pytest.approx(0.04), pytest.approx(0.01))]
+  assert (second != constants.NO_LABEL).all() and (second == 2).any()
+  cut = list(frames.recording_frames(recordings.open_recording(meta)))
+  assert [(f.start_s, f.duration_s) for f in cut] == [(0.0, 0.04), (pytest.approx(0.04), pytest.approx(0.01))]
   lte_detection, = document['detections']
   assert lte_detection['end_s'] == pytest.approx(0.05, abs=0.001)
 
@@ -84,9 +86,9 @@ def test_cli_writes_figures_masks_and_detections(tmp_path):
 @pytest.mark.parametrize('rate', [61.44e6, 30.72e6])
 def test_recording_shorter_than_a_frame_is_one_frame_of_its_length(tmp_path, rate):
   meta = write_recording(tmp_path / 'rec', rate, [('NR', 20, 6e6)], seconds=0.003)
-  (frame,) = predict.recording_frames(predict.open_recording(meta))
+  (frame,) = frames.recording_frames(recordings.open_recording(meta))
   assert frame.duration_s == pytest.approx(0.003) and frame.valid_rows.all()  # no 37 ms of noise fill
-  document = inference.run_predict([meta], str(tmp_path / 'out'), figures=False)
+  document = predict.run_predict([meta], str(tmp_path / 'out'), figures=False)
   (carrier,) = document['detections']
   assert carrier['standard'] == 'NR' and abs(carrier['center_frequency_mhz'] - (CENTER + 6e6) / 1e6) <= 1.0
   assert carrier['start_s'] == 0.0 and carrier['end_s'] == pytest.approx(0.003, abs=1e-4)
@@ -95,20 +97,20 @@ def test_recording_shorter_than_a_frame_is_one_frame_of_its_length(tmp_path, rat
 def test_streaming_memory_stays_flat(tmp_path):
   import resource  # pylint: disable=g-import-not-at-top
   rate = 61.44e6
-  frames = 40  # 1.6 s, 393 MB as cf32 in memory; the file itself is ci16
+  num_frames = 40  # 1.6 s, 393 MB as cf32 in memory; the file itself is ci16
   meta = write_recording(tmp_path / 'rec', rate, [('LTE', 10, 0.0)], seconds=0.04)
   data = meta.replace('.sigmf-meta', '.sigmf-data')
   one = open(data, 'rb').read()
   with open(data, 'wb') as f:
-    for _ in range(frames):
+    for _ in range(num_frames):
       f.write(one)
-  sigmf.write_metadata(meta[:-len('.sigmf-meta')], 'ci16_le', rate, frames * len(one) // 4, center_frequency=CENTER)
-  recording = predict.open_recording(meta)
+  sigmf.write_metadata(meta[:-len('.sigmf-meta')], 'ci16_le', rate, num_frames * len(one) // 4, center_frequency=CENTER)
+  recording = recordings.open_recording(meta)
   peaks = []
-  for frame in predict.recording_frames(recording):
+  for frame in frames.recording_frames(recording):
     peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     assert frame.image.shape == (128, 128, 3)
-  assert len(peaks) == frames
+  assert len(peaks) == num_frames
   assert peaks[-1] - peaks[2] < 50_000  # KB: far below one recording (196 MB as ci16)
 
 
@@ -152,7 +154,7 @@ def test_bad_inputs_name_the_file_and_leave_nothing(tmp_path, case, message):
     kwargs = dict(sample_rate=1e6)
   out = tmp_path / 'out'
   with pytest.raises(ValueError, match=message) as error:
-    inference.run_predict([str(path)], str(out), figures=False, **kwargs)
+    predict.run_predict([str(path)], str(out), figures=False, **kwargs)
   assert os.path.basename(str(path)).split('.')[0] in str(error.value)
   assert not out.exists() and not (tmp_path / 'out.partial').exists()
 
@@ -160,8 +162,8 @@ def test_bad_inputs_name_the_file_and_leave_nothing(tmp_path, case, message):
 def test_average_mode_at_the_model_rate_equals_the_whole_frame_spectrogram(tmp_path):
   from specsense_jax import spectrogram  # pylint: disable=g-import-not-at-top
   meta = write_recording(tmp_path / 'rec', 61.44e6, [('NR', 20, 5e6)], seconds=0.06)
-  recording = predict.open_recording(meta)
-  first, second = list(predict.recording_frames(recording, mode='average'))
+  recording = recordings.open_recording(meta)
+  first, second = list(frames.recording_frames(recording, mode='average'))
   expected = spectrogram.spectrogram_image(recording.read(0, 2_457_600), 61.44e6, (128, 128), 'average')
   np.testing.assert_array_equal(first.image, expected)
   np.testing.assert_array_equal(second.image, spectrogram.spectrogram_image(
@@ -169,13 +171,13 @@ def test_average_mode_at_the_model_rate_equals_the_whole_frame_spectrogram(tmp_p
   assert first.valid_rows.all() and second.valid_rows.all() and second.duration_s == pytest.approx(0.02)
   # a 1 ms rest is shorter than average mode's 128 x 1024 samples: that frame is padded, the pad unlabelled
   short_tail = write_recording(tmp_path / 'tail', 61.44e6, [('NR', 20, 5e6)], seconds=0.041)
-  last = list(predict.recording_frames(predict.open_recording(short_tail), mode='average'))[-1]
+  last = list(frames.recording_frames(recordings.open_recording(short_tail), mode='average'))[-1]
   assert last.duration_s == pytest.approx(128 * 1024 / 61.44e6) and last.valid_rows.sum() == 60
   with pytest.raises(ValueError, match="--mode=average: model 'custom_synthetic_128_short' was trained on matlab-mode "
                      r"spectrograms .* \(shipped: \['custom_synthetic_128_average'\]\)"):
-    inference.run_predict([meta], str(tmp_path / 'wrong'), mode='average', figures=False)
+    predict.run_predict([meta], str(tmp_path / 'wrong'), mode='average', figures=False)
   assert not (tmp_path / 'wrong').exists() and not (tmp_path / 'wrong.partial').exists()
-  document = inference.run_predict([meta], str(tmp_path / 'out'), model='custom_synthetic_128_average',
+  document = predict.run_predict([meta], str(tmp_path / 'out'), model='custom_synthetic_128_average',
                                    figures=False)  # the mode follows the model
   assert document['frames'] == 2 and document['source']['mode'] == 'average'
   (nr_carrier,) = document['detections']

@@ -5,7 +5,7 @@ import numpy as np
 import optax
 import pytest
 
-from specsense_jax import optim
+from specsense_jax.training import optim
 
 
 def test_piecewise_drops_every_10_epochs():

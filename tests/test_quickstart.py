@@ -4,7 +4,9 @@ import json
 
 import pytest
 
-from specsense_jax import quickstart
+from configs import default
+from specsense_jax.experiments import quickstart
+import tfds_builders.spectrum_sensing  # pylint: disable=unused-import  registers the dataset
 
 
 def test_environment_stage_writes_report(tmp_path):
@@ -30,7 +32,8 @@ def test_dataset_and_train_stages_on_tiny_data(tmp_path, monkeypatch):
   monkeypatch.setenv('SPECSENSE_TFDS_WORKERS', '1')
   monkeypatch.setattr(quickstart, 'QUICKSTART_DATASET', 'synthetic_tiny')
   monkeypatch.setattr(quickstart, 'QUICKSTART_EPOCHS', 1)
-  path = quickstart.run(str(tmp_path), ['dataset', 'train'], echo=lambda s: None)
+  path = quickstart.run(str(tmp_path), ['dataset', 'train'], echo=lambda s: None,
+                        train_config=default.get_config('runlocal'))
   text = open(path).read()
   assert "'train': 16" in text and "'test': 2" in text
   assert (tmp_path / 'dataset.png').exists()

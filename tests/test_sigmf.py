@@ -5,8 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from specsense_jax import capture_catalog
-from specsense_jax import sigmf
+from specsense_jax.io import catalog
+from specsense_jax.io import recordings
+from specsense_jax.io import sigmf
 
 
 def _iq(n=1000, seed=0):
@@ -23,7 +24,7 @@ def test_round_trip_every_datatype(tmp_path, datatype, tolerance):
                   'sample_count': 400}]
   path = sigmf.write_recording(tmp_path / 'rec', iq, 19.2e6, center_frequency=1.8e9, annotations=annotations,
                                datatype=datatype)
-  rec = sigmf.read_recording(path)
+  rec = recordings.read_recording(path)
   assert rec.num_samples == 1000 and rec.sample_rate == 19.2e6 and rec.center_frequency == 1.8e9
   assert rec.annotations == annotations
   np.testing.assert_allclose(rec.read(), iq, atol=tolerance * 0.71 + 1e-7)  # half a step on I and Q
@@ -50,7 +51,7 @@ def test_write_rejects_bad_samples_and_leaves_nothing(tmp_path):
 
 
 def test_segment_reads_check_bounds_and_values(tmp_path):
-  rec = sigmf.read_recording(sigmf.write_recording(tmp_path / 'r', _iq(100), 1e6, datatype='cf32_le'))
+  rec = recordings.read_recording(sigmf.write_recording(tmp_path / 'r', _iq(100), 1e6, datatype='cf32_le'))
   with pytest.raises(sigmf.SigMFError, match=r'r\.sigmf-data: samples \[95, 105\) are outside'):
     rec.read_segments(np.array([0, 95]), 10)
   raw = np.fromfile(rec.data_path, np.float32)
@@ -65,24 +66,24 @@ def test_segment_reads_check_bounds_and_values(tmp_path):
 
 def test_read_errors_name_the_file(tmp_path):
   with pytest.raises(sigmf.SigMFError, match=r'missing\.sigmf-meta: file not found'):
-    sigmf.read_recording(tmp_path / 'missing')
+    recordings.read_recording(tmp_path / 'missing')
   path = sigmf.write_recording(tmp_path / 'r', _iq(), 1e6)
   text = json.loads(open(path).read())
   text['global']['core:sample_rate'] = -1
   open(path, 'w').write(json.dumps(text))
   with pytest.raises(sigmf.SigMFError, match=r'r\.sigmf-meta: core:sample_rate'):
-    sigmf.read_recording(path)
+    recordings.read_recording(path)
   open(path, 'w').write('{not json')
   with pytest.raises(sigmf.SigMFError, match='not valid JSON'):
-    sigmf.read_recording(path)
+    recordings.read_recording(path)
 
 
 def test_catalogued_captures_read_back(shared_dir, tmp_path):
-  paths = capture_catalog.write_all(str(shared_dir / 'realdata/captures'), str(tmp_path))
+  paths = catalog.write_all(str(shared_dir / 'realdata/captures'), str(tmp_path))
   assert len(paths) == 6
-  rec = sigmf.read_recording(paths[0])
+  rec = recordings.read_recording(paths[0])
   assert rec.datatype == 'ci8' and rec.sample_rate == 19.2e6 and rec.num_samples == 1_536_000  # 80 ms
-  raw = np.fromfile(shared_dir / 'realdata/captures' / capture_catalog.CAPTURES[0].file, np.int8)[:8] / 128
+  raw = np.fromfile(shared_dir / 'realdata/captures' / catalog.CAPTURES[0].file, np.int8)[:8] / 128
   np.testing.assert_allclose(rec.read(0, 4), raw[0::2] + 1j * raw[1::2])
-  nr100 = sigmf.read_recording(paths[3])
+  nr100 = recordings.read_recording(paths[3])
   assert [a['label'] for a in nr100.annotations] == ['NR', 'Unknown']

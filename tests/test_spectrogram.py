@@ -5,7 +5,8 @@ import pytest
 import scipy.signal
 
 from specsense_jax import spectrogram
-from specsense_jax.signals import generate_frame, SceneConfig
+from specsense_jax.signals import generate_frame
+from specsense_jax.signals import SceneConfig
 
 
 def _direct_matlab_grey(iq, fs, size):

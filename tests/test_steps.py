@@ -6,9 +6,9 @@ import numpy as np
 import optax
 import pytest
 
-from specsense_jax import steps
-from specsense_jax import tasks
 from specsense_jax.models import build_model
+from specsense_jax.training import steps
+from specsense_jax.training import tasks
 
 
 def _batches(n, size=32, batch=8):

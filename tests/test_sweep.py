@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from specsense_jax import sweep
+from specsense_jax.experiments import sweep
 from tests.test_train import REPO
 
 

@@ -5,7 +5,8 @@ import pytest
 
 from specsense_jax import spectrogram
 from specsense_jax import synthetic
-from specsense_jax.signals import generate_frame, SceneConfig
+from specsense_jax.signals import generate_frame
+from specsense_jax.signals import SceneConfig
 
 
 @pytest.mark.parametrize('size,spec_mode,mask_mode', [((128, 128), 'matlab', 'band'),

@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from specsense_jax import tasks
+from specsense_jax.training import tasks
 
 
 def test_weighted_cross_entropy_by_hand():

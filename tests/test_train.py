@@ -12,7 +12,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from configs import default
-from specsense_jax import train
+from specsense_jax.training import train
 import tfds_builders.spectrum_sensing  # pylint: disable=unused-import
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -38,8 +38,8 @@ def test_relative_workdir(tiny_data_dir, tmp_path, monkeypatch):
   monkeypatch.chdir(tmp_path)
   train.train_and_evaluate(_config(tiny_data_dir, max_steps=2), 'runs/relative')
   assert (tmp_path / 'runs' / 'relative' / 'test_metrics.json').exists()
-  from specsense_jax import evaluation  # pylint: disable=g-import-not-at-top
-  assert evaluation.evaluate_workdir('runs/relative', 'test')['num_images'] == 2
+  from specsense_jax.evaluation import reports  # pylint: disable=g-import-not-at-top
+  assert reports.evaluate_workdir('runs/relative', 'test')['num_images'] == 2
 
 
 def test_resumed_run_ends_with_same_parameters(tiny_data_dir, tmp_path):
@@ -85,9 +85,9 @@ def test_unknown_config_key_fails_before_anything(tmp_path):
 
 
 def test_evaluate_report_matches_training_test_metrics(tiny_data_dir, tmp_path):
-  from specsense_jax import evaluation  # pylint: disable=g-import-not-at-top
+  from specsense_jax.evaluation import reports  # pylint: disable=g-import-not-at-top
   result = train.train_and_evaluate(_config(tiny_data_dir, max_steps=2), str(tmp_path))
-  report = evaluation.evaluate_workdir(str(tmp_path), 'test')
+  report = reports.evaluate_workdir(str(tmp_path), 'test')
   for key in ('global_accuracy', 'mean_iou', 'weighted_iou', 'mean_bf_score'):
     assert report[key] == pytest.approx(result[key])
   assert report['num_images'] == 2
@@ -168,7 +168,7 @@ def test_bad_config_fails_before_compiling_and_writes_nothing(tiny_data_dir, tmp
 
 def test_frame_classifier_trains_and_reports(tiny_data_dir, tmp_path):
   from configs import classifier  # pylint: disable=g-import-not-at-top
-  from specsense_jax import evaluation  # pylint: disable=g-import-not-at-top
+  from specsense_jax.evaluation import reports  # pylint: disable=g-import-not-at-top
   config = classifier.get_config('encoder=resnet18,runlocal')
   with config.unlocked():
     config.data_dir = tiny_data_dir
@@ -177,7 +177,7 @@ def test_frame_classifier_trains_and_reports(tiny_data_dir, tmp_path):
   assert set(result) >= {'subset_accuracy', 'mean_f1', 'class_f1'} and set(result['class_f1']) == {'NR', 'LTE'}
   history = json.loads((tmp_path / 'history.json').read_text())
   assert 'val_subset_accuracy' in history['epochs'][-1]
-  report = evaluation.evaluate_workdir(str(tmp_path), 'test')
+  report = reports.evaluate_workdir(str(tmp_path), 'test')
   assert report['task'] == 'classification' and report['num_images'] == 2
   assert report['subset_accuracy'] == pytest.approx(result['subset_accuracy'])
   markdown = (tmp_path / 'eval_test' / 'report.md').read_text()

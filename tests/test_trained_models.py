@@ -6,7 +6,8 @@ import pytest
 
 from specsense_jax import metrics
 from specsense_jax import synthetic
-from specsense_jax import trained_models
+from specsense_jax.inference import trained_models
+from specsense_jax.training import checkpoints
 
 
 @pytest.mark.parametrize('name,mode', [('custom_synthetic_128', 'matlab'), ('custom_synthetic_128_short', 'matlab'),
@@ -27,13 +28,13 @@ def test_shipped_models_segment_unseen_frames(name, mode):
 def test_default_model_and_modes():
   assert trained_models.load().name == trained_models.DEFAULT == 'custom_synthetic_128_short'
   assert trained_models.shipped_names('average') == ['custom_synthetic_128_average']
-  assert trained_models.dataset_spectrogram_mode('spectrum_sensing/synthetic_128_average') == 'average'
-  assert trained_models.dataset_spectrogram_mode('spectrum_sensing/synthetic_128:1.0.0') == 'matlab'
+  assert trained_models.config_spectrogram_mode({'spectrogram_mode': 'average'}) == 'average'
+  assert trained_models.config_spectrogram_mode({'dataset': 'spectrum_sensing/synthetic_128'}) == 'matlab'
 
 
 def test_package_round_trip_and_errors(tiny_data_dir, tmp_path):
-  from specsense_jax import evaluation  # pylint: disable=g-import-not-at-top
-  from specsense_jax import train  # pylint: disable=g-import-not-at-top
+  from specsense_jax.evaluation import reports  # pylint: disable=g-import-not-at-top
+  from specsense_jax.training import train  # pylint: disable=g-import-not-at-top
   from tests.test_train import _config  # pylint: disable=g-import-not-at-top
   workdir = tmp_path / 'run'
   train.train_and_evaluate(_config(tiny_data_dir, max_steps=2), str(workdir))
@@ -43,7 +44,7 @@ def test_package_round_trip_and_errors(tiny_data_dir, tmp_path):
   images = np.random.default_rng(0).uniform(size=(2, 64, 64, 3)).astype(np.float32)
   np.testing.assert_array_equal(loaded.model.apply(loaded.variables, images),
                                 from_workdir.model.apply(from_workdir.variables, images))
-  state = evaluation.restore_state(str(workdir), evaluation.load_config(str(workdir)))
+  state = checkpoints.restore_state(str(workdir), checkpoints.load_config(str(workdir)))
   for a, b in zip(jax.tree.leaves(loaded.variables['params']), jax.tree.leaves(state.params), strict=True):
     np.testing.assert_array_equal(a, b)
   with pytest.raises(ValueError, match='exists; choose a new folder'):

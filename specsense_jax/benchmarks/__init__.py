@@ -1,1 +1,1 @@
-"""Per-stage benchmarks, registered by name in `specsense_jax.benchmarking.BENCHMARKS`."""
+"""Per-stage benchmarks, registered by name in `specsense_jax.benchmarks.harness.BENCHMARKS`."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from specsense_jax import benchmarking
+from specsense_jax.benchmarks import harness
 
 
-def run(options: benchmarking.Options) -> list[dict]:
+def run(options: harness.Options) -> list[dict]:
   """Measures achieved TFLOP/s of an n×n×n matmul on the default device in float32 and bfloat16."""
   n = 512 if options.quick else 2048
   rows = []
@@ -17,7 +17,7 @@ def run(options: benchmarking.Options) -> list[dict]:
     a = jax.random.normal(key_a, (n, n), dtype)
     b = jax.random.normal(key_b, (n, n), dtype)
     matmul = jax.jit(jnp.matmul)
-    timing = benchmarking.time_call(lambda: matmul(a, b).block_until_ready(), repeats=options.repeats)
+    timing = harness.time_call(lambda: matmul(a, b).block_until_ready(), repeats=options.repeats)
     flops = 2.0 * n ** 3
     rows.append({
         'op': f'matmul {n}x{n}x{n}',

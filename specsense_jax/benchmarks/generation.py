@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import scipy.signal
 
-from specsense_jax import benchmarking
 from specsense_jax import spectrogram
 from specsense_jax import synthetic
-from specsense_jax.signals import generate_frame, SceneConfig
+from specsense_jax.benchmarks import harness
+from specsense_jax.signals import generate_frame
+from specsense_jax.signals import SceneConfig
 
 MATLAB_FRAME_CORE_SECONDS = 6 * 3600 / 2700  # MathWorks: 2,700 frames in an hour on 6 workers
 
@@ -17,7 +18,7 @@ def _labelled_image(seed: int, config: SceneConfig, size, mode):
   return synthetic.make_example(seed, config, synthetic.ImageConfig(size=size, spectrogram_mode=mode))
 
 
-def run(options: benchmarking.Options) -> list[dict]:
+def run(options: harness.Options) -> list[dict]:
   """Times frame synthesis + image + mask per mode and size, and scipy.signal.spectrogram on the same IQ."""
   config = SceneConfig(scenes=('nr_lte',))
   frame = generate_frame(0, config)
@@ -28,20 +29,20 @@ def run(options: benchmarking.Options) -> list[dict]:
                              nfft=spectrogram.MATLAB_NFFT, return_onesided=False, detrend=False)
 
   repeats = max(1, options.repeats)
-  reference = benchmarking.time_call(scipy_spectrogram, repeats=repeats)
+  reference = harness.time_call(scipy_spectrogram, repeats=repeats)
   rows = [{'work': 'scipy.signal.spectrogram alone (MATLAB params, 40 ms)', 'size': '-', 'mode': '-',
            'median_s': reference.median_s, 'core_s': reference.cpu_median_s, 'speedup_vs_scipy': 1.0}]
   seeds = iter(range(1, 10**6))
   cases = [((128, 128), 'matlab')] if options.quick else [
       ((128, 128), 'matlab'), ((256, 256), 'matlab'), ((128, 128), 'average'), ((256, 256), 'average')]
   for size, mode in cases:
-    timing = benchmarking.time_call(lambda: _labelled_image(next(seeds), config, size, mode), repeats=repeats)
+    timing = harness.time_call(lambda: _labelled_image(next(seeds), config, size, mode), repeats=repeats)
     rows.append({'work': 'NR+LTE frame -> image + mask', 'size': f'{size[0]}x{size[1]}', 'mode': mode,
                  'median_s': timing.median_s, 'core_s': timing.cpu_median_s,
                  'speedup_vs_scipy': reference.median_s / timing.median_s,
                  'vs_matlab_core_s': MATLAB_FRAME_CORE_SECONDS / timing.cpu_median_s})
   for size, mode in cases[:2]:
-    timing = benchmarking.time_call(
+    timing = harness.time_call(
         lambda: spectrogram.spectrogram_image(frame.iq, frame.sample_rate, size, mode), repeats=repeats)
     rows.append({'work': 'spectrogram_image only', 'size': f'{size[0]}x{size[1]}', 'mode': mode,
                  'median_s': timing.median_s, 'core_s': timing.cpu_median_s,
@@ -49,7 +50,7 @@ def run(options: benchmarking.Options) -> list[dict]:
   for name, make in (('nr_waveform 50 MHz 30 kHz', lambda: generate_frame(
       next(seeds), SceneConfig(scenes=('nr',), nr_bandwidths_mhz=(50,), nr_scs_khz=(30,), channel_models=('none',),
                                time_shift=False))),):
-    timing = benchmarking.time_call(make, repeats=repeats)
+    timing = harness.time_call(make, repeats=repeats)
     rows.append({'work': f'{name} (no fading), whole frame', 'size': '-', 'mode': '-',
                  'median_s': timing.median_s, 'core_s': timing.cpu_median_s})
   return rows

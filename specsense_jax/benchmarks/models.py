@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from specsense_jax import benchmarking
+from specsense_jax.benchmarks import harness
 from specsense_jax.models import build_model
 
 SMP_REFERENCE = {('deeplabv3plus_resnet50', 256, 8): (1.73, 10.8), ('deeplabv3plus_resnet18', 128, 16): (26.9, 80.0)}
@@ -64,8 +64,8 @@ def measure(name: str, size: int, batch: int, repeats: int, dtype=jnp.float32, *
 
   train_compiled = train_step.lower(*state).compile()
   infer_compiled = infer.lower(variables, images).compile()
-  train = benchmarking.time_call(run_train, repeats=repeats, warmup=1)
-  inference = benchmarking.time_call(lambda: infer(variables, images).block_until_ready(), repeats=repeats,
+  train = harness.time_call(run_train, repeats=repeats, warmup=1)
+  inference = harness.time_call(lambda: infer(variables, images).block_until_ready(), repeats=repeats,
                                      warmup=1)
   row = {'model': name + ''.join(f' {k}={v}' for k, v in model_kwargs.items()), 'size': size, 'batch': batch,
          'dtype': jnp.dtype(dtype).name, 'train_img_s': batch / train.median_s, 'infer_img_s': batch / inference.median_s}
@@ -82,7 +82,7 @@ def measure(name: str, size: int, batch: int, repeats: int, dtype=jnp.float32, *
   return row
 
 
-def run(options: benchmarking.Options) -> list[dict]:
+def run(options: harness.Options) -> list[dict]:
   cases = CASES[:1] if options.quick else CASES
   rows = [measure(name, size, batch if not options.quick else 2, max(1, options.repeats), **kwargs)
           for name, size, batch, kwargs in cases]

@@ -9,11 +9,11 @@ import tempfile
 
 import numpy as np
 
-from specsense_jax import benchmarking
-from specsense_jax import inference
-from specsense_jax import sigmf
-from specsense_jax.signals import SceneConfig
+from specsense_jax.benchmarks import harness
+from specsense_jax.inference import predict
+from specsense_jax.io import sigmf
 from specsense_jax.signals import generate_frame
+from specsense_jax.signals import SceneConfig
 
 RATE = 61.44e6
 TARGET_RTF = {'matlab': 0.25, 'average': 1.0}
@@ -30,7 +30,7 @@ def _recording(directory: str, seconds: float) -> str:
                                center_frequency=3.5e9, datatype='ci16_le')
 
 
-def run(options: benchmarking.Options) -> list[dict]:
+def run(options: harness.Options) -> list[dict]:
   seconds = 0.2 if options.quick else 1.0
   directory = tempfile.mkdtemp(prefix='specsense_predict_bench_')
   try:
@@ -41,8 +41,8 @@ def run(options: benchmarking.Options) -> list[dict]:
 
       def once():
         shutil.rmtree(output, ignore_errors=True)
-        inference.run_predict([meta], output, model=model, mode=mode, figures=False)
-      timing = benchmarking.time_call(once, repeats=max(1, options.repeats), warmup=1)
+        predict.run_predict([meta], output, model=model, mode=mode, figures=False)
+      timing = harness.time_call(once, repeats=max(1, options.repeats), warmup=1)
       rows.append({'work': f'predict {seconds:g} s ci16 SigMF at 61.44 Msps -> masks + detections',
                    'mode': mode, 'model': model, 'median_s': timing.median_s, 'core_s': timing.cpu_median_s,
                    'real_time_factor': timing.median_s / seconds, 'target_rtf': TARGET_RTF[mode]})

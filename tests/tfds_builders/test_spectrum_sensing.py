@@ -11,9 +11,10 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from specsense_jax import sigmf
 from specsense_jax import spectrogram
-from specsense_jax.signals import generate_frame, SceneConfig
+from specsense_jax.io import sigmf
+from specsense_jax.signals import generate_frame
+from specsense_jax.signals import SceneConfig
 import tfds_builders.spectrum_sensing  # pylint: disable=unused-import  registers the builder
 
 DUMMY = os.path.join(os.path.dirname(tfds_builders.spectrum_sensing.__file__), 'dummy_data')

@@ -12,12 +12,12 @@ from __future__ import annotations
 import dataclasses
 
 from absl import logging
-
 import numpy as np
 import tensorflow_datasets as tfds
 
-from specsense_jax import dataset_examples
 from specsense_jax import spectrogram
+from specsense_jax.data import examples
+from specsense_jax.data import splits
 
 
 def _serialize_deterministically(self, example):
@@ -60,8 +60,8 @@ class SpectrumSensingConfig(tfds.core.BuilderConfig):
   mask_mode: str = 'band'
   scene_overrides: tuple = ()
 
-  def synthetic_spec(self) -> dataset_examples.SyntheticSpec:
-    return dataset_examples.SyntheticSpec(self.num_frames, self.image_size, self.seed, self.spectrogram_mode,
+  def synthetic_spec(self) -> examples.SyntheticSpec:
+    return examples.SyntheticSpec(self.num_frames, self.image_size, self.seed, self.spectrogram_mode,
                                           self.mask_mode, tuple(self.scene_overrides))
 
 
@@ -108,8 +108,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             'mask': tfds.features.Image(shape=(size, size, 1), dtype=np.uint8, use_colormap=True,
                                         doc=f'class ids: {dict(spectrogram.CLASS_IDS)}'),
             'snr_db': tfds.features.Scalar(np.float32, doc='frame SNR (NaN for captured frames)'),
-            'signals': tfds.features.Tensor(shape=(len(dataset_examples.SIGNAL_LABELS),), dtype=np.bool_,
-                                            doc=f'present: {dataset_examples.SIGNAL_LABELS}'),
+            'signals': tfds.features.Tensor(shape=(len(examples.SIGNAL_LABELS),), dtype=np.bool_,
+                                            doc=f'present: {examples.SIGNAL_LABELS}'),
             'scene': tfds.features.Text(doc='nr, lte, nr_lte or captured'),
             'params': tfds.features.Text(doc='JSON of every drawn parameter / recording facts'),
             'recording': tfds.features.Text(),
@@ -130,7 +130,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
   def _split_generators(self, dl_manager: tfds.download.DownloadManager):
     config = self.builder_config
     if config.kind == 'captured':
-      by_split = dataset_examples.captured_examples(str(dl_manager.manual_dir), config.image_size,
+      by_split = examples.captured_examples(str(dl_manager.manual_dir), config.image_size,
                                                     config.spectrogram_mode)
       empty = [split for split, examples in by_split.items() if not examples]
       if empty:  # a few short recordings need not fill every split; TFDS cannot write an empty one
@@ -138,12 +138,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                         config.name, empty)
       return {split: iter(examples) for split, examples in by_split.items() if examples}
     spec = config.synthetic_spec()
-    indices = {s: [i for i in range(spec.num_frames) if dataset_examples.split_of(i) == s]
-               for s in dataset_examples.SPLITS}
+    indices = {s: [i for i in range(spec.num_frames) if splits.split_of(i) == s]
+               for s in splits.SPLITS}
     return {split: self._generate_examples(spec, idx) for split, idx in indices.items()}
 
   def _generate_examples(self, spec, indices):
     if getattr(self, '_use_beam', False):
       beam = tfds.core.lazy_imports.apache_beam
-      return beam.Create(indices) | beam.Map(lambda i, s=spec: dataset_examples.synthetic_example(s, i))
-    return dataset_examples.synthetic_examples(spec, indices)
+      return beam.Create(indices) | beam.Map(lambda i, s=spec: examples.synthetic_example(s, i))
+    return examples.synthetic_examples(spec, indices)

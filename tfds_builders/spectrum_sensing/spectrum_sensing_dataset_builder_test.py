@@ -4,7 +4,8 @@ import os
 
 import tensorflow_datasets as tfds
 
-from specsense_jax import dataset_examples
+from specsense_jax.data import examples
+from specsense_jax.data import splits
 from tfds_builders.spectrum_sensing import spectrum_sensing_dataset_builder
 
 os.environ.setdefault('SPECSENSE_TFDS_WORKERS', '1')
@@ -23,7 +24,7 @@ def _captured_splits():
   # lte_dummy: 45 ms -> 2 frames; nr_dummy: 8 ms -> 1 frame. Splits follow a stable hash of recording/frame.
   counts = {}
   for name in ('lte_dummy/0', 'lte_dummy/1', 'nr_dummy/0'):
-    split = dataset_examples.split_of_name(name)
+    split = splits.split_of_name(name)
     counts[split] = counts.get(split, 0) + 1
   return counts
 

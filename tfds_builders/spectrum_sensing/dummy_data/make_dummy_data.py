@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from specsense_jax import sigmf
+from specsense_jax.io import sigmf
 from specsense_jax.signals import channel, lte, nr
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from specsense_jax import tasks
+from specsense_jax.training import tasks
 
 P = jax.sharding.PartitionSpec
 

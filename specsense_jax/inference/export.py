@@ -14,8 +14,8 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
-from specsense_jax import tasks
-from specsense_jax import trained_models
+from specsense_jax.inference import trained_models
+from specsense_jax.training import tasks
 
 PLATFORMS = ('cpu', 'cuda', 'rocm', 'tpu')
 

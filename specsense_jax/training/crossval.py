@@ -15,29 +15,8 @@ from typing import Any, Sequence
 import ml_collections
 import numpy as np
 
-
-def fold_splits(split: str, num_examples: int, num_folds: int, fold: int) -> tuple[str, str]:
-  """(training split, held-out split) TFDS expressions for fold `fold` of `num_folds` contiguous folds."""
-  if num_folds < 2 or num_folds > num_examples:
-    raise ValueError(f'config.num_folds must be between 2 and the {num_examples} examples of {split!r}, '
-                     f'got {num_folds}')
-  if not 0 <= fold < num_folds:
-    raise ValueError(f'config.fold must be in [0, {num_folds}) for config.num_folds={num_folds}, got {fold}')
-  if '[' in split or '+' in split:
-    raise ValueError(f'cross-validation needs config.train_split to be a plain split name, got {split!r}')
-  bounds = [round(i * num_examples / num_folds) for i in range(num_folds + 1)]
-  lo, hi = bounds[fold], bounds[fold + 1]
-  rest = ([f'{split}[:{lo}]'] if lo > 0 else []) + ([f'{split}[{hi}:]'] if hi < num_examples else [])
-  return '+'.join(rest), f'{split}[{lo}:{hi}]'
-
-
-def apply_fold(config: ml_collections.ConfigDict, num_examples: int) -> ml_collections.ConfigDict:
-  """A copy of `config` training on the other folds of `config.train_split` and testing on `config.fold`."""
-  train_split, held_out = fold_splits(config.train_split, num_examples, config.num_folds, config.fold)
-  folded = ml_collections.ConfigDict(config.to_dict())
-  folded.train_split, folded.test_split = train_split, held_out
-  folded.lock()
-  return folded
+from specsense_jax.training import tasks
+from specsense_jax.training import train
 
 
 def summarize(fold_metrics: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, Any]:
@@ -66,8 +45,6 @@ def cross_validate(config: ml_collections.ConfigDict, workdir: str) -> dict[str,
   Returns:
     {'num_folds', 'summary': {metric: {mean, std, min, max, folds}}}.
   """
-  from specsense_jax import tasks  # pylint: disable=g-import-not-at-top
-  from specsense_jax import train  # pylint: disable=g-import-not-at-top
   train.check_config(config)
   results = []
   for fold in range(config.num_folds):

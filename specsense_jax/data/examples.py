@@ -9,7 +9,6 @@ gives the same records.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import multiprocessing
 import os
@@ -17,24 +16,14 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from specsense_jax import captured
-from specsense_jax import sigmf
+from specsense_jax import frames
 from specsense_jax import spectrogram
 from specsense_jax import synthetic
+from specsense_jax.data import splits
+from specsense_jax.io import recordings
 from specsense_jax.signals import scene
 
-SPLITS = ('train', 'validation', 'test')
 SIGNAL_LABELS = ('NR', 'LTE', 'Unknown')
-
-
-def split_of(index: int) -> str:
-  """80 / 10 / 10 by frame index."""
-  return 'train' if index % 10 < 8 else ('validation' if index % 10 == 8 else 'test')
-
-
-def split_of_name(name: str) -> str:
-  """80 / 10 / 10 for captured frames, by a stable hash of recording and frame."""
-  return split_of(int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], 'little'))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,13 +123,13 @@ def captured_examples(manual_dir: str, image_size: int, spectrogram_mode: str = 
                       ) -> dict[str, list[tuple[str, dict[str, Any]]]]:
   """All frames of all recordings in `manual_dir`, grouped by split. Every recording is opened and checked
   before any frame is made, so a bad file fails the build before anything is written."""
-  recordings = [sigmf.read_recording(p) for p in recording_paths(manual_dir)]
+  recordings = [recordings.read_recording(p) for p in recording_paths(manual_dir)]
   size = (image_size, image_size)
-  out = {s: [] for s in SPLITS}
+  out = {s: [] for s in splits.SPLITS}
   for rec in recordings:
-    for frame in captured.frames_from_recording(rec):
+    for frame in frames.frames_from_recording(rec):
       name = f'{rec.name}/{frame.frame_index}'
-      out[split_of_name(name)].append((name, {
+      out[splits.split_of_name(name)].append((name, {
           'image': spectrogram.spectrogram_image(frame.iq, frame.sample_rate, size, spectrogram_mode),
           'mask': spectrogram.label_mask(frame.annotations, frame.sample_rate, len(frame.iq), size)[..., None],
           'snr_db': np.float32(np.nan), 'signals': _signals_present(a['label'] for a in frame.annotations),

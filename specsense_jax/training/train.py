@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from absl import logging
+from flax.metrics import tensorboard
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -22,16 +23,16 @@ import numpy as np
 import orbax.checkpoint as ocp
 import tensorflow_datasets as tfds
 
-from flax.metrics import tensorboard
-
-from specsense_jax import augment
-from specsense_jax import crossval
-from specsense_jax import data
-from specsense_jax import optim
-from specsense_jax import steps
-from specsense_jax import tasks
-from specsense_jax.models import registry
+from specsense_jax.constants import CLASS_NAMES
+from specsense_jax.constants import STANDARDS
+from specsense_jax.data import augment
+from specsense_jax.data import pipeline
+from specsense_jax.data import splits
 from specsense_jax.models import pretrained
+from specsense_jax.models import registry
+from specsense_jax.training import optim
+from specsense_jax.training import steps
+from specsense_jax.training import tasks
 
 
 class NonFiniteLossError(RuntimeError):
@@ -83,7 +84,7 @@ def _class_weights(config, workdir: str) -> np.ndarray:
   if config.class_weighting == 'none':
     weights = np.ones(config.num_classes, np.float32)
   else:  # median_frequency (check_config allows it for segmentation only)
-    ds = data.input_pipeline(config.dataset, config.train_split, global_batch_size=jax.device_count(),
+    ds = pipeline.input_pipeline(config.dataset, config.train_split, global_batch_size=jax.device_count(),
                              train=False, data_dir=config.data_dir, cache=False)
     masks = (b['mask'][b['valid'] > 0] for b in tfds.as_numpy(ds))
     weights = optim.median_frequency_weights(*optim.class_pixel_statistics(masks, config.num_classes))
@@ -121,6 +122,16 @@ def check_resumable(config: ml_collections.ConfigDict, workdir: str) -> None:
                      'it with its own config (config.json there) or choose a new --workdir')
 
 
+def _recorded_config(config: ml_collections.ConfigDict, builder) -> dict[str, Any]:
+  """The config as config.json keeps it, with what using the checkpoint needs that the config only implies:
+  the spectrogram mode of the dataset's images and the class names (the image size is `image_size`)."""
+  recorded = json.loads(config.to_json_best_effort())
+  recorded['spectrogram_mode'] = getattr(builder.builder_config, 'spectrogram_mode', 'matlab')
+  names = STANDARDS if tasks.task_for_model(config.model) is tasks.CLASSIFICATION else CLASS_NAMES
+  recorded['class_names'] = list(names[:config.num_classes])
+  return recorded
+
+
 def _managers(workdir: str, mode: str):
   latest = ocp.CheckpointManager(os.path.join(workdir, 'checkpoints'),
                                  options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True))
@@ -132,14 +143,14 @@ def _managers(workdir: str, mode: str):
 def evaluate(jitted: steps.Steps, state, config, task: tasks.Task, split: str, sharding,
              with_loss: bool = False) -> dict[str, Any]:
   """The task's metrics (and the mean loss with `with_loss`) over one pass of `split`."""
-  ds = data.input_pipeline(config.dataset, split, global_batch_size=config.batch_size, train=False,
+  ds = pipeline.input_pipeline(config.dataset, split, global_batch_size=config.batch_size, train=False,
                            data_dir=config.data_dir, cache=False)
   accumulator = task.accumulator(config.num_classes)
   loss_sum = 0.0
-  for batch in data.global_batches(ds, sharding):
-    host = data.to_host({k: v for k, v in batch.items() if k != 'image'})
+  for batch in pipeline.global_batches(ds, sharding):
+    host = pipeline.to_host({k: v for k, v in batch.items() if k != 'image'})
     valid = host['valid'] > 0
-    predictions = data.to_host(jitted.predict(state, batch['image']))[valid]
+    predictions = pipeline.to_host(jitted.predict(state, batch['image']))[valid]
     accumulator.add({k: v[valid] for k, v in host.items()}, predictions)
     if with_loss:
       loss_sum += float(jitted.eval_loss(state, batch)) * valid.sum()
@@ -151,11 +162,11 @@ def evaluate(jitted: steps.Steps, state, config, task: tasks.Task, split: str, s
 
 def _mask_panels(predict, state, config, sharding, count: int = 3) -> np.ndarray:
   """Images of the first validation frames: spectrogram | true mask | predicted mask, as (count, H, 3W, 3)."""
-  ds = data.input_pipeline(config.dataset, config.eval_split, global_batch_size=config.batch_size, train=False,
+  ds = pipeline.input_pipeline(config.dataset, config.eval_split, global_batch_size=config.batch_size, train=False,
                            data_dir=config.data_dir, cache=False)
-  batch = next(data.global_batches(ds, sharding))
-  prediction = data.to_host(predict(state, batch['image']))[:count]  # every process: predict is collective
-  batch = data.to_host(batch)
+  batch = next(pipeline.global_batches(ds, sharding))
+  prediction = pipeline.to_host(predict(state, batch['image']))[:count]  # every process: predict is collective
+  batch = pipeline.to_host(batch)
   palette = np.array([[40, 40, 40], [31, 155, 222], [240, 160, 32], [176, 64, 192]], np.float32) / 255
   colour = lambda m: palette[np.clip(m, 0, len(palette) - 1)]
   images = np.asarray(batch['image'])[:count]
@@ -179,11 +190,11 @@ def check_config(config: ml_collections.ConfigDict):
       task is tasks.CLASSIFICATION and config.class_weighting != 'none'):
     allowed = "'median_frequency' or 'none'" if task is tasks.SEGMENTATION else "'none' for frame classifiers"
     raise ValueError(f'config.class_weighting must be {allowed}, got {config.class_weighting!r}')
-  data.check_batch_size(config.batch_size)
+  pipeline.check_batch_size(config.batch_size)
   augment.check(config.augment)
-  builder = data.prepared_builder(config.dataset, config.data_dir)
+  builder = pipeline.prepared_builder(config.dataset, config.data_dir)
   if config.fold is not None:
-    config = crossval.apply_fold(config, builder.info.splits[config.train_split].num_examples)
+    config = splits.apply_fold(config, builder.info.splits[config.train_split].num_examples)
   for key in ('train_split', 'eval_split', 'test_split'):
     try:
       builder.info.splits[config[key]].num_examples  # pylint: disable=expression-not-assigned
@@ -217,10 +228,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   os.makedirs(workdir, exist_ok=True)
   if jax.process_index() == 0:
     with open(os.path.join(workdir, 'config.json'), 'w') as f:
-      f.write(config.to_json_best_effort(indent=1))
+      json.dump(_recorded_config(config, builder), f, indent=1)
   mesh = jax.make_mesh((jax.device_count(),), ('data',))
   sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data'))
-  train_ds = data.input_pipeline(config.dataset, config.train_split, global_batch_size=config.batch_size,
+  train_ds = pipeline.input_pipeline(config.dataset, config.train_split, global_batch_size=config.batch_size,
                                  train=True, data_dir=config.data_dir, seed=config.seed,
                                  shuffle_buffer=config.shuffle_buffer, augment=config.augment)
   num_train = builder.info.splits[config.train_split].num_examples
@@ -251,7 +262,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     logging.info('resumed from step %d', int(state.step))
   state = place(state)
   writer = tensorboard.SummaryWriter(os.path.join(workdir, 'tensorboard')) if jax.process_index() == 0 else None
-  batches = data.global_batches(train_ds, sharding)
+  batches = pipeline.global_batches(train_ds, sharding)
   start_step = int(state.step)
   # Skip the batches the interrupted run consumed, so the data order matches an uninterrupted run.
   for _ in range(start_step):

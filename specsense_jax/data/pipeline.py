@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from specsense_jax import augment as augment_lib
+from specsense_jax.data import augment as augment_lib
 
 tf.config.set_visible_devices([], 'GPU')  # tf.data only: leave the accelerators to JAX
 

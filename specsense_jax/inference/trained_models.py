@@ -18,6 +18,9 @@ import flax.serialization
 import jax
 import ml_collections
 
+from specsense_jax.models import registry
+from specsense_jax.training import checkpoints
+
 SHIPPED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'trained')
 DEFAULT = 'custom_synthetic_128_short'
 
@@ -41,18 +44,9 @@ class TrainedModel:
 
 
 def config_spectrogram_mode(config) -> str:
-  """The spectrogram mode of a training config (ConfigDict or dict): recorded by `package`, else its dataset's."""
-  return config.get('spectrogram_mode') or dataset_spectrogram_mode(config['dataset'])
-
-
-def dataset_spectrogram_mode(dataset: str) -> str:
-  """The spectrogram mode of TFDS `dataset` ('spectrum_sensing/<config>'); 'matlab' for other datasets."""
-  try:
-    from tfds_builders.spectrum_sensing import spectrum_sensing_dataset_builder as builder  # pylint: disable=g-import-not-at-top
-  except ImportError:  # an installed package without the repository's builders: every shipped set is matlab
-    return 'matlab'
-  name = dataset.partition('/')[2].partition(':')[0]
-  return next((c.spectrogram_mode for c in builder.Builder.BUILDER_CONFIGS if c.name == name), 'matlab')
+  """The spectrogram mode of a training config (ConfigDict or dict), as training recorded it from its dataset
+  ('matlab' for configs written before it was recorded)."""
+  return config.get('spectrogram_mode') or 'matlab'
 
 
 def shipped_names(spectrogram_mode: str | None = None) -> list[str]:
@@ -78,12 +72,10 @@ def _resolve(name_or_dir: str) -> str:
 
 def load(name_or_dir: str = DEFAULT) -> TrainedModel:
   """A shipped model by name, a packaged model folder, or a training workdir (its best checkpoint)."""
-  from specsense_jax.models import registry  # pylint: disable=g-import-not-at-top
   path = _resolve(name_or_dir)
   if os.path.isdir(os.path.join(path, 'best')) and not os.path.exists(os.path.join(path, 'variables.msgpack')):
-    from specsense_jax import evaluation  # pylint: disable=g-import-not-at-top
-    config = evaluation.load_config(path)
-    state = evaluation.restore_state(path, config)
+    config = checkpoints.load_config(path)
+    state = checkpoints.restore_state(path, config)
     return TrainedModel(os.path.basename(os.path.normpath(path)), config, registry.build_from_config(config),
                         {'params': state.params, 'batch_stats': state.batch_stats})
   config_path, variables_path = os.path.join(path, 'config.json'), os.path.join(path, 'variables.msgpack')
@@ -108,14 +100,13 @@ def package(workdir: str, output_dir: str) -> str:
 
   Copies test_metrics.json and the evaluation report when the workdir has them. Returns `output_dir`.
   """
-  from specsense_jax import evaluation  # pylint: disable=g-import-not-at-top
   if os.path.exists(output_dir):
     raise ValueError(f'{output_dir} exists; choose a new folder')
-  config = evaluation.load_config(workdir)
-  state = evaluation.restore_state(workdir, config)
+  config = checkpoints.load_config(workdir)
+  state = checkpoints.restore_state(workdir, config)
   with config.unlocked():
     config.data_dir = None  # a path of the training machine
-    config.spectrogram_mode = dataset_spectrogram_mode(config.dataset)  # what predict must feed it
+    config.spectrogram_mode = config_spectrogram_mode(config)  # what predict must feed it
   staging = output_dir + '.tmp'
   shutil.rmtree(staging, ignore_errors=True)
   os.makedirs(staging)

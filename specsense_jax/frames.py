@@ -1,28 +1,121 @@
-"""Recordings -> 40 ms frames -> masks, figures and detections, streamed frame by frame (bounded memory).
+"""Recordings -> model-rate frames: resampled, the band a recording lacks filled with noise at its floor.
 
-Inputs (`open_recording`, `image_frames`): SigMF recordings, raw IQ files (ci8, ci16, cf32 with a given
-sample rate), `.npy` complex arrays, and spectrogram PNGs. Recordings at the model's rate read each frame once
-(in `matlab` mode only the ~1 % of samples the spectrogram uses); other rates go through
-`captured.frames_from_recording` (resampled, the band the recording lacks filled with noise at its floor). Columns outside the recording's band are never labelled
-(`NO_DATA` in the masks) and never detected.
+`frames_from_recording` cuts any recording into frames at the model's rate (with clipped annotations);
+`recording_frames` turns a recording into spectrogram `Frame`s for the network (in `matlab` mode at the model's
+rate only the ~1 % of samples the spectrogram uses are read). Columns outside the recording's band are never
+labelled (`NO_LABEL` in the masks) and never detected.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
+import fractions
+import hashlib
 from typing import Any, Iterator, Sequence
 
 import numpy as np
+import scipy.signal
 
-from specsense_jax import captured
-from specsense_jax import sigmf
 from specsense_jax import spectrogram
+from specsense_jax.constants import FRAME_S
+from specsense_jax.constants import MODEL_RATE
+from specsense_jax.io import recordings
+from specsense_jax.signals import counter_rng
 
-MODEL_RATE = 61.44e6
-FRAME_S = 0.04
-NO_DATA = 255  # mask value of columns the recording has no band for
-RAW_DTYPES = {'ci8': 'ci8', 'ci16': 'ci16_le', 'cf32': 'cf32_le'}
+_MARGIN = 256  # input samples read beyond each frame edge so the resampling filter has settled
+
+
+@dataclasses.dataclass
+class CapturedFrame:
+  """One frame cut from a recording."""
+  recording: str
+  frame_index: int
+  iq: np.ndarray
+  sample_rate: float
+  annotations: list[dict[str, Any]]
+  valid_fraction: float  # share of the frame's time that came from the recording
+  noise_floor_db: float  # measured floor (dB per Hz, full scale = 0 dB)
+
+
+def noise_floor_density(iq: np.ndarray, sample_rate: float) -> float:
+  """Noise power spectral density (per Hz) of a recording.
+
+  Each frequency bin's median periodogram over time (divided by ln 2: the median of an exponential variable)
+  estimates that bin's mean level; the floor is the lowest such level, smoothed over 5 bins, among bins away
+  from DC and from the very band edges. A carrier that fills most of the band still leaves its guard bands
+  and idle time to measure.
+  """
+  nperseg = int(min(512, max(64, len(iq) // 32)))
+  _, _, cells = scipy.signal.spectrogram(iq, sample_rate, window='hann', nperseg=nperseg, noverlap=0,
+                                         return_onesided=False, detrend=False, scaling='density')
+  f = np.fft.fftfreq(nperseg, 1 / sample_rate)
+  level = np.convolve(np.median(cells, axis=1) / np.log(2), np.ones(5) / 5, mode='same')
+  keep = (np.abs(f) < 0.49 * sample_rate) & (np.abs(f) > 3 * sample_rate / nperseg)
+  return float(np.min(level[keep]))
+
+
+def _rate_ratio(target: float, source: float) -> fractions.Fraction:
+  return fractions.Fraction(target).limit_denominator(10**6) / fractions.Fraction(source).limit_denominator(10**6)
+
+
+def _frame_seed(recording: str, frame_index: int) -> int:
+  digest = hashlib.sha256(f'{recording}/{frame_index}'.encode()).digest()
+  return int.from_bytes(digest[:8], 'little')
+
+
+def frames_from_recording(recording, *, sample_rate: float = MODEL_RATE, duration_s: float = FRAME_S
+                          ) -> Iterator[CapturedFrame]:
+  """Cuts a recording into frames at `sample_rate`, one at a time (bounded memory).
+
+  Yields:
+    `CapturedFrame`s with annotations clipped to the frame and to the recording's band, in frame samples and
+    Hz relative to the centre.
+  """
+  rec_rate = recording.sample_rate
+  ratio = _rate_ratio(sample_rate, rec_rate)
+  frame_len = int(round(duration_s * sample_rate))
+  rec_duration = recording.num_samples / rec_rate
+  num_frames = max(1, int(np.ceil(rec_duration / duration_s - 1e-9)))
+  floor = noise_floor_density(recording.read(0, min(recording.num_samples, int(rec_rate * 0.1))), rec_rate)
+  span = min(rec_rate, sample_rate)
+  freqs = np.fft.fftfreq(frame_len, 1 / sample_rate)
+  outside = np.abs(freqs) >= rec_rate / 2 * 0.98 if rec_rate < sample_rate else np.zeros(frame_len, bool)
+  for k in range(num_frames):
+    t0 = k * duration_s
+    first = int(np.floor(t0 * rec_rate))
+    last = min(recording.num_samples, int(np.ceil((t0 + duration_s) * rec_rate)))
+    lo, hi = max(0, first - _MARGIN), min(recording.num_samples, last + _MARGIN)
+    segment = recording.read(lo, hi - lo)
+    if ratio == 1:
+      resampled = segment
+    else:
+      resampled = scipy.signal.resample_poly(segment, ratio.numerator, ratio.denominator).astype(np.complex64)
+    offset = int(round((first - lo) * float(ratio)))
+    valid = min(frame_len, int(round((last - first) * float(ratio))))
+    iq = np.zeros(frame_len, np.complex64)
+    iq[:valid] = resampled[offset:offset + valid]
+    noise = np.sqrt(floor * sample_rate) * counter_rng.complex_normal(_frame_seed(recording.name, k),
+                                                                        np.arange(frame_len))
+    fill = np.zeros(frame_len, bool)
+    fill[valid:] = True
+    if outside.any():  # frequency fill: noise only where the recording has no band
+      iq += np.fft.ifft(np.fft.fft(noise) * outside).astype(np.complex64) * (~fill)
+    iq[fill] = noise[fill]
+    annotations = []
+    for ann in recording.annotations:
+      s0 = max(ann['sample_start'], first)
+      s1 = min(ann['sample_start'] + ann['sample_count'], last)
+      f_lo, f_hi = max(ann['freq_lower_edge'], -span / 2), min(ann['freq_upper_edge'], span / 2)
+      if s1 <= s0 or f_hi <= f_lo:
+        continue
+      start = int(round((s0 - first) * float(ratio)))
+      annotations.append({'label': ann['label'], 'freq_lower_edge': f_lo, 'freq_upper_edge': f_hi,
+                          'sample_start': start,
+                          'sample_count': max(1, min(frame_len, int(round((s1 - first) * float(ratio)))) - start)})
+    yield CapturedFrame(recording.name, k, iq, sample_rate, annotations, valid / frame_len,
+                        float(10 * np.log10(floor)))
+
+
 
 
 @dataclasses.dataclass
@@ -38,88 +131,6 @@ class Frame:
   valid_rows: np.ndarray       # bool (H,): rows inside the recording's time
 
 
-class _RawRecording:
-  """A headerless interleaved IQ file, read on demand like `sigmf.Recording`."""
-
-  def __init__(self, path: str, sample_rate: float, dtype: str, center_frequency: float):
-    if dtype not in RAW_DTYPES:
-      raise ValueError(f'{path}: --dtype must be one of {sorted(RAW_DTYPES)}, got {dtype!r}')
-    if not sample_rate or sample_rate <= 0:
-      raise ValueError(f'{path}: raw IQ needs --sample_rate (samples per second), got {sample_rate!r}')
-    self.path = self.data_path = path
-    self.datatype = RAW_DTYPES[dtype]
-    component, _ = sigmf.DATATYPES[self.datatype]
-    sample_bytes = 2 * np.dtype(component).itemsize
-    size = os.path.getsize(path)
-    if size % sample_bytes or size == 0:
-      raise ValueError(f'{path}: {size} bytes is not a whole number of {dtype} samples ({sample_bytes} bytes '
-                       'each): truncated file or wrong --dtype')
-    self.sample_rate, self.center_frequency = float(sample_rate), float(center_frequency)
-    self.num_samples = size // sample_bytes
-    self.annotations: list[dict[str, Any]] = []
-    self.name = os.path.splitext(os.path.basename(path))[0]
-
-  read = sigmf.Recording.read
-  read_segments = sigmf.Recording.read_segments
-  _check_span = sigmf.Recording._check_span  # pylint: disable=protected-access
-  _to_complex = sigmf.Recording._to_complex  # pylint: disable=protected-access
-
-
-class _ArrayRecording:
-  """A complex .npy array (memory-mapped)."""
-
-  def __init__(self, path: str, sample_rate: float, center_frequency: float):
-    if not sample_rate or sample_rate <= 0:
-      raise ValueError(f'{path}: a .npy recording needs --sample_rate, got {sample_rate!r}')
-    try:
-      self._iq = np.load(path, mmap_mode='r')
-    except Exception as e:  # numpy raises several types for corrupt files
-      raise ValueError(f'{path}: not a readable .npy array ({e})') from None
-    if self._iq.ndim != 1 or not np.iscomplexobj(self._iq):
-      raise ValueError(f'{path}: expected a 1-D complex array, got {self._iq.dtype} {self._iq.shape}')
-    self.path, self.sample_rate, self.center_frequency = path, float(sample_rate), float(center_frequency)
-    self.num_samples = len(self._iq)
-    self.annotations: list[dict[str, Any]] = []
-    self.name = os.path.splitext(os.path.basename(path))[0]
-
-  def read(self, start: int = 0, count: int | None = None) -> np.ndarray:
-    count = self.num_samples - start if count is None else count
-    iq = np.asarray(self._iq[start:start + count], np.complex64)
-    if not np.all(np.isfinite(iq)):
-      raise ValueError(f'{self.path}: non-finite sample at index {start + int(np.flatnonzero(~np.isfinite(iq))[0])}')
-    return iq
-
-  def read_segments(self, starts: np.ndarray, length: int) -> np.ndarray:
-    return np.stack([self.read(int(s), length) for s in starts])
-
-
-class _Slice:
-  """Samples [start, start + count) of a recording, readable like a recording (annotations shifted, clipped)."""
-
-  def __init__(self, recording, start: int, count: int):
-    self._recording, self._start = recording, start
-    self.path = getattr(recording, 'path', '')
-    self.data_path = getattr(recording, 'data_path', self.path)
-    self.sample_rate, self.center_frequency = recording.sample_rate, recording.center_frequency
-    self.num_samples, self.name = count, f'{recording.name}@{start}'
-    self.annotations = []
-    for ann in getattr(recording, 'annotations', []):
-      lo = max(ann['sample_start'], start)
-      hi = min(ann['sample_start'] + ann['sample_count'], start + count)
-      if hi > lo:
-        self.annotations.append({**ann, 'sample_start': lo - start, 'sample_count': hi - lo})
-
-  def read(self, start: int = 0, count: int | None = None) -> np.ndarray:
-    count = self.num_samples - start if count is None else count
-    if start < 0 or start + count > self.num_samples:
-      raise ValueError(f'{self.data_path}: samples [{start}, {start + count}) outside the slice of '
-                       f'{self.num_samples}')
-    return self._recording.read(self._start + start, count)
-
-  def read_segments(self, starts: np.ndarray, length: int) -> np.ndarray:
-    return self._recording.read_segments(np.asarray(starts, np.int64) + self._start, length)
-
-
 def _whole_frames_and_tail(recording) -> list[tuple[Any, int, float]]:
   """(part, index of its first frame, its start in s): the whole 40 ms frames, then the shorter rest, which
   becomes a frame of its own length rather than one padded with noise (see `frame_duration`)."""
@@ -127,38 +138,18 @@ def _whole_frames_and_tail(recording) -> list[tuple[Any, int, float]]:
   whole = recording.num_samples // frame_len * frame_len
   if whole in (0, recording.num_samples):
     return [(recording, 0, 0.0)]
-  return [(_Slice(recording, 0, whole), 0, 0.0),
-          (_Slice(recording, whole, recording.num_samples - whole), whole // frame_len, whole / recording.sample_rate)]
+  return [(recordings.SliceRecording(recording, 0, whole), 0, 0.0),
+          (recordings.SliceRecording(recording, whole, recording.num_samples - whole), whole // frame_len, whole / recording.sample_rate)]
 
 
 def _shifted(frame: 'Frame', first_index: int, start_s: float) -> 'Frame':
   return dataclasses.replace(frame, index=frame.index + first_index, start_s=frame.start_s + start_s)
 
 
-def open_recording(path: str, *, sample_rate: float | None = None, dtype: str | None = None,
-                   center_frequency: float | None = None):
-  """A readable recording (`read(start, count)`, `sample_rate`, `num_samples`, `center_frequency`, `name`)."""
-  if not os.path.exists(path) and not os.path.exists(path + '.sigmf-meta'):
-    raise ValueError(f'{path}: file not found')
-  if path.endswith(('.sigmf-meta', '.sigmf-data', '.sigmf')) or os.path.exists(path + '.sigmf-meta'):
-    recording = sigmf.read_recording(path)
-    if sample_rate and abs(sample_rate - recording.sample_rate) > 1e-6 * recording.sample_rate:
-      raise ValueError(f'{recording.path}: --sample_rate {sample_rate:g} disagrees with the metadata\'s '
-                       f'{recording.sample_rate:g}')
-    if center_frequency is not None:
-      recording.center_frequency = float(center_frequency)
-    return recording
-  if path.endswith('.npy'):
-    return _ArrayRecording(path, sample_rate, center_frequency or 0.0)
-  if dtype is None:
-    raise ValueError(f'{path}: a raw IQ file needs --dtype ({"/".join(RAW_DTYPES)}) and --sample_rate')
-  return _RawRecording(path, sample_rate, dtype, center_frequency or 0.0)
-
-
 def _floor_fill(recording, key: int, shape) -> np.ndarray:
   """Complex noise of `shape` at the recording's measured floor, seeded by (key, length): what fills the time
   after a recording's end in its last frame (never labelled)."""
-  floor = captured.noise_floor_density(recording.read(0, min(recording.num_samples, int(MODEL_RATE * 0.1))),
+  floor = noise_floor_density(recording.read(0, min(recording.num_samples, int(MODEL_RATE * 0.1))),
                                        MODEL_RATE)
   rng = np.random.default_rng([key, recording.num_samples])
   return (np.sqrt(floor * MODEL_RATE / 2) * (rng.standard_normal(shape) + 1j * rng.standard_normal(shape))
@@ -223,8 +214,8 @@ def _average_frames(recording, size: tuple[int, int], colormap: str) -> Iterator
 
 
 def captured_frame_images(recording, size: tuple[int, int], mode: str = 'matlab', colormap: str = 'parula'
-                          ) -> Iterator[tuple[Frame, captured.CapturedFrame]]:
-  """Frames through `captured.frames_from_recording` (any rate: resampled, band fill), each with the captured
+                          ) -> Iterator[tuple[Frame, CapturedFrame]]:
+  """Frames through `frames_from_recording` (any rate: resampled, band fill), each with the captured
   frame it came from (its annotations give the truth for evaluation)."""
   for part, first_index, start_s in _whole_frames_and_tail(recording):
     for frame, source in _captured_part_images(part, size, mode, colormap):
@@ -235,7 +226,7 @@ def _captured_part_images(recording, size, mode, colormap):
   height, width = size
   valid_columns = band_columns(recording.sample_rate, width)
   duration = frame_duration(recording, mode, size)
-  for frame in captured.frames_from_recording(recording, sample_rate=MODEL_RATE, duration_s=duration):
+  for frame in frames_from_recording(recording, sample_rate=MODEL_RATE, duration_s=duration):
     image = spectrogram.spectrogram_image(frame.iq, MODEL_RATE, size, mode, colormap)
     valid_rows = (np.arange(height) + 0.5) / height <= frame.valid_fraction
     yield Frame(frame.frame_index, image, frame.frame_index * duration, duration, recording.center_frequency,

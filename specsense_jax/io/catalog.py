@@ -10,7 +10,7 @@ import dataclasses
 import os
 import shutil
 
-from specsense_jax import sigmf
+from specsense_jax.io import sigmf
 
 
 @dataclasses.dataclass(frozen=True)

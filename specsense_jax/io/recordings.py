@@ -1,8 +1,8 @@
-"""SigMF recordings with annotations: read, write, and describe raw captures.
+"""Recordings: SigMF files, raw IQ files, complex .npy arrays and slices of them, read on demand.
 
-Annotations are returned the way the rest of the framework uses them: label, freq_lower_edge and
-freq_upper_edge in Hz relative to the recording's centre frequency, sample_start, sample_count. On disk they
-are SigMF `core:` fields with absolute frequencies, written and validated with the `sigmf` package.
+Every recording has `sample_rate`, `center_frequency`, `num_samples`, `name`, `annotations` (framework-shaped:
+label, freq_lower_edge / freq_upper_edge in Hz relative to the centre, sample_start, sample_count), and
+`read(start, count)` / `read_segments(starts, length)` returning complex64 samples scaled to full scale ±1.
 """
 
 from __future__ import annotations
@@ -13,34 +13,18 @@ import os
 from typing import Any
 
 import numpy as np
-import sigmf as sigmf_lib
 from sigmf import sigmffile
 
-# datatype -> (numpy component dtype, full-scale divisor)
-DATATYPES = {
-    'ci8': ('i1', 128.0),
-    'ci16_le': ('<i2', 32768.0), 'ci16_be': ('>i2', 32768.0),
-    'cf32_le': ('<f4', None), 'cf32_be': ('>f4', None),
-}
-# Unsuffixed multi-byte names, as raw-capture tools often write them, read as little-endian.
-_ALIASES = {'ci16': 'ci16_le', 'cf32': 'cf32_le', 'ci8_le': 'ci8', 'ci8_be': 'ci8'}
+from specsense_jax.io.sigmf import _paths
+from specsense_jax.io.sigmf import canonical_datatype
+from specsense_jax.io.sigmf import DATATYPES
+from specsense_jax.io.sigmf import SigMFError
 
-
-class SigMFError(ValueError):
-  """A SigMF recording that cannot be read as asked; the message names the file."""
-
-
-def canonical_datatype(datatype: str, path: str = '') -> str:
-  name = _ALIASES.get(str(datatype).lower(), str(datatype).lower())
-  if name not in DATATYPES:
-    where = f'{path}: ' if path else ''
-    raise SigMFError(f'{where}unsupported datatype {datatype!r}; supported: {sorted(DATATYPES)} (and ci16, '
-                     'cf32 as little-endian)')
-  return name
+RAW_DTYPES = {'ci8': 'ci8', 'ci16': 'ci16_le', 'cf32': 'cf32_le'}
 
 
 @dataclasses.dataclass
-class Recording:
+class SigMFRecording:
   """A SigMF recording opened for reading (samples are memory-mapped, read on demand).
 
   Attributes:
@@ -105,15 +89,8 @@ class Recording:
     return iq
 
 
-def _paths(path: str) -> tuple[str, str]:
-  base = str(path)
-  for suffix in ('.sigmf-meta', '.sigmf-data', '.sigmf'):
-    if base.endswith(suffix):
-      base = base[:-len(suffix)]
-  return base + '.sigmf-meta', base + '.sigmf-data'
 
-
-def read_recording(path: str) -> Recording:
+def read_recording(path: str) -> SigMFRecording:
   """Opens a SigMF recording (`x.sigmf-meta` beside `x.sigmf-data`) and checks it.
 
   Raises:
@@ -166,76 +143,112 @@ def read_recording(path: str) -> Recording:
                        f'got {lo!r}, {hi!r}')
     annotations.append({'label': str(ann.get('core:label', 'Unknown')), 'freq_lower_edge': lo - centre,
                         'freq_upper_edge': hi - centre, 'sample_start': start, 'sample_count': count})
-  return Recording(meta_path, data_path, datatype, float(sample_rate), centre, num_samples, annotations,
+  return SigMFRecording(meta_path, data_path, datatype, float(sample_rate), centre, num_samples, annotations,
                    metadata)
 
 
-def write_recording(path: str, iq: np.ndarray, sample_rate: float, *, center_frequency: float = 0.0,
-                    annotations=(), datatype: str = 'cf32_le', description: str = '',
-                    extra_global: dict | None = None) -> str:
-  """Writes `path`.sigmf-data and `path`.sigmf-meta (both atomically) and returns the meta path.
 
-  Args:
-    path: base path (any SigMF suffix is stripped).
-    iq: complex samples; integer datatypes take full scale ±1 (values beyond are clipped with an error).
-    sample_rate: samples per second.
-    center_frequency: Hz of the capture's centre.
-    annotations: framework-shaped annotations (frequencies relative to the centre).
-    datatype: one of DATATYPES.
-    description: core:description.
-    extra_global: more global fields.
-  """
-  meta_path, data_path = _paths(path)
-  datatype = canonical_datatype(datatype, meta_path)
-  iq = np.asarray(iq)
-  if iq.ndim != 1:
-    raise SigMFError(f'{data_path}: samples must be 1-D, got shape {iq.shape}')
-  if not np.all(np.isfinite(iq)):
-    raise SigMFError(f'{data_path}: refusing to write non-finite samples')
-  component, scale = DATATYPES[datatype]
-  pairs = np.stack([iq.real, iq.imag], axis=1).astype(np.float64)
-  if scale:
-    scaled = np.round(pairs * scale)
-    info = np.iinfo(np.dtype(component))
-    if scaled.min(initial=0) < info.min or scaled.max(initial=0) > info.max:
-      raise SigMFError(f'{data_path}: samples exceed full scale for {datatype}; scale them to |x| <= 1')
-    pairs = scaled
-  os.makedirs(os.path.dirname(os.path.abspath(meta_path)), exist_ok=True)
-  tmp_data = data_path + '.tmp'
-  pairs.astype(component).tofile(tmp_data)
-  try:
-    write_metadata(path, datatype, sample_rate, len(iq), center_frequency=center_frequency,
-                   annotations=annotations, description=description, extra_global=extra_global)
-  except SigMFError:
-    os.remove(tmp_data)
-    raise
-  os.replace(tmp_data, data_path)
-  return meta_path
+class RawRecording:
+  """A headerless interleaved IQ file, read on demand like `Recording`."""
+
+  def __init__(self, path: str, sample_rate: float, dtype: str, center_frequency: float):
+    if dtype not in RAW_DTYPES:
+      raise ValueError(f'{path}: --dtype must be one of {sorted(RAW_DTYPES)}, got {dtype!r}')
+    if not sample_rate or sample_rate <= 0:
+      raise ValueError(f'{path}: raw IQ needs --sample_rate (samples per second), got {sample_rate!r}')
+    self.path = self.data_path = path
+    self.datatype = RAW_DTYPES[dtype]
+    component, _ = DATATYPES[self.datatype]
+    sample_bytes = 2 * np.dtype(component).itemsize
+    size = os.path.getsize(path)
+    if size % sample_bytes or size == 0:
+      raise ValueError(f'{path}: {size} bytes is not a whole number of {dtype} samples ({sample_bytes} bytes '
+                       'each): truncated file or wrong --dtype')
+    self.sample_rate, self.center_frequency = float(sample_rate), float(center_frequency)
+    self.num_samples = size // sample_bytes
+    self.annotations: list[dict[str, Any]] = []
+    self.name = os.path.splitext(os.path.basename(path))[0]
+
+  read = SigMFRecording.read
+  read_segments = SigMFRecording.read_segments
+  _check_span = SigMFRecording._check_span  # pylint: disable=protected-access
+  _to_complex = SigMFRecording._to_complex  # pylint: disable=protected-access
 
 
-def write_metadata(path: str, datatype: str, sample_rate: float, num_samples: int, *,
-                   center_frequency: float = 0.0, annotations=(), description: str = '',
-                   extra_global: dict | None = None) -> str:
-  """Writes (atomically) and validates `path`.sigmf-meta for a data file of `num_samples` samples."""
-  meta_path, _ = _paths(path)
-  datatype = canonical_datatype(datatype, meta_path)
-  global_info = {'core:datatype': datatype, 'core:sample_rate': float(sample_rate),
-                 'core:version': sigmf_lib.__specification__, 'specsense:num_samples': int(num_samples),
-                 'core:extensions': [{'name': 'specsense', 'version': '1.0.0', 'optional': True}],
-                 **({'core:description': description} if description else {}), **(extra_global or {})}
-  meta = sigmffile.SigMFFile(global_info=global_info)
-  meta.add_capture(0, metadata={'core:frequency': float(center_frequency)})
-  for ann in annotations:
-    meta.add_annotation(int(ann['sample_start']), int(ann['sample_count']), metadata={
-        'core:label': ann['label'], 'core:freq_lower_edge': float(ann['freq_lower_edge'] + center_frequency),
-        'core:freq_upper_edge': float(ann['freq_upper_edge'] + center_frequency)})
-  try:
-    meta.validate()
-  except Exception as e:  # the sigmf package raises several error types
-    raise SigMFError(f'{meta_path}: metadata does not validate ({e})') from None
-  os.makedirs(os.path.dirname(os.path.abspath(meta_path)), exist_ok=True)
-  tmp_meta = meta_path + '.tmp'
-  with open(tmp_meta, 'w') as f:
-    f.write(meta.dumps(pretty=True))
-  os.replace(tmp_meta, meta_path)
-  return meta_path
+
+class ArrayRecording:
+  """A complex .npy array (memory-mapped)."""
+
+  def __init__(self, path: str, sample_rate: float, center_frequency: float):
+    if not sample_rate or sample_rate <= 0:
+      raise ValueError(f'{path}: a .npy recording needs --sample_rate, got {sample_rate!r}')
+    try:
+      self._iq = np.load(path, mmap_mode='r')
+    except Exception as e:  # numpy raises several types for corrupt files
+      raise ValueError(f'{path}: not a readable .npy array ({e})') from None
+    if self._iq.ndim != 1 or not np.iscomplexobj(self._iq):
+      raise ValueError(f'{path}: expected a 1-D complex array, got {self._iq.dtype} {self._iq.shape}')
+    self.path, self.sample_rate, self.center_frequency = path, float(sample_rate), float(center_frequency)
+    self.num_samples = len(self._iq)
+    self.annotations: list[dict[str, Any]] = []
+    self.name = os.path.splitext(os.path.basename(path))[0]
+
+  def read(self, start: int = 0, count: int | None = None) -> np.ndarray:
+    count = self.num_samples - start if count is None else count
+    iq = np.asarray(self._iq[start:start + count], np.complex64)
+    if not np.all(np.isfinite(iq)):
+      raise ValueError(f'{self.path}: non-finite sample at index {start + int(np.flatnonzero(~np.isfinite(iq))[0])}')
+    return iq
+
+  def read_segments(self, starts: np.ndarray, length: int) -> np.ndarray:
+    return np.stack([self.read(int(s), length) for s in starts])
+
+
+
+class SliceRecording:
+  """Samples [start, start + count) of a recording, readable like a recording (annotations shifted, clipped)."""
+
+  def __init__(self, recording, start: int, count: int):
+    self._recording, self._start = recording, start
+    self.path = getattr(recording, 'path', '')
+    self.data_path = getattr(recording, 'data_path', self.path)
+    self.sample_rate, self.center_frequency = recording.sample_rate, recording.center_frequency
+    self.num_samples, self.name = count, f'{recording.name}@{start}'
+    self.annotations = []
+    for ann in getattr(recording, 'annotations', []):
+      lo = max(ann['sample_start'], start)
+      hi = min(ann['sample_start'] + ann['sample_count'], start + count)
+      if hi > lo:
+        self.annotations.append({**ann, 'sample_start': lo - start, 'sample_count': hi - lo})
+
+  def read(self, start: int = 0, count: int | None = None) -> np.ndarray:
+    count = self.num_samples - start if count is None else count
+    if start < 0 or start + count > self.num_samples:
+      raise ValueError(f'{self.data_path}: samples [{start}, {start + count}) outside the slice of '
+                       f'{self.num_samples}')
+    return self._recording.read(self._start + start, count)
+
+  def read_segments(self, starts: np.ndarray, length: int) -> np.ndarray:
+    return self._recording.read_segments(np.asarray(starts, np.int64) + self._start, length)
+
+
+
+def open_recording(path: str, *, sample_rate: float | None = None, dtype: str | None = None,
+                   center_frequency: float | None = None):
+  """A readable recording (`read(start, count)`, `sample_rate`, `num_samples`, `center_frequency`, `name`)."""
+  if not os.path.exists(path) and not os.path.exists(path + '.sigmf-meta'):
+    raise ValueError(f'{path}: file not found')
+  if path.endswith(('.sigmf-meta', '.sigmf-data', '.sigmf')) or os.path.exists(path + '.sigmf-meta'):
+    recording = read_recording(path)
+    if sample_rate and abs(sample_rate - recording.sample_rate) > 1e-6 * recording.sample_rate:
+      raise ValueError(f'{recording.path}: --sample_rate {sample_rate:g} disagrees with the metadata\'s '
+                       f'{recording.sample_rate:g}')
+    if center_frequency is not None:
+      recording.center_frequency = float(center_frequency)
+    return recording
+  if path.endswith('.npy'):
+    return ArrayRecording(path, sample_rate, center_frequency or 0.0)
+  if dtype is None:
+    raise ValueError(f'{path}: a raw IQ file needs --dtype ({"/".join(RAW_DTYPES)}) and --sample_rate')
+  return RawRecording(path, sample_rate, dtype, center_frequency or 0.0)
+

@@ -132,7 +132,7 @@ def collect_results(points: Sequence[Point], root: str, metric: str | None = Non
     metric: a validation metric of history.json (e.g. 'val_mean_iou'); default: 'val_' + the points'
       selection_metric.
   """
-  from specsense_jax import tasks  # pylint: disable=g-import-not-at-top
+  from specsense_jax.training import tasks  # pylint: disable=g-import-not-at-top
   rows = []
   for point in points:
     workdir = os.path.join(root, point.name)

@@ -12,17 +12,20 @@ import shutil
 import time
 from typing import Callable
 
-from specsense_jax import benchmarking
+import ml_collections
+
 from specsense_jax import plotting
 from specsense_jax import signals
 from specsense_jax import spectrogram
 from specsense_jax import synthetic
+from specsense_jax.benchmarks import harness
 
 
 @dataclasses.dataclass
 class Report:
   """Markdown report assembled stage by stage."""
   workdir: str
+  train_config: ml_collections.ConfigDict | None = None  # the training stage's config (the launcher's default)
   sections: list[str] = dataclasses.field(default_factory=list)
 
   def add(self, title: str, body: str) -> None:
@@ -38,7 +41,7 @@ class Report:
 
 def environment_stage(report: Report) -> None:
   """Records the software and devices the run used."""
-  env = benchmarking.environment()
+  env = harness.environment()
   with open(os.path.join(report.workdir, 'environment.json'), 'w') as f:
     json.dump(env, f, indent=2)
   report.add('Environment', '\n'.join(f'- {k}: {v}' for k, v in env.items()))
@@ -80,7 +83,7 @@ QUICKSTART_EPOCHS = 20  # about a minute with the stride-2 default network
 def dataset_stage(report: Report, config: str | None = None) -> None:
   """Builds a small TFDS dataset with the spectrum_sensing builder and draws a few of its examples."""
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  import tfds_builders.spectrum_sensing  # pylint: disable=g-import-not-at-top,unused-import
+
 
   config = config or QUICKSTART_DATASET
   data_dir = os.path.join(report.workdir, 'tfds')
@@ -101,12 +104,13 @@ def dataset_stage(report: Report, config: str | None = None) -> None:
 
 def train_stage(report: Report, dataset: str | None = None, epochs: int | None = None) -> None:
   """Trains the default network briefly on the small dataset, evaluates it and reports (needs 'dataset')."""
-  from configs import default  # pylint: disable=g-import-not-at-top
-  from specsense_jax import evaluation  # pylint: disable=g-import-not-at-top
-  from specsense_jax import train  # pylint: disable=g-import-not-at-top
+  from specsense_jax.evaluation import reports  # pylint: disable=g-import-not-at-top
+  from specsense_jax.training import train  # pylint: disable=g-import-not-at-top
 
+  if report.train_config is None:
+    raise ValueError('the train stage needs a training config: quickstart.run(..., train_config=...)')
   dataset = dataset or QUICKSTART_DATASET
-  config = default.get_config('runlocal' if dataset == 'synthetic_tiny' else None)
+  config = ml_collections.ConfigDict(report.train_config.to_dict())
   with config.unlocked():
     config.dataset = f'spectrum_sensing/{dataset}'
     config.data_dir = os.path.join(report.workdir, 'tfds')
@@ -117,7 +121,7 @@ def train_stage(report: Report, dataset: str | None = None, epochs: int | None =
   start = time.perf_counter()
   train.train_and_evaluate(config, workdir)
   elapsed = time.perf_counter() - start
-  result = evaluation.evaluate_workdir(workdir, 'test')
+  result = reports.evaluate_workdir(workdir, 'test')
   figure = os.path.relpath(os.path.join(workdir, 'eval_test', 'confusion_matrix.png'), report.workdir)
   report.add('Training', f'`{config.model}` trained on `{config.dataset}` for {config.num_epochs} epochs in '
              f'{elapsed:.0f} s (workdir `{workdir}`; a smoke run: the full recipe is '
@@ -130,8 +134,9 @@ def train_stage(report: Report, dataset: str | None = None, epochs: int | None =
 def predict_stage(report: Report) -> None:
   """Writes a 80 ms synthetic SigMF recording and finds its carriers with the shipped model."""
   import numpy as np  # pylint: disable=g-import-not-at-top
-  from specsense_jax import inference  # pylint: disable=g-import-not-at-top
-  from specsense_jax import sigmf  # pylint: disable=g-import-not-at-top
+
+  from specsense_jax.inference import predict  # pylint: disable=g-import-not-at-top
+  from specsense_jax.io import sigmf  # pylint: disable=g-import-not-at-top
   center = 3.5e9
   frame = signals.generate_frame(100, signals.SceneConfig(scenes=('nr_lte',), duration_s=0.08))
   meta = sigmf.write_recording(os.path.join(report.workdir, 'recording'), frame.iq / (1.05 * np.abs(frame.iq).max()),
@@ -140,7 +145,7 @@ def predict_stage(report: Report) -> None:
            for s in frame.params['signals']]
   output = os.path.join(report.workdir, 'predict')
   shutil.rmtree(output, ignore_errors=True)
-  document = inference.run_predict([meta], output)
+  document = predict.run_predict([meta], output)
   rows = ['| standard | centre (MHz) | bandwidth (MHz) | time (ms) | confidence |', '|---|---|---|---|---|']
   rows += [f'| {d["standard"]} | {d["center_frequency_mhz"]:.1f} | {d["bandwidth_mhz"]:.1f} | '
            f'{d["start_s"] * 1e3:.0f}-{d["end_s"] * 1e3:.0f} | {d["confidence"]:.2f} |' for d in document['detections']]
@@ -159,14 +164,15 @@ STAGES: dict[str, Callable[[Report], None]] = {
 }
 
 
-def run(workdir: str, stages: list[str] | None = None, echo: Callable[[str], None] = print) -> str:
-  """Runs the quickstart stages in order and returns the report path."""
+def run(workdir: str, stages: list[str] | None = None, echo: Callable[[str], None] = print,
+        train_config: ml_collections.ConfigDict | None = None) -> str:
+  """Runs the quickstart stages in order and returns the report path (`train_config`: the train stage's)."""
   names = stages or list(STAGES)
   unknown = [n for n in names if n not in STAGES]
   if unknown:
     raise ValueError(f'Unknown quickstart stage(s) {unknown}; known: {list(STAGES)}')
   os.makedirs(workdir, exist_ok=True)
-  report = Report(workdir)
+  report = Report(workdir, train_config)
   for name in names:
     echo(f'[quickstart] {name} ...')
     STAGES[name](report)

@@ -14,20 +14,21 @@ from typing import Any
 
 import numpy as np
 
-from specsense_jax import capture_catalog
-from specsense_jax import inference
+from specsense_jax import constants
+from specsense_jax import frames
 from specsense_jax import metrics
-from specsense_jax import predict
-from specsense_jax import sigmf
 from specsense_jax import spectrogram
-from specsense_jax import trained_models
+from specsense_jax.inference import predict
+from specsense_jax.inference import trained_models
+from specsense_jax.io import catalog
+from specsense_jax.io import recordings
 
 CLASSES = ('Noise', 'NR', 'LTE')
 
 
 def _frames_and_truth(recording, size: tuple[int, int], mode: str):
-  for frame, source in predict.captured_frame_images(recording, size, mode):
-    yield frame, spectrogram.label_mask(source.annotations, predict.MODEL_RATE, len(source.iq), size)
+  for frame, source in frames.captured_frame_images(recording, size, mode):
+    yield frame, spectrogram.label_mask(source.annotations, constants.MODEL_RATE, len(source.iq), size)
 
 
 def evaluate_recording(trained: trained_models.TrainedModel, recording) -> dict[str, Any]:
@@ -35,8 +36,8 @@ def evaluate_recording(trained: trained_models.TrainedModel, recording) -> dict[
   size = (trained.image_size, trained.image_size)
   pairs = list(_frames_and_truth(recording, size, trained.spectrogram_mode))
   confusion = np.zeros((3, 3), np.int64)
-  for (frame, mask, _), (_, truth) in zip(inference.predict_frames(trained, [f for f, _ in pairs]), pairs):
-    keep = (mask != predict.NO_DATA) & (truth < 3)
+  for (frame, mask, _), (_, truth) in zip(predict.predict_frames(trained, [f for f, _ in pairs]), pairs):
+    keep = (mask != constants.NO_LABEL) & (truth < 3)
     confusion += metrics.confusion_matrix(truth[keep], mask[keep], 3)
   result = metrics.metrics_from_confusion(confusion)
   return {'recording': recording.name, 'frames': len(pairs), 'pixels': int(confusion.sum()),
@@ -49,8 +50,8 @@ def evaluate_captures(captures_dir: str, model: str = trained_models.DEFAULT,
   """Evaluates `model` on every catalogued capture in `captures_dir`; writes captures.json/.md to `output_dir`."""
   trained = trained_models.load(model)
   with tempfile.TemporaryDirectory() as scratch:
-    rows = [evaluate_recording(trained, sigmf.read_recording(meta))
-            for meta in capture_catalog.write_all(captures_dir, scratch)]
+    rows = [evaluate_recording(trained, recordings.read_recording(meta))
+            for meta in catalog.write_all(captures_dir, scratch)]
   if output_dir:
     os.makedirs(output_dir, exist_ok=True)
     with open(os.path.join(output_dir, 'captures.json'), 'w') as f:
