@@ -9,6 +9,7 @@ import os
 from absl import app
 from absl import flags
 
+from launch import cli
 from specsense_jax.io import catalog
 
 _CAPTURES_DIR = flags.DEFINE_string('captures_dir', '../shared/realdata/captures', 'Folder of the raw captures.')
@@ -23,4 +24,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

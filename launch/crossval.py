@@ -9,6 +9,7 @@ resumes an interrupted one.
 from absl import app
 from absl import logging
 
+from launch import cli
 from launch import common
 from specsense_jax.training import crossval
 import tfds_builders.spectrum_sensing  # pylint: disable=unused-import  registers the dataset
@@ -22,4 +23,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

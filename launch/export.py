@@ -9,6 +9,7 @@ Load it elsewhere with JAX only: `jax.export.deserialize(open(path, 'rb').read()
 from absl import app
 from absl import flags
 
+from launch import cli
 from specsense_jax.inference import export
 from specsense_jax.inference import trained_models
 
@@ -30,4 +31,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

@@ -11,6 +11,7 @@ together.
 from absl import app
 from absl import flags
 
+from launch import cli
 from specsense_jax.experiments import sweep
 
 _SWEEP = flags.DEFINE_string('sweep', None, 'Sweep file defining sweep(add).')
@@ -30,4 +31,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

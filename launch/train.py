@@ -6,6 +6,7 @@ r"""Trains a model.
 from absl import app
 from absl import logging
 
+from launch import cli
 from launch import common
 from specsense_jax.training import train
 import tfds_builders.spectrum_sensing  # pylint: disable=unused-import  registers the dataset
@@ -18,4 +19,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

@@ -13,8 +13,9 @@ fi
 STAMP="$ROOT/.venv/.specsense_installed"
 WANT="$(cat "$ROOT/setup.cfg" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1) $EXTRAS"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
-  "$ROOT/.venv/bin/python" -m pip install --quiet --upgrade pip
-  "$ROOT/.venv/bin/python" -m pip install --quiet -e "$ROOT[$EXTRAS]"
+  # -qq: errors only (setuptools' notes on editable installs are not for users)
+  "$ROOT/.venv/bin/python" -m pip install -qq --upgrade pip
+  "$ROOT/.venv/bin/python" -m pip install -qq -e "$ROOT[$EXTRAS]"
   echo "$WANT" > "$STAMP"
 fi
 # shellcheck disable=SC1091

@@ -1,40 +1,77 @@
-"""Recordings -> model-rate frames: resampled, the band a recording lacks filled with noise at its floor.
+"""Recordings -> frames at the model's rate: one path for prediction, capture evaluation and the captured datasets.
 
-`frames_from_recording` cuts any recording into frames at the model's rate (with clipped annotations);
-`recording_frames` turns a recording into spectrogram `Frame`s for the network (in `matlab` mode at the model's
-rate only the ~1 % of samples the spectrogram uses are read). Columns outside the recording's band are never
-labelled (`NO_LABEL` in the masks) and never detected.
+A recording is cut capture segment by capture segment (a frame never spans two) into 40 ms frames. What is
+left of a segment after its last whole frame, or a segment shorter than one frame, is a frame of its own
+length rather than a 40 ms frame padded with noise; only when it is shorter than the spectrogram mode needs
+(`shortest_frame`) is the rest of that minimum filled. A recording at another rate is resampled to
+`MODEL_RATE` (a wider one low-pass filtered, its central span kept); where it is narrower, the band it lacks
+is filled with noise at its measured floor.
+
+All fill comes from one counter-based source (`counter_rng`), keyed by the recording's name, a seed and the
+frame index: the same recording and seed give the same bytes on any machine. Fill is never labelled:
+`label_mask` writes `NO_LABEL` in the columns outside the recording's band and in the rows after its end, and
+prediction leaves those pixels unpredicted. At the model's rate in matlab mode only the ~1 % of samples the
+spectrogram uses are read.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import fractions
+import functools
 import hashlib
+import math
 from typing import Any, Iterator, Sequence
 
 import numpy as np
+import scipy.fft
 import scipy.signal
 
 from specsense_jax import spectrogram
 from specsense_jax.constants import FRAME_S
 from specsense_jax.constants import MODEL_RATE
+from specsense_jax.constants import NO_LABEL
 from specsense_jax.io import recordings
 from specsense_jax.signals import counter_rng
 
-_MARGIN = 256  # input samples read beyond each frame edge so the resampling filter has settled
+_MARGIN = 256    # input samples read beyond each frame edge (inside its segment) so the resampler has settled
+_FLOOR_S = 0.1   # seconds at the start of a segment its noise floor is measured on
+_FRAME_LEN = int(round(FRAME_S * MODEL_RATE))
 
 
 @dataclasses.dataclass
-class CapturedFrame:
-  """One frame cut from a recording."""
-  recording: str
-  frame_index: int
-  iq: np.ndarray
-  sample_rate: float
-  annotations: list[dict[str, Any]]
-  valid_fraction: float  # share of the frame's time that came from the recording
-  noise_floor_db: float  # measured floor (dB per Hz, full scale = 0 dB)
+class Frame:
+  """One spectrogram image ready for the network, with where it came from.
+
+  `annotations` are in the frame's samples at `span_hz` and Hz relative to `center_frequency`, clipped to the
+  recording's time and band; `label_mask` turns them into the frame's truth.
+  """
+  index: int
+  image: np.ndarray            # uint8 (H, W, 3)
+  start_s: float               # time of the frame's first row in the recording
+  duration_s: float
+  center_frequency: float      # Hz
+  span_hz: float               # frequency span of the image (columns), also its sample rate
+  valid_columns: np.ndarray    # bool (W,): columns inside the recording's band
+  valid_rows: np.ndarray       # bool (H,): rows inside the recording's time
+  annotations: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+  recording: str = ''
+  num_samples: int = _FRAME_LEN          # samples the image covers, at `span_hz`
+  valid_fraction: float = 1.0            # share of those samples that came from the recording
+  noise_floor_db: float | None = None    # floor of the fill (dB per Hz, full scale 0 dB); None without fill
+
+
+@dataclasses.dataclass(frozen=True)
+class FrameSpan:
+  """Where frame `index` comes from: samples [first, last) of `segment`, imaged over `num_samples` samples at
+  the model's rate, `valid` of which come from the recording (the rest is fill)."""
+  index: int
+  segment: recordings.Segment
+  first: int
+  last: int
+  duration_s: float
+  num_samples: int
+  valid: int
 
 
 def noise_floor_density(iq: np.ndarray, sample_rate: float) -> float:
@@ -45,115 +82,13 @@ def noise_floor_density(iq: np.ndarray, sample_rate: float) -> float:
   from DC and from the very band edges. A carrier that fills most of the band still leaves its guard bands
   and idle time to measure.
   """
-  nperseg = int(min(512, max(64, len(iq) // 32)))
+  nperseg = int(min(512, max(64, len(iq) // 32), len(iq)))
   _, _, cells = scipy.signal.spectrogram(iq, sample_rate, window='hann', nperseg=nperseg, noverlap=0,
                                          return_onesided=False, detrend=False, scaling='density')
   f = np.fft.fftfreq(nperseg, 1 / sample_rate)
   level = np.convolve(np.median(cells, axis=1) / np.log(2), np.ones(5) / 5, mode='same')
   keep = (np.abs(f) < 0.49 * sample_rate) & (np.abs(f) > 3 * sample_rate / nperseg)
-  return float(np.min(level[keep]))
-
-
-def _rate_ratio(target: float, source: float) -> fractions.Fraction:
-  return fractions.Fraction(target).limit_denominator(10**6) / fractions.Fraction(source).limit_denominator(10**6)
-
-
-def _frame_seed(recording: str, frame_index: int) -> int:
-  digest = hashlib.sha256(f'{recording}/{frame_index}'.encode()).digest()
-  return int.from_bytes(digest[:8], 'little')
-
-
-def frames_from_recording(recording, *, sample_rate: float = MODEL_RATE, duration_s: float = FRAME_S
-                          ) -> Iterator[CapturedFrame]:
-  """Cuts a recording into frames at `sample_rate`, one at a time (bounded memory).
-
-  Yields:
-    `CapturedFrame`s with annotations clipped to the frame and to the recording's band, in frame samples and
-    Hz relative to the centre.
-  """
-  rec_rate = recording.sample_rate
-  ratio = _rate_ratio(sample_rate, rec_rate)
-  frame_len = int(round(duration_s * sample_rate))
-  rec_duration = recording.num_samples / rec_rate
-  num_frames = max(1, int(np.ceil(rec_duration / duration_s - 1e-9)))
-  floor = noise_floor_density(recording.read(0, min(recording.num_samples, int(rec_rate * 0.1))), rec_rate)
-  span = min(rec_rate, sample_rate)
-  freqs = np.fft.fftfreq(frame_len, 1 / sample_rate)
-  outside = np.abs(freqs) >= rec_rate / 2 * 0.98 if rec_rate < sample_rate else np.zeros(frame_len, bool)
-  for k in range(num_frames):
-    t0 = k * duration_s
-    first = int(np.floor(t0 * rec_rate))
-    last = min(recording.num_samples, int(np.ceil((t0 + duration_s) * rec_rate)))
-    lo, hi = max(0, first - _MARGIN), min(recording.num_samples, last + _MARGIN)
-    segment = recording.read(lo, hi - lo)
-    if ratio == 1:
-      resampled = segment
-    else:
-      resampled = scipy.signal.resample_poly(segment, ratio.numerator, ratio.denominator).astype(np.complex64)
-    offset = int(round((first - lo) * float(ratio)))
-    valid = min(frame_len, int(round((last - first) * float(ratio))))
-    iq = np.zeros(frame_len, np.complex64)
-    iq[:valid] = resampled[offset:offset + valid]
-    noise = np.sqrt(floor * sample_rate) * counter_rng.complex_normal(_frame_seed(recording.name, k),
-                                                                        np.arange(frame_len))
-    fill = np.zeros(frame_len, bool)
-    fill[valid:] = True
-    if outside.any():  # frequency fill: noise only where the recording has no band
-      iq += np.fft.ifft(np.fft.fft(noise) * outside).astype(np.complex64) * (~fill)
-    iq[fill] = noise[fill]
-    annotations = []
-    for ann in recording.annotations:
-      s0 = max(ann['sample_start'], first)
-      s1 = min(ann['sample_start'] + ann['sample_count'], last)
-      f_lo, f_hi = max(ann['freq_lower_edge'], -span / 2), min(ann['freq_upper_edge'], span / 2)
-      if s1 <= s0 or f_hi <= f_lo:
-        continue
-      start = int(round((s0 - first) * float(ratio)))
-      annotations.append({'label': ann['label'], 'freq_lower_edge': f_lo, 'freq_upper_edge': f_hi,
-                          'sample_start': start,
-                          'sample_count': max(1, min(frame_len, int(round((s1 - first) * float(ratio)))) - start)})
-    yield CapturedFrame(recording.name, k, iq, sample_rate, annotations, valid / frame_len,
-                        float(10 * np.log10(floor)))
-
-
-
-
-@dataclasses.dataclass
-class Frame:
-  """One spectrogram image ready for the network, with where it came from."""
-  index: int
-  image: np.ndarray            # uint8 (H, W, 3)
-  start_s: float               # time of the frame's first row in the recording
-  duration_s: float
-  center_frequency: float      # Hz
-  span_hz: float               # frequency span of the image (columns)
-  valid_columns: np.ndarray    # bool (W,): columns inside the recording's band
-  valid_rows: np.ndarray       # bool (H,): rows inside the recording's time
-
-
-def _whole_frames_and_tail(recording) -> list[tuple[Any, int, float]]:
-  """(part, index of its first frame, its start in s): the whole 40 ms frames, then the shorter rest, which
-  becomes a frame of its own length rather than one padded with noise (see `frame_duration`)."""
-  frame_len = int(round(FRAME_S * recording.sample_rate))
-  whole = recording.num_samples // frame_len * frame_len
-  if whole in (0, recording.num_samples):
-    return [(recording, 0, 0.0)]
-  return [(recordings.SliceRecording(recording, 0, whole), 0, 0.0),
-          (recordings.SliceRecording(recording, whole, recording.num_samples - whole), whole // frame_len, whole / recording.sample_rate)]
-
-
-def _shifted(frame: 'Frame', first_index: int, start_s: float) -> 'Frame':
-  return dataclasses.replace(frame, index=frame.index + first_index, start_s=frame.start_s + start_s)
-
-
-def _floor_fill(recording, key: int, shape) -> np.ndarray:
-  """Complex noise of `shape` at the recording's measured floor, seeded by (key, length): what fills the time
-  after a recording's end in its last frame (never labelled)."""
-  floor = noise_floor_density(recording.read(0, min(recording.num_samples, int(MODEL_RATE * 0.1))),
-                                       MODEL_RATE)
-  rng = np.random.default_rng([key, recording.num_samples])
-  return (np.sqrt(floor * MODEL_RATE / 2) * (rng.standard_normal(shape) + 1j * rng.standard_normal(shape))
-          ).astype(np.complex64)
+  return float(np.min(level[keep])) if keep.any() else float(np.min(level))
 
 
 def band_columns(sample_rate: float, width: int) -> np.ndarray:
@@ -162,88 +97,171 @@ def band_columns(sample_rate: float, width: int) -> np.ndarray:
   return np.abs(column_freqs) < min(sample_rate, MODEL_RATE) / 2
 
 
-def frame_duration(recording, mode: str, size: tuple[int, int]) -> float:
-  """Seconds one image covers: 40 ms, or the whole length of a shorter recording (at least what `mode` needs).
+def shortest_frame(mode: str, size: tuple[int, int]) -> int:
+  """Samples at the model's rate a spectrogram of `mode` and `size` needs at least."""
+  height, width = size
+  return spectrogram.MATLAB_WINDOW if mode == 'matlab' else height * spectrogram.average_nfft(width)
 
-  A 40 ms frame that is mostly noise fill looks like nothing a network was trained on; a short capture imaged
-  over its own length does (the real 1 ms NR captures: NR IoU 0 when filled, up to 0.88 when not).
+
+def _rate_ratio(sample_rate: float) -> fractions.Fraction:
+  """MODEL_RATE / sample_rate as a fraction for the polyphase resampler (exactly 1 within 1 ppm)."""
+  if abs(sample_rate - MODEL_RATE) < 1e-6 * MODEL_RATE:
+    return fractions.Fraction(1)
+  return (fractions.Fraction(MODEL_RATE).limit_denominator(10**6)
+          / fractions.Fraction(sample_rate).limit_denominator(10**6))
+
+
+def frame_spans(recording: recordings.Recording, mode: str = 'matlab', size: tuple[int, int] = (128, 128)
+                ) -> Iterator[FrameSpan]:
+  """The frames of a recording, segment by segment: whole 40 ms frames, then the segment's rest as a frame of
+  its own length (at least `shortest_frame`)."""
+  ratio = _rate_ratio(recording.sample_rate)
+  whole_len = max(1, int(round(FRAME_S * recording.sample_rate)))
+  index = 0
+  for segment in recording.segments:
+    whole = segment.count // whole_len
+    for k in range(whole):
+      first = segment.start + k * whole_len
+      yield FrameSpan(index, segment, first, first + whole_len, FRAME_S, _FRAME_LEN,
+                      min(_FRAME_LEN, int(round(whole_len * ratio))))
+      index += 1
+    first = segment.start + whole * whole_len
+    if first < segment.end:
+      valid = min(_FRAME_LEN, int(round((segment.end - first) * ratio)))
+      num_samples = min(_FRAME_LEN, max(valid, shortest_frame(mode, size)))
+      yield FrameSpan(index, segment, first, segment.end, num_samples / MODEL_RATE, num_samples, valid)
+      index += 1
+
+
+class _Fill:
+  """Noise at each segment's measured floor from the counter-based generator, keyed by (name, seed, frame)."""
+
+  def __init__(self, recording: recordings.Recording, seed: int):
+    self._recording, self._seed = recording, seed
+    self._floors: dict[int, float] = {}
+
+  def floor(self, segment: recordings.Segment) -> float:
+    """Noise density (per Hz) of the segment's first `_FLOOR_S` seconds, measured once."""
+    if segment.start not in self._floors:
+      count = min(segment.count, int(self._recording.sample_rate * _FLOOR_S))
+      self._floors[segment.start] = noise_floor_density(self._recording.read(segment.start, count),
+                                                        self._recording.sample_rate)
+    return self._floors[segment.start]
+
+  def noise(self, span: FrameSpan) -> np.ndarray:
+    """complex64 (span.num_samples,) noise of one frame at its segment's floor; sample i depends only on the
+    recording's name, the seed, the frame index and i."""
+    digest = hashlib.sha256(f'{self._recording.name}/{self._seed}/{span.index}'.encode()).digest()
+    scale = math.sqrt(self.floor(span.segment) * MODEL_RATE)  # a Python float keeps complex64
+    return scale * counter_rng.complex_normal(int.from_bytes(digest[:8], 'little'), np.arange(span.num_samples))
+
+
+@functools.lru_cache(maxsize=4)
+def _outside_band(num_samples: int, sample_rate: float) -> np.ndarray:
+  """bool FFT bins of a model-rate frame that a recording at `sample_rate` has no band for (read-only)."""
+  outside = np.abs(scipy.fft.fftfreq(num_samples, 1 / MODEL_RATE)) >= sample_rate / 2 * 0.98
+  outside.flags.writeable = False
+  return outside
+
+
+def frame_iq(recording: recordings.Recording, span: FrameSpan, *, seed: int = 0) -> np.ndarray:
+  """complex64 (span.num_samples,): a frame's samples at the model's rate, resampled and filled.
+
+  A narrower recording's missing band gets noise at its floor; the samples after `span.valid` are that noise.
+  `seed` selects the noise: the same recording, span and seed give the same bytes.
   """
-  height, width = size
-  shortest = spectrogram.MATLAB_WINDOW if mode == 'matlab' else height * spectrogram.average_nfft(width)
-  return min(FRAME_S, max(recording.num_samples / recording.sample_rate, shortest / MODEL_RATE))
+  return _frame_iq(recording, span, _Fill(recording, seed))
 
 
-def _fast_frames(recording, size: tuple[int, int], colormap: str) -> Iterator[Frame]:
-  """Frames of a recording at the model's rate in matlab mode: only the segments the image uses are read."""
-  height, width = size
-  duration = frame_duration(recording, 'matlab', size)
-  frame_len = int(round(duration * MODEL_RATE))
-  starts = spectrogram.matlab_segment_starts(frame_len, height)
-  window = spectrogram.MATLAB_WINDOW
-  num_frames = max(1, -(-recording.num_samples // frame_len))
-  for k in range(num_frames):
-    base = k * frame_len
-    segments = np.empty((height, window), np.complex64)
-    valid_rows = base + starts + window <= recording.num_samples
-    if valid_rows.any():
-      segments[valid_rows] = recording.read_segments(base + starts[valid_rows], window)
-    if not valid_rows.all():  # the last partial frame
-      segments[~valid_rows] = _floor_fill(recording, k, (int((~valid_rows).sum()), window))
-    psd = spectrogram.matlab_psd_db_from_segments(segments, MODEL_RATE, width)
-    yield Frame(k, spectrogram.colorize(spectrogram.to_grey_levels(psd), colormap), k * duration, duration,
-                recording.center_frequency, MODEL_RATE, np.ones(width, bool), valid_rows)
+def _frame_iq(recording: recordings.Recording, span: FrameSpan, fill: _Fill) -> np.ndarray:
+  ratio = _rate_ratio(recording.sample_rate)
+  iq = np.empty(span.num_samples, np.complex64)
+  valid = span.valid
+  if ratio == 1:
+    iq[:valid] = recording.read(span.first, valid)
+  else:
+    lo, hi = max(span.segment.start, span.first - _MARGIN), min(span.segment.end, span.last + _MARGIN)
+    resampled = scipy.signal.resample_poly(recording.read(lo, hi - lo), ratio.numerator, ratio.denominator)
+    offset = int(round((span.first - lo) * ratio))
+    piece = resampled[offset:offset + valid]
+    iq[:len(piece)] = piece
+    valid = len(piece)  # a rounding sample short at a segment's end becomes fill
+  narrow = recording.sample_rate < MODEL_RATE and ratio != 1
+  if narrow or valid < span.num_samples:
+    noise = fill.noise(span)
+    if narrow:  # frequency fill: noise only where the recording has no band
+      iq[:valid] += scipy.fft.ifft(scipy.fft.fft(noise) * _outside_band(span.num_samples, recording.sample_rate)
+                                   )[:valid]
+    iq[valid:] = noise[valid:]
+  return iq
 
 
-def _average_frames(recording, size: tuple[int, int], colormap: str) -> Iterator[Frame]:
-  """Frames of a recording at the model's rate in average mode: each frame read once, no resampling."""
-  height, width = size
-  duration = frame_duration(recording, 'average', size)
-  frame_len = int(round(duration * MODEL_RATE))
-  num_frames = max(1, -(-recording.num_samples // frame_len))
-  for k in range(num_frames):
-    base = k * frame_len
-    count = min(frame_len, recording.num_samples - base)
-    iq = np.empty(frame_len, np.complex64)
-    iq[:count] = recording.read(base, count)
-    if count < frame_len:  # the last partial frame
-      iq[count:] = _floor_fill(recording, k, (frame_len - count,))
-    image = spectrogram.spectrogram_image(iq, MODEL_RATE, size, 'average', colormap)
-    valid_rows = (np.arange(height) + 0.5) / height <= count / frame_len
-    yield Frame(k, image, k * duration, duration, recording.center_frequency, MODEL_RATE, np.ones(width, bool),
-                valid_rows)
+def _frame_annotations(recording: recordings.Recording, span: FrameSpan) -> list[dict[str, Any]]:
+  """The recording's annotations clipped to the frame's time and the band it images, in frame samples."""
+  ratio = float(_rate_ratio(recording.sample_rate))
+  half = min(recording.sample_rate, MODEL_RATE) / 2
+  out = []
+  for ann in recording.annotations:
+    s0, s1 = max(ann['sample_start'], span.first), min(ann['sample_start'] + ann['sample_count'], span.last)
+    f_lo, f_hi = max(ann['freq_lower_edge'], -half), min(ann['freq_upper_edge'], half)
+    if s1 <= s0 or f_hi <= f_lo:
+      continue
+    start = int(round((s0 - span.first) * ratio))
+    end = min(span.num_samples, int(round((s1 - span.first) * ratio)))
+    out.append({'label': ann['label'], 'freq_lower_edge': f_lo, 'freq_upper_edge': f_hi, 'sample_start': start,
+                'sample_count': max(1, end - start)})
+  return out
 
 
-def captured_frame_images(recording, size: tuple[int, int], mode: str = 'matlab', colormap: str = 'parula'
-                          ) -> Iterator[tuple[Frame, CapturedFrame]]:
-  """Frames through `frames_from_recording` (any rate: resampled, band fill), each with the captured
-  frame it came from (its annotations give the truth for evaluation)."""
-  for part, first_index, start_s in _whole_frames_and_tail(recording):
-    for frame, source in _captured_part_images(part, size, mode, colormap):
-      yield _shifted(frame, first_index, start_s), source
+def recording_frames(recording: recordings.Recording, size: tuple[int, int] = (128, 128), mode: str = 'matlab',
+                     colormap: str = 'parula', *, seed: int = 0) -> Iterator[Frame]:
+  """The recording's frames (see the module docstring) as images at the model's rate, one at a time.
 
+  Args:
+    recording: any `recordings.Recording`.
+    size: (height, width) of the images.
+    mode: spectrogram mode, one of `spectrogram.SPECTROGRAM_MODES`.
+    colormap: 'parula' or 'gray'.
+    seed: selects the fill noise; the same recording and seed give the same images.
 
-def _captured_part_images(recording, size, mode, colormap):
-  height, width = size
-  valid_columns = band_columns(recording.sample_rate, width)
-  duration = frame_duration(recording, mode, size)
-  for frame in frames_from_recording(recording, sample_rate=MODEL_RATE, duration_s=duration):
-    image = spectrogram.spectrogram_image(frame.iq, MODEL_RATE, size, mode, colormap)
-    valid_rows = (np.arange(height) + 0.5) / height <= frame.valid_fraction
-    yield Frame(frame.frame_index, image, frame.frame_index * duration, duration, recording.center_frequency,
-                MODEL_RATE, valid_columns, valid_rows), frame
-
-
-def recording_frames(recording, size: tuple[int, int] = (128, 128), mode: str = 'matlab',
-                     colormap: str = 'parula') -> Iterator[Frame]:
-  """The recording's 40 ms frames as images at the model's rate, one at a time; what is left after the last
-  whole frame (or a recording shorter than one) is a frame of its own length."""
+  Yields:
+    `Frame`s with their annotations, valid rows and columns, in recording order.
+  """
   if mode not in spectrogram.SPECTROGRAM_MODES:
     raise ValueError(f'--mode must be one of {spectrogram.SPECTROGRAM_MODES}, got {mode!r}')
-  if abs(recording.sample_rate - MODEL_RATE) >= 1e-6 * MODEL_RATE:
-    return (frame for frame, _ in captured_frame_images(recording, size, mode, colormap))
-  part_frames = _fast_frames if mode == 'matlab' else _average_frames
-  return (_shifted(frame, first_index, start_s) for part, first_index, start_s in _whole_frames_and_tail(recording)
-          for frame in part_frames(part, size, colormap))
+  height, width = size
+  rate = recording.sample_rate
+  fast = _rate_ratio(rate) == 1
+  valid_columns = band_columns(rate, width)
+  fill = _Fill(recording, seed)
+  for span in frame_spans(recording, mode, size):
+    filled = span.valid < span.num_samples or not fast and rate < MODEL_RATE
+    if mode == 'matlab':
+      starts = spectrogram.matlab_segment_starts(span.num_samples, height)
+      valid_rows = starts + spectrogram.MATLAB_WINDOW <= span.valid
+      if fast and valid_rows.all():  # read only the segments the image uses
+        segments = recording.read_segments(span.first + starts, spectrogram.MATLAB_WINDOW)
+        filled = False
+      else:
+        segments = _frame_iq(recording, span, fill)[starts[:, None] + np.arange(spectrogram.MATLAB_WINDOW)]
+      psd = spectrogram.matlab_psd_db_from_segments(segments, MODEL_RATE, width)
+      image = spectrogram.colorize(spectrogram.to_grey_levels(psd), colormap)
+    else:
+      image = spectrogram.spectrogram_image(_frame_iq(recording, span, fill), MODEL_RATE, size, 'average', colormap)
+      valid_rows = (np.arange(height) + 0.5) / height <= span.valid / span.num_samples
+    yield Frame(span.index, image, span.first / rate, span.duration_s, span.segment.center_frequency, MODEL_RATE,
+                valid_columns, valid_rows, _frame_annotations(recording, span), recording.name, span.num_samples,
+                span.valid / span.num_samples,
+                float(10 * np.log10(max(fill.floor(span.segment), 1e-30))) if filled else None)
+
+
+def label_mask(frame: Frame) -> np.ndarray:
+  """uint8 (H, W) truth of a frame from its annotations: class ids where the recording has data (Noise where
+  nothing is annotated), `NO_LABEL` in the columns outside its band and the rows after its end."""
+  mask = spectrogram.label_mask(frame.annotations, frame.span_hz, frame.num_samples, frame.image.shape[:2])
+  mask[:, ~frame.valid_columns] = NO_LABEL
+  mask[~frame.valid_rows] = NO_LABEL
+  return mask
 
 
 def image_frames(paths: Sequence[str], size: tuple[int, int]) -> Iterator[Frame]:
@@ -258,4 +276,5 @@ def image_frames(paths: Sequence[str], size: tuple[int, int]) -> Iterator[Frame]
     if pixels.shape[:2] != tuple(size):
       raise ValueError(f'{path}: image is {pixels.shape[1]}x{pixels.shape[0]} but the model takes '
                        f'{size[1]}x{size[0]} spectrograms')
-    yield Frame(k, pixels, 0.0, FRAME_S, 0.0, MODEL_RATE, np.ones(size[1], bool), np.ones(size[0], bool))
+    yield Frame(k, pixels, 0.0, FRAME_S, 0.0, MODEL_RATE, np.ones(size[1], bool), np.ones(size[0], bool),
+                recording=path)

@@ -7,6 +7,7 @@ WeightedIoU = sum_i truth_pixels_i * IoU_i / all pixels. BF (boundary F1) per im
 minus its 4-connected erosion (zero padded), tolerance 0.75 % of the image diagonal, a boundary pixel matches
 when its distance to the other boundary is below it; a class absent from both masks is skipped, present on one
 side only scores 0; an image's score is the mean over its scored classes; MeanBFScore is the mean over images.
+Pixels labelled `NO_LABEL` (255: no data) in the truth count in no metric.
 """
 
 from __future__ import annotations
@@ -16,14 +17,23 @@ from typing import Any
 import numpy as np
 import scipy.ndimage
 
+from specsense_jax.constants import NO_LABEL
+
 BF_TOLERANCE = 0.0075  # of the image diagonal
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
-  """(num_classes, num_classes) int64 counts, rows = truth; labels outside [0, num_classes) are an error."""
+  """(num_classes, num_classes) int64 counts, rows = truth.
+
+  Pixels where either mask is `NO_LABEL` (no data, or no prediction) are left out; any other label outside
+  [0, num_classes) is an error.
+  """
   y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
   if y_true.shape != y_pred.shape:
     raise ValueError(f'y_true and y_pred shapes differ: {y_true.shape} vs {y_pred.shape}')
+  labelled = (y_true != NO_LABEL) & (y_pred != NO_LABEL)
+  if not labelled.all():
+    y_true, y_pred = y_true[labelled], y_pred[labelled]
   for name, y in (('y_true', y_true), ('y_pred', y_pred)):
     if y.size and (y.min() < 0 or y.max() >= num_classes):
       raise ValueError(f'{name} has labels outside [0, {num_classes}): {int(y.min())}..{int(y.max())}')
@@ -106,6 +116,8 @@ class SegmentationAccumulator:
       y_true, y_pred = y_true[None], y_pred[None]
     self.confusion += confusion_matrix(y_true, y_pred, self.num_classes)
     self.count += len(y_true)
+    # Unlabelled truth pixels are unlabelled in the prediction too, so BF scores see the same no-data edges.
+    y_pred = np.where(y_true == NO_LABEL, NO_LABEL, y_pred)
     if self.boundary_f1:
       self.image_bf.extend(bf_scores(t, p, self.num_classes) for t, p in zip(y_true, y_pred))
 

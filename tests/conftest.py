@@ -22,11 +22,20 @@ import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
 SHARED = pathlib.Path(__file__).resolve().parents[1].parent / 'shared'
 
 
+# Set by .ci/run, where ../shared is always beside the checkout: a missing ../shared then fails the tests that
+# need it instead of skipping them, so CI cannot pass by skipping them.
+REQUIRE_SHARED = 'SPECSENSE_REQUIRE_SHARED'
+
+
 @pytest.fixture
 def shared_dir() -> pathlib.Path:
-  """`../shared` beside the checkout; skips the test when it is absent (a user's fresh clone)."""
+  """`../shared` beside the checkout, the one way a test reaches it. When it is absent (a user's fresh clone)
+  the test is skipped, or fails under SPECSENSE_REQUIRE_SHARED=1 (CI)."""
   if not SHARED.is_dir():
-    pytest.skip(f'{SHARED} is absent')
+    if os.environ.get(REQUIRE_SHARED, '0') not in ('', '0'):
+      pytest.fail(f'{SHARED} is absent and {REQUIRE_SHARED}={os.environ[REQUIRE_SHARED]} requires it: put the '
+                  'shared folder beside the checkout, or unset the variable to skip these tests')
+    pytest.skip(f'{SHARED} is absent (set {REQUIRE_SHARED}=1 to fail instead)')
   return SHARED
 
 
@@ -39,3 +48,31 @@ def tiny_data_dir(tmp_path_factory) -> str:
   path = str(tmp_path_factory.mktemp('tfds'))
   tfds.builder('spectrum_sensing/synthetic_tiny', data_dir=path).download_and_prepare()
   return path
+
+
+# --- Shared helpers of the test modules, as fixtures (no test module imports another) -----------------------
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope='session')
+def repo_dir() -> pathlib.Path:
+  """The repository root: the working directory of `python -m launch.*` subprocesses and of sweep files."""
+  return REPO
+
+
+@pytest.fixture
+def tiny_config(tiny_data_dir):
+  """`tiny_config(**overrides)`: configs/default.py:runlocal on the tiny dataset with a small custom network
+  (widths 8, 16), each keyword overriding one config key."""
+  from configs import default  # pylint: disable=g-import-not-at-top
+
+  def make(**overrides):
+    config = default.get_config('runlocal')
+    with config.unlocked():
+      config.data_dir = tiny_data_dir
+      config.model_kwargs = {'widths': (8, 16)}
+      for key, value in overrides.items():
+        setattr(config, key, value)
+    return config
+  return make

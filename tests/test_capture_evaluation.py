@@ -14,7 +14,8 @@ def test_real_capture_table(shared_dir, tmp_path):
   assert lte_fdd['iou_LTE'] > 0.95 and lte_fdd['iou_NR'] is None
   for row in rows:
     assert row['frames'] >= 1 and row['pixels'] > 0
-    assert all(v is None or 0.0 <= v <= 1.0 for k, v in row.items() if k.startswith('iou_'))
+    assert row['mean_iou'] == pytest.approx(  # the mean over the classes scored (in the truth or the prediction)
+        sum(s := [v for k, v in row.items() if k.startswith('iou_') and v is not None]) / len(s))
   assert '| lte_fdd_b3_f1815.3MHz_s19.2Msps_int8 | 2 |' in (tmp_path / 'captures.md').read_text()
 
 

@@ -48,3 +48,17 @@ def test_errors_say_what_to_change(tmp_path, tiny_data_dir):
   with pytest.raises(ValueError, match='tfds build tfds_builders/spectrum_sensing --config=synthetic_128'):
     pipeline.input_pipeline('spectrum_sensing/synthetic_128', 'train', global_batch_size=8, train=True,
                         data_dir=str(tmp_path))
+
+
+def test_unbuilt_synthetic_dataset_is_built_on_first_use(tmp_path, monkeypatch):
+  monkeypatch.setenv('SPECSENSE_TFDS_WORKERS', '1')
+  builder = pipeline.prepared_builder(DATASET, str(tmp_path))
+  assert builder.is_prepared()
+  assert {name: split.num_examples for name, split in builder.info.splits.items()} == {
+      'train': 16, 'validation': 2, 'test': 2}
+
+
+def test_unbuilt_captured_dataset_says_how_to_build_it(tmp_path):
+  with pytest.raises(ValueError, match=r"'spectrum_sensing/captured_128' is not built in .*tfds build "
+                                       r'tfds_builders/spectrum_sensing --config=captured_128 .*manual folder'):
+    pipeline.prepared_builder('spectrum_sensing/captured_128', str(tmp_path))

@@ -1,12 +1,19 @@
-"""The quickstart job writes its report."""
+"""The quickstart job: every stage writes its report section, and the console stays short."""
 
 import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
 
 import pytest
 
-from configs import default
 from specsense_jax.experiments import quickstart
-import tfds_builders.spectrum_sensing  # pylint: disable=unused-import  registers the dataset
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+# tqdm redraws a bar with carriage returns; what is left once a bar is done ends in 'it/s]' or 'frame/s]'.
+_PROGRESS_BAR = re.compile(r'\r|\d+%\||\d+it \[|/s\]$')
 
 
 def test_environment_stage_writes_report(tmp_path):
@@ -21,28 +28,24 @@ def test_unknown_stage_is_named():
     quickstart.run('/tmp/unused', ['nope'])
 
 
-def test_synthesis_stage_writes_figure(tmp_path):
-  path = quickstart.run(str(tmp_path), ['synthesis'], echo=lambda s: None)
-  text = open(path).read()
-  assert '## Signal synthesis' in text and 'synthesis.png' in text
-  assert (tmp_path / 'synthesis.png').stat().st_size > 10_000
-
-
-def test_dataset_and_train_stages_on_tiny_data(tmp_path, monkeypatch):
-  monkeypatch.setenv('SPECSENSE_TFDS_WORKERS', '1')
-  monkeypatch.setattr(quickstart, 'QUICKSTART_DATASET', 'synthetic_tiny')
-  monkeypatch.setattr(quickstart, 'QUICKSTART_EPOCHS', 1)
-  path = quickstart.run(str(tmp_path), ['dataset', 'train'], echo=lambda s: None,
-                        train_config=default.get_config('runlocal'))
-  text = open(path).read()
+@pytest.mark.slow
+def test_whole_quickstart_reports_every_stage_in_a_short_console(tmp_path):
+  env = dict(os.environ, SPECSENSE_TFDS_WORKERS='1')
+  proc = subprocess.run([sys.executable, '-m', 'launch.quickstart', f'--workdir={tmp_path}',
+                         '--dataset=synthetic_tiny', '--epochs=1'], cwd=REPO, env=env, capture_output=True,
+                        text=True, timeout=1200)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  lines = [line for line in (proc.stdout + proc.stderr).splitlines()
+           if line.strip() and not _PROGRESS_BAR.search(line)]
+  assert len(lines) < 60, '\n'.join(lines)
+  assert proc.stdout.splitlines()[-1] == f'  report      {tmp_path / "report.md"}'
+  assert [line.split()[0] for line in proc.stdout.splitlines()[-6:-1]] == list(quickstart.STAGES)
+  text = (tmp_path / 'report.md').read_text()
+  for section in ('## Environment', '## Signal synthesis', '## Dataset', '## Training', '## Prediction'):
+    assert section in text
   assert "'train': 16" in text and "'test': 2" in text
-  assert (tmp_path / 'dataset.png').exists()
-  assert '## Training' in text and (tmp_path / 'train' / 'eval_test' / 'report.md').exists()
-
-
-def test_predict_stage_finds_the_transmitted_standards(tmp_path):
-  path = quickstart.run(str(tmp_path), ['predict'], echo=lambda s: None)
-  text = open(path).read()
-  assert '## Prediction' in text and (tmp_path / 'predict' / 'frame_0000.png').exists()
+  assert (tmp_path / 'synthesis.png').stat().st_size > 10_000 and (tmp_path / 'dataset.png').exists()
+  assert (tmp_path / 'train' / 'eval_test' / 'report.md').exists()
   document = json.loads((tmp_path / 'predict' / 'detections.json').read_text())
   assert {d['standard'] for d in document['detections']} == {'NR', 'LTE'}
+  assert (tmp_path / 'predict' / 'frame_0000.png').exists()

@@ -98,3 +98,35 @@ def test_bad_inputs():
                            1e6, 100)
   with pytest.raises(ValueError, match='mode'):
     spectrogram.label_mask([], 1e6, 100, mode='energy')
+
+
+@pytest.mark.parametrize('height,width,row_len,extra', [
+    (16, 128, 2560, 7),   # nfft 1024, 8 bins a column; 3 segments a row, 768 apart (256 overlap); rows of 2560-2561
+    (8, 100, 3300, 0),    # nfft 1100, 11 bins a column; 3 segments a row, back to back
+])
+def test_average_mode_equals_welch_on_each_rows_segments(height, width, row_len, extra):
+  """Average mode is Welch's PSD of each row: periodic Hann segments of `average_nfft(width)` samples spread
+  evenly over the row (the first at the row's first sample, floor(r·N/H), the last ending at its last), averaged
+  with density scaling, then the mean over each column's bins."""
+  fs = 61.44e6
+  n = height * row_len + extra
+  rng = np.random.default_rng(3)
+  iq = (rng.standard_normal(n) + 1j * rng.standard_normal(n)) / np.sqrt(2)
+  iq += 3 * np.exp(2j * np.pi * 7.3e6 * np.arange(n) / fs)  # a tone 19.8 dB above the noise in its bins
+  iq = iq.astype(np.complex64)
+  ours = spectrogram.spectrogram_db(iq, fs, (height, width), 'average')
+  nfft = spectrogram.average_nfft(width)
+  per_row = -(-row_len // nfft)
+  hop = (row_len - nfft) // (per_row - 1)
+  assert (nfft, per_row) == ((1024, 3) if width == 128 else (1100, 3))
+  expected = np.empty((height, width))
+  for r in range(height):
+    start = r * n // height
+    _, psd = scipy.signal.welch(iq[start:start + row_len].astype(np.complex128), fs, window='hann', nperseg=nfft,
+                                noverlap=nfft - hop, detrend=False, return_onesided=False, scaling='density')
+    expected[r] = np.fft.fftshift(psd).reshape(width, nfft // width).mean(axis=1)
+  expected = 10 * np.log10(expected + np.finfo(np.float64).eps)
+  # float32 FFTs against float64 ones: ~1e-6 relative in power, i.e. ~5e-6 dB; 1e-4 dB leaves a 20x margin.
+  np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-4)
+  tone_column = int((fs / 2 + 7.3e6) // (fs / width))
+  assert set(np.argmax(ours, axis=1)) == {tone_column}

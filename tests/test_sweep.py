@@ -8,7 +8,6 @@ import os
 import pytest
 
 from specsense_jax.experiments import sweep
-from tests.test_train import REPO
 
 
 def _write(tmp_path, body: str) -> str:
@@ -18,8 +17,8 @@ def _write(tmp_path, body: str) -> str:
 
 
 @pytest.fixture
-def in_repo(monkeypatch):
-  monkeypatch.chdir(REPO)  # sweep files name configs relative to the repository, as launch.sweep is run there
+def in_repo(monkeypatch, repo_dir):
+  monkeypatch.chdir(repo_dir)  # sweep files name configs relative to the repository, as launch.sweep is run there
 
 
 @pytest.mark.slow

@@ -1,17 +1,19 @@
 """train_and_evaluate end to end on the tiny dataset: CLI, resume equivalence, config errors."""
 
+import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
 
 import jax
 import numpy as np
-import orbax.checkpoint as ocp
 import pytest
 import tensorflow_datasets as tfds
 
 from configs import default
+from specsense_jax.training import checkpoints
 from specsense_jax.training import train
 import tfds_builders.spectrum_sensing  # pylint: disable=unused-import
 
@@ -29,9 +31,12 @@ def _config(tiny_data_dir, **overrides):
 
 
 def _latest_params(workdir):
-  manager = ocp.CheckpointManager(os.path.join(workdir, 'checkpoints'))
-  restored = manager.restore(manager.latest_step())
-  return jax.tree.leaves(restored['params'])
+  return jax.tree.leaves(checkpoints.restore_variables(str(workdir), 'latest')['params'])
+
+
+def _steps_on_disk(workdir):
+  """The committed checkpoint steps of a workdir (Orbax renames a step's folder to its number when committed)."""
+  return sorted(int(p.name) for p in (workdir / 'checkpoints').iterdir() if p.name.isdigit())
 
 
 def test_relative_workdir(tiny_data_dir, tmp_path, monkeypatch):
@@ -100,7 +105,6 @@ def test_evaluate_report_matches_training_test_metrics(tiny_data_dir, tmp_path):
 
 @pytest.mark.slow
 def test_sigterm_then_sigkill_then_rerun_equals_uninterrupted(tiny_data_dir, tmp_path):
-  import signal  # pylint: disable=g-import-not-at-top
   import time  # pylint: disable=g-import-not-at-top
   args = lambda workdir: [sys.executable, '-m', 'launch.train', '--config=configs/default.py:runlocal',
                           f'--config.data_dir={tiny_data_dir}', '--config.max_steps=12', '--config.num_epochs=20',
@@ -138,7 +142,7 @@ def test_sigterm_then_sigkill_then_rerun_equals_uninterrupted(tiny_data_dir, tmp
   assert latest(interrupted) < 12
   rerun = subprocess.run(args(interrupted), cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
   assert rerun.returncode == 0, rerun.stderr[-2000:]
-  assert 'resumed from step' in rerun.stderr and (interrupted / 'test_metrics.json').exists()
+  assert 'resumed from step' in rerun.stdout and (interrupted / 'test_metrics.json').exists()
   for a, b in zip(_latest_params(tmp_path / 'whole'), _latest_params(interrupted), strict=True):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
@@ -151,8 +155,8 @@ def test_sigterm_then_sigkill_then_rerun_equals_uninterrupted(tiny_data_dir, tmp
     ({'batch_size': 12}, r'batch_size 12 must be a positive multiple of the device count 8 .*batch_size=8'),
     ({'selection_metric': 'iou'}, r"selection_metric for segmentation must be one of .*'mean_iou'"),
     ({'train_split': 'training'}, r"config.train_split 'training' is not a split of .*\['test', 'train'"),
-    ({'dataset': 'spectrum_sensing/synthetic_128'}, r'is not built in .*tfds build tfds_builders/spectrum_sensing '
-                                                    r'--config=synthetic_128'),
+    ({'dataset': 'spectrum_sensing/captured_128'}, r'is not built in .*tfds build tfds_builders/spectrum_sensing '
+                                                   r'--config=captured_128 .*manual folder'),
     ({'init_weights': '/nonexistent/resnet18.safetensors', 'model': 'deeplabv3plus_resnet18', 'model_kwargs': {}},
      r'config.init_weights: /nonexistent/resnet18.safetensors not found'),
     ({'init_weights': '/dev/null', 'model': 'custom'}, r"model 'custom' has no ImageNet weights to load"),
@@ -186,15 +190,18 @@ def test_frame_classifier_trains_and_reports(tiny_data_dir, tmp_path):
 
 def test_early_stopping_after_patience_evaluations(tiny_data_dir, tmp_path, monkeypatch):
   # Validation that never improves on the first evaluation: patience 2 stops after the third epoch.
-  real_evaluate = train.evaluate
-  flat = lambda *args, **kwargs: {**real_evaluate(*args, **kwargs), 'loss': 1.0, 'mean_iou': 0.5}
-  monkeypatch.setattr(train, 'evaluate', flat)
+  real_evaluate = train.evaluate.evaluate_batches
+
+  def flat(*args, **kwargs):
+    result = real_evaluate(*args, **kwargs)
+    return dataclasses.replace(result, metrics={**result.metrics, 'loss': 1.0, 'mean_iou': 0.5})
+  monkeypatch.setattr(train.evaluate, 'evaluate_batches', flat)
   config = _config(tiny_data_dir, num_epochs=20, early_stopping_patience=2)
   train.train_and_evaluate(config, str(tmp_path))
   history = json.loads((tmp_path / 'history.json').read_text())
   assert [e['step'] for e in history['epochs']] == [2, 4, 6]
-  assert history['evals_without_improvement'] == 2
-  assert ocp.CheckpointManager(os.path.join(tmp_path, 'best')).best_step() == 2
+  assert history['evals_without_improvement'] == 2 and history['best_step'] == 2
+  assert _steps_on_disk(tmp_path) == [2, 6]  # the best (the first of equals) and the latest, in one manager
   assert (tmp_path / 'test_metrics.json').exists()
 
 
@@ -212,13 +219,70 @@ def test_non_finite_loss_stops_naming_the_step_and_keeps_last_checkpoint(tiny_da
     return jitted._replace(train_step=train_step)
 
   monkeypatch.setattr(train.steps, 'make_steps', make_steps_failing_at_step_3)
-  with pytest.raises(train.NonFiniteLossError, match='loss is nan at step 3; the last good checkpoint is in'):
-    train.train_and_evaluate(_config(tiny_data_dir, num_epochs=5), str(tmp_path))
-  assert ocp.CheckpointManager(os.path.join(tmp_path, 'checkpoints')).latest_step() == 2
+  handler = lambda signum, frame: None
+  previous = signal.signal(signal.SIGTERM, handler)
+  try:
+    with pytest.raises(train.NonFiniteLossError, match='loss is nan at step 3; the last good checkpoint is in'):
+      train.train_and_evaluate(_config(tiny_data_dir, num_epochs=5), str(tmp_path))
+    assert signal.getsignal(signal.SIGTERM) is handler  # the run's preemption handler is gone again
+  finally:
+    signal.signal(signal.SIGTERM, previous)
+  assert _steps_on_disk(tmp_path) == [2]
   assert not (tmp_path / 'test_metrics.json').exists()
 
 
 def test_half_precision_trains_with_float32_parameters(tiny_data_dir, tmp_path):
   result = train.train_and_evaluate(_config(tiny_data_dir, half_precision=True, max_steps=2), str(tmp_path))
-  assert 0.0 <= result['mean_iou'] <= 1.0
+  assert np.sum(result['confusion_matrix']) == 2 * 64 * 64  # each pixel of the 2 test frames once, padding none
   assert all(leaf.dtype == np.float32 for leaf in _latest_params(tmp_path))
+
+
+@pytest.mark.parametrize('mode,values,best', [('min', (0.5, 0.3, 0.4, None, 0.6), 2),
+                                             ('max', (0.5, 0.7, 0.6, None, 0.4), 2),
+                                             ('max', (0.5, 0.5, 0.5, None, 0.5), 1)])  # ties: the earlier step
+def test_one_manager_keeps_the_latest_and_the_best_and_restores_them_without_an_optimizer(tmp_path, mode, values,
+                                                                                          best):
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  import optax  # pylint: disable=g-import-not-at-top
+  from specsense_jax.models import build_model  # pylint: disable=g-import-not-at-top
+  from specsense_jax.training import steps  # pylint: disable=g-import-not-at-top
+  model = build_model('custom', 3, widths=(4, 8))
+  tx = optax.sgd(0.1, momentum=0.9)  # an optimizer state that restore_variables must not need
+  mesh = jax.make_mesh((jax.device_count(),), ('data',))  # saved from 8 devices, restored on one
+  state = steps.make_steps(model, tx, mesh, [1.0, 1.0, 1.0]).place_state(
+      steps.create_train_state(model, tx, jax.random.key(0), (16, 16, 3)))
+  (tmp_path / 'config.json').write_text('{}')
+  saved = {}
+  with checkpoints.Checkpoints(str(tmp_path), mode) as manager:
+    for step, value in enumerate(values, 1):  # None: a preemption save, not evaluated
+      state = state.replace(step=jnp.asarray(step), params=jax.tree.map(lambda p: p + 1.0, state.params))
+      saved[step] = jax.device_get(state.variables)
+      manager.save(step, state, value)
+      manager.wait()
+    assert (manager.latest_step(), manager.best_step()) == (len(values), best)
+  assert _steps_on_disk(tmp_path) == [best, len(values)]  # the older best survives the later, worse ones
+  for which, step in (('best', best), ('latest', len(values))):
+    restored = checkpoints.restore_variables(str(tmp_path), which)
+    assert set(restored) == {'params', 'batch_stats'}
+    assert {leaf.sharding for leaf in jax.tree.leaves(restored)} == {
+        jax.sharding.SingleDeviceSharding(jax.local_devices()[0])}
+    for a, b in zip(jax.tree.leaves(restored), jax.tree.leaves(saved[step]), strict=True):
+      np.testing.assert_array_equal(a, b)
+
+
+def test_restore_needs_a_checkpoint_and_the_workdir_config(tmp_path):
+  with pytest.raises(ValueError, match=r'has no config.json: not a training workdir'):
+    checkpoints.load_config(str(tmp_path))
+  with pytest.raises(ValueError, match=r'no checkpoint in .*checkpoints: train first'):
+    checkpoints.restore_variables(str(tmp_path))
+
+
+def test_resume_skips_consumed_batches_in_the_pipeline(tiny_data_dir):
+  from specsense_jax.data import pipeline  # pylint: disable=g-import-not-at-top
+  kwargs = dict(global_batch_size=8, train=True, data_dir=tiny_data_dir, seed=3, augment=('time_roll',))
+  whole = list(tfds.as_numpy(pipeline.input_pipeline('spectrum_sensing/synthetic_tiny', 'train', **kwargs).take(4)))
+  resumed = next(iter(tfds.as_numpy(pipeline.input_pipeline('spectrum_sensing/synthetic_tiny', 'train',
+                                                             skip_batches=3, **kwargs))))
+  for key in ('image', 'mask', 'signals'):  # 16 frames in batches of 8: batch 3 is in the second epoch
+    np.testing.assert_array_equal(resumed[key], whole[3][key])
+  assert not np.array_equal(whole[3]['image'], whole[0]['image'])

@@ -3,7 +3,8 @@ Beam workers can import and pickle it.
 
 A synthetic dataset is fully described by `SyntheticSpec`: example k is `make_example((seed, k), ...)`, its
 split is k mod 10 (0-7 train, 8 validation, 9 test) and its key is k, so any worker, any runner, any order
-gives the same records.
+gives the same records. A captured dataset's frames are the ones prediction sees (`frames.recording_frames`),
+and each recording goes whole to one split (`splits.recording_splits`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import Any, Iterator
 import numpy as np
 
 from specsense_jax import frames
-from specsense_jax import spectrogram
 from specsense_jax import synthetic
 from specsense_jax.data import splits
 from specsense_jax.io import recordings
@@ -112,31 +112,38 @@ def _progress(total: int, enabled: bool):
 
 
 def recording_paths(manual_dir: str) -> list[str]:
-  """The SigMF recordings (*.sigmf-meta) in a folder, sorted; ValueError when there are none."""
-  paths = sorted(os.path.join(manual_dir, f) for f in os.listdir(manual_dir) if f.endswith('.sigmf-meta'))
-  if not paths:
-    raise ValueError(f'{manual_dir}: no SigMF recordings (*.sigmf-meta with *.sigmf-data) found')
-  return paths
+  """The SigMF recordings in a folder, sorted: each `*.sigmf-meta` (with its dataset) and each archive
+  (`*.sigmf`, `*.sigmf.gz`, `*.sigmf.xz`, `*.sigmf.zip`) that has no `.sigmf-meta` of the same name; ValueError
+  when there are none."""
+  names = set(os.listdir(manual_dir))
+  metas = [f for f in names if f.endswith('.sigmf-meta')]
+  archives = [f for f in names if f.endswith(recordings.ARCHIVE_SUFFIXES)
+              and f[:f.rindex('.sigmf')] + '.sigmf-meta' not in names]
+  if not metas and not archives:
+    raise ValueError(f'{manual_dir}: no SigMF recordings (*.sigmf-meta with their data, or *.sigmf archives) '
+                     'found')
+  return sorted(os.path.join(manual_dir, f) for f in metas + archives)
 
 
-def captured_examples(manual_dir: str, image_size: int, spectrogram_mode: str = 'matlab'
+def captured_examples(manual_dir: str, image_size: int, spectrogram_mode: str = 'matlab', seed: int = 0
                       ) -> dict[str, list[tuple[str, dict[str, Any]]]]:
-  """All frames of all recordings in `manual_dir`, grouped by split. Every recording is opened and checked
-  before any frame is made, so a bad file fails the build before anything is written."""
-  recordings = [recordings.read_recording(p) for p in recording_paths(manual_dir)]
+  """All frames of all recordings in `manual_dir`, grouped by split (whole recordings: `splits.recording_splits`).
+
+  Frames come from `frames.recording_frames`, as prediction sees them; masks carry `NO_LABEL` where a frame
+  has no data (fill). Every recording is opened and checked before any frame is made, so a bad file fails the
+  build before anything is written.
+  """
+  opened = [recordings.read_recording(p) for p in recording_paths(manual_dir)]
+  assignment = splits.recording_splits([rec.name for rec in opened])
   size = (image_size, image_size)
   out = {s: [] for s in splits.SPLITS}
-  for rec in recordings:
-    for frame in frames.frames_from_recording(rec):
-      name = f'{rec.name}/{frame.frame_index}'
-      out[splits.split_of_name(name)].append((name, {
-          'image': spectrogram.spectrogram_image(frame.iq, frame.sample_rate, size, spectrogram_mode),
-          'mask': spectrogram.label_mask(frame.annotations, frame.sample_rate, len(frame.iq), size)[..., None],
-          'snr_db': np.float32(np.nan), 'signals': _signals_present(a['label'] for a in frame.annotations),
-          'scene': 'captured',
+  for rec in opened:
+    for frame in frames.recording_frames(rec, size, spectrogram_mode, seed=seed):
+      out[assignment[rec.name]].append((f'{rec.name}/{frame.index}', {
+          'image': frame.image, 'mask': frames.label_mask(frame)[..., None], 'snr_db': np.float32(np.nan),
+          'signals': _signals_present(a['label'] for a in frame.annotations), 'scene': 'captured',
           'params': json.dumps(_jsonable({'recording': rec.name, 'sample_rate': rec.sample_rate,
-                                          'center_frequency': rec.center_frequency,
+                                          'center_frequency': frame.center_frequency,
                                           'noise_floor_db_per_hz': frame.noise_floor_db}), sort_keys=True),
-          'recording': rec.name, 'frame_index': frame.frame_index,
-          'valid_fraction': np.float32(frame.valid_fraction)}))
+          'recording': rec.name, 'frame_index': frame.index, 'valid_fraction': np.float32(frame.valid_fraction)}))
   return out

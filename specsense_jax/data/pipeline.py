@@ -19,8 +19,6 @@ import tensorflow_datasets as tfds
 
 from specsense_jax.data import augment as augment_lib
 
-tf.config.set_visible_devices([], 'GPU')  # tf.data only: leave the accelerators to JAX
-
 
 def check_batch_size(global_batch_size: int) -> int:
   """Returns the per-process batch size, or a ValueError that says what to change."""
@@ -40,9 +38,13 @@ def prepared_builder(dataset: str, data_dir: str | None):
                      'tfds_builders.spectrum_sensing first') from None
   if not builder.is_prepared():
     config = dataset.split('/')[-1]
-    raise ValueError(f'dataset {dataset!r} is not built in {data_dir or "~/tensorflow_datasets"}; build it '
-                     f'with: tfds build tfds_builders/spectrum_sensing --config={config} '
-                     f'--data_dir={data_dir or "~/tensorflow_datasets"}')
+    if getattr(builder.builder_config, 'kind', None) != 'synthetic':  # recordings a user must provide
+      raise ValueError(f'dataset {dataset!r} is not built in {data_dir or "~/tensorflow_datasets"}; build it '
+                       f'with: tfds build tfds_builders/spectrum_sensing --config={config} '
+                       f'--data_dir={data_dir or "~/tensorflow_datasets"} (its manual folder holds the recordings)')
+    # Synthetic data needs nothing from the user: build it on first use, as tfds.load(download=True) would.
+    print(f'building {dataset} in {data_dir or "~/tensorflow_datasets"} (once) ...', flush=True)
+    builder.download_and_prepare()
   return builder
 
 
@@ -56,7 +58,7 @@ def _preprocess(example: dict[str, Any]) -> dict[str, Any]:
 
 def input_pipeline(dataset: str, split: str, *, global_batch_size: int, train: bool, data_dir: str | None = None,
                    seed: int = 0, shuffle_buffer: int = 2048, cache: bool = True,
-                   augment: Sequence[str] = ()) -> tf.data.Dataset:
+                   augment: Sequence[str] = (), skip_batches: int = 0) -> tf.data.Dataset:
   """Global batches (the same on every process) of {'image' float32 [0, 1] (b, H, W, 3), 'mask' int32
   (b, H, W), 'signals', 'snr_db', 'valid'}.
 
@@ -70,6 +72,8 @@ def input_pipeline(dataset: str, split: str, *, global_batch_size: int, train: b
     shuffle_buffer: examples in the shuffle buffer.
     cache: cache decoded examples in memory (the datasets are small).
     augment: names from `augment.AUGMENTATIONS` applied to training examples (seeded per example).
+    skip_batches: global batches to drop from the start (a resumed run skips those its first part consumed;
+      they are read and dropped by tf.data, never placed on devices).
   """
   check_batch_size(global_batch_size)
   builder = prepared_builder(dataset, data_dir)
@@ -86,6 +90,8 @@ def input_pipeline(dataset: str, split: str, *, global_batch_size: int, train: b
     ds = ds.shuffle(shuffle_buffer, seed=seed).batch(global_batch_size, drop_remainder=True)
   else:
     ds = ds.batch(global_batch_size).map(lambda b: _pad_batch(b, global_batch_size))
+  if skip_batches:
+    ds = ds.skip(skip_batches)
   options = tf.data.Options()
   options.deterministic = True
   return ds.with_options(options).prefetch(2)

@@ -1,8 +1,10 @@
-"""Which examples belong to which split: dataset splits by frame, recordings, and cross-validation folds."""
+"""Which examples belong to which split: synthetic frames by index, captured recordings whole, and
+cross-validation folds."""
 
 from __future__ import annotations
 
 import hashlib
+from typing import Sequence
 
 import ml_collections
 
@@ -14,9 +16,22 @@ def split_of(index: int) -> str:
   return 'train' if index % 10 < 8 else ('validation' if index % 10 == 8 else 'test')
 
 
-def split_of_name(name: str) -> str:
-  """80 / 10 / 10 for captured frames, by a stable hash of recording and frame."""
-  return split_of(int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], 'little'))
+def recording_splits(names: Sequence[str]) -> dict[str, str]:
+  """Split of each captured recording: whole recordings, so neighbouring frames never land in two splits.
+
+  The recordings are ordered by a SHA-256 of their name (the same order on any machine, whatever the order
+  given); the first ones go to test, the next to validation, the rest to train: with n >= 3 recordings,
+  max(1, round(n / 10)) each to test and validation; with 2, one to test; with 1, train only. Which recording
+  goes where depends on the whole set, so adding a recording can move others.
+  """
+  if len(set(names)) != len(names):
+    raise ValueError(f'recording names must be unique, got {sorted(names)}')
+  ordered = sorted(names, key=lambda name: hashlib.sha256(name.encode()).hexdigest())
+  held_out = max(1, round(len(names) / 10))
+  num_test = held_out if len(names) >= 2 else 0
+  num_validation = held_out if len(names) >= 3 else 0
+  return {name: ('test' if i < num_test else 'validation' if i < num_test + num_validation else 'train')
+          for i, name in enumerate(ordered)}
 
 
 def fold_splits(split: str, num_examples: int, num_folds: int, fold: int) -> tuple[str, str]:

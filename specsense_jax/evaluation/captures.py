@@ -1,5 +1,5 @@
 """How a trained network does on the real over-the-air captures: per-recording IoU of the annotated carriers
-and of Noise, from the catalogued annotations (`capture_catalog`).
+and of Noise, from the catalogued annotations (`io.catalog`), on the frames prediction sees (`frames`).
 
 Pixels labelled Unknown in the truth (other operators' carriers) and columns or rows the recording has no data
 for are left out. A class counts in a recording's mean IoU when it is in its truth or its prediction.
@@ -17,7 +17,6 @@ import numpy as np
 from specsense_jax import constants
 from specsense_jax import frames
 from specsense_jax import metrics
-from specsense_jax import spectrogram
 from specsense_jax.inference import predict
 from specsense_jax.inference import trained_models
 from specsense_jax.io import catalog
@@ -26,21 +25,17 @@ from specsense_jax.io import recordings
 CLASSES = ('Noise', 'NR', 'LTE')
 
 
-def _frames_and_truth(recording, size: tuple[int, int], mode: str):
-  for frame, source in frames.captured_frame_images(recording, size, mode):
-    yield frame, spectrogram.label_mask(source.annotations, constants.MODEL_RATE, len(source.iq), size)
-
-
-def evaluate_recording(trained: trained_models.TrainedModel, recording) -> dict[str, Any]:
+def evaluate_recording(trained: trained_models.TrainedModel, recording: recordings.Recording) -> dict[str, Any]:
   """Confusion-matrix metrics of one recording's frames (Unknown truth and no-data pixels excluded)."""
   size = (trained.image_size, trained.image_size)
-  pairs = list(_frames_and_truth(recording, size, trained.spectrogram_mode))
+  cut = list(frames.recording_frames(recording, size, trained.spectrogram_mode))
   confusion = np.zeros((3, 3), np.int64)
-  for (frame, mask, _), (_, truth) in zip(predict.predict_frames(trained, [f for f, _ in pairs]), pairs):
+  for frame, mask, _ in predict.predict_frames(trained, cut):
+    truth = frames.label_mask(frame)  # NO_LABEL where the recording has no data, as in `mask`
     keep = (mask != constants.NO_LABEL) & (truth < 3)
     confusion += metrics.confusion_matrix(truth[keep], mask[keep], 3)
   result = metrics.metrics_from_confusion(confusion)
-  return {'recording': recording.name, 'frames': len(pairs), 'pixels': int(confusion.sum()),
+  return {'recording': recording.name, 'frames': len(cut), 'pixels': int(confusion.sum()),
           'global_accuracy': result['global_accuracy'], 'mean_iou': result['mean_iou'],
           **{f'iou_{name}': (None if np.isnan(v) else float(v)) for name, v in zip(CLASSES, result['class_iou'])}}
 

@@ -8,13 +8,13 @@ from typing import Any
 
 import jax
 import numpy as np
-import optax
 
 from specsense_jax import plotting
 from specsense_jax.constants import CLASS_NAMES
 from specsense_jax.data import pipeline
 from specsense_jax.models import registry
 from specsense_jax.training import checkpoints
+from specsense_jax.training import evaluate
 from specsense_jax.training import steps
 from specsense_jax.training import tasks
 
@@ -29,42 +29,38 @@ def _group_name(snr: float) -> str:
   return 'SNR unknown'
 
 
+def _groups(host: dict[str, np.ndarray]) -> list[tuple[str, str]]:
+  """The SNR band and the scene type of each example of a host batch."""
+  return [(_group_name(float(snr)) if np.isfinite(snr) else 'SNR unknown', SCENES[bool(sig[0]), bool(sig[1])])
+          for snr, sig in zip(host['snr_db'], host['signals'])]
+
+
 def evaluate_workdir(workdir: str, split: str = 'test', *, dataset: str | None = None, data_dir: str | None = None,
                      output_dir: str | None = None) -> dict[str, Any]:
   """Evaluates the best checkpoint of `workdir` on `split` and writes report.json, report.md and (for
-  segmentation) confusion_matrix.png to `output_dir` (default workdir/eval_<split>)."""
+  segmentation) confusion_matrix.png to `output_dir` (default workdir/eval_<split>).
+
+  Runs the same eval step and loop as training's validation (`training.evaluate`), on parameters and BatchNorm
+  statistics restored without an optimizer, over every local device.
+  """
   config = checkpoints.load_config(workdir)
   with config.unlocked():
     config.dataset = dataset or config.dataset
     config.data_dir = data_dir or config.data_dir
   task = tasks.task_for_model(config.model)
-  state = checkpoints.restore_state(workdir, config)
-  model = registry.build_from_config(config)
   mesh = jax.make_mesh((jax.device_count(),), ('data',))
   sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data'))
-  jitted = steps.make_steps(model, optax.sgd(0.0), mesh, np.ones(config.num_classes), task)
-  state = jitted.place_state(state)
+  jitted = steps.make_steps(registry.build_from_config(config), None, mesh, np.ones(config.num_classes), task)
+  variables = jitted.place_state(checkpoints.restore_variables(workdir))
   batch_size = max(jax.device_count(), (config.batch_size // jax.device_count()) * jax.device_count())
   ds = pipeline.input_pipeline(config.dataset, split, global_batch_size=batch_size, train=False,
-                           data_dir=config.data_dir, cache=False)
-  overall = task.accumulator(config.num_classes)
-  groups: dict[str, Any] = {}
-  for batch in pipeline.global_batches(ds, sharding):
-    host = pipeline.to_host({k: v for k, v in batch.items() if k != 'image'})
-    valid = host['valid'] > 0
-    pred = pipeline.to_host(jitted.predict(state, batch['image']))[valid]
-    host = {k: v[valid] for k, v in host.items()}
-    overall.add(host, pred)
-    for i, (snr, sig) in enumerate(zip(host['snr_db'], host['signals'])):
-      for name in (_group_name(float(snr)) if np.isfinite(snr) else 'SNR unknown',
-                   SCENES[bool(sig[0]), bool(sig[1])]):
-        groups.setdefault(name, task.accumulator(config.num_classes)).add(
-            {k: v[i:i + 1] for k, v in host.items()}, pred[i:i + 1])
-  result = overall.result()
+                               data_dir=config.data_dir, cache=False)
+  result = evaluate.evaluate_batches(jitted.eval_step, variables, pipeline.global_batches(ds, sharding), task,
+                                     config.num_classes, group_fn=_groups)
   report = {'workdir': workdir, 'dataset': config.dataset, 'split': split, 'task': task.name,
-            'num_images': overall.count, **_summary(result, task),
-            'groups': {name: {'num_images': acc.count, **_summary(acc.result(), task)}
-                       for name, acc in sorted(groups.items())}}
+            'num_images': result.count, **_summary(result.metrics, task),
+            'groups': {name: {'num_images': group['num_images'], **_summary(group, task)}
+                       for name, group in result.groups.items()}}
   output_dir = output_dir or os.path.join(workdir, f'eval_{split.replace("[", "_").replace(":", "_").strip("]")}')
   os.makedirs(output_dir, exist_ok=True)
   with open(os.path.join(output_dir, 'report.json'), 'w') as f:
@@ -72,7 +68,8 @@ def evaluate_workdir(workdir: str, split: str = 'test', *, dataset: str | None =
   with open(os.path.join(output_dir, 'report.md'), 'w') as f:
     f.write(_markdown(report, task))
   if task is tasks.SEGMENTATION:
-    plotting.save_confusion_matrix(result['confusion_matrix'], os.path.join(output_dir, 'confusion_matrix.png'))
+    plotting.save_confusion_matrix(result.metrics['confusion_matrix'],
+                                   os.path.join(output_dir, 'confusion_matrix.png'))
   return report
 
 

@@ -18,7 +18,13 @@ from specsense_jax import plotting
 from specsense_jax import signals
 from specsense_jax import spectrogram
 from specsense_jax import synthetic
+from specsense_jax.constants import FRAME_S
+from specsense_jax.constants import MODEL_RATE
 from specsense_jax.benchmarks import harness
+
+
+QUICKSTART_DATASET = 'synthetic_small'
+QUICKSTART_EPOCHS = 20  # about a minute with the stride-2 default network
 
 
 @dataclasses.dataclass
@@ -26,10 +32,14 @@ class Report:
   """Markdown report assembled stage by stage."""
   workdir: str
   train_config: ml_collections.ConfigDict | None = None  # the training stage's config (the launcher's default)
+  dataset: str = QUICKSTART_DATASET  # spectrum_sensing config the dataset and train stages build and train on
+  epochs: int = QUICKSTART_EPOCHS
   sections: list[str] = dataclasses.field(default_factory=list)
+  summaries: list[str] = dataclasses.field(default_factory=list)  # one line per stage, for the console
 
-  def add(self, title: str, body: str) -> None:
+  def add(self, title: str, body: str, summary: str) -> None:
     self.sections.append(f'## {title}\n\n{body.strip()}\n')
+    self.summaries.append(summary)
 
   def write(self) -> str:
     path = os.path.join(self.workdir, 'report.md')
@@ -44,7 +54,8 @@ def environment_stage(report: Report) -> None:
   env = harness.environment()
   with open(os.path.join(report.workdir, 'environment.json'), 'w') as f:
     json.dump(env, f, indent=2)
-  report.add('Environment', '\n'.join(f'- {k}: {v}' for k, v in env.items()))
+  report.add('Environment', '\n'.join(f'- {k}: {v}' for k, v in env.items()),
+             f'jax {env["jax"]} on {len(env["devices"])} {env["backend"]} device(s), {env["cpu_count"]} cores')
 
 
 def synthesis_stage(report: Report) -> None:
@@ -73,19 +84,15 @@ def synthesis_stage(report: Report) -> None:
   path = plotting.save_example_grid(rows, os.path.join(report.workdir, 'synthesis.png'),
                                     scene_config.sample_rate, scene_config.duration_s)
   report.add('Signal synthesis', '\n'.join(lines) + f'\n\nA labelled 128x128 example (matlab mode) takes '
-             f'{per_example * 1e3:.0f} ms here.\n\n![frames]({os.path.basename(path)})')
+             f'{per_example * 1e3:.0f} ms here.\n\n![frames]({os.path.basename(path)})',
+             f'NR, LTE and NR + LTE frames drawn in {path}; a labelled example takes {per_example * 1e3:.0f} ms')
 
 
-QUICKSTART_DATASET = 'synthetic_small'
-QUICKSTART_EPOCHS = 20  # about a minute with the stride-2 default network
-
-
-def dataset_stage(report: Report, config: str | None = None) -> None:
+def dataset_stage(report: Report) -> None:
   """Builds a small TFDS dataset with the spectrum_sensing builder and draws a few of its examples."""
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
 
-
-  config = config or QUICKSTART_DATASET
+  config = report.dataset
   data_dir = os.path.join(report.workdir, 'tfds')
   start = time.perf_counter()
   builder = tfds.builder(f'spectrum_sensing/{config}', data_dir=data_dir)
@@ -96,25 +103,26 @@ def dataset_stage(report: Report, config: str | None = None) -> None:
   for example in tfds.as_numpy(builder.as_dataset(split='test').take(2)):
     rows.append({'title': f'{config} test frame {int(example["frame_index"])} ({example["scene"].decode()})',
                  'images': {'image': example['image']}, 'masks': {'mask': example['mask'][..., 0]}})
-  path = plotting.save_example_grid(rows, os.path.join(report.workdir, 'dataset.png'), 61.44e6, 0.04)
+  path = plotting.save_example_grid(rows, os.path.join(report.workdir, 'dataset.png'), MODEL_RATE, FRAME_S)
   report.add('Dataset', f'`spectrum_sensing/{config}` built in {elapsed:.1f} s at `{data_dir}`; splits: '
              f'{splits}.\n\nLoad it with `tfds.load("spectrum_sensing/{config}", data_dir="{data_dir}")` after '
-             f'`import tfds_builders.spectrum_sensing`.\n\n![examples]({os.path.basename(path)})')
+             f'`import tfds_builders.spectrum_sensing`.\n\n![examples]({os.path.basename(path)})',
+             f'spectrum_sensing/{config} built in {elapsed:.0f} s ({sum(splits.values())} frames) in {data_dir}')
 
 
-def train_stage(report: Report, dataset: str | None = None, epochs: int | None = None) -> None:
+def train_stage(report: Report) -> None:
   """Trains the default network briefly on the small dataset, evaluates it and reports (needs 'dataset')."""
   from specsense_jax.evaluation import reports  # pylint: disable=g-import-not-at-top
   from specsense_jax.training import train  # pylint: disable=g-import-not-at-top
 
   if report.train_config is None:
     raise ValueError('the train stage needs a training config: quickstart.run(..., train_config=...)')
-  dataset = dataset or QUICKSTART_DATASET
+  dataset = report.dataset
   config = ml_collections.ConfigDict(report.train_config.to_dict())
   with config.unlocked():
     config.dataset = f'spectrum_sensing/{dataset}'
     config.data_dir = os.path.join(report.workdir, 'tfds')
-    config.num_epochs = epochs or QUICKSTART_EPOCHS
+    config.num_epochs = report.epochs
     config.log_every_steps = 10
   workdir = os.path.join(report.workdir, 'train')
   shutil.rmtree(workdir, ignore_errors=True)  # a fresh run each time: the report times it
@@ -128,7 +136,9 @@ def train_stage(report: Report, dataset: str | None = None, epochs: int | None =
              '`python -m launch.train --config=configs/default.py`).\n\n'
              f'Test split: global accuracy {result["global_accuracy"]:.3f}, mean IoU {result["mean_iou"]:.3f}, '
              f'mean BF {result["mean_bf_score"]:.3f}. Full report: `{workdir}/eval_test/report.md`.'
-             f'\n\n![confusion matrix]({figure})')
+             f'\n\n![confusion matrix]({figure})',
+             f'{config.model} trained {config.num_epochs} epochs in {elapsed:.0f} s: test mean IoU '
+             f'{result["mean_iou"]:.3f}, global accuracy {result["global_accuracy"]:.3f} ({workdir})')
 
 
 def predict_stage(report: Report) -> None:
@@ -152,7 +162,9 @@ def predict_stage(report: Report) -> None:
   report.add('Prediction', f'`python -m launch.predict --input={meta} --output={output}` with the shipped model '
              f'`{document["model"]}`: {document["frames"]} frames in {document["seconds"]:.1f} s.\n\n'
              f'Transmitted: {"; ".join(truth)}.\n\nDetected (`{output}/detections.json`):\n\n' + '\n'.join(rows)
-             + f'\n\n![frame 0](predict/frame_0000.png)')
+             + '\n\n![frame 0](predict/frame_0000.png)',
+             'found ' + ', '.join(f'{d["standard"]} at {d["center_frequency_mhz"]:.1f} MHz ({d["bandwidth_mhz"]:.0f} MHz)'
+                                  for d in document['detections']) + f' in {output}')
 
 
 STAGES: dict[str, Callable[[Report], None]] = {
@@ -165,17 +177,31 @@ STAGES: dict[str, Callable[[Report], None]] = {
 
 
 def run(workdir: str, stages: list[str] | None = None, echo: Callable[[str], None] = print,
-        train_config: ml_collections.ConfigDict | None = None) -> str:
-  """Runs the quickstart stages in order and returns the report path (`train_config`: the train stage's)."""
+        train_config: ml_collections.ConfigDict | None = None, dataset: str = QUICKSTART_DATASET,
+        epochs: int = QUICKSTART_EPOCHS) -> str:
+  """Runs the quickstart stages in order and returns the report path.
+
+  Args:
+    workdir: where the outputs and report.md go.
+    stages: names from `STAGES` (default: all, in order).
+    echo: prints one line per stage.
+    train_config: the train stage's config (the launcher passes configs/default.py's).
+    dataset: spectrum_sensing config the dataset and train stages build and train on.
+    epochs: training epochs.
+  """
   names = stages or list(STAGES)
   unknown = [n for n in names if n not in STAGES]
   if unknown:
     raise ValueError(f'Unknown quickstart stage(s) {unknown}; known: {list(STAGES)}')
   os.makedirs(workdir, exist_ok=True)
-  report = Report(workdir, train_config)
+  report = Report(workdir, train_config, dataset, epochs)
+  started = time.perf_counter()
   for name in names:
     echo(f'[quickstart] {name} ...')
     STAGES[name](report)
   path = report.write()
-  echo(f'[quickstart] report: {path}')
+  echo(f'[quickstart] done in {time.perf_counter() - started:.0f} s')
+  for name, summary in zip(names, report.summaries):
+    echo(f'  {name:<11} {summary}')
+  echo(f'  report      {path}')
   return path

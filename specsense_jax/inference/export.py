@@ -9,26 +9,31 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 
+from specsense_jax import constants
 from specsense_jax.inference import trained_models
 from specsense_jax.training import tasks
 
 PLATFORMS = ('cpu', 'cuda', 'rocm', 'tpu')
 
 
-def inference_fn(trained: trained_models.TrainedModel):
-  """images -> outputs with the variables closed over (they become constants of the exported program)."""
+def inference_fn(trained: trained_models.TrainedModel) -> Callable[[jax.Array], Any]:
+  """images -> outputs with the variables closed over (they become constants of the exported program).
+
+  The outputs are the task's own predictions (`tasks.Task.predictions`, as validation and `launch.evaluate`
+  compute them); segmentation models add the per-pixel class probabilities.
+  """
   task = tasks.task_for_model(trained.config.model)
 
   def infer(images):
-    logits = trained.model.apply(trained.variables, images, train=False).astype(jnp.float32)
-    if task is tasks.CLASSIFICATION:
-      return jax.nn.sigmoid(logits)
-    return jnp.argmax(logits, -1).astype(jnp.int32), jax.nn.softmax(logits, -1)
+    logits = trained.model.apply(trained.variables, images, train=False)
+    if task is tasks.SEGMENTATION:
+      return task.predictions(logits), jax.nn.softmax(logits.astype(jnp.float32), -1)
+    return task.predictions(logits)
   return infer
 
 
@@ -45,12 +50,11 @@ def export(trained: trained_models.TrainedModel, platforms: Sequence[str] = ('cp
 
 def save(exported: jax.export.Exported, path: str, trained: trained_models.TrainedModel) -> None:
   """Writes the serialized function to `path` and a JSON description beside it (`path`.json), atomically."""
+  task = tasks.task_for_model(trained.config.model)
+  names = constants.CLASS_NAMES if task is tasks.SEGMENTATION else constants.STANDARDS
   info = {'model': trained.config.model, 'source': trained.name, 'image_size': trained.image_size,
-          'task': tasks.task_for_model(trained.config.model).name, 'platforms': list(exported.platforms),
-          'input': 'float32 (batch, H, W, 3) in [0, 1]',
-          'classes': ['Noise', 'NR', 'LTE'][:trained.config.num_classes]
-                     if tasks.task_for_model(trained.config.model) is tasks.SEGMENTATION
-                     else list(tasks.STANDARDS[:trained.config.num_classes])}
+          'task': task.name, 'platforms': list(exported.platforms), 'input': 'float32 (batch, H, W, 3) in [0, 1]',
+          'classes': list(trained.config.get('class_names') or names[:trained.config.num_classes])}
   for target, data in ((path, exported.serialize()), (path + '.json', json.dumps(info, indent=1).encode())):
     with open(target + '.tmp', 'wb') as f:
       f.write(data)

@@ -71,13 +71,14 @@ def _resolve(name_or_dir: str) -> str:
 
 
 def load(name_or_dir: str = DEFAULT) -> TrainedModel:
-  """A shipped model by name, a packaged model folder, or a training workdir (its best checkpoint)."""
+  """A shipped model by name, a packaged model folder, or a training workdir (its best checkpoint, restored
+  without the optimizer state)."""
   path = _resolve(name_or_dir)
-  if os.path.isdir(os.path.join(path, 'best')) and not os.path.exists(os.path.join(path, 'variables.msgpack')):
+  if not os.path.exists(os.path.join(path, 'variables.msgpack')) and (
+      checkpoints.has_checkpoints(path) or os.path.isdir(os.path.join(path, 'best'))):
     config = checkpoints.load_config(path)
-    state = checkpoints.restore_state(path, config)
     return TrainedModel(os.path.basename(os.path.normpath(path)), config, registry.build_from_config(config),
-                        {'params': state.params, 'batch_stats': state.batch_stats})
+                        checkpoints.restore_variables(path))
   config_path, variables_path = os.path.join(path, 'config.json'), os.path.join(path, 'variables.msgpack')
   for required in (config_path, variables_path):
     if not os.path.isfile(required):
@@ -103,7 +104,7 @@ def package(workdir: str, output_dir: str) -> str:
   if os.path.exists(output_dir):
     raise ValueError(f'{output_dir} exists; choose a new folder')
   config = checkpoints.load_config(workdir)
-  state = checkpoints.restore_state(workdir, config)
+  variables = jax.device_get(checkpoints.restore_variables(workdir))
   with config.unlocked():
     config.data_dir = None  # a path of the training machine
     config.spectrogram_mode = config_spectrogram_mode(config)  # what predict must feed it
@@ -111,8 +112,7 @@ def package(workdir: str, output_dir: str) -> str:
   shutil.rmtree(staging, ignore_errors=True)
   os.makedirs(staging)
   with open(os.path.join(staging, 'variables.msgpack'), 'wb') as f:
-    f.write(flax.serialization.to_bytes({'params': jax.device_get(state.params),
-                                         'batch_stats': jax.device_get(state.batch_stats)}))
+    f.write(flax.serialization.to_bytes(variables))
   with open(os.path.join(staging, 'config.json'), 'w') as f:
     f.write(config.to_json_best_effort(indent=1))
   for extra in ('test_metrics.json', 'history.json', os.path.join('eval_test', 'report.md'),

@@ -1,8 +1,16 @@
-"""Recordings: SigMF files, raw IQ files, complex .npy arrays and slices of them, read on demand.
+"""Recordings: one `Recording` protocol, one implementation per source, samples read on demand.
 
-Every recording has `sample_rate`, `center_frequency`, `num_samples`, `name`, `annotations` (framework-shaped:
-label, freq_lower_edge / freq_upper_edge in Hz relative to the centre, sample_start, sample_count), and
-`read(start, count)` / `read_segments(starts, length)` returning complex64 samples scaled to full scale ±1.
+Sources: SigMF (a `.sigmf-meta` beside its dataset, a non-conforming dataset named by `core:dataset`, or a
+`.sigmf` / `.sigmf.gz` / `.sigmf.xz` / `.sigmf.zip` archive, opened through the `sigmf` package), a headerless
+raw IQ file (ci8 / ci16 / cf32 with a given sample rate), a complex `.npy` array, and a slice of any of these.
+All but the slice store interleaved I/Q components and share `InterleavedRecording`: each read maps only the
+samples asked for, and `read_segments` serves a spectrogram's few hundred short segments from one mapping.
+
+Annotations are framework-shaped: label, freq_lower_edge / freq_upper_edge in Hz relative to the centre
+frequency of the capture segment they lie in, sample_start, sample_count. A capture segment is a run of
+samples recorded continuously at one centre frequency: a SigMF capture that changes `core:frequency`, or
+whose `core:global_index` does not follow on from the previous capture's, starts a new one. Annotations never
+cross segments (one that does is split at the boundary).
 """
 
 from __future__ import annotations
@@ -10,54 +18,85 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
+import warnings
 
 import numpy as np
 from sigmf import sigmffile
 
-from specsense_jax.io.sigmf import _paths
 from specsense_jax.io.sigmf import canonical_datatype
 from specsense_jax.io.sigmf import DATATYPES
+from specsense_jax.io.sigmf import file_paths
 from specsense_jax.io.sigmf import SigMFError
 
 RAW_DTYPES = {'ci8': 'ci8', 'ci16': 'ci16_le', 'cf32': 'cf32_le'}
+ARCHIVE_SUFFIXES = ('.sigmf', '.sigmf.gz', '.sigmf.xz', '.sigmf.zip')
 
 
-@dataclasses.dataclass
-class SigMFRecording:
-  """A SigMF recording opened for reading (samples are memory-mapped, read on demand).
-
-  Attributes:
-    path: the .sigmf-meta path.
-    data_path: the .sigmf-data path.
-    datatype: canonical datatype.
-    sample_rate: samples per second.
-    center_frequency: Hz (0 when the metadata gives none).
-    num_samples: complex samples in the data file.
-    annotations: framework-shaped annotations (frequencies relative to the centre).
-    metadata: the whole metadata document.
-  """
-  path: str
-  data_path: str
-  datatype: str
-  sample_rate: float
+@dataclasses.dataclass(frozen=True)
+class Segment:
+  """Samples [start, start + count) of a recording, recorded continuously at `center_frequency` (Hz)."""
+  start: int
+  count: int
   center_frequency: float
-  num_samples: int
-  annotations: list[dict[str, Any]]
-  metadata: dict[str, Any]
 
   @property
-  def name(self) -> str:
-    return os.path.basename(self.path)[:-len('.sigmf-meta')]
+  def end(self) -> int:
+    return self.start + self.count
+
+
+@runtime_checkable
+class Recording(Protocol):
+  """What every source of complex samples offers; samples are complex64 at full scale ±1."""
+  name: str                            # short name (file name without its suffix)
+  path: str                            # the file it came from, named in errors
+  sample_rate: float                   # samples per second
+  num_samples: int
+  annotations: list[dict[str, Any]]    # framework-shaped, see the module docstring
+  segments: tuple[Segment, ...]        # capture segments, in order, covering every sample
+
+  @property
+  def center_frequency(self) -> float:
+    """Hz, of the first capture segment."""
+
+  def read(self, start: int = 0, count: int | None = None) -> np.ndarray:
+    """complex64 samples [start, start + count) (to the end when `count` is None)."""
+
+  def read_segments(self, starts: np.ndarray, length: int) -> np.ndarray:
+    """complex64 (len(starts), length): the samples [s, s + length) for each s in `starts`."""
+
+
+class InterleavedRecording:
+  """A recording whose samples are interleaved I/Q components in a file (memory-mapped) or a buffer.
+
+  The data may be stored in chunks (a non-conforming dataset's per-capture headers): sample `chunk_starts[k]`
+  is at byte `chunk_bytes[k]`, and the chunk's samples follow it contiguously.
+  """
+  error: type[ValueError] = ValueError  # the error type reads raise; SigMF recordings raise SigMFError
+
+  def __init__(self, *, name: str, path: str, data_path: str, component: str, scale: float | None,
+               sample_rate: float, num_samples: int, segments: tuple[Segment, ...],
+               annotations: list[dict[str, Any]] | None = None, chunk_starts=(0,), chunk_bytes=(0,),
+               buffer: memoryview | None = None):
+    self.name, self.path, self.data_path = name, path, data_path
+    self.sample_rate, self.num_samples = float(sample_rate), int(num_samples)
+    self.segments = segments
+    self.annotations = list(annotations or [])
+    self._component, self._scale, self._buffer = np.dtype(component), scale, buffer
+    self._sample_bytes = 2 * self._component.itemsize
+    self._chunk_starts = np.asarray(chunk_starts, np.int64)
+    self._chunk_bytes = np.asarray(chunk_bytes, np.int64)
+
+  @property
+  def center_frequency(self) -> float:
+    """Hz, of the first capture segment."""
+    return self.segments[0].center_frequency
 
   def read(self, start: int = 0, count: int | None = None) -> np.ndarray:
     """complex64 samples [start, start + count), scaled to full scale ±1 for integer types."""
     count = self.num_samples - start if count is None else count
     self._check_span(start, start + count)
-    component, _ = DATATYPES[self.datatype]
-    raw = np.memmap(self.data_path, dtype=component, mode='r', offset=2 * start * np.dtype(component).itemsize,
-                    shape=(2 * count,)) if count else np.zeros(0, component)
-    return self._to_complex(raw.reshape(-1, 2), start)
+    return self._to_complex(self._pairs(start, start + count), start)
 
   def read_segments(self, starts: np.ndarray, length: int) -> np.ndarray:
     """complex64 (len(starts), length): the segments [s, s + length) for s in `starts`, from one mapping
@@ -66,189 +105,345 @@ class SigMFRecording:
     for start in starts[(starts < 0) | (starts + length > self.num_samples)][:1]:
       self._check_span(int(start), int(start) + length)
     lo, hi = int(starts.min()), int(starts.max()) + length
-    component, _ = DATATYPES[self.datatype]
-    raw = np.memmap(self.data_path, dtype=component, mode='r', offset=2 * lo * np.dtype(component).itemsize,
-                    shape=(2 * (hi - lo),)).reshape(-1, 2)
-    return self._to_complex(raw[(starts - lo)[:, None] + np.arange(length)], lo)
+    pairs = self._pairs(lo, hi)
+    return self._to_complex(pairs[(starts - lo)[:, None] + np.arange(length)], lo)
 
   def _check_span(self, start: int, end: int) -> None:
     if start < 0 or end < start or end > self.num_samples:
-      raise SigMFError(f'{self.data_path}: samples [{start}, {end}) are outside the recording '
+      raise self.error(f'{self.data_path}: samples [{start}, {end}) are outside the recording '
                        f'(0..{self.num_samples})')
+
+  def _pairs(self, lo: int, hi: int) -> np.ndarray:
+    """(hi - lo, 2) I/Q components of samples [lo, hi), mapped (not read) where they are contiguous."""
+    first = int(np.searchsorted(self._chunk_starts, lo, 'right')) - 1
+    last = int(np.searchsorted(self._chunk_starts, max(hi - 1, lo), 'right')) - 1
+    pieces = []
+    for k in range(first, last + 1):
+      a = max(lo, int(self._chunk_starts[k]))
+      b = min(hi, int(self._chunk_starts[k + 1]) if k < len(self._chunk_starts) - 1 else hi)
+      pieces.append(self._map(int(self._chunk_bytes[k]) + (a - int(self._chunk_starts[k])) * self._sample_bytes,
+                              b - a))
+    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+
+  def _map(self, byte: int, count: int) -> np.ndarray:
+    if count == 0:
+      return np.zeros((0, 2), self._component)
+    if self._buffer is not None:
+      return np.frombuffer(self._buffer, self._component, count=2 * count, offset=byte).reshape(-1, 2)
+    return np.memmap(self.data_path, dtype=self._component, mode='r', offset=byte,
+                     shape=(2 * count,)).reshape(-1, 2)
 
   def _to_complex(self, pairs: np.ndarray, start: int) -> np.ndarray:
     """(..., 2) I/Q components -> complex64 (...), scaled; non-finite float samples raise (index from `start`)."""
-    _, scale = DATATYPES[self.datatype]
     iq = np.ascontiguousarray(pairs, np.float32).view(np.complex64)[..., 0]  # one pass, no temporaries
-    if scale:
-      iq /= np.float32(scale)
+    if self._scale:
+      iq /= np.float32(self._scale)
     elif not np.all(np.isfinite(iq)):
       bad = int(np.flatnonzero(~np.isfinite(iq.reshape(-1)))[0])
       where = f'at index {bad + start}' if iq.ndim == 1 else f'in the segments read from index {start}'
-      raise SigMFError(f'{self.data_path}: non-finite sample (NaN or Inf) {where}')
+      raise self.error(f'{self.data_path}: non-finite sample (NaN or Inf) {where}')
     return iq
 
 
+class SigMFRecording(InterleavedRecording):
+  """A SigMF recording: `metadata` is its whole metadata document, `datatype` its canonical datatype.
 
-def read_recording(path: str) -> SigMFRecording:
-  """Opens a SigMF recording (`x.sigmf-meta` beside `x.sigmf-data`) and checks it.
-
-  Raises:
-    SigMFError: naming the file, for a missing file, invalid JSON or schema, an unsupported datatype, a data
-      length that is not whole samples or disagrees with the metadata, a bad sample rate, or annotations
-      outside the recording.
+  Sample indices are relative to the dataset's first sample: SigMF's absolute indices minus `core:offset`.
   """
-  meta_path, data_path = _paths(path)
-  for p in (meta_path, data_path):
-    if not os.path.isfile(p):
-      raise SigMFError(f'{p}: file not found')
-  try:
-    with open(meta_path) as f:
-      metadata = json.load(f)
-  except json.JSONDecodeError as e:
-    raise SigMFError(f'{meta_path}: not valid JSON ({e})') from None
-  info = metadata.get('global', {}) if isinstance(metadata, dict) else {}
-  datatype = canonical_datatype(info.get('core:datatype'), meta_path)
-  sample_rate = info.get('core:sample_rate')
-  if not isinstance(sample_rate, (int, float)) or not np.isfinite(sample_rate) or sample_rate <= 0:
-    raise SigMFError(f'{meta_path}: core:sample_rate must be a positive number, got {sample_rate!r}')
-  try:
-    sigmffile.SigMFFile(metadata=metadata).validate()
-  except Exception as e:  # the sigmf package raises several error types
-    raise SigMFError(f'{meta_path}: invalid SigMF metadata ({str(e).splitlines()[0]})') from None
-  sample_bytes = 2 * np.dtype(DATATYPES[datatype][0]).itemsize
-  size = os.path.getsize(data_path)
-  if size % sample_bytes:
-    raise SigMFError(f'{data_path}: {size} bytes is not a whole number of {datatype} samples '
-                     f'({sample_bytes} bytes each); the file is truncated or the datatype is wrong')
-  num_samples = size // sample_bytes
-  declared = info.get('specsense:num_samples')
-  if declared is not None and declared != num_samples:
-    raise SigMFError(f'{data_path}: holds {num_samples} samples but the metadata declares {declared} '
-                     '(truncated file, or wrong datatype or sample rate in the metadata)')
-  captures = metadata.get('captures') or [{}]
-  centre = float(captures[0].get('core:frequency', 0.0))
-  if any(float(c.get('core:frequency', centre)) != centre for c in captures):
-    raise SigMFError(f'{meta_path}: captures at different centre frequencies are not supported')
-  annotations = []
-  for i, ann in enumerate(metadata.get('annotations', [])):
-    start = int(ann['core:sample_start'])
-    count = int(ann.get('core:sample_count', num_samples - start))
-    if start < 0 or count < 0 or start + count > num_samples:
-      raise SigMFError(f'{meta_path}: annotation {i} covers samples [{start}, {start + count}), outside the '
-                       f'recording (0..{num_samples})')
-    lo, hi = ann.get('core:freq_lower_edge'), ann.get('core:freq_upper_edge')
-    if lo is None or hi is None or not (np.isfinite(lo) and np.isfinite(hi)) or hi < lo:
-      raise SigMFError(f'{meta_path}: annotation {i} needs finite core:freq_lower_edge <= core:freq_upper_edge, '
-                       f'got {lo!r}, {hi!r}')
-    annotations.append({'label': str(ann.get('core:label', 'Unknown')), 'freq_lower_edge': lo - centre,
-                        'freq_upper_edge': hi - centre, 'sample_start': start, 'sample_count': count})
-  return SigMFRecording(meta_path, data_path, datatype, float(sample_rate), centre, num_samples, annotations,
-                   metadata)
+  error = SigMFError
+
+  def __init__(self, *, datatype: str, metadata: dict[str, Any], **kwargs):
+    component, scale = DATATYPES[datatype]
+    super().__init__(component=component, scale=scale, **kwargs)
+    self.datatype, self.metadata = datatype, metadata
 
 
+class RawRecording(InterleavedRecording):
+  """A headerless interleaved IQ file: ci8, ci16 or cf32 (little-endian) at a given sample rate."""
 
-class RawRecording:
-  """A headerless interleaved IQ file, read on demand like `Recording`."""
-
-  def __init__(self, path: str, sample_rate: float, dtype: str, center_frequency: float):
+  def __init__(self, path: str, sample_rate: float | None, dtype: str | None, center_frequency: float = 0.0):
     if dtype not in RAW_DTYPES:
       raise ValueError(f'{path}: --dtype must be one of {sorted(RAW_DTYPES)}, got {dtype!r}')
     if not sample_rate or sample_rate <= 0:
       raise ValueError(f'{path}: raw IQ needs --sample_rate (samples per second), got {sample_rate!r}')
-    self.path = self.data_path = path
     self.datatype = RAW_DTYPES[dtype]
-    component, _ = DATATYPES[self.datatype]
+    component, scale = DATATYPES[self.datatype]
     sample_bytes = 2 * np.dtype(component).itemsize
     size = os.path.getsize(path)
     if size % sample_bytes or size == 0:
       raise ValueError(f'{path}: {size} bytes is not a whole number of {dtype} samples ({sample_bytes} bytes '
                        'each): truncated file or wrong --dtype')
-    self.sample_rate, self.center_frequency = float(sample_rate), float(center_frequency)
-    self.num_samples = size // sample_bytes
-    self.annotations: list[dict[str, Any]] = []
-    self.name = os.path.splitext(os.path.basename(path))[0]
-
-  read = SigMFRecording.read
-  read_segments = SigMFRecording.read_segments
-  _check_span = SigMFRecording._check_span  # pylint: disable=protected-access
-  _to_complex = SigMFRecording._to_complex  # pylint: disable=protected-access
+    num_samples = size // sample_bytes
+    super().__init__(name=os.path.splitext(os.path.basename(path))[0], path=path, data_path=path,
+                     component=component, scale=scale, sample_rate=sample_rate, num_samples=num_samples,
+                     segments=(Segment(0, num_samples, float(center_frequency)),))
 
 
+class ArrayRecording(InterleavedRecording):
+  """A 1-D complex `.npy` array (complex64 or complex128, either byte order), memory-mapped."""
 
-class ArrayRecording:
-  """A complex .npy array (memory-mapped)."""
-
-  def __init__(self, path: str, sample_rate: float, center_frequency: float):
+  def __init__(self, path: str, sample_rate: float | None, center_frequency: float = 0.0):
     if not sample_rate or sample_rate <= 0:
       raise ValueError(f'{path}: a .npy recording needs --sample_rate, got {sample_rate!r}')
     try:
-      self._iq = np.load(path, mmap_mode='r')
+      array = np.load(path, mmap_mode='r')
     except Exception as e:  # numpy raises several types for corrupt files
       raise ValueError(f'{path}: not a readable .npy array ({e})') from None
-    if self._iq.ndim != 1 or not np.iscomplexobj(self._iq):
-      raise ValueError(f'{path}: expected a 1-D complex array, got {self._iq.dtype} {self._iq.shape}')
-    self.path, self.sample_rate, self.center_frequency = path, float(sample_rate), float(center_frequency)
-    self.num_samples = len(self._iq)
-    self.annotations: list[dict[str, Any]] = []
-    self.name = os.path.splitext(os.path.basename(path))[0]
-
-  def read(self, start: int = 0, count: int | None = None) -> np.ndarray:
-    count = self.num_samples - start if count is None else count
-    iq = np.asarray(self._iq[start:start + count], np.complex64)
-    if not np.all(np.isfinite(iq)):
-      raise ValueError(f'{self.path}: non-finite sample at index {start + int(np.flatnonzero(~np.isfinite(iq))[0])}')
-    return iq
-
-  def read_segments(self, starts: np.ndarray, length: int) -> np.ndarray:
-    return np.stack([self.read(int(s), length) for s in starts])
-
+    if not isinstance(array, np.memmap):
+      raise ValueError(f'{path}: expected one array in a .npy file, got {type(array).__name__}')
+    if array.ndim != 1 or not np.iscomplexobj(array) or not len(array):
+      raise ValueError(f'{path}: expected a non-empty 1-D complex array, got {array.dtype} {array.shape}')
+    component = array.dtype.byteorder.replace('|', '=') + f'f{array.dtype.itemsize // 2}'
+    super().__init__(name=os.path.splitext(os.path.basename(path))[0], path=path, data_path=path,
+                     component=component, scale=None, sample_rate=sample_rate, num_samples=len(array),
+                     segments=(Segment(0, len(array), float(center_frequency)),), chunk_bytes=(array.offset,))
 
 
 class SliceRecording:
-  """Samples [start, start + count) of a recording, readable like a recording (annotations shifted, clipped)."""
+  """Samples [start, start + count) of a recording, readable like one (segments and annotations clipped)."""
 
-  def __init__(self, recording, start: int, count: int):
+  def __init__(self, recording: Recording, start: int, count: int):
+    if start < 0 or count < 1 or start + count > recording.num_samples:
+      raise ValueError(f'{recording.path}: a slice [{start}, {start + count}) must lie inside the recording '
+                       f'(0..{recording.num_samples}) and hold at least one sample')
     self._recording, self._start = recording, start
-    self.path = getattr(recording, 'path', '')
-    self.data_path = getattr(recording, 'data_path', self.path)
-    self.sample_rate, self.center_frequency = recording.sample_rate, recording.center_frequency
-    self.num_samples, self.name = count, f'{recording.name}@{start}'
+    self.path, self.name = recording.path, f'{recording.name}@{start}'
+    self.sample_rate, self.num_samples = recording.sample_rate, count
+    self.segments = tuple(Segment(max(s.start, start) - start, min(s.end, start + count) - max(s.start, start),
+                                  s.center_frequency)
+                          for s in recording.segments if s.end > start and s.start < start + count)
     self.annotations = []
-    for ann in getattr(recording, 'annotations', []):
+    for ann in recording.annotations:
       lo = max(ann['sample_start'], start)
       hi = min(ann['sample_start'] + ann['sample_count'], start + count)
       if hi > lo:
         self.annotations.append({**ann, 'sample_start': lo - start, 'sample_count': hi - lo})
 
+  @property
+  def center_frequency(self) -> float:
+    """Hz, of the slice's first capture segment."""
+    return self.segments[0].center_frequency
+
   def read(self, start: int = 0, count: int | None = None) -> np.ndarray:
+    """complex64 samples [start, start + count) of the slice."""
     count = self.num_samples - start if count is None else count
-    if start < 0 or start + count > self.num_samples:
-      raise ValueError(f'{self.data_path}: samples [{start}, {start + count}) outside the slice of '
+    if start < 0 or count < 0 or start + count > self.num_samples:
+      raise ValueError(f'{self.path}: samples [{start}, {start + count}) outside the slice of '
                        f'{self.num_samples}')
     return self._recording.read(self._start + start, count)
 
   def read_segments(self, starts: np.ndarray, length: int) -> np.ndarray:
-    return self._recording.read_segments(np.asarray(starts, np.int64) + self._start, length)
+    """complex64 (len(starts), length) segments of the slice."""
+    starts = np.asarray(starts, np.int64)
+    if len(starts) and (starts.min() < 0 or starts.max() + length > self.num_samples):
+      raise ValueError(f'{self.path}: segments of {length} samples from {starts.min()}..{starts.max()} reach '
+                       f'outside the slice of {self.num_samples}')
+    return self._recording.read_segments(starts + self._start, length)
 
+
+def read_recording(path: str | os.PathLike) -> SigMFRecording:
+  """Opens a SigMF recording through the `sigmf` package and checks it.
+
+  Args:
+    path: `x.sigmf-meta` (beside `x.sigmf-data`, or beside the non-conforming dataset its `core:dataset`
+      names), `x.sigmf-data`, `x` (either of those, or the archive `x.sigmf`), or an archive
+      `x.sigmf` / `x.sigmf.gz` / `x.sigmf.xz` / `x.sigmf.zip`.
+
+  Raises:
+    SigMFError: naming the file, for a missing file, invalid JSON or schema, an unsupported datatype, more
+      than one channel, a data length that is not whole samples or disagrees with the metadata, a bad
+      sample rate, captures or annotations outside the recording.
+  """
+  path = os.fspath(path)
+  meta_path, data_path = file_paths(path)
+  archive = path if path.endswith(ARCHIVE_SUFFIXES) else None
+  if archive is None and not os.path.isfile(meta_path) and os.path.isfile(meta_path[:-len('-meta')]):
+    archive = meta_path[:-len('-meta')]  # `x` given and only the archive `x.sigmf` exists
+  with warnings.catch_warnings():  # the package warns about what the checks below turn into errors
+    warnings.simplefilter('ignore')
+    source = _open_archive(archive) if archive is not None else _open_pair(meta_path, data_path)
+  return _recording_from(source)
+
+
+@dataclasses.dataclass
+class _Source:
+  """An opened SigMF recording before its checks: the package's handle and where its samples lie."""
+  handle: sigmffile.SigMFFile
+  metadata: dict[str, Any]
+  meta_path: str             # named in errors about the metadata
+  data_path: str             # the dataset file (the archive itself for an archive), named in errors about data
+  first_byte: int            # of the first sample, in `data_path` or `buffer`
+  data_bytes: int            # from `first_byte` to the end of the samples (later chunk headers included)
+  buffer: memoryview | None  # a compressed archive's dataset, decompressed by the package
+
+
+def _check_global(metadata: Any, meta_path: str) -> None:
+  """The checks whose messages name a field, before schema validation."""
+  info = metadata.get('global', {}) if isinstance(metadata, dict) else {}
+  canonical_datatype(info.get('core:datatype'), meta_path)
+  sample_rate = info.get('core:sample_rate')
+  if not isinstance(sample_rate, (int, float)) or not np.isfinite(sample_rate) or sample_rate <= 0:
+    raise SigMFError(f'{meta_path}: core:sample_rate must be a positive number, got {sample_rate!r}')
+  if info.get('core:num_channels', 1) != 1:
+    raise SigMFError(f'{meta_path}: core:num_channels is {info["core:num_channels"]}; only single-channel '
+                     'recordings are supported')
+
+
+def _open_pair(meta_path: str, data_path: str) -> _Source:
+  """A metadata file and the dataset it describes (`x.sigmf-data`, or the file `core:dataset` names)."""
+  if not os.path.isfile(meta_path):
+    raise SigMFError(f'{meta_path}: file not found')
+  try:
+    with open(meta_path) as f:
+      metadata = json.load(f)
+  except json.JSONDecodeError as e:
+    raise SigMFError(f'{meta_path}: not valid JSON ({e})') from None
+  _check_global(metadata, meta_path)
+  try:
+    found = sigmffile.get_dataset_filename_from_metadata(meta_path, metadata)
+  except Exception:  # a core:dataset that does not exist
+    found = os.path.join(os.path.dirname(meta_path), metadata['global']['core:dataset'])
+    raise SigMFError(f'{found}: file not found (the core:dataset of {meta_path})') from None
+  if found is None:
+    raise SigMFError(f'{data_path}: file not found')
+  handle = sigmffile.SigMFFile(metadata=metadata)
+  try:
+    handle.validate()
+  except Exception as e:  # the sigmf package raises several error types
+    raise SigMFError(f'{meta_path}: invalid SigMF metadata ({str(e).splitlines()[0]})') from None
+  captures = handle.get_captures()
+  header = int(captures[0].get('core:header_bytes', 0)) if captures else 0
+  data_bytes = os.path.getsize(found) - header - int(metadata['global'].get('core:trailing_bytes', 0))
+  return _Source(handle, metadata, meta_path, os.fspath(found), header, data_bytes, None)
+
+
+def _open_archive(path: str) -> _Source:
+  """An archive, which the package reads in place (tar) or decompresses (gz, xz, zip)."""
+  if not os.path.isfile(path):
+    raise SigMFError(f'{path}: file not found')
+  try:
+    handle = sigmffile.fromarchive(path, skip_checksum=True)
+  except Exception as e:  # not a tar/zip, no metadata or dataset member, invalid metadata
+    raise SigMFError(f'{path}: not a readable SigMF archive ({str(e).splitlines()[0]})') from None
+  metadata = json.loads(json.dumps(handle.ordered_metadata()))
+  _check_global(metadata, path)
+  buffer = handle.data_buffer.getbuffer() if handle.data_buffer is not None else None
+  # the package's data_offset already skips the tar header and a non-conforming dataset's leading header
+  return _Source(handle, metadata, path, path, int(handle.data_offset), int(handle.data_size_bytes), buffer)
+
+
+def _recording_from(source: _Source) -> SigMFRecording:
+  """The checked recording of an opened source: sample count, capture segments and annotations."""
+  info, meta_path, data_path = source.metadata['global'], source.meta_path, source.data_path
+  datatype = canonical_datatype(info['core:datatype'], meta_path)
+  sample_bytes = 2 * np.dtype(DATATYPES[datatype][0]).itemsize
+  offset = int(info.get('core:offset', 0))
+  captures = sorted(source.handle.get_captures(), key=lambda c: c['core:sample_start'])
+  captures = captures or [{'core:sample_start': offset}]
+  later_headers = [int(c.get('core:header_bytes', 0)) for c in captures[1:]]
+  data_bytes = source.data_bytes - sum(later_headers)
+  if data_bytes < 0 or data_bytes % sample_bytes:
+    raise SigMFError(f'{data_path}: {data_bytes} bytes is not a whole number of {datatype} samples '
+                     f'({sample_bytes} bytes each); the file is truncated or the datatype is wrong')
+  num_samples = data_bytes // sample_bytes
+  declared = info.get('specsense:num_samples')
+  if declared is not None and declared != num_samples:
+    raise SigMFError(f'{data_path}: holds {num_samples} samples but the metadata declares {declared} '
+                     '(truncated file, or wrong datatype or sample rate in the metadata)')
+  if num_samples == 0:
+    raise SigMFError(f'{data_path}: holds no samples')
+  starts = [int(c['core:sample_start']) - offset for c in captures]
+  if starts[0] < 0 or starts[-1] >= num_samples:
+    raise SigMFError(f'{meta_path}: captures start at samples {starts[0] + offset}..{starts[-1] + offset}; with '
+                     f'core:offset {offset} they must lie in [{offset}, {offset + num_samples})')
+  starts[0] = 0  # samples before the first capture's start belong to it
+  chunk_bytes = source.first_byte + np.asarray(starts, np.int64) * sample_bytes + np.cumsum([0] + later_headers)
+  segments = _capture_segments(captures, starts, num_samples)
+  annotations = _annotations(source.handle.get_annotations(), offset, num_samples, segments, meta_path)
+  return SigMFRecording(datatype=datatype, metadata=source.metadata, name=_name(meta_path), path=meta_path,
+                        data_path=data_path, sample_rate=float(info['core:sample_rate']), num_samples=num_samples,
+                        segments=segments, annotations=annotations, chunk_starts=starts, chunk_bytes=chunk_bytes,
+                        buffer=source.buffer)
+
+
+def _name(path: str) -> str:
+  base = os.path.basename(path)
+  for suffix in ('.sigmf-meta', '.sigmf-data') + ARCHIVE_SUFFIXES[::-1]:
+    if base.endswith(suffix):
+      return base[:-len(suffix)]
+  return base
+
+
+def _capture_segments(captures: list[dict[str, Any]], starts: list[int], num_samples: int
+                      ) -> tuple[Segment, ...]:
+  """Captures -> segments: a new one where the centre frequency changes or `core:global_index` jumps."""
+  bounds, frequencies = [], []
+  previous: dict[str, Any] = {}
+  for k, (capture, start) in enumerate(zip(captures, starts)):
+    frequency = float(capture.get('core:frequency', frequencies[-1] if frequencies else 0.0))
+    index, last_index = capture.get('core:global_index'), previous.get('core:global_index')
+    gap = index is not None and last_index is not None and index - last_index != start - starts[k - 1]
+    if k == 0 or frequency != frequencies[-1] or gap:
+      bounds.append(start)
+      frequencies.append(frequency)
+    previous = capture
+  ends = bounds[1:] + [num_samples]
+  return tuple(Segment(a, b - a, f) for a, b, f in zip(bounds, ends, frequencies) if b > a)
+
+
+def _annotations(annotations: list[dict[str, Any]], offset: int, num_samples: int,
+                 segments: tuple[Segment, ...], meta_path: str) -> list[dict[str, Any]]:
+  """SigMF annotations -> framework-shaped ones, split at segment boundaries, relative to their centre."""
+  out = []
+  for i, ann in enumerate(annotations):
+    start = int(ann['core:sample_start']) - offset
+    count = int(ann.get('core:sample_count', num_samples - start))
+    if start < 0 or count < 0 or start + count > num_samples:
+      raise SigMFError(f'{meta_path}: annotation {i} covers samples [{start + offset}, {start + offset + count}), '
+                       f'outside the recording ({offset}..{offset + num_samples})')
+    lo, hi = ann.get('core:freq_lower_edge'), ann.get('core:freq_upper_edge')
+    if lo is None or hi is None or not (np.isfinite(lo) and np.isfinite(hi)) or hi < lo:
+      raise SigMFError(f'{meta_path}: annotation {i} needs finite core:freq_lower_edge <= core:freq_upper_edge, '
+                       f'got {lo!r}, {hi!r}')
+    for segment in segments:
+      a, b = max(start, segment.start), min(start + count, segment.end)
+      if b > a or (count == 0 and segment.start <= start < segment.end):
+        out.append({'label': str(ann.get('core:label', 'Unknown')), 'freq_lower_edge': lo - segment.center_frequency,
+                    'freq_upper_edge': hi - segment.center_frequency, 'sample_start': a, 'sample_count': b - a})
+  return out
 
 
 def open_recording(path: str, *, sample_rate: float | None = None, dtype: str | None = None,
-                   center_frequency: float | None = None):
-  """A readable recording (`read(start, count)`, `sample_rate`, `num_samples`, `center_frequency`, `name`)."""
-  if not os.path.exists(path) and not os.path.exists(path + '.sigmf-meta'):
+                   center_frequency: float | None = None) -> Recording:
+  """Opens any supported recording (see the module docstring) by its suffix.
+
+  Args:
+    path: a SigMF file or archive (or its base name), a `.npy` array, or a raw IQ file.
+    sample_rate: samples per second; required for `.npy` and raw IQ, checked against SigMF metadata.
+    dtype: raw IQ only: one of RAW_DTYPES.
+    center_frequency: Hz; overrides a SigMF recording's (single) centre frequency.
+
+  Raises:
+    ValueError: naming the file, for a missing or unreadable file or a parameter it contradicts.
+  """
+  path = os.fspath(path)
+  sigmf_suffixes = ('.sigmf-meta', '.sigmf-data') + ARCHIVE_SUFFIXES
+  if not any(os.path.exists(path + suffix) for suffix in ('', '.sigmf-meta', '.sigmf')):
     raise ValueError(f'{path}: file not found')
-  if path.endswith(('.sigmf-meta', '.sigmf-data', '.sigmf')) or os.path.exists(path + '.sigmf-meta'):
+  if path.endswith(sigmf_suffixes) or any(os.path.exists(path + s) for s in ('.sigmf-meta', '.sigmf')):
     recording = read_recording(path)
     if sample_rate and abs(sample_rate - recording.sample_rate) > 1e-6 * recording.sample_rate:
       raise ValueError(f'{recording.path}: --sample_rate {sample_rate:g} disagrees with the metadata\'s '
                        f'{recording.sample_rate:g}')
     if center_frequency is not None:
-      recording.center_frequency = float(center_frequency)
+      if len({s.center_frequency for s in recording.segments}) > 1:
+        raise ValueError(f'{recording.path}: its captures have several centre frequencies; '
+                         '--center_frequency can only replace a single one')
+      recording.segments = tuple(dataclasses.replace(s, center_frequency=float(center_frequency))
+                                 for s in recording.segments)
     return recording
   if path.endswith('.npy'):
     return ArrayRecording(path, sample_rate, center_frequency or 0.0)
   if dtype is None:
     raise ValueError(f'{path}: a raw IQ file needs --dtype ({"/".join(RAW_DTYPES)}) and --sample_rate')
   return RawRecording(path, sample_rate, dtype, center_frequency or 0.0)
-

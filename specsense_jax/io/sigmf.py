@@ -28,6 +28,8 @@ class SigMFError(ValueError):
 
 
 def canonical_datatype(datatype: str, path: str = '') -> str:
+  """The DATATYPES name of a SigMF datatype (unsuffixed ci16 / cf32 read as little-endian); SigMFError naming
+  `path` for any other."""
   name = _ALIASES.get(str(datatype).lower(), str(datatype).lower())
   if name not in DATATYPES:
     where = f'{path}: ' if path else ''
@@ -36,8 +38,9 @@ def canonical_datatype(datatype: str, path: str = '') -> str:
   return name
 
 
-def _paths(path: str) -> tuple[str, str]:
-  base = str(path)
+def file_paths(path: str | os.PathLike) -> tuple[str, str]:
+  """(`x.sigmf-meta`, `x.sigmf-data`) of a path with or without a SigMF suffix."""
+  base = os.fspath(path)
   for suffix in ('.sigmf-meta', '.sigmf-data', '.sigmf'):
     if base.endswith(suffix):
       base = base[:-len(suffix)]
@@ -59,7 +62,7 @@ def write_recording(path: str, iq: np.ndarray, sample_rate: float, *, center_fre
     description: core:description.
     extra_global: more global fields.
   """
-  meta_path, data_path = _paths(path)
+  meta_path, data_path = file_paths(path)
   datatype = canonical_datatype(datatype, meta_path)
   iq = np.asarray(iq)
   if iq.ndim != 1:
@@ -91,7 +94,7 @@ def write_metadata(path: str, datatype: str, sample_rate: float, num_samples: in
                    center_frequency: float = 0.0, annotations=(), description: str = '',
                    extra_global: dict | None = None) -> str:
   """Writes (atomically) and validates `path`.sigmf-meta for a data file of `num_samples` samples."""
-  meta_path, _ = _paths(path)
+  meta_path, _ = file_paths(path)
   datatype = canonical_datatype(datatype, meta_path)
   global_info = {'core:datatype': datatype, 'core:sample_rate': float(sample_rate),
                  'core:version': sigmf_lib.__specification__, 'specsense:num_samples': int(num_samples),

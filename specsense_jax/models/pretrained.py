@@ -25,37 +25,22 @@ INPUT_TRANSFORMS: dict[str, Callable[[jnp.ndarray], jnp.ndarray]] = {
     'uint8': lambda x: x * 255.0,                                  # Keras EfficientNet (normalizes inside)
 }
 
-# encoder -> (weight format, input transform).
+# encoder -> (weight format, input transform) of its ImageNet weights; EfficientNets are added by the registry.
 ENCODER_WEIGHTS = {
     'resnet18': ('safetensors', 'imagenet'), 'resnet50': ('safetensors', 'imagenet'),
     'resnet50_keras': ('keras', 'caffe'), 'mobilenetv2': ('keras', 'symmetric'),
     'densenet121': ('keras', 'imagenet'), 'inception_v3': ('keras', 'symmetric'),
 }
+EFFICIENTNET_WEIGHTS = ('keras', 'uint8')
 
 
-def encoder_of(model: str) -> str | None:
-  """The encoder of a registered model name ('deeplabv3plus_resnet50' -> 'resnet50'); None for 'custom'."""
-  for prefix in ('deeplabv3plus_', 'classifier_'):
-    if model.startswith(prefix):
-      return model[len(prefix):]
-  return None
-
-
-def weights_info(model: str) -> tuple[str, str]:
-  """(weight format, input transform) for ImageNet initialization of `model`, or a ValueError."""
-  encoder = encoder_of(model)
-  if encoder is not None and encoder.startswith('efficientnet_'):
-    return 'keras', 'uint8'
-  if encoder not in ENCODER_WEIGHTS:
-    known = sorted(f'*_{e}' for e in ENCODER_WEIGHTS) + ['*_efficientnet_b0..b7']
-    raise ValueError(f'config.init_weights: model {model!r} has no ImageNet weights to load; models that do: '
-                     f'{", ".join(known)}')
-  return ENCODER_WEIGHTS[encoder]
-
-
-def check_weights_file(model: str, path: str) -> None:
-  """Raises a ValueError naming the file when it is missing or has the wrong format for `model`."""
-  fmt, _ = weights_info(model)
+def check_weights_file(model: str, weight_format: str | None, path: str) -> None:
+  """Raises a ValueError naming the file when it is missing or not in `weight_format` ('keras' or
+  'safetensors'; None: `model` has no ImageNet encoder)."""
+  if weight_format is None:
+    raise ValueError(f'config.init_weights: model {model!r} has no ImageNet weights to load; models with an '
+                     'ImageNet encoder do (every deeplabv3plus_* and classifier_* model)')
+  fmt = weight_format
   suffixes = {'keras': ('.h5',), 'safetensors': ('.safetensors',)}[fmt]
   if not os.path.isfile(path):
     raise ValueError(f'config.init_weights: {path} not found (download the ImageNet weights once; nothing is '
@@ -64,12 +49,13 @@ def check_weights_file(model: str, path: str) -> None:
     raise ValueError(f'config.init_weights: {model} takes {fmt} weights ({" or ".join(suffixes)} files), got {path}')
 
 
-def load_pretrained(model: str, path: str, variables: dict[str, Any]) -> dict[str, Any]:
-  """`variables` of `model` with the encoder replaced by the weights in `path` (the head stays random)."""
+def load_pretrained(model: str, encoder: str, weight_format: str, path: str,
+                    variables: dict[str, Any]) -> dict[str, Any]:
+  """`variables` of `model` (whose encoder is `encoder`) with the encoder replaced by the `weight_format`
+  weights in `path` (the head stays random)."""
   from specsense_jax.models import keras_weights  # pylint: disable=g-import-not-at-top
   from specsense_jax.models import torch_weights  # pylint: disable=g-import-not-at-top
-  check_weights_file(model, path)
-  fmt, _ = weights_info(model)
-  if fmt == 'safetensors':
+  check_weights_file(model, weight_format, path)
+  if weight_format == 'safetensors':
     return torch_weights.load_torch_weights(path, variables)
-  return keras_weights.load_keras_weights(path, variables, encoder_of(model))
+  return keras_weights.load_keras_weights(path, variables, encoder)

@@ -1,7 +1,9 @@
-"""Models by name: `build_model('deeplabv3plus_resnet50', num_classes=3, output_stride=16)`."""
+"""Models by name: `build_model('deeplabv3plus_resnet50', num_classes=3, output_stride=16)`, and what the rest
+of the framework needs to know about each (`model_info`: task, encoder, ImageNet weight layout)."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Any, Callable
 
@@ -58,6 +60,42 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
 }
 
 
+@dataclasses.dataclass(frozen=True)
+class ModelInfo:
+  """A registered model's metadata.
+
+  Attributes:
+    task: 'segmentation' (class per pixel) or 'classification' (which standards a frame holds).
+    encoder: its key in `ENCODERS`; None for networks without an ImageNet encoder ('custom').
+    weight_format: 'keras' (.h5) or 'safetensors': the ImageNet weight files its encoder loads; None: none.
+    input_transform: the `pretrained.INPUT_TRANSFORMS` key those weights expect.
+  """
+  task: str
+  encoder: str | None = None
+  weight_format: str | None = None
+  input_transform: str | None = None
+
+
+def _encoder_info(task: str, encoder: str) -> ModelInfo:
+  fmt, transform = (pretrained.EFFICIENTNET_WEIGHTS if encoder.startswith('efficientnet_')
+                    else pretrained.ENCODER_WEIGHTS[encoder])
+  return ModelInfo(task, encoder, fmt, transform)
+
+
+MODEL_INFO: dict[str, ModelInfo] = {
+    'custom': ModelInfo('segmentation'),
+    **{f'deeplabv3plus_{e}': _encoder_info('segmentation', e) for e in ENCODERS},
+    **{f'classifier_{e}': _encoder_info('classification', e) for e in ENCODERS},
+}
+
+
+def model_info(name: str) -> ModelInfo:
+  """The metadata of a registered model, or a ValueError listing the known names."""
+  if name not in MODEL_INFO:
+    raise ValueError(f'Unknown model {name!r}; known: {", ".join(sorted(MODELS))}')
+  return MODEL_INFO[name]
+
+
 def build_model(name: str, num_classes: int, **kwargs) -> nn.Module:
   """Builds a registered model.
 
@@ -71,8 +109,7 @@ def build_model(name: str, num_classes: int, **kwargs) -> nn.Module:
   Returns:
     A Flax Linen module called as `model.apply(variables, images, train=...)` on NHWC float images.
   """
-  if name not in MODELS:
-    raise ValueError(f'Unknown model {name!r}; known: {", ".join(sorted(MODELS))}')
+  model_info(name)  # an unknown name lists the known ones
   if not isinstance(num_classes, int) or num_classes < 1:
     raise ValueError(f'num_classes must be a positive integer, got {num_classes!r}')
   if 'output_stride' in kwargs and kwargs['output_stride'] not in OUTPUT_STRIDES:
@@ -88,5 +125,5 @@ def build_from_config(config, dtype: Any = jnp.float32) -> nn.Module:
   """
   kwargs = dict(config.model_kwargs)
   if config.get('init_weights') and 'input_transform' not in kwargs:
-    kwargs['input_transform'] = pretrained.weights_info(config.model)[1]
+    kwargs['input_transform'] = model_info(config.model).input_transform
   return build_model(config.model, config.num_classes, dtype=dtype, **kwargs)

@@ -1,43 +1,171 @@
-"""Checkpoints of a training workdir: its config, and its parameters and BatchNorm statistics restored."""
+"""Checkpoints of a training workdir, all in one place.
+
+Layout: `workdir/config.json` (the run's config, with what using a checkpoint needs: spectrogram mode, image size,
+class names) and `workdir/checkpoints/<step>/` written by one Orbax `CheckpointManager` that keeps two steps at
+most: the latest (a rerun resumes there) and the best by the validation selection metric (the one evaluated
+and packaged). Both are the same step while validation keeps improving. Each evaluated step records
+`{'selection': value, 'step': step}` as its Orbax metrics; a step saved for a preemption records none.
+
+`restore_variables` reads parameters and BatchNorm statistics alone (no optimizer, no model needed) onto one
+local device, whatever device topology trained them. `sigterm_notice` turns SIGTERM into a flag the training
+loop polls, and puts the previous handler back however the block ends.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
+import threading
+from typing import Any, Iterator
 
 import jax
 import ml_collections
+import numpy as np
 import orbax.checkpoint as ocp
 
-from specsense_jax.models import registry
-from specsense_jax.training import optim
 from specsense_jax.training import steps
+
+CHECKPOINTS = 'checkpoints'
+CONFIG = 'config.json'
 
 
 def load_config(workdir: str) -> ml_collections.ConfigDict:
-  path = os.path.join(workdir, 'config.json')
+  """The config a training workdir recorded, or a ValueError naming the missing file."""
+  path = os.path.join(workdir, CONFIG)
   if not os.path.exists(path):
-    raise ValueError(f'{workdir} has no config.json: not a training workdir')
+    raise ValueError(f'{workdir} has no {CONFIG}: not a training workdir (give the --workdir of a training run)')
   with open(path) as f:
     return ml_collections.ConfigDict(json.load(f))
 
 
-def restore_state(workdir: str, config: ml_collections.ConfigDict, which: str = 'best') -> steps.TrainState:
-  """The best (or latest) checkpoint of a workdir as a TrainState on this host's first device.
+def directory(workdir: str) -> str:
+  """The absolute checkpoint folder of a workdir (Orbax needs absolute paths)."""
+  return os.path.join(os.path.abspath(workdir), CHECKPOINTS)
 
-  Works whatever topology trained it (a pod's checkpoint restores on a laptop): the target is given
-  explicitly, on one local device.
+
+def has_checkpoints(workdir: str) -> bool:
+  """Whether `workdir` holds at least one committed checkpoint."""
+  folder = directory(workdir)
+  return os.path.isdir(folder) and any(name.isdigit() for name in os.listdir(folder))
+
+
+def _ranking(metrics: dict[str, Any]) -> tuple[float, int]:
+  """Orbax's best_fn (higher ranks better): the selection metric's score, ties going to the earlier step (as
+  training's early stopping counts them); steps without a score (preemption saves) rank last."""
+  return metrics.get('score', -np.inf), -metrics['step']
+
+
+class Checkpoints:
+  """The one checkpoint manager of a training run: keeps the latest step and the best evaluated step.
+
+  Use as a context manager: leaving the block (normally or by an exception) finishes pending saves and stops
+  Orbax's background threads.
   """
-  model = registry.build_from_config(config)
-  # a schedule (not a constant) so that the optimizer state has the structure training saved
-  tx = optim.sgdm(lambda count: 0.0, config.momentum, config.l2)
-  template = steps.create_train_state(model, tx, jax.random.key(0),
-                                      (config.image_size, config.image_size, 3))
-  directory = os.path.join(os.path.abspath(workdir), 'best' if which == 'best' else 'checkpoints')
-  manager = ocp.CheckpointManager(directory)
-  step = manager.best_step() if which == 'best' else manager.latest_step()
-  if step is None:
-    raise ValueError(f'no checkpoint in {directory}')
-  device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
-  target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device), template)
-  return manager.restore(step, args=ocp.args.StandardRestore(target))
+
+  def __init__(self, workdir: str, mode: str):
+    """Opens (creating it if needed) `workdir/checkpoints`; `mode` is 'min' or 'max' (the selection metric's)."""
+    if mode not in ('min', 'max'):
+      raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+    self.mode = mode
+    policies = ocp.checkpoint_managers
+    keep = policies.AnyPreservationPolicy([policies.LatestN(n=1),
+                                           policies.BestN(get_metric_fn=_ranking, reverse=False, n=1)])
+    self.directory = directory(workdir)
+    self._manager = ocp.CheckpointManager(self.directory, options=ocp.CheckpointManagerOptions(
+        preservation_policy=keep, best_fn=_ranking, best_mode='max', create=True))
+
+  def __enter__(self) -> Checkpoints:
+    return self
+
+  def __exit__(self, *exc_info) -> None:
+    self.close()
+
+  def latest_step(self) -> int | None:
+    return self._manager.latest_step()
+
+  def best_step(self) -> int | None:
+    """The evaluated step with the best selection metric (the latest step when none was evaluated)."""
+    return self._manager.best_step() or self._manager.latest_step()
+
+  def save(self, step: int, state: steps.TrainState, selection: float | None = None) -> None:
+    """Saves `state` as `step` (asynchronously); `selection` is its validation selection metric, if evaluated."""
+    metrics = {'step': step}
+    if selection is not None:
+      metrics.update(selection=float(selection), score=float(selection) if self.mode == 'max' else -float(selection))
+    self._manager.save(step, args=ocp.args.StandardSave(state), metrics=metrics, force=True)
+
+  def restore(self, step: int, target: steps.TrainState) -> steps.TrainState:
+    """The full training state of `step`, laid out like `target` (arrays or jax.ShapeDtypeStructs)."""
+    return self._manager.restore(step, args=ocp.args.StandardRestore(target))
+
+  def wait(self) -> None:
+    """Blocks until pending saves are committed."""
+    self._manager.wait_until_finished()
+
+  def close(self) -> None:
+    self._manager.wait_until_finished()
+    self._manager.close()
+
+
+def restore_variables(workdir: str, which: str = 'best') -> dict[str, Any]:
+  """{'params', 'batch_stats'} of the best (or 'latest') checkpoint of a workdir, on this host's first device.
+
+  Only those two subtrees are read, with the checkpoint's own metadata as the target: no optimizer or model
+  template is built, and a checkpoint saved on any number of devices or hosts restores on one.
+  """
+  if which not in ('best', 'latest'):
+    raise ValueError(f"which must be 'best' or 'latest', got {which!r}")
+  folder = directory(workdir)
+  legacy_best = os.path.join(os.path.abspath(workdir), 'best')  # workdirs written before the one-manager layout
+  if which == 'best' and os.path.isdir(legacy_best) and any(n.isdigit() for n in os.listdir(legacy_best)):
+    folder = legacy_best
+  elif not has_checkpoints(workdir):
+    raise ValueError(f'no checkpoint in {folder}: train first (python -m launch.train --workdir={workdir} ...)')
+  options = ocp.CheckpointManagerOptions(create=False, best_fn=_ranking, best_mode='max')
+  with contextlib.closing(ocp.CheckpointManager(folder, item_handlers=ocp.PyTreeCheckpointHandler(),
+                                                options=options)) as manager:
+    step = manager.latest_step() if which == 'latest' or folder == legacy_best else manager.best_step()
+    step = manager.latest_step() if step is None else step
+    metadata = manager.item_metadata(step)
+    device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+    target = {key: jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), metadata[key])
+              for key in ('params', 'batch_stats') if key in metadata}
+    restored = manager.restore(step, args=ocp.args.PyTreeRestore(
+        item=target, restore_args=ocp.checkpoint_utils.construct_restore_args(target), partial_restore=True))
+  return {'params': restored['params'], 'batch_stats': restored.get('batch_stats', {})}
+
+
+class Preemption:
+  """Whether a preemption notice (SIGTERM) arrived; see `sigterm_notice`."""
+
+  def __init__(self):
+    self.requested = False
+
+  def agreed(self) -> bool:
+    """Whether any process got SIGTERM; every process must call this at the same step (it is collective)."""
+    if jax.process_count() == 1:
+      return self.requested
+    from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+    return bool(np.any(multihost_utils.process_allgather(np.array([self.requested]))))
+
+
+@contextlib.contextmanager
+def sigterm_notice() -> Iterator[Preemption]:
+  """Within the block, SIGTERM (a preemption notice) sets `Preemption.requested` instead of ending the process.
+
+  Orbax's own preemption check (`CheckpointManager.reached_preemption`) relies on the preemption service of
+  `jax.distributed`, so it never fires in a single process started without it; this handler works in both.
+  The previous handler is put back however the block ends (return, exception, NaN stop). Off the main
+  thread, where Python cannot install handlers, the block runs without one.
+  """
+  preemption = Preemption()
+  previous = None
+  if threading.current_thread() is threading.main_thread():
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: setattr(preemption, 'requested', True))
+  try:
+    yield preemption
+  finally:
+    if previous is not None:
+      signal.signal(signal.SIGTERM, previous)

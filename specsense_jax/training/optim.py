@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import optax
 
+from specsense_jax.constants import NO_LABEL
+
 SCHEDULES = ('piecewise', 'cosine')
 
 
@@ -49,14 +51,18 @@ def median_frequency_weights(pixel_counts: np.ndarray, image_pixel_counts: np.nd
 
 
 def class_pixel_statistics(masks, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
-  """(pixel_counts, image_pixel_counts) over an iterable of (N, H, W) or (H, W) mask batches."""
+  """(pixel_counts, image_pixel_counts) over an iterable of (N, H, W) or (H, W) mask batches.
+
+  Pixels labelled `NO_LABEL` (no data) are not counted: not as a class, nor among an image's pixels.
+  """
   pixels = np.zeros(num_classes, np.int64)
   image_pixels = np.zeros(num_classes, np.int64)
   for batch in masks:
     batch = np.asarray(batch)
     batch = batch.reshape((-1,) + batch.shape[-2:])
     for mask in batch:
-      counts = np.bincount(mask.ravel(), minlength=num_classes)[:num_classes]
+      labelled = mask[mask != NO_LABEL]
+      counts = np.bincount(labelled.ravel(), minlength=num_classes)[:num_classes]
       pixels += counts
-      image_pixels += np.where(counts > 0, mask.size, 0)
+      image_pixels += np.where(counts > 0, labelled.size, 0)
   return pixels, image_pixels

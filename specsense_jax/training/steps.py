@@ -3,6 +3,10 @@
 This is the current form of pmap-style data parallelism: the same code runs on one CPU, 8 simulated devices,
 a GPU host or a TPU pod slice (with `jax.distributed` and per-process input, see `data.global_batch`).
 BatchNorm statistics are taken over the global batch, so results do not depend on the device count.
+
+`make_steps` is the only place the model is applied for training and evaluation: `train_step` (the loss, its
+gradient and the optimizer update) and `eval_step` (the task's predictions and the loss from one forward pass).
+Validation, test evaluation, `launch.evaluate` and the model benchmark all run these two functions.
 """
 
 from __future__ import annotations
@@ -28,6 +32,11 @@ class TrainState:
   batch_stats: Any
   opt_state: Any
 
+  @property
+  def variables(self) -> dict[str, Any]:
+    """{'params', 'batch_stats'}: what `model.apply` and `eval_step` take."""
+    return {'params': self.params, 'batch_stats': self.batch_stats}
+
 
 def create_train_state(model: nn.Module, tx: optax.GradientTransformation, rng: jax.Array,
                        image_shape: tuple[int, ...]) -> TrainState:
@@ -52,36 +61,42 @@ def _train_step(state: TrainState, batch: dict[str, jax.Array], *, model: nn.Mod
   return TrainState(state.step + 1, params, batch_stats, opt_state), {'loss': loss, **task.train_metrics(logits, batch)}
 
 
-def _predict(state: TrainState, images: jax.Array, *, model: nn.Module, task: tasks.Task) -> jax.Array:
-  logits = model.apply({'params': state.params, 'batch_stats': state.batch_stats}, images, train=False)
-  return task.predictions(logits)
-
-
-def _eval_loss(state: TrainState, batch: dict[str, jax.Array], *, model: nn.Module, class_weights: jax.Array,
-               task: tasks.Task) -> jax.Array:
-  logits = model.apply({'params': state.params, 'batch_stats': state.batch_stats}, batch['image'], train=False)
-  return task.loss(logits, batch, class_weights)
+def _eval_step(variables: dict[str, Any], batch: dict[str, jax.Array], *, model: nn.Module,
+               class_weights: jax.Array, task: tasks.Task) -> tuple[jax.Array, jax.Array]:
+  logits = model.apply(variables, batch['image'], train=False)
+  return task.predictions(logits), task.loss(logits, batch, class_weights)
 
 
 class Steps(NamedTuple):
   """The jitted functions of one model, optimizer and task over a mesh."""
-  train_step: Callable  # (state, batch) -> (state, metrics); donates the old state
-  predict: Callable     # (state, images) -> the task's predictions (class ids per pixel, frame probabilities)
-  eval_loss: Callable   # (state, batch) -> mean loss over the batch's valid examples
-  place_state: Callable  # host state -> state replicated over the mesh
+  train_step: Callable | None  # (state, batch) -> (state, metrics); donates the old state. None without an optimizer
+  eval_step: Callable          # (variables, batch) -> (the task's predictions, mean loss over the valid examples)
+  place_state: Callable        # host state or variables -> the same replicated over the mesh
 
 
-def make_steps(model: nn.Module, tx: optax.GradientTransformation, mesh: jax.sharding.Mesh, class_weights,
+def make_steps(model: nn.Module, tx: optax.GradientTransformation | None, mesh: jax.sharding.Mesh, class_weights,
                task: tasks.Task = tasks.SEGMENTATION) -> Steps:
-  """Jitted train step, predict, evaluation loss and state placement for `mesh` (axis 'data')."""
+  """The jitted train step, eval step and state placement for `mesh` (axis 'data').
+
+  Args:
+    model: the network.
+    tx: its optimizer; None for evaluation only (`train_step` is then None).
+    mesh: devices to run on; batches are split over its 'data' axis, the state is replicated.
+    class_weights: (num_classes,) loss weight of each class (ones for an unweighted loss).
+    task: what the model predicts and how it is scored.
+
+  Returns:
+    Steps. `eval_step(variables, batch)` returns the task's predictions (class ids per pixel, or per-standard
+    probabilities; sharded like the batch) and the loss, both from one forward pass in inference mode.
+  """
   replicated = jax.sharding.NamedSharding(mesh, P())
   sharded = jax.sharding.NamedSharding(mesh, P('data'))
   weights = jnp.asarray(class_weights, jnp.float32)
-  train_step = jax.jit(functools.partial(_train_step, model=model, tx=tx, class_weights=weights, task=task),
-                       in_shardings=(replicated, sharded), out_shardings=(replicated, replicated),
-                       donate_argnums=(0,))
-  predict = jax.jit(functools.partial(_predict, model=model, task=task), in_shardings=(replicated, sharded),
-                    out_shardings=sharded)
-  eval_loss = jax.jit(functools.partial(_eval_loss, model=model, class_weights=weights, task=task),
-                      in_shardings=(replicated, sharded), out_shardings=replicated)
-  return Steps(train_step, predict, eval_loss, lambda state: jax.device_put(state, replicated))
+  train_step = None
+  if tx is not None:
+    train_step = jax.jit(functools.partial(_train_step, model=model, tx=tx, class_weights=weights, task=task),
+                         in_shardings=(replicated, sharded), out_shardings=(replicated, replicated),
+                         donate_argnums=(0,))
+  eval_step = jax.jit(functools.partial(_eval_step, model=model, class_weights=weights, task=task),
+                      in_shardings=(replicated, sharded), out_shardings=(sharded, replicated))
+  return Steps(train_step, eval_step, lambda state: jax.device_put(state, replicated))

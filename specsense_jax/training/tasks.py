@@ -16,23 +16,33 @@ import numpy as np
 import optax
 
 from specsense_jax import metrics as metrics_lib
+from specsense_jax.constants import NO_LABEL
+from specsense_jax.models import registry
 
 STANDARDS = ('NR', 'LTE')  # the frame classifiers' outputs: the first columns of the dataset's `signals`
 
 
+def _labelled(labels: jax.Array, valid: jax.Array) -> jax.Array:
+  """float32 (N, H, W): 1 for the pixels of valid examples that have a label (not `NO_LABEL`), else 0."""
+  return (labels != NO_LABEL).astype(jnp.float32) * valid.astype(jnp.float32)[:, None, None]
+
+
 def weighted_cross_entropy(logits: jax.Array, labels: jax.Array, class_weights: jax.Array,
                            valid: jax.Array) -> jax.Array:
-  """Mean over valid pixels of class_weight[label] * softmax cross-entropy (MATLAB's weighted CE)."""
-  per_pixel = optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), labels)
+  """Mean over labelled pixels of valid examples of class_weight[label] * softmax cross-entropy (MATLAB's
+  weighted CE); pixels labelled `NO_LABEL` count neither in the sum nor in the mean's denominator."""
+  labelled = _labelled(labels, valid)
+  safe = jnp.where(labels == NO_LABEL, 0, labels)  # a label in range for the lookups; its weight is 0 below
+  per_pixel = optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), safe)
   # one-hot lookup rather than a gather: it keeps the batch sharding under explicit-sharding meshes
-  weights = jnp.sum(jax.nn.one_hot(labels, class_weights.shape[0]) * class_weights, -1) * valid[:, None, None]
-  return jnp.sum(per_pixel * weights) / jnp.maximum(jnp.sum(valid) * labels.shape[1] * labels.shape[2], 1.0)
+  weights = jnp.sum(jax.nn.one_hot(safe, class_weights.shape[0]) * class_weights, -1) * labelled
+  return jnp.sum(per_pixel * weights) / jnp.maximum(jnp.sum(labelled), 1.0)
 
 
 def _pixel_accuracy(logits: jax.Array, batch: dict[str, jax.Array]) -> dict[str, jax.Array]:
-  correct = (jnp.argmax(logits, -1) == batch['mask']) * batch['valid'][:, None, None]
-  pixels = jnp.sum(batch['valid']) * correct.shape[1] * correct.shape[2]
-  return {'pixel_accuracy': jnp.sum(correct) / jnp.maximum(pixels, 1)}
+  labelled = _labelled(batch['mask'], batch['valid'])
+  correct = (jnp.argmax(logits, -1) == batch['mask']) * labelled
+  return {'pixel_accuracy': jnp.sum(correct) / jnp.maximum(jnp.sum(labelled), 1)}
 
 
 def frame_labels(signals: jax.Array, num_classes: int) -> jax.Array:
@@ -135,5 +145,5 @@ TASKS = {task.name: task for task in (SEGMENTATION, CLASSIFICATION)}
 
 
 def task_for_model(model: str) -> Task:
-  """The task of a registered model name: 'classifier_*' models classify frames, the rest segment."""
-  return CLASSIFICATION if model.startswith('classifier_') else SEGMENTATION
+  """The task of a registered model (its `registry.model_info`)."""
+  return TASKS[registry.model_info(model).task]

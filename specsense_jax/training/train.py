@@ -1,18 +1,22 @@
 """train_and_evaluate(config, workdir): data-parallel training with evaluation, checkpoints and summaries.
 
-Checkpoints: `workdir/checkpoints` (latest, saved every epoch; a rerun resumes there) and `workdir/best`
-(best validation `config.selection_metric`), both Orbax CheckpointManagers (v0 API, async saves).
+Workdir: `config.json`, `class_weights.json`, `history.json` (validation metrics per epoch), `checkpoints/`
+(one Orbax manager keeping the latest and the best step, see `checkpoints`), `tensorboard/` and, at the end,
+`test_metrics.json` (the best checkpoint on the test split).
+
+The console shows one progress bar per epoch (loss, images/s), one line per validation and a closing summary,
+printed by `say`; `logging.info` carries the per-step detail for `--verbosity=1`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
-import signal
-import threading
+import sys
 import time
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from absl import logging
 from flax.metrics import tensorboard
@@ -20,8 +24,8 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import orbax.checkpoint as ocp
 import tensorflow_datasets as tfds
+import tqdm
 
 from specsense_jax.constants import CLASS_NAMES
 from specsense_jax.constants import STANDARDS
@@ -30,6 +34,8 @@ from specsense_jax.data import pipeline
 from specsense_jax.data import splits
 from specsense_jax.models import pretrained
 from specsense_jax.models import registry
+from specsense_jax.training import checkpoints
+from specsense_jax.training import evaluate
 from specsense_jax.training import optim
 from specsense_jax.training import steps
 from specsense_jax.training import tasks
@@ -39,41 +45,11 @@ class NonFiniteLossError(RuntimeError):
   """Training produced a NaN or Inf loss; the last good checkpoint is kept."""
 
 
-class _Preemption:
-  """SIGTERM (a preemption notice) sets a flag; the loop saves a checkpoint at the next step and returns."""
-
-  def __init__(self):
-    self.requested = False
-    self._previous = None
-
-  def __enter__(self):
-    if threading.current_thread() is threading.main_thread():
-      self._previous = signal.signal(signal.SIGTERM, self._handle)
-    return self
-
-  def _handle(self, signum, frame):  # pylint: disable=unused-argument
-    logging.warning('SIGTERM received: saving a checkpoint and stopping')
-    self.requested = True
-
-  def agreed(self) -> bool:
-    """Whether any process got SIGTERM; every process must call this at the same step (it is collective)."""
-    if jax.process_count() == 1:
-      return self.requested
-    from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
-    return bool(np.any(multihost_utils.process_allgather(np.array([self.requested]))))
-
-  def __exit__(self, *exc):
-    if self._previous is not None:
-      signal.signal(signal.SIGTERM, self._previous)
-
-
-def _close(latest, best, writer) -> None:
-  """Finishes pending saves and stops the managers' and writer's background threads."""
-  for manager in (latest, best):
-    manager.wait_until_finished()
-    manager.close()
-  if writer:
-    writer.close()
+def say(text: str) -> None:
+  """Prints one console line on stdout (process 0 only), above any progress bar."""
+  if jax.process_index() == 0:
+    tqdm.tqdm.write(text, file=sys.stdout)
+    sys.stdout.flush()
 
 
 def _class_weights(config, workdir: str) -> np.ndarray:
@@ -109,8 +85,7 @@ def check_resumable(config: ml_collections.ConfigDict, workdir: str) -> None:
   """Raises ValueError when `workdir` holds checkpoints of a run whose config differs from `config` in more
   than `_RESUMABLE_KEYS` (keys the older run's config.json lacks are taken as added since, not as changed)."""
   config_path = os.path.join(workdir, 'config.json')
-  checkpoints = os.path.join(workdir, 'checkpoints')
-  if not os.path.isfile(config_path) or not (os.path.isdir(checkpoints) and os.listdir(checkpoints)):
+  if not os.path.isfile(config_path) or not checkpoints.has_checkpoints(workdir):
     return
   with open(config_path) as f:
     old = _flat(json.load(f))
@@ -132,45 +107,18 @@ def _recorded_config(config: ml_collections.ConfigDict, builder) -> dict[str, An
   return recorded
 
 
-def _managers(workdir: str, mode: str):
-  latest = ocp.CheckpointManager(os.path.join(workdir, 'checkpoints'),
-                                 options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True))
-  best = ocp.CheckpointManager(os.path.join(workdir, 'best'), options=ocp.CheckpointManagerOptions(
-      max_to_keep=1, best_fn=lambda m: m['selection'], best_mode=mode, create=True))
-  return latest, best
-
-
-def evaluate(jitted: steps.Steps, state, config, task: tasks.Task, split: str, sharding,
-             with_loss: bool = False) -> dict[str, Any]:
-  """The task's metrics (and the mean loss with `with_loss`) over one pass of `split`."""
+def _batches(config: ml_collections.ConfigDict, split: str, sharding) -> Iterator[dict[str, jax.Array]]:
+  """One pass over `split` in global batches of config.batch_size, padded, not cached (it may be read partly)."""
   ds = pipeline.input_pipeline(config.dataset, split, global_batch_size=config.batch_size, train=False,
-                           data_dir=config.data_dir, cache=False)
-  accumulator = task.accumulator(config.num_classes)
-  loss_sum = 0.0
-  for batch in pipeline.global_batches(ds, sharding):
-    host = pipeline.to_host({k: v for k, v in batch.items() if k != 'image'})
-    valid = host['valid'] > 0
-    predictions = pipeline.to_host(jitted.predict(state, batch['image']))[valid]
-    accumulator.add({k: v[valid] for k, v in host.items()}, predictions)
-    if with_loss:
-      loss_sum += float(jitted.eval_loss(state, batch)) * valid.sum()
-  result = accumulator.result()
-  if with_loss:
-    result['loss'] = loss_sum / max(accumulator.count, 1)
-  return result
+                               data_dir=config.data_dir, cache=False)
+  return pipeline.global_batches(ds, sharding)
 
 
-def _mask_panels(predict, state, config, sharding, count: int = 3) -> np.ndarray:
-  """Images of the first validation frames: spectrogram | true mask | predicted mask, as (count, H, 3W, 3)."""
-  ds = pipeline.input_pipeline(config.dataset, config.eval_split, global_batch_size=config.batch_size, train=False,
-                           data_dir=config.data_dir, cache=False)
-  batch = next(pipeline.global_batches(ds, sharding))
-  prediction = pipeline.to_host(predict(state, batch['image']))[:count]  # every process: predict is collective
-  batch = pipeline.to_host(batch)
+def _mask_panels(samples: dict[str, np.ndarray]) -> np.ndarray:
+  """Spectrogram | true mask | predicted mask of the kept validation examples, as (count, H, 3W, 3)."""
   palette = np.array([[40, 40, 40], [31, 155, 222], [240, 160, 32], [176, 64, 192]], np.float32) / 255
   colour = lambda m: palette[np.clip(m, 0, len(palette) - 1)]
-  images = np.asarray(batch['image'])[:count]
-  return np.concatenate([images, colour(np.asarray(batch['mask'])[:count]), colour(prediction)], axis=2)
+  return np.concatenate([samples['image'], colour(samples['mask']), colour(samples['predictions'])], axis=2)
 
 
 def _jsonable(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -206,7 +154,8 @@ def check_config(config: ml_collections.ConfigDict):
     raise ValueError(f'config.image_size is {config.image_size} but {config.dataset} has {dataset_size}x'
                      f'{dataset_size} images; set --config.image_size={dataset_size} or pick a dataset of that size')
   if config.init_weights:
-    pretrained.check_weights_file(config.model, config.init_weights)
+    pretrained.check_weights_file(config.model, registry.model_info(config.model).weight_format,
+                                  config.init_weights)
   model = registry.build_from_config(config, jnp.bfloat16 if config.half_precision else jnp.float32)
   try:  # traces the model without compiling: shape errors (an input size the encoder cannot divide) show here
     jax.eval_shape(model.init, jax.random.key(0), jax.ShapeDtypeStruct((1, dataset_size, dataset_size, 3),
@@ -217,121 +166,203 @@ def check_config(config: ml_collections.ConfigDict):
   return task, model, builder, config
 
 
+def _write_json(path: str, value: Any) -> None:
+  """Writes `value` to `path` atomically, from process 0 only."""
+  if jax.process_index() == 0:
+    with open(path + '.tmp', 'w') as f:
+      json.dump(value, f, indent=1)
+    os.replace(path + '.tmp', path)
+
+
+def _epoch_bar(step: int, steps_per_epoch: int, total_steps: int, batch_size: int) -> tqdm.tqdm:
+  """The progress bar of the epoch holding `step`, counting images (so its rate reads images/s)."""
+  epoch, first = step // steps_per_epoch, step // steps_per_epoch * steps_per_epoch
+  last = min(first + steps_per_epoch, total_steps)
+  return tqdm.tqdm(total=(last - first) * batch_size, initial=(step - first) * batch_size, unit='img',
+                   desc=f'epoch {epoch + 1}/{math.ceil(total_steps / steps_per_epoch)}', leave=False,
+                   dynamic_ncols=True, disable=jax.process_index() != 0)
+
+
+class _Run:
+  """One call of train_and_evaluate after its checks: what the loop's parts share."""
+
+  def __init__(self, config: ml_collections.ConfigDict, workdir: str, task: tasks.Task, jitted: steps.Steps,
+               sharding: jax.sharding.Sharding, manager: checkpoints.Checkpoints,
+               writer: tensorboard.SummaryWriter | None, schedule: Callable[[int], Any], steps_per_epoch: int,
+               total_steps: int):
+    self.config, self.workdir, self.task, self.jitted, self.sharding = config, workdir, task, jitted, sharding
+    self.manager, self.writer, self.schedule = manager, writer, schedule
+    self.steps_per_epoch, self.total_steps = steps_per_epoch, total_steps
+    self.mode = task.check_selection_metric(config.selection_metric)
+    self.history_path = os.path.join(workdir, 'history.json')
+    self.tick = time.perf_counter()
+
+  def better(self, a: float, b: float) -> bool:
+    return a < b if self.mode == 'min' else a > b
+
+  def start(self, state: steps.TrainState) -> tuple[steps.TrainState, dict[str, Any]]:
+    """The state to train from (the latest checkpoint, or fresh with optional encoder weights) and the history."""
+    history = {'best': math.inf if self.mode == 'min' else -math.inf, 'best_step': None,
+               'evals_without_improvement': 0, 'epochs': []}
+    latest = self.manager.latest_step()
+    if latest is None:
+      if self.config.init_weights:
+        info = registry.model_info(self.config.model)
+        variables = pretrained.load_pretrained(self.config.model, info.encoder, info.weight_format,
+                                               self.config.init_weights, state.variables)
+        state = state.replace(params=variables['params'], batch_stats=variables['batch_stats'])
+        say(f'encoder initialized from {self.config.init_weights}')
+      return self.jitted.place_state(state), history
+    state = self.manager.restore(latest, self.jitted.place_state(state))
+    if os.path.exists(self.history_path):  # absent when preempted before the first validation
+      with open(self.history_path) as f:
+        history = json.load(f)
+    say(f'resumed from step {int(state.step)} ({self.manager.directory})')
+    return state, history
+
+  def fit(self, state: steps.TrainState, history: dict[str, Any],
+          preemption: checkpoints.Preemption) -> tuple[steps.TrainState, int | None]:
+    """Trains to config's last step, early stopping or a preemption notice; returns the state and the step
+    training stopped at for a preemption (None otherwise)."""
+    config, start = self.config, int(state.step)
+    ds = pipeline.input_pipeline(config.dataset, config.train_split, global_batch_size=config.batch_size,
+                                 train=True, data_dir=config.data_dir, seed=config.seed,
+                                 shuffle_buffer=config.shuffle_buffer, augment=config.augment, skip_batches=start)
+    batches = pipeline.global_batches(ds, self.sharding)
+    bar = None
+    try:
+      for step in range(start, self.total_steps):
+        if preemption.agreed():
+          if self.manager.latest_step() != step:  # the epoch-end save may already hold this step
+            self.manager.save(step, state)
+          self.manager.wait()
+          say(f'stopped at step {step} for preemption; rerun the same command to resume')
+          return state, step
+        if bar is None:
+          bar = _epoch_bar(step, self.steps_per_epoch, self.total_steps, config.batch_size)
+        state, train_metrics = self.jitted.train_step(state, next(batches))
+        bar.update(config.batch_size)
+        if (step + 1) % config.log_every_steps == 0 or step + 1 == self.total_steps:
+          self.log(step, train_metrics, bar)
+        if (step + 1) % self.steps_per_epoch == 0 or step + 1 == self.total_steps:
+          bar.close()
+          bar = None
+          if self.validate(state, step + 1, history):
+            say(f'early stopping: {history["evals_without_improvement"]} validations without a better '
+                f'{config.selection_metric}')
+            break
+    finally:
+      if bar is not None:
+        bar.close()
+    return state, None
+
+  def log(self, step: int, train_metrics: dict[str, jax.Array], bar: tqdm.tqdm) -> None:
+    """Checks the loss, shows it on the bar and writes the training scalars."""
+    scalars = {k: float(v) for k, v in train_metrics.items()}
+    if not math.isfinite(scalars['loss']):
+      raise NonFiniteLossError(f'loss is {scalars["loss"]} at step {step + 1}; the last good checkpoint is in '
+                               f'{self.manager.directory}')
+    rate = self.config.log_every_steps / max(time.perf_counter() - self.tick, 1e-9)
+    self.tick = time.perf_counter()
+    bar.set_postfix(loss=f'{scalars["loss"]:.4f}', refresh=False)
+    logging.info('step %d/%d %s %.2f steps/s', step + 1, self.total_steps,
+                 ' '.join(f'{k} {v:.4f}' for k, v in scalars.items()), rate)
+    if self.writer:
+      scalars.update(learning_rate=float(self.schedule(step)), steps_per_second=rate,
+                     images_per_second=rate * self.config.batch_size)
+      for name, value in scalars.items():
+        self.writer.scalar(f'train/{name}', value, step + 1)
+
+  def validate(self, state: steps.TrainState, step: int, history: dict[str, Any]) -> bool:
+    """Evaluates `config.eval_split`, saves the checkpoint of `step` and records it; True to stop early."""
+    config, task = self.config, self.task
+    val = evaluate.evaluate_batches(self.jitted.eval_step, state.variables,
+                                    _batches(config, config.eval_split, self.sharding), task, config.num_classes,
+                                    keep_samples=3 if task is tasks.SEGMENTATION else 0)
+    names = ('loss',) + task.report_metrics
+    history['epochs'].append({'step': step, **{f'val_{k}': val.metrics[k] for k in names}})
+    selection = val.metrics[config.selection_metric]
+    improved = self.better(selection, history['best'])
+    if improved:
+      history.update(best=selection, best_step=step, evals_without_improvement=0)
+    else:
+      history['evals_without_improvement'] += 1
+    self.manager.save(step, state, selection)
+    self.manager.wait()  # committed before history.json names it
+    if self.writer:
+      if val.samples is not None:
+        self.writer.image('val/masks', _mask_panels(val.samples), step)
+      for key in names:
+        self.writer.scalar(f'val/{key}', val.metrics[key], step)
+      self.writer.flush()
+    _write_json(self.history_path, history)
+    epochs = math.ceil(self.total_steps / self.steps_per_epoch)
+    say(f'epoch {math.ceil(step / self.steps_per_epoch)}/{epochs} (step {step}): validation '
+        f'{config.selection_metric} {selection:.4f}{" (best)" if improved else ""}'
+        + ('' if config.selection_metric == 'loss' else f', loss {val.metrics["loss"]:.4f}'))
+    self.tick = time.perf_counter()
+    return history['evals_without_improvement'] >= config.early_stopping_patience
+
+  def test(self, state: steps.TrainState) -> dict[str, Any]:
+    """The test split's metrics with the best checkpoint, also written to test_metrics.json."""
+    best = self.manager.best_step()
+    if best is not None and best != int(state.step):
+      state = self.manager.restore(best, state)
+    test = evaluate.evaluate_batches(self.jitted.eval_step, state.variables,
+                                     _batches(self.config, self.config.test_split, self.sharding), self.task,
+                                     self.config.num_classes)
+    result = _jsonable(test.metrics)
+    _write_json(os.path.join(self.workdir, 'test_metrics.json'), result)
+    return result
+
+  def summarize(self, history: dict[str, Any], result: dict[str, Any]) -> None:
+    """The closing lines: the best validation, where the checkpoints are, the test metrics and what next."""
+    config, best_step = self.config, history.get('best_step')
+    if best_step is not None:
+      epoch = math.ceil(best_step / self.steps_per_epoch)
+      say(f'best: epoch {epoch} (step {best_step}), validation {config.selection_metric} {history["best"]:.4f}')
+    say(f'checkpoints: {self.manager.directory} (latest step {self.manager.latest_step()}, best step '
+        f'{self.manager.best_step()})')
+    say(f'test split {config.test_split!r} with the best checkpoint: '
+        + ', '.join(f'{k} {result[k]:.4f}' for k in self.task.report_metrics)
+        + f' -> {os.path.join(self.workdir, "test_metrics.json")}')
+    say(f'report: python -m launch.evaluate --workdir={self.workdir}; curves: tensorboard '
+        f'--logdir={os.path.join(self.workdir, "tensorboard")}')
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   """Trains `config.model` on `config.dataset`, evaluating every epoch; returns the test metrics of the best
   checkpoint (by validation `config.selection_metric`: 'loss', MATLAB's rule, or 'mean_iou', ...). Rerunning
-  with the same workdir resumes from the latest checkpoint."""
+  with the same workdir resumes from the latest checkpoint; after a preemption notice (SIGTERM) it saves,
+  returns {'preempted_at_step': step} and a rerun resumes there."""
   task, model, builder, config = check_config(config)
   workdir = os.path.abspath(workdir)  # Orbax needs absolute paths; users pass runs/...
   mode = task.check_selection_metric(config.selection_metric)
   check_resumable(config, workdir)
   os.makedirs(workdir, exist_ok=True)
-  if jax.process_index() == 0:
-    with open(os.path.join(workdir, 'config.json'), 'w') as f:
-      json.dump(_recorded_config(config, builder), f, indent=1)
+  _write_json(os.path.join(workdir, checkpoints.CONFIG), _recorded_config(config, builder))
   mesh = jax.make_mesh((jax.device_count(),), ('data',))
   sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data'))
-  train_ds = pipeline.input_pipeline(config.dataset, config.train_split, global_batch_size=config.batch_size,
-                                 train=True, data_dir=config.data_dir, seed=config.seed,
-                                 shuffle_buffer=config.shuffle_buffer, augment=config.augment)
   num_train = builder.info.splits[config.train_split].num_examples
   steps_per_epoch = max(1, num_train // config.batch_size)
   total_steps = config.max_steps or steps_per_epoch * config.num_epochs
   schedule = optim.learning_rate_schedule(config.schedule, config.learning_rate, steps_per_epoch, total_steps,
                                           warmup_steps=int(config.warmup_epochs * steps_per_epoch))
   tx = optim.sgdm(schedule, config.momentum, config.l2)
-  image_shape = (config.image_size, config.image_size, 3)
-  latest, best = _managers(workdir, mode)
-  better = (lambda a, b: a < b) if mode == 'min' else (lambda a, b: a > b)
-  state = steps.create_train_state(model, tx, jax.random.key(config.seed), image_shape)
-  if config.init_weights and latest.latest_step() is None:
-    variables = pretrained.load_pretrained(config.model, config.init_weights,
-                                           {'params': state.params, 'batch_stats': state.batch_stats})
-    state = state.replace(params=variables['params'], batch_stats=variables['batch_stats'])
-    logging.info('encoder initialized from %s', config.init_weights)
-  class_weights = _class_weights(config, workdir)
-  jitted = steps.make_steps(model, tx, mesh, class_weights, task)
-  train_step, predict, place = jitted.train_step, jitted.predict, jitted.place_state
-
-  history_path = os.path.join(workdir, 'history.json')
-  history = {'best': math.inf if mode == 'min' else -math.inf, 'evals_without_improvement': 0, 'epochs': []}
-  if latest.latest_step() is not None:
-    state = latest.restore(latest.latest_step(), args=ocp.args.StandardRestore(state))
-    with open(history_path) as f:
-      history = json.load(f)
-    logging.info('resumed from step %d', int(state.step))
-  state = place(state)
-  writer = tensorboard.SummaryWriter(os.path.join(workdir, 'tensorboard')) if jax.process_index() == 0 else None
-  batches = pipeline.global_batches(train_ds, sharding)
-  start_step = int(state.step)
-  # Skip the batches the interrupted run consumed, so the data order matches an uninterrupted run.
-  for _ in range(start_step):
-    next(batches)
-  tick = time.time()
-  preemption = _Preemption().__enter__()
-  for step in range(start_step, total_steps):
-    if preemption.agreed():
-      if latest.latest_step() != step:  # the epoch-end save may already hold this step
-        latest.save(step, args=ocp.args.StandardSave(state), force=True)
-      latest.wait_until_finished()
-      logging.warning('stopped at step %d for preemption; rerun the same command to resume', step)
-      preemption.__exit__()
-      _close(latest, best, writer)
-      return {'preempted_at_step': step}
-    state, train_metrics = train_step(state, next(batches))
-    if (step + 1) % config.log_every_steps == 0 or step + 1 == total_steps:
-      loss = float(train_metrics['loss'])
-      if not math.isfinite(loss):
-        raise NonFiniteLossError(f'loss is {loss} at step {step + 1}; the last good checkpoint is in '
-                                 f'{workdir}/checkpoints')
-      rate = config.log_every_steps / max(time.time() - tick, 1e-9)
-      scalars = {k: float(v) for k, v in train_metrics.items()}
-      logging.info('step %d/%d %s %.2f steps/s ETA %.0f s', step + 1, total_steps,
-                   ' '.join(f'{k} {v:.4f}' for k, v in scalars.items()), rate, (total_steps - step - 1) / rate)
-      if writer:
-        scalars.update(learning_rate=float(schedule(step)), steps_per_second=rate,
-                       images_per_second=rate * config.batch_size)
-        for name, value in scalars.items():
-          writer.scalar(f'train/{name}', value, step + 1)
-      tick = time.time()
-    if (step + 1) % steps_per_epoch == 0 or step + 1 == total_steps:
-      val = evaluate(jitted, state, config, task, config.eval_split, sharding, with_loss=True)
-      epoch = {'step': step + 1, **{f'val_{k}': val[k] for k in ('loss',) + task.report_metrics}}
-      history['epochs'].append(epoch)
-      logging.info('eval at step %d: %s', step + 1, epoch)
-      panels = _mask_panels(predict, state, config, sharding) if task is tasks.SEGMENTATION else None
-      if writer:
-        if panels is not None:
-          writer.image('val/masks', panels, step + 1)
-        for key in ('loss',) + task.report_metrics:
-          writer.scalar(f'val/{key}', val[key], step + 1)
-        writer.flush()
-      selection = val[config.selection_metric]
-      if better(selection, history['best']):
-        history['best'], history['evals_without_improvement'] = selection, 0
-        best.save(step + 1, args=ocp.args.StandardSave(state), metrics={'selection': selection})
-        # One save in flight at a time: two managers' concurrent multi-host commit barriers can deadlock.
-        best.wait_until_finished()
-      else:
-        history['evals_without_improvement'] += 1
-      latest.save(step + 1, args=ocp.args.StandardSave(state))
-      latest.wait_until_finished()
-      if jax.process_index() == 0:
-        with open(history_path + '.tmp', 'w') as f:
-          json.dump(history, f, indent=1)
-        os.replace(history_path + '.tmp', history_path)
-      if history['evals_without_improvement'] >= config.early_stopping_patience:
-        logging.info('early stopping: %d evaluations without a better validation %s',
-                     history['evals_without_improvement'], config.selection_metric)
-        break
-  preemption.__exit__()
-  latest.wait_until_finished()
-  best.wait_until_finished()
-  best_state = best.restore(best.best_step(), args=ocp.args.StandardRestore(state)) if best.best_step() else state
-  test = evaluate(jitted, place(best_state), config, task, config.test_split, sharding)
-  result = _jsonable(test)
-  if jax.process_index() == 0:
-    with open(os.path.join(workdir, 'test_metrics.json'), 'w') as f:
-      json.dump(result, f, indent=1)
-  _close(latest, best, writer)
-  return result
+  state = steps.create_train_state(model, tx, jax.random.key(config.seed), (config.image_size, config.image_size, 3))
+  jitted = steps.make_steps(model, tx, mesh, _class_weights(config, workdir), task)
+  with contextlib.ExitStack() as cleanup:  # however the run ends: handler restored, writer and manager closed
+    manager = cleanup.enter_context(checkpoints.Checkpoints(workdir, mode))
+    writer = None
+    if jax.process_index() == 0:
+      writer = tensorboard.SummaryWriter(os.path.join(workdir, 'tensorboard'))
+      cleanup.callback(writer.close)
+    preemption = cleanup.enter_context(checkpoints.sigterm_notice())
+    run = _Run(config, workdir, task, jitted, sharding, manager, writer, schedule, steps_per_epoch, total_steps)
+    state, history = run.start(state)
+    state, preempted_at = run.fit(state, history, preemption)
+    if preempted_at is not None:
+      return {'preempted_at_step': preempted_at}
+    result = run.test(state)
+    run.summarize(history, result)
+    return result

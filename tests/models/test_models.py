@@ -153,3 +153,16 @@ def test_depthwise_conv_gradients_equal_grouped_conv(dilation):
   for a, b in zip(jax.tree.leaves(jax.grad(loss(ours), argnums=(0, 1))(variables, x)),
                   jax.tree.leaves(jax.grad(loss(reference), argnums=(0, 1))(variables, x))):
     np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_model_info_is_the_registry_s_metadata():
+  from specsense_jax.models import registry  # pylint: disable=g-import-not-at-top
+  assert registry.model_info('custom') == registry.ModelInfo('segmentation')
+  assert registry.model_info('classifier_mobilenetv2') == registry.ModelInfo(
+      'classification', 'mobilenetv2', 'keras', 'symmetric')
+  assert registry.model_info('deeplabv3plus_resnet50') == registry.ModelInfo(
+      'segmentation', 'resnet50', 'safetensors', 'imagenet')
+  assert registry.model_info('deeplabv3plus_efficientnet_b3').weight_format == 'keras'
+  assert set(registry.MODEL_INFO) == set(MODELS)
+  with pytest.raises(ValueError, match="Unknown model 'resnet'"):
+    registry.model_info('resnet')

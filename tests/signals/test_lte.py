@@ -7,7 +7,6 @@ import scipy.signal
 from specsense_jax.signals import lte
 from specsense_jax.signals import ofdm
 from specsense_jax.signals import sequences
-from tests.signals import refvectors
 
 GRID_SCALE = 21213 * np.sqrt(2)
 
@@ -19,23 +18,23 @@ def _template(subframe):
                       phich={1: [(0, 1)]}, channels=('crs', 'pss', 'sss', 'pcfich', 'phich'))
 
 
-def test_crs_grid_matches_reference(shared_dir):
-  ref = refvectors.load_ground(shared_dir / 'realdata/refvectors/test_cellRS.outfile.ground').reshape(14, 600)
+def test_crs_grid_matches_reference(refvectors):
+  ref = refvectors.load_ground('test_cellRS.outfile.ground').reshape(14, 600)
   grid = lte.lte_grid(11, 50, 1, channels=('crs',))
   np.testing.assert_allclose(refvectors.quantize(grid, GRID_SCALE), ref, atol=1.5)
 
 
-def test_whole_subframe_grids_match_reference(shared_dir):
-  ref = refvectors.load_ground(shared_dir / 'realdata/refvectors/test_genTemplateSubframe.outfile.ground')
+def test_whole_subframe_grids_match_reference(refvectors):
+  ref = refvectors.load_ground('test_genTemplateSubframe.outfile.ground')
   for grid_ref, subframe in zip(ref.reshape(4, 14, 600), (0, 2, 5, 9)):
     np.testing.assert_allclose(refvectors.quantize(_template(subframe), GRID_SCALE), grid_ref, atol=1.5,
                                err_msg=f'subframe {subframe}')
 
 
-def test_foreign_lte_frame_carries_our_reference_and_sync_signals(shared_dir):
+def test_foreign_lte_frame_carries_our_reference_and_sync_signals(refvectors):
   """A 30 ms, 10 MHz LTE frame from another generator, demodulated with our OFDM: CRS, PSS and SSS on every
   RE equal ours up to one complex scale."""
-  iq = np.load(shared_dir / 'realdata/refvectors/genFrame1024_lte10MHz_15.36Msps_pci11_30ms.npy')
+  iq = np.load(refvectors.dir / 'genFrame1024_lte10MHz_15.36Msps_pci11_30ms.npy')
   rx = ofdm.demodulate(iq, ofdm.lte_numerology(15.36e6), 600, 14 * 30)
   ours = lte.lte_grid(11, 50, 30, channels=('crs', 'pss', 'sss'))
   used = ours != 0

@@ -1,5 +1,6 @@
 """Scene composer: determinism, placement, annotations, bad configurations."""
 
+import dataclasses
 import hashlib
 import subprocess
 import sys
@@ -68,6 +69,35 @@ def test_frame_snr_is_measured():
   assert 10 * np.log10(np.mean(np.abs(clean.iq) ** 2) / np.mean(np.abs(noise) ** 2)) == pytest.approx(12, abs=0.1)
 
 
+def _measured_snr_db(composed):
+  """Full-band SNR of a composed frame: the frame rendered without its noise against the noise alone."""
+  noisy = composed.render()
+  clean = dataclasses.replace(composed, noise_std=0.0).render()
+  return 10 * np.log10(np.mean(np.abs(clean) ** 2) / np.mean(np.abs(noisy - clean) ** 2))
+
+
+def test_two_signal_frames_have_the_snr_they_record():
+  config = SceneConfig(sample_rate=30.72e6, duration_s=0.005, scenes=('nr_lte',), nr_bandwidths_mhz=(10, 20),
+                       lte_bandwidths_mhz=(5, 10))
+  for seed in range(6):
+    composed = scene.compose_frame(seed, config)
+    assert [a['label'] for a in composed.annotations] in (['NR', 'LTE'], ['LTE', 'NR'])
+    # 0.1 dB: unit power is each signal's expected power; the realised symbols and the noise estimate over
+    # 153,600 samples move the measurement by ~0.03 dB (the bug this guards against was 3 dB).
+    assert _measured_snr_db(composed) == pytest.approx(composed.snr_db, abs=0.1)
+
+
+def test_single_signal_frames_keep_their_noise_level():
+  # Noise relative to one unit-power signal, exactly as before two-signal frames were corrected: their bytes stay.
+  config = SceneConfig(sample_rate=30.72e6, duration_s=0.005, scenes=('nr', 'lte'), nr_bandwidths_mhz=(10, 20),
+                       lte_bandwidths_mhz=(5, 10))
+  for seed in range(4):
+    composed = scene.compose_frame(seed, config)
+    assert len(composed.transmissions) == 1
+    assert composed.noise_std == float(np.sqrt(10 ** (-composed.snr_db / 10)))
+    assert _measured_snr_db(composed) == pytest.approx(composed.snr_db, abs=0.1)
+
+
 def test_per_signal_snr_mode():
   config = SceneConfig(sample_rate=30.72e6, duration_s=0.005, scenes=('nr_lte',), nr_bandwidths_mhz=(10,),
                        lte_bandwidths_mhz=(5,), snr_mode='per_signal')
@@ -130,6 +160,8 @@ def test_bad_seed():
 
 @pytest.mark.parametrize('config', [
     SMALL,
+    SceneConfig(sample_rate=30.72e6, duration_s=0.004, scenes=('nr_lte',), nr_bandwidths_mhz=(10,),
+                lte_bandwidths_mhz=(5,)),
     SceneConfig(sample_rate=30.72e6, duration_s=0.004, channel_models=('tdl',), tdl_profiles=('D',)),
     SceneConfig(sample_rate=30.72e6, duration_s=0.004, channel_models=('etu',), scenes=('lte',)),
     SceneConfig(sample_rate=25e6, duration_s=0.003, scenes=('nr',), nr_bandwidths_mhz=(10,)),  # resampled

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from specsense_jax.signals import sequences
-from tests.signals import refvectors
 
 
 def _gold_literal(c_init, length):
@@ -30,9 +29,8 @@ def test_gold_sequence_vectorized_over_initializations():
   np.testing.assert_array_equal(out[1, 0], _gold_literal(2**20, 50))
 
 
-def test_gold_sequence_matches_reference_vector(shared_dir):
-  ref = np.array(open(shared_dir / 'realdata/refvectors/test_gold.outfile.ground').read().strip().strip(',')
-                 .split(','), int)
+def test_gold_sequence_matches_reference_vector(refvectors):
+  ref = refvectors.load_integers('test_gold.outfile.ground')
   np.testing.assert_array_equal(sequences.gold_sequence(5, len(ref)), ref)
 
 
@@ -78,11 +76,10 @@ def test_lte_pss_is_zadoff_chu_without_middle():
     np.testing.assert_allclose(sequences.lte_pss(n_id2), np.delete(zc, 31), atol=1e-5)
 
 
-def test_lte_pss_sss_match_reference_vectors(shared_dir):
-  d = shared_dir / 'realdata/refvectors'
-  pss = refvectors.load_ground(d / 'test_pss.outfile.ground')
+def test_lte_pss_sss_match_reference_vectors(refvectors):
+  pss = refvectors.load_ground('test_pss.outfile.ground')
   np.testing.assert_allclose(refvectors.quantize(sequences.lte_pss(2), 30000), pss, atol=1.01)
-  sss = refvectors.load_ground(d / 'test_sss.outfile.ground')  # NCellID 11: subframe 0 then 5
+  sss = refvectors.load_ground('test_sss.outfile.ground')  # NCellID 11: subframe 0 then 5
   np.testing.assert_array_equal(np.concatenate([sequences.lte_sss(11, 0), sequences.lte_sss(11, 5)]) * 30000,
                                 sss)
 

@@ -4,35 +4,37 @@ import glob
 import json
 import os
 import shutil
+import subprocess
+import sys
 
-import apache_beam as beam
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from specsense_jax import spectrogram
-from specsense_jax.io import sigmf
 from specsense_jax.signals import generate_frame
 from specsense_jax.signals import SceneConfig
 import tfds_builders.spectrum_sensing  # pylint: disable=unused-import  registers the builder
+from tfds_builders import writers
+from tfds_builders.spectrum_sensing import spectrum_sensing_dataset_builder as builder_lib
 
 DUMMY = os.path.join(os.path.dirname(tfds_builders.spectrum_sensing.__file__), 'dummy_data')
+VERSION = str(builder_lib.Builder.VERSION)
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _build(data_dir, config='synthetic_tiny', workers=1, beam_runner=False, manual_dir=None):
+def _build(data_dir, config='synthetic_tiny', workers=1, manual_dir=None):
   os.environ['SPECSENSE_TFDS_WORKERS'] = str(workers)
   builder = tfds.builder(f'spectrum_sensing/{config}', data_dir=str(data_dir))
-  options = beam.options.pipeline_options.PipelineOptions(['--runner=DirectRunner']) if beam_runner else None
-  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-      beam_options=options, manual_dir=manual_dir))
+  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
   return builder
 
 
 def _records(data_dir, config='synthetic_tiny'):
   out = {}
   for split in ('train', 'validation', 'test'):
-    files = sorted(glob.glob(f'{data_dir}/spectrum_sensing/{config}/1.0.0/spectrum_sensing-{split}.tfrecord*'))
+    files = sorted(glob.glob(f'{data_dir}/spectrum_sensing/{config}/{VERSION}/spectrum_sensing-{split}.tfrecord*'))
     out[split] = sorted(r.numpy() for r in tf.data.TFRecordDataset(files))
   return out
 
@@ -44,13 +46,35 @@ def tiny_dir(tmp_path_factory):
   return data_dir
 
 
-def test_builds_are_byte_identical_across_workers_and_beam(tiny_dir, tmp_path):
-  _build(tmp_path / 'single', workers=1)
-  _build(tmp_path / 'beam', beam_runner=True)
+def test_local_and_beam_builds_are_byte_identical(tiny_dir, tmp_path):
+  # tiny_dir: a local build (2 worker processes make the examples, this process writes the records). Against it,
+  # `tfds build PATH` with Beam worker processes: other processes write, and protobuf orders an Example's feature
+  # map by a hash seeded per process, so equal bytes show the records are canonical; the CLI imports the builder
+  # under its folder's name, so this also shows the record writer reaches Beam workers by pickle.
+  tfds_cli = os.path.join(os.path.dirname(sys.executable), 'tfds')
+  subprocess.run([tfds_cli, 'build', 'tfds_builders/spectrum_sensing', '--config=synthetic_tiny',
+                  f'--data_dir={tmp_path}', '--beam_pipeline_options=runner=DirectRunner,direct_num_workers=2,'
+                  'direct_running_mode=multi_processing'], check=True, capture_output=True, cwd=ROOT,
+                 env=dict(os.environ, SPECSENSE_TFDS_WORKERS='1'))
   reference = _records(tiny_dir)
   assert [len(reference[s]) for s in ('train', 'validation', 'test')] == [16, 2, 2]
-  assert _records(tmp_path / 'single') == reference
-  assert _records(tmp_path / 'beam') == reference
+  assert _records(tmp_path) == reference
+
+
+def test_writer_sorts_the_feature_map_and_nothing_of_tfds_is_patched(tmp_path):
+  # The same Example with its map entries in opposite orders (a map's entries may come in any order on the wire).
+  entries = [tf.train.Example(features=tf.train.Features(feature={name: tf.train.Feature(
+      int64_list=tf.train.Int64List(value=[i]))})).SerializeToString() for i, name in enumerate('abcdefgh')]
+  forward, backward = b''.join(entries), b''.join(reversed(entries))
+  assert forward != backward and tf.train.Example.FromString(forward) == tf.train.Example.FromString(backward)
+  writer = writers.DeterministicExampleWriter(file_format=tfds.core.FileFormat.TFRECORD)
+  writer.write(str(tmp_path / 'records'), [(0, forward), (1, backward)])
+  first, second = (r.numpy() for r in tf.data.TFRecordDataset(str(tmp_path / 'records')))
+  assert first == second == tf.train.Example.FromString(forward).SerializeToString(deterministic=True)
+  # Importing the builder changed no TFDS class: the serializer and split generation are TFDS' own.
+  assert tfds.core.example_serializer.ExampleSerializer.serialize_example.__module__ == (
+      'tensorflow_datasets.core.example_serializer')
+  assert builder_lib.Builder._generate_splits is tfds.core.GeneratorBasedBuilder._generate_splits
 
 
 def test_masks_agree_with_frame_annotations(tiny_dir):
@@ -73,17 +97,22 @@ def test_masks_agree_with_frame_annotations(tiny_dir):
 
 def test_captured_config_labels_recordings(tmp_path):
   builder = _build(tmp_path, 'captured_128', manual_dir=DUMMY)
-  examples = list(tfds.as_numpy(builder.as_dataset(split='train')))
-  by_name = {(e['recording'].decode(), int(e['frame_index'])): e for e in examples}
-  assert set(by_name) == {('lte_dummy', 0), ('lte_dummy', 1), ('nr_dummy', 0)}
-  nr_mask = by_name['nr_dummy', 0]['mask'][..., 0]
-  # 8 ms of 40: rows 0..25 labelled; NR over [-1.5, 3.5] MHz, the 'beacon' (Unknown) for the first 4 ms only.
+  # Each recording goes whole to one split; of two recordings one is test and one train, validation is empty.
+  assert set(builder.info.splits) == {'train', 'test'}
+  by_name = {(e['recording'].decode(), int(e['frame_index'])): (split, e) for split in ('train', 'test')
+             for e in tfds.as_numpy(builder.as_dataset(split=split))}
+  assert {key: split for key, (split, _) in by_name.items()} == {
+      ('lte_dummy', 0): 'test', ('lte_dummy', 1): 'test', ('nr_dummy', 0): 'train'}
+  nr_mask = by_name['nr_dummy', 0][1]['mask'][..., 0]
+  # 8 ms: a frame of its own length, every row data; NR over [-1.5, 3.5] MHz, the 'beacon' (Unknown) for the
+  # first 4 ms only; the band the 7.68 Msps recording lacks (all but columns 56..71) is no label (255).
   cols = lambda lo, hi: slice(int((30.72e6 + lo) // 0.48e6), int((30.72e6 + hi) // 0.48e6) + 1)
-  assert np.all(nr_mask[:25, cols(-1.5e6, 3.5e6)] == 1)
-  assert np.all(nr_mask[:12, cols(-3.1e6, -2.9e6)] == 3)
-  assert np.all(nr_mask[27:] == 0)
-  assert by_name['nr_dummy', 0]['valid_fraction'] == pytest.approx(0.2)
-  assert by_name['lte_dummy', 1]['valid_fraction'] == pytest.approx(0.125)
+  assert np.all(nr_mask[:, cols(-1.5e6, 3.5e6)] == 1)
+  assert np.all(nr_mask[:64, cols(-3.1e6, -2.9e6)] == 3) and np.all(nr_mask[64:, cols(-3.1e6, -2.9e6)] == 0)
+  assert np.all(nr_mask[:, :56] == 255) and np.all(nr_mask[:, 72:] == 255)
+  assert set(np.unique(nr_mask[:, 56:72])) == {0, 1, 3}
+  assert by_name['nr_dummy', 0][1]['valid_fraction'] == 1.0
+  assert by_name['lte_dummy', 1][1]['valid_fraction'] == 1.0  # the last 5 ms of 45: their own frame
 
 
 def test_missing_manual_dir_gives_instructions(tmp_path):
@@ -133,18 +162,4 @@ def test_bad_recordings_fail_naming_file_and_leave_nothing(tmp_path, problem, ma
     _build(data_dir, 'captured_128', manual_dir=str(manual))
   assert 'lte_dummy.sigmf' in str(error.value)
   assert not tfds.builder('spectrum_sensing/captured_128', data_dir=str(data_dir)).is_prepared()
-  assert not glob.glob(f'{data_dir}/spectrum_sensing/captured_128/1.0.0/*.tfrecord*')
-
-
-@pytest.mark.slow
-def test_tfds_build_command_line(tmp_path):
-  import subprocess  # pylint: disable=g-import-not-at-top
-  import sys  # pylint: disable=g-import-not-at-top
-  tfds_cli = os.path.join(os.path.dirname(sys.executable), 'tfds')
-  env = dict(os.environ, SPECSENSE_TFDS_WORKERS='1')
-  subprocess.run([tfds_cli, 'build', 'tfds_builders/spectrum_sensing', '--config=synthetic_tiny',
-                  f'--data_dir={tmp_path}'], check=True, capture_output=True, env=env,
-                 cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-  builder = tfds.builder('spectrum_sensing/synthetic_tiny', data_dir=str(tmp_path))
-  assert builder.is_prepared()
-  assert builder.info.splits['train'].num_examples == 16
+  assert not glob.glob(f'{data_dir}/spectrum_sensing/captured_128/{VERSION}/*.tfrecord*')

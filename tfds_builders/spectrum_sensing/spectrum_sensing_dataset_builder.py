@@ -5,11 +5,15 @@
       --beam_pipeline_options="runner=DirectRunner,direct_num_workers=4,direct_running_mode=multi_processing"
 
 Then, after `import tfds_builders.spectrum_sensing`: `tfds.load('spectrum_sensing/synthetic_128', data_dir=DIR)`.
+
+Nothing of TFDS is patched: records are made byte-identical by this builder's own record writer
+(`writers.DeterministicExampleWriter`, see the README's "Generation").
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from absl import logging
 import numpy as np
@@ -18,16 +22,8 @@ import tensorflow_datasets as tfds
 from specsense_jax import spectrogram
 from specsense_jax.data import examples
 from specsense_jax.data import splits
+from tfds_builders import writers
 
-
-def _serialize_deterministically(self, example):
-  return self.get_tf_example(example).SerializeToString(deterministic=True)
-
-
-# tf.train.Example's feature map is otherwise serialized in a per-process hash order, so two builds of the same
-# data (or a local and a Beam build) would differ in bytes while parsing equal. Sorting the map makes records
-# byte-identical across processes and runners; parsing is unaffected.
-tfds.core.example_serializer.ExampleSerializer.serialize_example = _serialize_deterministically
 
 _DESCRIPTION = """
 Spectrogram images (H x W x 3, parula colormap) of 40 ms frames at 61.44 Msps holding 5G NR, LTE or both,
@@ -94,8 +90,17 @@ def _configs():
 class Builder(tfds.core.GeneratorBasedBuilder):
   """DatasetBuilder for spectrum_sensing."""
 
-  VERSION = tfds.core.Version('1.0.0')
-  RELEASE_NOTES = {'1.0.0': 'Initial release.'}
+  VERSION = tfds.core.Version('1.1.0')
+  RELEASE_NOTES = {
+      '1.0.0': 'Initial release.',
+      '1.1.0': 'Synthetic configs: NR + LTE frames get the noise of the SNR they record, the composed frame\'s '
+               'full-band SNR (1.0.0 set it from one signal\'s power, so they were 3 dB cleaner than recorded); '
+               'NR-only and LTE-only frames are unchanged. Captured configs: each recording goes whole to one '
+               'split (neighbouring frames no longer land in train and test); a recording\'s last part shorter '
+               'than a frame is a frame of its own length instead of being padded with floor noise; pixels with '
+               'no recorded data (the noise fill of the band a recording lacks) are labelled 255 (no label) '
+               'instead of Noise (0).',
+  }
   BUILDER_CONFIGS = _configs()
   MANUAL_DOWNLOAD_INSTRUCTIONS = _MANUAL_DOWNLOAD_INSTRUCTIONS
 
@@ -121,22 +126,34 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                  'and-lte-signals.html',
     )
 
-  def _generate_splits(self, dl_manager, download_config):
-    # Beam is used when the user asked for it (`--beam_pipeline_options` / a beam runner); otherwise
-    # local worker processes. Both produce the same records.
-    self._use_beam = bool(download_config.beam_options or download_config.beam_runner)
-    return super()._generate_splits(dl_manager, download_config)
+  def download_and_prepare(self, *, download_config: tfds.download.DownloadConfig | None = None,
+                           **kwargs: Any) -> None:
+    """TFDS' `download_and_prepare`; synthetic frames are made by Apache Beam when `download_config` asks for it
+    (`beam_options` / `beam_runner`, as `tfds build --beam_pipeline_options` sets), else by local processes."""
+    # TFDS does not hand the download config to `_split_generators`; this is the public place that sees it.
+    self._use_beam = bool(download_config and (download_config.beam_options or download_config.beam_runner))
+    try:
+      super().download_and_prepare(download_config=download_config, **kwargs)
+    finally:
+      self._use_beam = False
+
+  def _example_writer(self) -> tfds.core.ExampleWriter:
+    # TFDS' hook for the record writer: canonical records for this builder only (see `writers`).
+    return writers.DeterministicExampleWriter(file_format=self.info.file_format)
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager):
     config = self.builder_config
     if config.kind == 'captured':
       by_split = examples.captured_examples(str(dl_manager.manual_dir), config.image_size,
                                                     config.spectrogram_mode)
-      empty = [split for split, examples in by_split.items() if not examples]
-      if empty:  # a few short recordings need not fill every split; TFDS cannot write an empty one
-        logging.warning('spectrum_sensing/%s: no frames fall in split(s) %s; they are not written',
-                        config.name, empty)
-      return {split: iter(examples) for split, examples in by_split.items() if examples}
+      empty = [split for split, items in by_split.items() if not items]
+      if empty:  # whole recordings go to one split, so a few fill only some; TFDS cannot write an empty one
+        held = '; '.join(f'{split}: {", ".join(sorted({ex["recording"] for _, ex in items}))}'
+                         for split, items in by_split.items() if items)
+        logging.warning('spectrum_sensing/%s: split(s) %s get no recording and are not written; each recording '
+                        'goes whole to one split (%s), and test needs at least 2 recordings, validation 3',
+                        config.name, ', '.join(empty), held)
+      return {split: iter(items) for split, items in by_split.items() if items}
     spec = config.synthetic_spec()
     indices = {s: [i for i in range(spec.num_frames) if splits.split_of(i) == s]
                for s in splits.SPLITS}

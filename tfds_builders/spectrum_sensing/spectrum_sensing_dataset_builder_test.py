@@ -21,11 +21,11 @@ class SyntheticTinyTest(tfds.testing.DatasetBuilderTestCase):
 
 
 def _captured_splits():
-  # lte_dummy: 45 ms -> 2 frames; nr_dummy: 8 ms -> 1 frame. Splits follow a stable hash of recording/frame.
+  # lte_dummy: 45 ms -> 2 frames (40 + 5 ms); nr_dummy: 8 ms -> 1 frame. Each recording goes whole to one split.
+  frames = {'lte_dummy': 2, 'nr_dummy': 1}
   counts = {}
-  for name in ('lte_dummy/0', 'lte_dummy/1', 'nr_dummy/0'):
-    split = splits.split_of_name(name)
-    counts[split] = counts.get(split, 0) + 1
+  for name, split in splits.recording_splits(list(frames)).items():
+    counts[split] = counts.get(split, 0) + frames[name]
   return counts
 
 

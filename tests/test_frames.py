@@ -1,0 +1,106 @@
+"""frames: the one framing path of prediction, capture evaluation and the captured datasets: same bytes for the
+same recording and seed, the tail rule, NO_LABEL wherever a frame has no data, whole recordings per split."""
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from specsense_jax import constants
+from specsense_jax import frames
+from specsense_jax.data import examples
+from specsense_jax.data import splits
+from specsense_jax.io import recordings
+from specsense_jax.io import sigmf
+
+LTE_WIDE = {'label': 'LTE', 'freq_lower_edge': -20e6, 'freq_upper_edge': 20e6}  # wider than any test recording
+
+
+def _write(path, rate, seconds, annotations=(), seed=0):
+  """A SigMF recording: white noise plus a tone at +rate/8, annotated over its whole length."""
+  n = int(round(seconds * rate))
+  rng = np.random.default_rng(seed)
+  iq = 0.05 * (rng.standard_normal(n) + 1j * rng.standard_normal(n)) + 0.3 * np.exp(2j * np.pi * np.arange(n) / 8)
+  return sigmf.write_recording(str(path), (iq / (1.1 * np.abs(iq).max())).astype(np.complex64), rate,
+                               center_frequency=2e9, datatype='ci16_le',
+                               annotations=[{**a, 'sample_start': 0, 'sample_count': n} for a in annotations])
+
+
+def test_same_bytes_for_the_same_recording_and_seed(tmp_path):
+  # 41 ms at 7.68 Msps: band fill in both frames, and in average mode the 1 ms rest is padded to the mode's
+  # minimum with time fill.
+  meta = _write(tmp_path / 'rec', 7.68e6, 0.041)
+  os.mkdir(tmp_path / 'copy')
+  for suffix in ('.sigmf-meta', '.sigmf-data'):
+    shutil.copy(tmp_path / f'rec{suffix}', tmp_path / 'copy' / f'rec{suffix}')
+  first, again = (recordings.open_recording(p) for p in (meta, str(tmp_path / 'copy' / 'rec.sigmf-meta')))
+  spans = list(frames.frame_spans(first, 'average'))
+  assert [(s.valid, s.num_samples) for s in spans] == [(2_457_600, 2_457_600), (61_440, 131_072)]
+  for span in spans:
+    assert frames.frame_iq(first, span).tobytes() == frames.frame_iq(again, span).tobytes()
+    assert frames.frame_iq(first, span, seed=1).tobytes() != frames.frame_iq(first, span).tobytes()
+  images = [f.image for f in frames.recording_frames(first, (64, 64), 'average')]
+  assert all(np.array_equal(a.image, b) for a, b in zip(frames.recording_frames(again, (64, 64), 'average'), images))
+
+
+@pytest.mark.parametrize('seconds,expected', [
+    (0.045, [(0.0, 0.04), (0.04, 0.005)]),  # the rest after the last whole frame: a frame of its own length
+    (0.003, [(0.0, 0.003)]),                # shorter than one frame: one frame of its length
+])
+def test_tail_rule(tmp_path, seconds, expected):
+  rec = recordings.open_recording(_write(tmp_path / 'rec', 19.2e6, seconds, [LTE_WIDE]))
+  cut = list(frames.recording_frames(rec, (64, 64)))
+  assert [(f.start_s, f.duration_s) for f in cut] == [(pytest.approx(a), pytest.approx(b)) for a, b in expected]
+  for frame in cut:  # never padded with noise in time: every row is data, every sample from the recording
+    assert frame.valid_rows.all() and frame.valid_fraction == 1.0
+    assert frame.num_samples == round(frame.duration_s * constants.MODEL_RATE)
+    assert frame.annotations[0]['sample_count'] == frame.num_samples
+
+
+def test_mask_is_no_label_in_the_fill_and_outside_the_band(tmp_path):
+  # 1 ms at 19.2 Msps in average mode: padded to 128 x 1024 samples (60 of 128 rows are data), and only the
+  # central 19.2 of 61.44 MHz is band; the annotation claims more than either.
+  rec = recordings.open_recording(_write(tmp_path / 'rec', 19.2e6, 0.001, [LTE_WIDE]))
+  (frame,) = frames.recording_frames(rec, (128, 128), 'average')
+  mask = frames.label_mask(frame)
+  band = frames.band_columns(19.2e6, 128)
+  assert band.sum() == 40 and frame.valid_rows.sum() == 60 and not frame.valid_rows[60:].any()
+  assert (mask[:, ~band] == constants.NO_LABEL).all() and (mask[60:] == constants.NO_LABEL).all()
+  assert (mask[:60][:, band] == constants.CLASS_IDS['LTE']).all()  # the class only where there is data
+  assert frame.noise_floor_db is not None and frame.valid_fraction == pytest.approx(61_440 / 131_072)
+
+
+def test_captured_examples_masks_carry_no_label_and_splits_hold_whole_recordings(tmp_path):
+  names = ['alpha', 'bravo', 'charlie']
+  for k, name in enumerate(names):
+    _write(tmp_path / name, 7.68e6, 0.045, [{'label': 'NR', 'freq_lower_edge': -2e6, 'freq_upper_edge': 2e6}],
+           seed=k)
+  by_split = examples.captured_examples(str(tmp_path), 64)
+  assignment = splits.recording_splits(names)
+  assert sorted(assignment.values()) == ['test', 'train', 'validation']
+  band = frames.band_columns(7.68e6, 64)
+  for split, items in by_split.items():
+    assert sorted(key for key, _ in items) == sorted(f'{n}/{i}' for n in names if assignment[n] == split
+                                                     for i in (0, 1))
+    for _, example in items:
+      mask = example['mask'][..., 0]
+      assert (mask[:, ~band] == constants.NO_LABEL).all()  # band fill: no label, never a class
+      assert set(np.unique(mask[:, band])) == {constants.CLASS_IDS['Noise'], constants.CLASS_IDS['NR']}
+      assert example['valid_fraction'] == 1.0  # the 5 ms rest is its own frame
+  again = examples.captured_examples(str(tmp_path), 64)
+  assert all(np.array_equal(a['image'], b['image']) and np.array_equal(a['mask'], b['mask'])
+             for s in splits.SPLITS for (_, a), (_, b) in zip(by_split[s], again[s]))
+
+
+def test_recording_splits_are_whole_deterministic_and_fill_every_split_from_three():
+  for n in range(1, 9):
+    names = [f'capture_{k}' for k in range(n)]
+    assignment = splits.recording_splits(names)
+    assert assignment == splits.recording_splits(names[::-1])  # the order given does not matter
+    counts = {s: list(assignment.values()).count(s) for s in splits.SPLITS}
+    assert counts == ({'train': 1, 'validation': 0, 'test': 0} if n == 1 else
+                      {'train': 1, 'validation': 0, 'test': 1} if n == 2 else
+                      {'train': n - 2, 'validation': 1, 'test': 1})
+  with pytest.raises(ValueError, match='unique'):
+    splits.recording_splits(['a', 'a'])
