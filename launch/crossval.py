@@ -6,7 +6,6 @@ Writes WORKDIR/crossval.json and crossval.md (mean, spread, per fold). Rerunning
 resumes an interrupted one.
 """
 
-from absl import app
 from absl import logging
 
 from launch import cli

@@ -3,7 +3,6 @@ r"""Trains a model.
   python -m launch.train --config=configs/default.py --workdir=runs/default [--config.batch_size=16 ...]
 """
 
-from absl import app
 from absl import logging
 
 from launch import cli

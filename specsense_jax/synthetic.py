@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import numpy as np
 
 from specsense_jax import spectrogram
 from specsense_jax.signals import scene

@@ -7,6 +7,20 @@ _flags = os.environ.get('XLA_FLAGS', '')
 if '--xla_force_host_platform_device_count' not in _flags:
   os.environ['XLA_FLAGS'] = (_flags + ' --xla_force_host_platform_device_count=8').strip()
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '0')
+# Compile time dominates these tests (tiny models, a few steps, many processes): XLA's optimization passes are
+# skipped, and compiled programs are shared through a persistent cache by the xdist workers and the launchers
+# the tests start as subprocesses (they inherit these variables). Every compared pair of runs in a test uses the
+# same settings, so no assertion depends on them; the benchmarks, not the tests, measure speed.
+os.environ.setdefault('JAX_DISABLE_MOST_OPTIMIZATIONS', '1')
+if 'JAX_COMPILATION_CACHE_DIR' not in os.environ:  # the first process of the session (pytest's controller)
+  import atexit  # pylint: disable=g-import-not-at-top
+  import shutil  # pylint: disable=g-import-not-at-top
+  import tempfile  # pylint: disable=g-import-not-at-top
+  os.environ['JAX_COMPILATION_CACHE_DIR'] = tempfile.mkdtemp(prefix='specsense-test-jax-cache-')
+  atexit.register(shutil.rmtree, os.environ['JAX_COMPILATION_CACHE_DIR'], ignore_errors=True)
+os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0')
+os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES', '0')
 
 import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
 

@@ -6,7 +6,6 @@ import pytest
 
 from specsense_jax.data import splits
 from specsense_jax.training import crossval
-from tests.test_train import _config
 
 
 def test_fold_splits_by_hand():
@@ -27,8 +26,8 @@ def test_summary_statistics():
   assert (summary['min'], summary['max'], summary['folds']) == (0.5, 0.7, [0.5, 0.7, 0.6])
 
 
-def test_three_folds_hold_out_every_training_frame_once(tiny_data_dir, tmp_path):
-  config = _config(tiny_data_dir, max_steps=1)
+def test_three_folds_hold_out_every_training_frame_once(tiny_config, tmp_path):
+  config = tiny_config(max_steps=1)
   report = crossval.cross_validate(config, str(tmp_path))
   # 16 training frames in folds of 5, 6 and 5: each fold's test metrics count its held-out frames' pixels
   held_out = [sum(map(sum, json.loads((tmp_path / f'fold_{i}' / 'test_metrics.json').read_text())

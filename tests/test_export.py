@@ -10,12 +10,11 @@ import pytest
 from specsense_jax import synthetic
 from specsense_jax.inference import export
 from specsense_jax.inference import trained_models
-from tests.test_train import REPO
 
 
-def test_exported_default_model_gives_identical_masks(tmp_path):
+def test_exported_default_model_gives_identical_masks(tmp_path, repo_dir):
   path = tmp_path / 'model.jaxexport'
-  proc = subprocess.run([sys.executable, '-m', 'launch.export', f'--output={path}'], cwd=REPO,
+  proc = subprocess.run([sys.executable, '-m', 'launch.export', f'--output={path}'], cwd=repo_dir,
                         capture_output=True, text=True)
   assert proc.returncode == 0, proc.stderr[-2000:]
   assert 'custom, 128x128' in proc.stdout and (tmp_path / 'model.jaxexport.json').exists()

@@ -46,7 +46,10 @@ def _run(devices, model_name='custom'):
 def test_eight_devices_equal_one(model_name):
   losses1, params1, pred1, _ = _run(jax.devices()[:1], model_name)
   losses8, params8, pred8, state8 = _run(jax.devices(), model_name)
-  np.testing.assert_allclose(losses8, losses1, rtol=1e-5)
+  # 8 devices reduce BatchNorm statistics, the loss and the gradients in another order than 1: float32 rounding.
+  # Measured here up to 7e-7 relative (1.4e-5 on another CPU, the reason rtol is 1e-4, not 1e-5), while one
+  # step of training moves the loss by 1.7 % at least: a step on other data or another update shows.
+  np.testing.assert_allclose(losses8, losses1, rtol=1e-4)
   for a, b in zip(jax.tree.leaves(params8), jax.tree.leaves(params1)):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
   if model_name == 'custom':

@@ -12,22 +12,11 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from configs import default
 from specsense_jax.training import checkpoints
 from specsense_jax.training import train
 import tfds_builders.spectrum_sensing  # pylint: disable=unused-import
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _config(tiny_data_dir, **overrides):
-  config = default.get_config('runlocal')
-  with config.unlocked():
-    config.data_dir = tiny_data_dir
-    config.model_kwargs = {'widths': (8, 16)}
-    for k, v in overrides.items():
-      setattr(config, k, v)
-  return config
 
 
 def _latest_params(workdir):
@@ -39,27 +28,27 @@ def _steps_on_disk(workdir):
   return sorted(int(p.name) for p in (workdir / 'checkpoints').iterdir() if p.name.isdigit())
 
 
-def test_relative_workdir(tiny_data_dir, tmp_path, monkeypatch):
+def test_relative_workdir(tiny_config, tmp_path, monkeypatch):
   monkeypatch.chdir(tmp_path)
-  train.train_and_evaluate(_config(tiny_data_dir, max_steps=2), 'runs/relative')
+  train.train_and_evaluate(tiny_config(max_steps=2), 'runs/relative')
   assert (tmp_path / 'runs' / 'relative' / 'test_metrics.json').exists()
   from specsense_jax.evaluation import reports  # pylint: disable=g-import-not-at-top
   assert reports.evaluate_workdir('runs/relative', 'test')['num_images'] == 2
 
 
-def test_resumed_run_ends_with_same_parameters(tiny_data_dir, tmp_path):
+def test_resumed_run_ends_with_same_parameters(tiny_config, tmp_path):
   # piecewise: the learning rate of a step must not depend on max_steps, which differs between the two halves
-  whole = train.train_and_evaluate(_config(tiny_data_dir, max_steps=4, schedule='piecewise'), str(tmp_path / 'whole'))
-  train.train_and_evaluate(_config(tiny_data_dir, max_steps=2, schedule='piecewise'), str(tmp_path / 'split'))
-  resumed = train.train_and_evaluate(_config(tiny_data_dir, max_steps=4, schedule='piecewise'), str(tmp_path / 'split'))
+  whole = train.train_and_evaluate(tiny_config(max_steps=4, schedule='piecewise'), str(tmp_path / 'whole'))
+  train.train_and_evaluate(tiny_config(max_steps=2, schedule='piecewise'), str(tmp_path / 'split'))
+  resumed = train.train_and_evaluate(tiny_config(max_steps=4, schedule='piecewise'), str(tmp_path / 'split'))
   for a, b in zip(_latest_params(tmp_path / 'whole'), _latest_params(tmp_path / 'split')):
-    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(a, b)  # same program, same batches, state restored exactly: bit for bit
   assert resumed['mean_iou'] == pytest.approx(whole['mean_iou'])
   history = json.loads((tmp_path / 'split' / 'history.json').read_text())
   assert [e['step'] for e in history['epochs']] == [2, 4]
   # resuming with another model or recipe would restore mismatched checkpoints: refused, nothing rewritten
   before = (tmp_path / 'split' / 'config.json').read_text()
-  changed = _config(tiny_data_dir, max_steps=6, schedule='piecewise', learning_rate=0.5, model_kwargs={'widths': (8, 24)})
+  changed = tiny_config(max_steps=6, schedule='piecewise', learning_rate=0.5, model_kwargs={'widths': (8, 24)})
   with pytest.raises(ValueError, match=r"split holds checkpoints of a run with another config \(learning_rate "
                                        r"0\.1 -> 0\.5; model_kwargs\.widths \[8, 16\] -> \[8, 24\]\)"):
     train.train_and_evaluate(changed, str(tmp_path / 'split'))
@@ -89,9 +78,9 @@ def test_unknown_config_key_fails_before_anything(tmp_path):
   assert not os.listdir(tmp_path)
 
 
-def test_evaluate_report_matches_training_test_metrics(tiny_data_dir, tmp_path):
+def test_evaluate_report_matches_training_test_metrics(tiny_config, tmp_path):
   from specsense_jax.evaluation import reports  # pylint: disable=g-import-not-at-top
-  result = train.train_and_evaluate(_config(tiny_data_dir, max_steps=2), str(tmp_path))
+  result = train.train_and_evaluate(tiny_config(max_steps=2), str(tmp_path))
   report = reports.evaluate_workdir(str(tmp_path), 'test')
   for key in ('global_accuracy', 'mean_iou', 'weighted_iou', 'mean_bf_score'):
     assert report[key] == pytest.approx(result[key])
@@ -144,7 +133,7 @@ def test_sigterm_then_sigkill_then_rerun_equals_uninterrupted(tiny_data_dir, tmp
   assert rerun.returncode == 0, rerun.stderr[-2000:]
   assert 'resumed from step' in rerun.stdout and (interrupted / 'test_metrics.json').exists()
   for a, b in zip(_latest_params(tmp_path / 'whole'), _latest_params(interrupted), strict=True):
-    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(a, b)  # same program, same batches, state restored exactly: bit for bit
 
 
 @pytest.mark.parametrize('overrides,message', [
@@ -163,10 +152,10 @@ def test_sigterm_then_sigkill_then_rerun_equals_uninterrupted(tiny_data_dir, tmp
     ({'model': 'classifier_resnet18', 'model_kwargs': {}, 'num_classes': 2, 'selection_metric': 'mean_f1'},
      r"class_weighting must be 'none' for frame classifiers, got 'median_frequency'"),
 ])
-def test_bad_config_fails_before_compiling_and_writes_nothing(tiny_data_dir, tmp_path, overrides, message):
+def test_bad_config_fails_before_compiling_and_writes_nothing(tiny_config, tmp_path, overrides, message):
   workdir = tmp_path / 'run'
   with pytest.raises(ValueError, match=message):
-    train.train_and_evaluate(_config(tiny_data_dir, **overrides), str(workdir))
+    train.train_and_evaluate(tiny_config(**overrides), str(workdir))
   assert not workdir.exists()
 
 
@@ -188,7 +177,7 @@ def test_frame_classifier_trains_and_reports(tiny_data_dir, tmp_path):
   assert '| class | accuracy | precision | recall | F1 |' in markdown and '| NR |' in markdown
 
 
-def test_early_stopping_after_patience_evaluations(tiny_data_dir, tmp_path, monkeypatch):
+def test_early_stopping_after_patience_evaluations(tiny_config, tmp_path, monkeypatch):
   # Validation that never improves on the first evaluation: patience 2 stops after the third epoch.
   real_evaluate = train.evaluate.evaluate_batches
 
@@ -196,7 +185,7 @@ def test_early_stopping_after_patience_evaluations(tiny_data_dir, tmp_path, monk
     result = real_evaluate(*args, **kwargs)
     return dataclasses.replace(result, metrics={**result.metrics, 'loss': 1.0, 'mean_iou': 0.5})
   monkeypatch.setattr(train.evaluate, 'evaluate_batches', flat)
-  config = _config(tiny_data_dir, num_epochs=20, early_stopping_patience=2)
+  config = tiny_config(num_epochs=20, early_stopping_patience=2)
   train.train_and_evaluate(config, str(tmp_path))
   history = json.loads((tmp_path / 'history.json').read_text())
   assert [e['step'] for e in history['epochs']] == [2, 4, 6]
@@ -205,7 +194,7 @@ def test_early_stopping_after_patience_evaluations(tiny_data_dir, tmp_path, monk
   assert (tmp_path / 'test_metrics.json').exists()
 
 
-def test_non_finite_loss_stops_naming_the_step_and_keeps_last_checkpoint(tiny_data_dir, tmp_path, monkeypatch):
+def test_non_finite_loss_stops_naming_the_step_and_keeps_last_checkpoint(tiny_config, tmp_path, monkeypatch):
   real_make_steps = train.steps.make_steps
 
   def make_steps_failing_at_step_3(*args, **kwargs):
@@ -219,20 +208,23 @@ def test_non_finite_loss_stops_naming_the_step_and_keeps_last_checkpoint(tiny_da
     return jitted._replace(train_step=train_step)
 
   monkeypatch.setattr(train.steps, 'make_steps', make_steps_failing_at_step_3)
+  closed, real_close = [], checkpoints.Checkpoints.close
+  monkeypatch.setattr(checkpoints.Checkpoints, 'close', lambda self: (closed.append(self.directory), real_close(self)))
   handler = lambda signum, frame: None
   previous = signal.signal(signal.SIGTERM, handler)
   try:
     with pytest.raises(train.NonFiniteLossError, match='loss is nan at step 3; the last good checkpoint is in'):
-      train.train_and_evaluate(_config(tiny_data_dir, num_epochs=5), str(tmp_path))
+      train.train_and_evaluate(tiny_config(num_epochs=5), str(tmp_path))
     assert signal.getsignal(signal.SIGTERM) is handler  # the run's preemption handler is gone again
+    assert closed == [str(tmp_path / 'checkpoints')]  # and its checkpoint manager closed
   finally:
     signal.signal(signal.SIGTERM, previous)
   assert _steps_on_disk(tmp_path) == [2]
   assert not (tmp_path / 'test_metrics.json').exists()
 
 
-def test_half_precision_trains_with_float32_parameters(tiny_data_dir, tmp_path):
-  result = train.train_and_evaluate(_config(tiny_data_dir, half_precision=True, max_steps=2), str(tmp_path))
+def test_half_precision_trains_with_float32_parameters(tiny_config, tmp_path):
+  result = train.train_and_evaluate(tiny_config(half_precision=True, max_steps=2), str(tmp_path))
   assert np.sum(result['confusion_matrix']) == 2 * 64 * 64  # each pixel of the 2 test frames once, padding none
   assert all(leaf.dtype == np.float32 for leaf in _latest_params(tmp_path))
 

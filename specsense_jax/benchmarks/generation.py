@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import scipy.signal
 
 from specsense_jax import spectrogram

@@ -1,10 +1,11 @@
 """Checkpoints of a training workdir, all in one place.
 
-Layout: `workdir/config.json` (the run's config, with what using a checkpoint needs: spectrogram mode, image size,
-class names) and `workdir/checkpoints/<step>/` written by one Orbax `CheckpointManager` that keeps two steps at
-most: the latest (a rerun resumes there) and the best by the validation selection metric (the one evaluated
-and packaged). Both are the same step while validation keeps improving. Each evaluated step records
-`{'selection': value, 'step': step}` as its Orbax metrics; a step saved for a preemption records none.
+Layout: `workdir/config.json` (the run's config, with what using a checkpoint needs: spectrogram mode, image
+size, class names) and `workdir/checkpoints/<step>/`, written by one Orbax `CheckpointManager` whose
+preservation policy keeps two steps at most: the latest (a rerun resumes there) and the best by the validation
+selection metric (the one tested, evaluated and packaged); one step while validation keeps improving. Each step
+records Orbax metrics `{'step'}`, plus `'selection'` (the metric) and `'score'` (the metric signed so that
+higher is better) when it was evaluated; a step saved for a preemption has no score and ranks below them all.
 
 `restore_variables` reads parameters and BatchNorm statistics alone (no optimizer, no model needed) onto one
 local device, whatever device topology trained them. `sigterm_notice` turns SIGTERM into a flag the training
@@ -83,11 +84,13 @@ class Checkpoints:
     self.close()
 
   def latest_step(self) -> int | None:
+    """The last committed step, or None."""
     return self._manager.latest_step()
 
   def best_step(self) -> int | None:
     """The evaluated step with the best selection metric (the latest step when none was evaluated)."""
-    return self._manager.best_step() or self._manager.latest_step()
+    best = self._manager.best_step()
+    return self._manager.latest_step() if best is None else best
 
   def save(self, step: int, state: steps.TrainState, selection: float | None = None) -> None:
     """Saves `state` as `step` (asynchronously); `selection` is its validation selection metric, if evaluated."""
@@ -105,6 +108,7 @@ class Checkpoints:
     self._manager.wait_until_finished()
 
   def close(self) -> None:
+    """Finishes pending saves and stops the manager's background threads."""
     self._manager.wait_until_finished()
     self._manager.close()
 
@@ -161,11 +165,11 @@ def sigterm_notice() -> Iterator[Preemption]:
   thread, where Python cannot install handlers, the block runs without one.
   """
   preemption = Preemption()
-  previous = None
-  if threading.current_thread() is threading.main_thread():
+  installed = threading.current_thread() is threading.main_thread()
+  if installed:
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: setattr(preemption, 'requested', True))
   try:
     yield preemption
   finally:
-    if previous is not None:
-      signal.signal(signal.SIGTERM, previous)
+    if installed:  # None: a handler set outside Python, which Python cannot put back; the default is closest
+      signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)

@@ -55,7 +55,9 @@ def cross_validate(config: ml_collections.ConfigDict, workdir: str) -> dict[str,
     if os.path.exists(done):
       with open(done) as f:
         results.append(json.load(f))
+      train.say(f'fold {fold + 1}/{config.num_folds}: done before ({done})')
     else:
+      train.say(f'fold {fold + 1}/{config.num_folds}: training in {fold_dir}')
       results.append(train.train_and_evaluate(fold_config, fold_dir))
   names = tasks.task_for_model(config.model).report_metrics
   report = {'num_folds': config.num_folds, 'summary': summarize(results, names)}
@@ -64,4 +66,6 @@ def cross_validate(config: ml_collections.ConfigDict, workdir: str) -> dict[str,
     with open(os.path.join(workdir, name + '.tmp'), 'w') as f:
       f.write(text)
     os.replace(os.path.join(workdir, name + '.tmp'), os.path.join(workdir, name))
+  means = ', '.join(f'{name} {s["mean"]:.4f} ± {s["std"]:.4f}' for name, s in report['summary'].items())
+  train.say(f'{config.num_folds}-fold cross-validation: {means} -> {os.path.join(workdir, "crossval.md")}')
   return report

@@ -225,6 +225,8 @@ class _Run:
     """Trains to config's last step, early stopping or a preemption notice; returns the state and the step
     training stopped at for a preemption (None otherwise)."""
     config, start = self.config, int(state.step)
+    # Only the training split is cached (the first epoch and the shuffle buffer read it whole): a cache read in
+    # part makes tf.data warn, and the mask panels come from the validation pass, not from a second partial read.
     ds = pipeline.input_pipeline(config.dataset, config.train_split, global_batch_size=config.batch_size,
                                  train=True, data_dir=config.data_dir, seed=config.seed,
                                  shuffle_buffer=config.shuffle_buffer, augment=config.augment, skip_batches=start)

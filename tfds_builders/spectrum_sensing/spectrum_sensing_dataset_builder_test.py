@@ -4,7 +4,6 @@ import os
 
 import tensorflow_datasets as tfds
 
-from specsense_jax.data import examples
 from specsense_jax.data import splits
 from tfds_builders.spectrum_sensing import spectrum_sensing_dataset_builder
 

@@ -3,7 +3,6 @@
 import jax
 import numpy as np
 import pytest
-import tensorflow_datasets as tfds
 
 from specsense_jax.data import pipeline
 import tfds_builders.spectrum_sensing  # pylint: disable=unused-import  registers the builder
@@ -45,9 +44,9 @@ def test_eval_pass_covers_split_once_with_padding(tiny_data_dir):
 def test_errors_say_what_to_change(tmp_path, tiny_data_dir):
   with pytest.raises(ValueError, match='multiple of the device count 8'):
     pipeline.input_pipeline(DATASET, 'train', global_batch_size=12, train=True, data_dir=tiny_data_dir)
-  with pytest.raises(ValueError, match='tfds build tfds_builders/spectrum_sensing --config=synthetic_128'):
-    pipeline.input_pipeline('spectrum_sensing/synthetic_128', 'train', global_batch_size=8, train=True,
-                        data_dir=str(tmp_path))
+  with pytest.raises(ValueError, match='tfds build tfds_builders/spectrum_sensing --config=captured_128'):
+    pipeline.input_pipeline('spectrum_sensing/captured_128', 'train', global_batch_size=8, train=True,
+                            data_dir=str(tmp_path))
 
 
 def test_unbuilt_synthetic_dataset_is_built_on_first_use(tmp_path, monkeypatch):

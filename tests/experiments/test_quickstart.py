@@ -11,7 +11,7 @@ import pytest
 
 from specsense_jax.experiments import quickstart
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
+REPO = pathlib.Path(__file__).resolve().parents[2]
 # tqdm redraws a bar with carriage returns; what is left once a bar is done ends in 'it/s]' or 'frame/s]'.
 _PROGRESS_BAR = re.compile(r'\r|\d+%\||\d+it \[|/s\]$')
 

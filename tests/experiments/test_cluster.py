@@ -10,7 +10,7 @@ import pytest
 from specsense_jax.experiments import cluster
 
 GOLDEN = pathlib.Path(__file__).parent / 'golden'
-REPO = pathlib.Path(__file__).parents[1]
+REPO = pathlib.Path(__file__).parents[2]
 TRAIN = ['python3', '-m', 'launch.train', '--config=configs/deeplabv3plus.py:encoder=resnet50,size=256',
          '--workdir=/mnt/runs/r50']
 SWEEP = ['python', '-m', 'launch.sweep', '--sweep=configs/sweeps/models.py', '--root=/shared/runs/models']
