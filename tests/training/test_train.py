@@ -16,7 +16,7 @@ from specsense_jax.training import checkpoints
 from specsense_jax.training import train
 import tfds_builders.spectrum_sensing  # pylint: disable=unused-import
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _latest_params(workdir):
