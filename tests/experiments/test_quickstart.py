@@ -12,8 +12,8 @@ import pytest
 from specsense_jax.experiments import quickstart
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-# tqdm redraws a bar with carriage returns; what is left once a bar is done ends in 'it/s]' or 'frame/s]'.
-_PROGRESS_BAR = re.compile(r'\r|\d+%\||\d+it \[|/s\]$')
+# tqdm redraws a bar with carriage returns and cursor-up escapes; a finished bar's line ends in '.../s]'.
+_PROGRESS_BAR = re.compile(r'\r|\x1b\[|\d+%\||\d+it \[|/s\]')
 
 
 def test_environment_stage_writes_report(tmp_path):
