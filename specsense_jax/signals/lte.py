@@ -1,4 +1,4 @@
-"""LTE FDD downlink (TS 36.211 / TS 36.101): resource grid with PSS, SSS, CRS, PBCH, PCFICH, PHICH, PDCCH
+"""LTE FDD or TDD downlink (TS 36.211 / TS 36.101): resource grid with PSS, SSS, CRS, PBCH, PCFICH, PHICH, PDCCH
 and PDSCH, OFDM-modulated at the requested sample rate.
 
 PBCH, PDCCH and PDSCH carry random data symbols (the load the spectrogram sees); the reference and
@@ -12,6 +12,7 @@ import functools
 import numpy as np
 
 from specsense_jax.signals import counter_rng
+from specsense_jax.signals import lte_tdd
 from specsense_jax.signals import ofdm
 from specsense_jax.signals import sequences
 from specsense_jax.signals import waveform as waveform_lib
@@ -110,8 +111,12 @@ ALL_CHANNELS = ('pss', 'sss', 'crs', 'pbch', 'pcfich', 'phich', 'pdcch', 'pdsch'
 
 
 @functools.lru_cache(maxsize=16)
-def _subframe_templates(ncellid: int, n_rb: int, cfi: int, phich_ng: float) -> dict[str, np.ndarray]:
-  """Per subframe number (0..9): the deterministic signals and the RE masks of the data channels."""
+def _subframe_templates(ncellid: int, n_rb: int, cfi: int, phich_ng: float,
+                        tdd: tuple[int, int] | None = None) -> dict[str, np.ndarray]:
+  """Per subframe number (0..9): the deterministic signals and the RE masks of the data channels.
+
+  `tdd` is (ul_dl_config, special_subframe_config) for frame structure type 2, None for FDD.
+  """
   n_sc = n_rb * N_SC
   k_all = np.arange(n_sc)
   centre = np.arange(n_sc // 2 - 36, n_sc // 2 + 36)  # the 72 subcarriers of PSS/SSS/PBCH
@@ -125,35 +130,53 @@ def _subframe_templates(ncellid: int, n_rb: int, cfi: int, phich_ng: float) -> d
   sf_idx = np.arange(10)[:, None, None, None]
   t['crs'][sf_idx, rows[None, :, :, None], crs_k] = crs_values
   reserved[sf_idx, rows[None, :, :, None], crs_k] = True
-  for sf in (0, 5):
-    t['pss'][sf, 6, centre[5:67]] = sequences.lte_pss(ncellid % 3)
-    t['sss'][sf, 5, centre[5:67]] = sequences.lte_sss(ncellid, sf)
-    reserved[sf, 5:7, centre[:, None]] = True
+  # TS 36.211 §6.11.1.2, §6.11.2.2: frame structure type 1 puts PSS/SSS in symbols 6/5 of subframes 0 and 5.
+  (pss_sfs, pss_l), (sss_sfs, sss_l) = (((0, 5), 6), ((0, 5), 5)) if tdd is None else (
+      lte_tdd.PSS_POSITION, lte_tdd.SSS_POSITION)
+  for sf_pss, sf_sss in zip(pss_sfs, sss_sfs):
+    t['pss'][sf_pss, pss_l, centre[5:67]] = sequences.lte_pss(ncellid % 3)
+    t['sss'][sf_sss, sss_l, centre[5:67]] = sequences.lte_sss(ncellid, sf_sss)
+    reserved[sf_pss, pss_l, centre] = True
+    reserved[sf_sss, sss_l, centre] = True
   pcfich_k = (pcfich_reg_starts(ncellid, n_rb)[:, None] + reg0).reshape(-1)
-  t['pcfich'][:, 0, pcfich_k] = pcfich_symbols(ncellid, 2 * np.arange(10), cfi)
+  control_len = np.full(10, cfi) if tdd is None else lte_tdd.control_symbols(cfi)
+  for c in np.unique(control_len):  # the PCFICH sends each subframe's own control-region length
+    sfs = np.flatnonzero(control_len == c)
+    t['pcfich'][sfs[:, None], 0, pcfich_k] = pcfich_symbols(ncellid, 2 * sfs, int(c))
   reserved[:, 0, (k_all - v_shift) % 3 == 0] = True  # symbol-0 REGs also skip port-1 RS positions
   reserved[0, 7:11, centre[:, None]] = True
   pbch = np.zeros((14, n_sc), bool)  # subframe 0 only
   pbch[7:11, centre] = True
   pbch[7:9, centre[(centre - v_shift) % 3 == 0]] = False  # RS of ports 0-3 assumed
-  groups = phich_group_count(n_rb, phich_ng)
+  n_group = phich_group_count(n_rb, phich_ng)
+  phich_groups = np.full(10, n_group) if tdd is None else lte_tdd.phich_groups(tdd[0], n_group)
+  groups = int(phich_groups.max())
   phich_regs = np.stack([phich_reg_starts(ncellid, n_rb, g) for g in range(groups)])  # (groups, 3)
   phich_k = (phich_regs[:, :, None] + reg0).reshape(groups, 12)
-  control = np.zeros(n_sc, bool)
-  for k0 in np.concatenate([pcfich_reg_starts(ncellid, n_rb), phich_regs.reshape(-1)]):
-    control[k0:k0 + 6] = True
-  pdcch = np.zeros((14, n_sc), bool)
-  pdcch[:cfi] = True
-  pdcch[0, control] = False
-  pdcch &= ~reserved[1]  # the control region's reserved REs are the same in every subframe
+  pdcch = np.zeros((10, 14, n_sc), bool)
+  for sf in range(10):  # PDCCH: the control region less the PCFICH and PHICH REGs of the subframe
+    control = np.zeros(n_sc, bool)
+    for k0 in np.concatenate([pcfich_reg_starts(ncellid, n_rb), phich_regs[:phich_groups[sf]].reshape(-1)]):
+      control[k0:k0 + 6] = True
+    pdcch[sf, :control_len[sf]] = True
+    pdcch[sf, 0, control] = False
+    pdcch[sf] &= ~reserved[sf]
+  pdsch = np.arange(14)[None, :] >= control_len[:, None]  # (10, 14) symbols open to PDSCH
+  if tdd is not None:  # no downlink energy in uplink subframes, the GP or the UpPTS
+    downlink = lte_tdd.downlink_symbols(*tdd)
+    for name in ('crs', 'pcfich'):
+      t[name][~downlink] = 0
+    pdcch &= downlink[:, :, None]
+    pdsch = lte_tdd.pdsch_symbols(*tdd, cfi)
   phich_c = sequences.gold_sequence((np.arange(10) + 1) * (2 * ncellid + 1) * 2**9 + ncellid, 12)
   phich_c = phich_c.astype(np.float32)
-  return dict(t, reserved=reserved, pbch=pbch, pdcch=pdcch, phich_k=phich_k, phich_c=phich_c)
+  return dict(t, reserved=reserved, pbch=pbch, pdcch=pdcch, pdsch=pdsch, phich_k=phich_k, phich_c=phich_c,
+              phich_groups=phich_groups)
 
 
 def lte_rows(ncellid: int, n_rb: int, num_subframes: int, key: int, *, cfi: int = 2, phich_ng: float = 1,
              phich=None, pdsch_rbs: np.ndarray | None = None, modulation: str = 'qpsk', first_subframe: int = 0,
-             channels=ALL_CHANNELS):
+             channels=ALL_CHANNELS, duplex: str = 'fdd', ul_dl_config: int = 2, special_subframe_config: int = 7):
   """The row builder of an LTE port-0 resource grid (14·num_subframes rows, 12·n_rb subcarriers).
 
   Args:
@@ -168,6 +191,9 @@ def lte_rows(ncellid: int, n_rb: int, num_subframes: int, key: int, *, cfi: int 
     modulation: PDSCH modulation.
     first_subframe: subframe number (mod 10) of the first subframe; numbers the slots of the sequences.
     channels: physical channels and signals to include (subset of ALL_CHANNELS).
+    duplex: 'fdd' (frame structure type 1) or 'tdd' (type 2, TS 36.211 §4.2).
+    ul_dl_config: TDD uplink-downlink configuration 0..6 (Table 4.2-2); ignored for FDD.
+    special_subframe_config: TDD special subframe configuration 0..9, normal CP (Table 4.2-1); ignored for FDD.
 
   Returns:
     rows(symbol_indices) -> complex64 rows; unused REs are exactly zero.
@@ -179,10 +205,13 @@ def lte_rows(ncellid: int, n_rb: int, num_subframes: int, key: int, *, cfi: int 
   unknown = set(channels) - set(ALL_CHANNELS)
   if unknown:
     raise ValueError(f'unknown channels {sorted(unknown)}; allowed: {ALL_CHANNELS}')
-  t = _subframe_templates(int(ncellid), int(n_rb), int(cfi), float(phich_ng))
+  lte_tdd.check_config(duplex, ul_dl_config, special_subframe_config)
+  tdd = (int(ul_dl_config), int(special_subframe_config)) if duplex == 'tdd' else None
+  t = _subframe_templates(int(ncellid), int(n_rb), int(cfi), float(phich_ng), tdd)
   n_sc = n_rb * N_SC
   groups = t['phich_k'].shape[0]
-  static = sum(t[name] for name in ('crs', 'pss', 'sss', 'pcfich') if name in channels)
+  static = sum((t[name] for name in ('crs', 'pss', 'sss', 'pcfich') if name in channels),
+               np.zeros_like(t['crs']))  # a grid even when no static channel is chosen
   w = _PHICH_W[:, np.arange(12) % 4]
   if phich is not None:
     explicit = np.zeros((groups, 12), np.complex128)
@@ -190,7 +219,7 @@ def lte_rows(ncellid: int, n_rb: int, num_subframes: int, key: int, *, cfi: int 
       for seq, hi in contents:
         explicit[g] += w[seq] * (1 - 2 * hi)
 
-  static_active = static != 0 if not np.isscalar(static) else None
+  static_active = static != 0
 
   def rows(symbols: np.ndarray, values: bool = True) -> np.ndarray:
     """Grid rows of `symbols`; with values=False only where they carry energy (bool), much cheaper."""
@@ -198,22 +227,23 @@ def lte_rows(ncellid: int, n_rb: int, num_subframes: int, key: int, *, cfi: int 
     i, l = symbols // 14, symbols % 14
     sf = (first_subframe + i) % 10
     source = static if values else static_active
-    out = source[sf, l] if source is not None else np.zeros((len(symbols), n_sc),
-                                                              np.complex64 if values else bool)
+    out = source[sf, l]
     re_index = symbols[:, None] * n_sc + np.arange(n_sc) if values else None
     masks = []
     if 'pbch' in channels:
       masks.append((t['pbch'][l] & (sf == 0)[:, None], 'qpsk'))
     if 'pdcch' in channels:
-      masks.append((t['pdcch'][l], 'qpsk'))
+      masks.append((t['pdcch'][sf, l], 'qpsk'))
     if 'pdsch' in channels and pdsch_rbs is not None:
-      masks.append((np.repeat(pdsch_rbs[i], N_SC, axis=1) & (l >= cfi)[:, None] & ~t['reserved'][sf, l],
+      masks.append((np.repeat(pdsch_rbs[i], N_SC, axis=1) & t['pdsch'][sf, l][:, None] & ~t['reserved'][sf, l],
                     modulation))
     for mask, mod in masks:
       out[mask] = counter_rng.qam(key, re_index[mask], mod) if values else True
     first = np.flatnonzero(l == 0)
+    # (row of `first`, group) of the PHICH groups the subframe sends (m_i of Table 6.9-1 in TDD)
+    row, group = np.nonzero(np.arange(groups)[None, :] < t['phich_groups'][sf[first]][:, None])
     if 'phich' in channels and len(first) and not values:
-      out[first[:, None, None], t['phich_k'][None]] = True
+      out[first[row][:, None], t['phich_k'][group]] = True
     elif 'phich' in channels and len(first):
       if phich is None:  # one PHICH per group: sequence and HI drawn per subframe and group
         draw = counter_rng.integers(key, -1 - (i[first, None] * groups + np.arange(groups)), 16)
@@ -222,7 +252,7 @@ def lte_rows(ncellid: int, n_rb: int, num_subframes: int, key: int, *, cfi: int 
         spread = np.broadcast_to(explicit, (len(first), groups, 12))
       z = (1 + 1j) / np.sqrt(2) * (1 - 2 * t['phich_c'][sf[first]])[:, None, :]
       values = (spread * z).astype(np.complex64)
-      out[first[:, None, None], t['phich_k'][None]] = values
+      out[first[row][:, None], t['phich_k'][group]] = values[row, group]
     return out
 
   return rows
@@ -258,7 +288,8 @@ def draw_pdsch_allocation(rng: np.random.Generator, n_rb: int, num_subframes: in
 
 
 def lte_source(bandwidth_mhz: float, *, ncellid: int, seed, duration_s: float = 0.04,
-               modulation: str | None = None, load: str = 'thinned', cfi: int = 2, phich_ng: float = 1
+               modulation: str | None = None, load: str = 'thinned', cfi: int = 2, phich_ng: float = 1,
+               duplex: str = 'fdd', ul_dl_config: int = 2, special_subframe_config: int = 7
                ) -> waveform_lib.GridSource:
   """The LTE downlink of `lte_waveform` as a `GridSource` (rows built on demand); same arguments."""
   n_rb = n_rb_for(bandwidth_mhz)
@@ -273,17 +304,20 @@ def lte_source(bandwidth_mhz: float, *, ncellid: int, seed, duration_s: float = 
   num_subframes = int(np.ceil(duration_s * 1e3 - 1e-9))
   pdsch_rbs = draw_pdsch_allocation(rng, n_rb, num_subframes, load)
   rows = lte_rows(int(ncellid), n_rb, num_subframes, counter_rng.key_from(data_seq), cfi=cfi,
-                  phich_ng=phich_ng, pdsch_rbs=pdsch_rbs, modulation=modulation)
+                  phich_ng=phich_ng, pdsch_rbs=pdsch_rbs, modulation=modulation, duplex=duplex,
+                  ul_dl_config=ul_dl_config, special_subframe_config=special_subframe_config)
+  params = {'standard': 'LTE', 'bandwidth_mhz': float(bandwidth_mhz), 'n_rb': n_rb, 'ncellid': int(ncellid),
+            'rmc': rmc, 'modulation': modulation, 'load': load, 'cfi': cfi}
+  if duplex == 'tdd':  # FDD params stay as they were (they are stored with existing datasets)
+    params.update(duplex='tdd', ul_dl_config=int(ul_dl_config), special_subframe_config=int(special_subframe_config))
   return waveform_lib.GridSource(
       label='LTE', bandwidth_hz=float(bandwidth_mhz) * 1e6, num_subcarriers=n_rb * N_SC,
-      num_symbols=14 * num_subframes, numerology_at=ofdm.lte_numerology, rows=rows,
-      params={'standard': 'LTE', 'bandwidth_mhz': float(bandwidth_mhz), 'n_rb': n_rb, 'ncellid': int(ncellid),
-              'rmc': rmc, 'modulation': modulation, 'load': load, 'cfi': cfi})
+      num_symbols=14 * num_subframes, numerology_at=ofdm.lte_numerology, rows=rows, params=params)
 
 
 def lte_waveform(bandwidth_mhz: float, *, ncellid: int, seed, sample_rate: float = 61.44e6,
                  duration_s: float = 0.04, **kwargs) -> waveform_lib.Waveform:
-  """An LTE FDD downlink waveform (one antenna port), clean and centred at 0 Hz.
+  """An LTE FDD or TDD downlink waveform (one antenna port), clean and centred at 0 Hz.
 
   Args:
     bandwidth_mhz: channel bandwidth, one of 1.4, 3, 5, 10, 15, 20.
@@ -293,7 +327,11 @@ def lte_waveform(bandwidth_mhz: float, *, ncellid: int, seed, sample_rate: float
     duration_s: waveform length.
     **kwargs: options of `lte_source`: modulation (PDSCH; default from the RMC preset of the bandwidth,
       R.6/R.2/R.8/R.9, else QPSK), load ('thinned' default, 'full', 'sparse', 'off'; see
-      `draw_pdsch_allocation`), cfi (2), phich_ng (1).
+      `draw_pdsch_allocation`), cfi (2), phich_ng (1), duplex ('fdd' default, or 'tdd': frame structure
+      type 2, TS 36.211 §4.2), ul_dl_config (TDD uplink-downlink configuration 0..6, default 2) and
+      special_subframe_config (0..9, normal CP, default 7). In TDD, uplink subframes and the GP and UpPTS of
+      special subframes are exactly zero, PSS/SSS sit in symbol 2 of subframes 1, 6 / symbol 13 of subframes
+      0, 5, and the PHICH groups of each subframe follow m_i of Table 6.9-1.
 
   Returns:
     A `Waveform` labelled 'LTE'.
