@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from specsense_jax.signals import counter_rng
+from specsense_jax.signals import nr_tdd
 from specsense_jax.signals import ofdm
 from specsense_jax.signals import sequences
 from specsense_jax.signals import waveform as waveform_lib
@@ -115,7 +116,8 @@ def random_groups(rng: np.random.Generator, n: int, fraction: tuple[float, float
 def nr_source(bandwidth_mhz: float, scs_khz: int, *, ncellid: int, seed, duration_s: float = 0.04,
               ssb_case: str | None = None, ssb_num_blocks: int | None = None, ssb_period_ms: float = 20,
               ssb_rb_offset: int | None = None, modulation: str = 'qpsk', prb_fraction=(0.2, 0.7),
-              slot_fraction=(0.1, 0.8), pdsch_period_slots: int = 20, coreset_symbols: int = 2
+              slot_fraction=(0.1, 0.8), pdsch_period_slots: int = 20, coreset_symbols: int = 2,
+              duplex: str = 'fdd', tdd_pattern: str | nr_tdd.TddPattern | nr_tdd.TddConfig = 'DDDSU'
               ) -> waveform_lib.GridSource:
   """The NR downlink of `nr_waveform` as a `GridSource` (rows built on demand); same arguments."""
   n_rb = n_rb_for(bandwidth_mhz, scs_khz)
@@ -136,6 +138,10 @@ def nr_source(bandwidth_mhz: float, scs_khz: int, *, ncellid: int, seed, duratio
     raise ValueError(f'modulation must be one of {sorted(sequences.MODULATION_ORDERS)}, got {modulation!r}')
   if pdsch_period_slots < 1:
     raise ValueError(f'pdsch_period_slots must be >= 1, got {pdsch_period_slots!r}')
+  if duplex not in nr_tdd.DUPLEX_MODES:
+    raise ValueError(f'duplex must be one of {nr_tdd.DUPLEX_MODES}, got {duplex!r}')
+  tdd_config = nr_tdd.resolve(tdd_pattern, scs_khz)  # validated in FDD too, as LTE validates its TDD options
+  tdd = tdd_config if duplex == 'tdd' else None
   draw_seq, data_seq = waveform_lib.seed_sequence(seed).spawn(2)
   rng = np.random.default_rng(draw_seq)
   key = counter_rng.key_from(data_seq)
@@ -157,14 +163,20 @@ def nr_source(bandwidth_mhz: float, scs_khz: int, *, ncellid: int, seed, duratio
     raise ValueError(f'ssb_rb_offset must be in [0, {n_rb - 20}] for {n_rb} RBs, got {ssb_rb_offset}')
   ssb_k0 = ssb_rb_offset * N_SC
   symbols_per_period = int(round(ssb_period_ms * 14 * 2**mu))
+  # In TDD, the downlink symbols of the slot format; a candidate block touching any other symbol is not sent.
+  downlink = None if tdd is None else nr_tdd.downlink_symbols(tdd, scs_khz, num_slots).reshape(-1)
+
+  def sent(l0: int) -> bool:
+    return l0 + 4 <= num_symbols and (downlink is None or bool(downlink[l0:l0 + 4].all()))
+
   ssb_first = [p + first_symbols[i] for p in range(0, num_symbols, symbols_per_period)
-               for i in np.flatnonzero(transmitted) if p + first_symbols[i] + 4 <= num_symbols]
+               for i in np.flatnonzero(transmitted) if sent(p + first_symbols[i])]
   ssb_block_of = np.full(num_symbols, -1)  # first symbol of the block each symbol belongs to
   ssb_index_of = {}
   for p in range(0, num_symbols, symbols_per_period):
     for i in np.flatnonzero(transmitted):
       l0 = p + first_symbols[i]
-      if l0 + 4 <= num_symbols:
+      if sent(l0):
         ssb_block_of[l0:l0 + 4] = l0
         ssb_index_of[l0] = int(i)
 
@@ -226,15 +238,20 @@ def nr_source(bandwidth_mhz: float, scs_khz: int, *, ncellid: int, seed, duratio
         block_re = (l0 + np.arange(4))[:, None] * n_sc + ssb_k0 + np.arange(240)
         ssb_blocks[l0] = ssb_grid(ncellid, ssb_index_of[l0], num_blocks, counter_rng.qam(key, block_re))
       out[j, ssb_k0:ssb_k0 + 240] = ssb_blocks[l0][symbols[j] - l0]
+    if downlink is not None:  # uplink and guard symbols: no downlink energy (CORESET, PDSCH and DMRS too)
+      out[~downlink[symbols]] = 0
     return out
 
+  params = {'standard': 'NR', 'bandwidth_mhz': float(bandwidth_mhz), 'scs_khz': scs_khz, 'n_rb': n_rb,
+            'ncellid': ncellid, 'ssb_case': ssb_case, 'ssb_num_blocks': num_blocks,
+            'ssb_transmitted': transmitted.astype(int).tolist(), 'modulation': modulation,
+            'pdsch_prb_share': float(prb_mask.mean()), 'pdsch_slots': int(slot_mask.sum())}
+  if tdd is not None:  # FDD params stay as they were (they are stored with existing datasets)
+    params.update(duplex='tdd', tdd_pattern=tdd_pattern if isinstance(tdd_pattern, str) else repr(tdd),
+                  tdd_slots=nr_tdd.slot_string(tdd, scs_khz))
   return waveform_lib.GridSource(
       label='NR', bandwidth_hz=float(bandwidth_mhz) * 1e6, num_subcarriers=n_sc, num_symbols=num_symbols,
-      numerology_at=lambda fs: ofdm.nr_numerology(scs_khz, fs), rows=rows,
-      params={'standard': 'NR', 'bandwidth_mhz': float(bandwidth_mhz), 'scs_khz': scs_khz, 'n_rb': n_rb,
-              'ncellid': ncellid, 'ssb_case': ssb_case, 'ssb_num_blocks': num_blocks,
-              'ssb_transmitted': transmitted.astype(int).tolist(), 'modulation': modulation,
-              'pdsch_prb_share': float(prb_mask.mean()), 'pdsch_slots': int(slot_mask.sum())},
+      numerology_at=lambda fs: ofdm.nr_numerology(scs_khz, fs), rows=rows, params=params,
       ssb_symbols=tuple(ssb_first), ssb_subcarrier=ssb_k0 + 120)
 
 
@@ -262,7 +279,12 @@ def nr_waveform(bandwidth_mhz: float, scs_khz: int, *, ncellid: int, seed, sampl
       ssb_num_blocks (L = 4 or 8, default drawn 50/50), ssb_period_ms (20), ssb_rb_offset (default centred),
       modulation (PDSCH: 'qpsk', '16qam', '64qam', '256qam'), prb_fraction ((0.2, 0.7): RB share in 1-3
       groups), slot_fraction ((0.1, 0.8): share of the first 8 slots of each period in 1-3 groups),
-      pdsch_period_slots (20), coreset_symbols (2: CORESET0 over the band at the start of every slot).
+      pdsch_period_slots (20), coreset_symbols (2: CORESET0 over the band at the start of every slot),
+      duplex ('fdd' default, or 'tdd') and tdd_pattern (TDD only: a preset name of `nr_tdd.PRESETS`, default
+      'DDDSU' with a 10:2:2 special slot, '_6_4_4'-style suffixes select other splits, e.g. 'DDDSU_6_4_4'; or
+      an `nr_tdd.TddPattern` / `nr_tdd.TddConfig`, the tdd-UL-DL-ConfigurationCommon of TS 38.213 §11.1).
+      In TDD, uplink, guard and flexible symbols are exactly zero, and an SS/PBCH block whose candidate
+      symbols are not all downlink is not sent (it is absent from `ssb_starts`).
 
   Returns:
     A `Waveform` labelled 'NR' with `ssb_offset_hz` and `ssb_starts`.
