@@ -27,7 +27,7 @@ def _restart_with_huge_page_malloc() -> None:
 
 _restart_with_huge_page_malloc()
 # Before TensorFlow loads: its C++ INFO and WARNING lines (CPU-feature and oneDNN notices, tf.data notes) are
-# not for users unless they ask with absl's --verbosity (see launch/cli.py). TensorFlow only feeds data here, so
+# not for users unless they ask with absl's --verbosity (see specsense_jax/console.py). TensorFlow only feeds data here, so
 # its oneDNN math kernels (whose notice ignores the log level) are not used anyway.
 if not any(arg.startswith(('--verbosity=', '--v=')) and arg.split('=')[1].isdigit() and arg.split('=')[1] != '0'
            for arg in sys.argv):

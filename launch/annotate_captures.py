@@ -9,7 +9,7 @@ import os
 from absl import app
 from absl import flags
 
-from launch import cli
+from specsense_jax import console
 from specsense_jax.io import catalog
 
 _CAPTURES_DIR = flags.DEFINE_string('captures_dir', '../shared/realdata/captures', 'Folder of the raw captures.')
@@ -24,4 +24,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  cli.run(main)
+  console.run(main)

@@ -7,7 +7,7 @@ r"""Runs the project's benchmarks and prints a table per stage; writes JSON.
 from absl import app
 from absl import flags
 
-from launch import cli
+from specsense_jax import console
 from specsense_jax.benchmarks import harness
 
 _OUTPUT = flags.DEFINE_string('output', 'benchmarks/results.json', 'JSON report path ("" to skip).')
@@ -25,4 +25,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  cli.run(main)
+  console.run(main)

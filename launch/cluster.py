@@ -11,7 +11,7 @@ import os
 from absl import app
 from absl import flags
 
-from launch import cli
+from specsense_jax import console
 from specsense_jax.experiments import cluster
 
 _TARGET = flags.DEFINE_enum('target', None, ['tpu', 'slurm'], 'Cloud TPU VM pod or Slurm GPU cluster.')
@@ -55,4 +55,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  cli.run(main)
+  console.run(main)

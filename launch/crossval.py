@@ -8,8 +8,8 @@ resumes an interrupted one.
 
 from absl import logging
 
-from launch import cli
 from launch import common
+from specsense_jax import console
 from specsense_jax.training import crossval
 import tfds_builders.spectrum_sensing  # pylint: disable=unused-import  registers the dataset
 
@@ -22,4 +22,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  cli.run(main)
+  console.run(main)

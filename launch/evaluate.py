@@ -7,7 +7,7 @@ r"""Evaluates a training workdir's best checkpoint and writes a report.
 from absl import app
 from absl import flags
 
-from launch import cli
+from specsense_jax import console
 from specsense_jax.evaluation import reports
 from specsense_jax.training import tasks
 import tfds_builders.spectrum_sensing  # pylint: disable=unused-import  registers the dataset
@@ -28,4 +28,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  cli.run(main)
+  console.run(main)

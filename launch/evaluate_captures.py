@@ -7,7 +7,7 @@ r"""Evaluates a trained network on the real over-the-air captures (per-recording
 from absl import app
 from absl import flags
 
-from launch import cli
+from specsense_jax import console
 from specsense_jax.evaluation import captures
 from specsense_jax.inference import trained_models
 
@@ -25,4 +25,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  cli.run(main)
+  console.run(main)

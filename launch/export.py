@@ -9,7 +9,7 @@ Load it elsewhere with JAX only: `jax.export.deserialize(open(path, 'rb').read()
 from absl import app
 from absl import flags
 
-from launch import cli
+from specsense_jax import console
 from specsense_jax.inference import export
 from specsense_jax.inference import trained_models
 
@@ -31,4 +31,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  cli.run(main)
+  console.run(main)

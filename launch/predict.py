@@ -11,7 +11,7 @@ Writes frame_NNNN_mask.png/.npy, frame_NNNN.png (spectrogram above labels) and d
 from absl import app
 from absl import flags
 
-from launch import cli
+from specsense_jax import console
 from specsense_jax.inference import predict
 from specsense_jax.inference import trained_models
 
@@ -41,4 +41,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  cli.run(main)
+  console.run(main)

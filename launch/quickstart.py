@@ -7,7 +7,7 @@ from absl import app
 from absl import flags
 
 from configs import default
-from launch import cli
+from specsense_jax import console
 from specsense_jax.experiments import quickstart
 import tfds_builders.spectrum_sensing  # pylint: disable=unused-import  registers the dataset
 
@@ -26,4 +26,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  cli.run(main)
+  console.run(main)

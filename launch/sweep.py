@@ -11,7 +11,7 @@ together.
 from absl import app
 from absl import flags
 
-from launch import cli
+from specsense_jax import console
 from specsense_jax.experiments import sweep
 
 _SWEEP = flags.DEFINE_string('sweep', None, 'Sweep file defining sweep(add).')
@@ -31,4 +31,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  cli.run(main)
+  console.run(main)

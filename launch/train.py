@@ -5,8 +5,8 @@ r"""Trains a model.
 
 from absl import logging
 
-from launch import cli
 from launch import common
+from specsense_jax import console
 from specsense_jax.training import train
 import tfds_builders.spectrum_sensing  # pylint: disable=unused-import  registers the dataset
 
@@ -18,4 +18,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  cli.run(main)
+  console.run(main)

@@ -1,4 +1,4 @@
-"""How every launcher starts and stops: a quiet console, and one line for a user's mistake.
+"""How every `python -m launch.*` run starts and stops: a quiet console, one line for a user's mistake.
 
 By default the console shows what a person acts on: results, progress bars, warnings about their data. absl's
 and Orbax's INFO lines, Python warnings from libraries and TensorFlow's C++ log stay hidden; absl's own
