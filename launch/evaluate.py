@@ -23,7 +23,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   report = reports.evaluate_workdir(_WORKDIR.value, _SPLIT.value, dataset=_DATASET.value,
-                                       data_dir=_DATA_DIR.value, output_dir=_OUTPUT.value)
+                                    data_dir=_DATA_DIR.value, output_dir=_OUTPUT.value)
   print({k: report[k] for k in tasks.TASKS[report['task']].report_metrics})
 
 

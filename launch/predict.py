@@ -32,8 +32,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   document = predict.run_predict(_INPUT.value, _OUTPUT.value, model=_MODEL.value, sample_rate=_SAMPLE_RATE.value,
-                                   dtype=_DTYPE.value, center_frequency=_CENTER_FREQ.value, mode=_MODE.value,
-                                   average=_AVERAGE.value, figures=_FIGURES.value)
+                                 dtype=_DTYPE.value, center_frequency=_CENTER_FREQ.value, mode=_MODE.value,
+                                 average=_AVERAGE.value, figures=_FIGURES.value)
   for d in document['detections']:
     print(f"{d['standard']:>3} {d['center_frequency_mhz']:10.3f} MHz  {d['bandwidth_mhz']:7.2f} MHz  "
           f"{d['start_s'] * 1e3:8.1f}-{d['end_s'] * 1e3:.1f} ms  confidence {d['confidence']:.2f}")

@@ -116,7 +116,7 @@ def _recording(tmp_path, sample_rate, duration, bandwidth=10, snr=20):
   ann = [{'label': 'LTE', 'freq_lower_edge': -bandwidth * 5e5, 'freq_upper_edge': bandwidth * 5e5,
           'sample_start': 0, 'sample_count': len(iq)}]
   return recordings.read_recording(sigmf.write_recording(tmp_path / f'r{int(sample_rate)}', iq, sample_rate,
-                                                    annotations=ann))
+                                                         annotations=ann))
 
 
 def test_narrow_recording_is_resampled_and_filled_at_its_floor(tmp_path):

@@ -93,7 +93,7 @@ def run_predict(inputs: list[str], output: str, *, model: str = trained_models.D
     stream = frames.image_frames(inputs, size)
   elif len(inputs) == 1:
     recording = recordings.open_recording(inputs[0], sample_rate=sample_rate, dtype=dtype,
-                                       center_frequency=center_frequency)
+                                          center_frequency=center_frequency)
     source = {'input': inputs[0], 'sample_rate': recording.sample_rate, 'num_samples': int(recording.num_samples),
               'center_frequency': recording.center_frequency, 'mode': mode}
     stream = frames.recording_frames(recording, size, mode)

@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 import tqdm
 
+from specsense_jax.constants import CLASS_COLORS
 from specsense_jax.constants import CLASS_NAMES
 from specsense_jax.constants import STANDARDS
 from specsense_jax.data import augment
@@ -61,7 +62,7 @@ def _class_weights(config, workdir: str) -> np.ndarray:
     weights = np.ones(config.num_classes, np.float32)
   else:  # median_frequency (check_config allows it for segmentation only)
     ds = pipeline.input_pipeline(config.dataset, config.train_split, global_batch_size=jax.device_count(),
-                             train=False, data_dir=config.data_dir, cache=False)
+                                 train=False, data_dir=config.data_dir, cache=False)
     masks = (b['mask'][b['valid'] > 0] for b in tfds.as_numpy(ds))
     weights = optim.median_frequency_weights(*optim.class_pixel_statistics(masks, config.num_classes))
   if jax.process_index() == 0:
@@ -116,7 +117,7 @@ def _batches(config: ml_collections.ConfigDict, split: str, sharding) -> Iterato
 
 def _mask_panels(samples: dict[str, np.ndarray]) -> np.ndarray:
   """Spectrogram | true mask | predicted mask of the kept validation examples, as (count, H, 3W, 3)."""
-  palette = np.array([[40, 40, 40], [31, 155, 222], [240, 160, 32], [176, 64, 192]], np.float32) / 255
+  palette = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in CLASS_COLORS], np.float32) / 255
   colour = lambda m: palette[np.clip(m, 0, len(palette) - 1)]
   return np.concatenate([samples['image'], colour(samples['mask']), colour(samples['predictions'])], axis=2)
 

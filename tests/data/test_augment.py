@@ -34,7 +34,7 @@ def test_image_and_mask_stay_aligned_and_seeded(name):
 def test_pipeline_with_augmentation_is_deterministic(tiny_data_dir):
   def first(seed):
     ds = pipeline.input_pipeline('spectrum_sensing/synthetic_tiny', 'train', global_batch_size=8, train=True,
-                             data_dir=tiny_data_dir, seed=seed, augment=('time_roll', 'time_flip'))
+                                 data_dir=tiny_data_dir, seed=seed, augment=('time_roll', 'time_flip'))
     return next(iter(ds))['mask'].numpy()
   np.testing.assert_array_equal(first(0), first(0))
   assert not np.array_equal(first(0), first(1))

@@ -177,7 +177,7 @@ def test_average_mode_at_the_model_rate_equals_the_whole_frame_spectrogram(tmp_p
     predict.run_predict([meta], str(tmp_path / 'wrong'), mode='average', figures=False)
   assert not (tmp_path / 'wrong').exists() and not (tmp_path / 'wrong.partial').exists()
   document = predict.run_predict([meta], str(tmp_path / 'out'), model='custom_synthetic_128_average',
-                                   figures=False)  # the mode follows the model
+                                 figures=False)  # the mode follows the model
   assert document['frames'] == 2 and document['source']['mode'] == 'average'
   (nr_carrier,) = document['detections']
   assert nr_carrier['standard'] == 'NR' and abs(nr_carrier['center_frequency_mhz'] - (CENTER + 5e6) / 1e6) <= 1.0
