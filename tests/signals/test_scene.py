@@ -2,12 +2,14 @@
 
 import dataclasses
 import hashlib
+import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
+from specsense_jax.data import examples
 from specsense_jax.signals import scene
 from specsense_jax.signals import SceneConfig, generate_frame
 
@@ -176,3 +178,26 @@ def test_rendering_chosen_samples_equals_whole_frame(config):
 def test_render_rejects_out_of_range_indices():
   with pytest.raises(ValueError, match='indices'):
     scene.compose_frame(0, SMALL).render(np.array([-1]))
+
+
+# Frames of the MathWorks-parity configuration as they were before the realistic scene options existed: the
+# sha256 of every drawn parameter and each millisecond's power (dB, compared to 0.02 dB so that a different FFT
+# build cannot flip a rounding). New options draw from their own seed child and leave these frames alone.
+_PINNED_FRAMES = [
+    (7, {}, '9b0ee498188eaa8f', [-0.7, 7.9, 2.5, -5.5, -11.9, -6.4, -6.2, -8.3, -7.0, -14.9]),
+    (8, dict(channel_models=('tdl', 'etu'), scenes=('nr_lte',), nr_bandwidths_mhz=(10, 20), lte_bandwidths_mhz=(5, 10)),
+     '51d699a9ee9df06c', [1.3, 2.1, 3.6, 4.4, 1.3, 0.5, -2.2, -2.3, -1.5, 0.1]),
+    (9, dict(scenes=('lte',), lte_load='sparse'), '946266c0f0e2a525',
+     [-4.1, 2.5, -4.7, 2.5, 4.1, -4.4, -3.9, 2.1, 1.2, -5.0]),
+    (10, dict(scenes=('nr',), nr_scs_khz=(30,)), 'c94244e1d040d6ef',
+     [1.4, 4.6, 3.3, -0.7, -1.9, -12.9, -6.5, -2.7, -0.4, -3.2]),
+]
+
+
+@pytest.mark.parametrize('seed, overrides, params_digest, power_db', _PINNED_FRAMES)
+def test_parity_frames_are_unchanged(seed, overrides, params_digest, power_db):
+  frame = generate_frame(seed, SceneConfig(sample_rate=30.72e6, duration_s=0.01, **overrides))
+  params = json.dumps(examples._jsonable(frame.params), sort_keys=True).encode()
+  assert hashlib.sha256(params).hexdigest()[:16] == params_digest
+  measured = 10 * np.log10(np.mean(np.abs(frame.iq.reshape(10, -1)) ** 2, axis=1))
+  np.testing.assert_allclose(measured, power_db, atol=0.06)
