@@ -56,6 +56,8 @@ class GridSource:
     params: generator parameters and random draws.
     ssb_symbols: first symbol of each transmitted SS/PBCH block (NR).
     ssb_subcarrier: grid subcarrier of the SS/PBCH block centre (NR).
+    port_rows: one row builder per antenna port (same signature as `rows`), for multi-port sources whose ports
+      go through their own channels; `rows` is their sum. Empty for single-port sources.
   """
   label: str
   bandwidth_hz: float
@@ -66,13 +68,17 @@ class GridSource:
   params: dict[str, Any]
   ssb_symbols: tuple[int, ...] = ()
   ssb_subcarrier: int | None = None
+  port_rows: tuple = ()
 
   def grid(self) -> np.ndarray:
     return self.rows(np.arange(self.num_symbols))
 
   def activity(self) -> np.ndarray:
-    """(num_symbols, num_subcarriers) bool: the REs that carry energy."""
-    return self.rows(np.arange(self.num_symbols), values=False)
+    """(num_symbols, num_subcarriers) bool: the REs that carry energy (on any antenna port)."""
+    symbols = np.arange(self.num_symbols)
+    if self.port_rows:
+      return np.logical_or.reduce([rows(symbols, values=False) for rows in self.port_rows])
+    return self.rows(symbols, values=False)
 
   def waveform(self, sample_rate: float, num_samples: int) -> Waveform:
     """The whole waveform, with occupancy cells and SS/PBCH block positions."""

@@ -1,5 +1,7 @@
 """LTE downlink against TS 36.211 and the MATLAB-made reference vectors."""
 
+import hashlib
+
 import numpy as np
 import pytest
 import scipy.signal
@@ -100,4 +102,27 @@ def test_rmc_presets_and_bad_bandwidth():
   with pytest.raises(ValueError, match='duration_s'):
     lte.lte_waveform(10, ncellid=0, seed=0, duration_s=float('nan'))
   with pytest.raises(ValueError, match='load'):
-    lte.lte_waveform(10, ncellid=0, seed=0, load='heavy')
+    lte.lte_waveform(10, ncellid=0, seed=0, load='busy')
+
+
+def _sha(array):
+  return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()[:32]
+
+
+def test_tdd_thinned_and_old_loads_are_unchanged():
+  """Bytes from before multi-port CRS and the traffic loads existed (one port, the MathWorks loads)."""
+  source = lte.lte_source(5, ncellid=33, seed=7, duration_s=0.02, duplex='tdd', ul_dl_config=1,
+                          special_subframe_config=6)
+  assert _sha(source.grid()) == 'cd8155faec68965eb0781f0148c2816e'
+  assert _sha(source.activity()) == '1d9fefe026d6fe673030ff04ccbc53a1'
+  assert source.params == {'standard': 'LTE', 'bandwidth_mhz': 5.0, 'n_rb': 25, 'ncellid': 33, 'rmc': 'R.6',
+                           'modulation': '64qam', 'load': 'thinned', 'cfi': 2, 'duplex': 'tdd', 'ul_dl_config': 1,
+                           'special_subframe_config': 6}
+  assert source.port_rows == ()
+  sparse = lte.lte_source(3, ncellid=101, seed=12, duration_s=0.02, load='sparse')
+  assert _sha(sparse.grid()) == '3f36abaa0856efe91eb7e79c6b5e5075'
+  for load, expected in (('full', '9875a27af6a5a1944da9132e9eb39012'), ('sparse', '78e230b4b00dadc47f8543b3307ea946'),
+                         ('off', 'ddd8a9a9450988d1996a2e31f25ef570'), ('thinned', '601bcfa608df3ac88006d773d55b6508')):
+    tdd = lte.lte_source(3, ncellid=101, seed=12, duration_s=0.02, load=load, duplex='tdd', ul_dl_config=3,
+                         special_subframe_config=9)
+    assert _sha(tdd.grid()) == expected, load
