@@ -1,4 +1,5 @@
-"""Evaluation reports of a trained workdir: all metrics, per SNR band and per scene type, and a figure."""
+"""Evaluation reports of a trained network (a training workdir, a packaged or a shipped model): all metrics, per SNR
+band and per scene type, and a figure."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import numpy as np
 from specsense_jax import plotting
 from specsense_jax.constants import CLASS_NAMES
 from specsense_jax.data import pipeline
+from specsense_jax.inference import trained_models
 from specsense_jax.models import registry
-from specsense_jax.training import checkpoints
 from specsense_jax.training import evaluate
 from specsense_jax.training import steps
 from specsense_jax.training import tasks
@@ -43,25 +44,34 @@ def evaluate_workdir(workdir: str, split: str = 'test', *, dataset: str | None =
   Runs the same eval step and loop as training's validation (`training.evaluate`), on parameters and BatchNorm
   statistics restored without an optimizer, over every local device.
   """
-  config = checkpoints.load_config(workdir)
+  output_dir = output_dir or os.path.join(workdir, f'eval_{split.replace("[", "_").replace(":", "_").strip("]")}')
+  return evaluate_model(workdir, split, dataset=dataset, data_dir=data_dir, output_dir=output_dir)
+
+
+def evaluate_model(model: str, split: str = 'test', *, output_dir: str, dataset: str | None = None,
+                   data_dir: str | None = None) -> dict[str, Any]:
+  """`evaluate_workdir` for any trained network: a workdir, a packaged model folder or a shipped model's name
+  (`inference.trained_models`), on its training dataset or on `dataset` (for instance a shipped model on
+  'spectrum_sensing/realistic_128')."""
+  trained = trained_models.load(model)
+  config = trained.config
   with config.unlocked():
     config.dataset = dataset or config.dataset
-    config.data_dir = data_dir or config.data_dir
+    config.data_dir = data_dir or config.get('data_dir')
   task = tasks.task_for_model(config.model)
   mesh = jax.make_mesh((jax.device_count(),), ('data',))
   sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data'))
   jitted = steps.make_steps(registry.build_from_config(config), None, mesh, np.ones(config.num_classes), task)
-  variables = jitted.place_state(checkpoints.restore_variables(workdir))
+  variables = jitted.place_state(trained.variables)
   batch_size = max(jax.device_count(), (config.batch_size // jax.device_count()) * jax.device_count())
   ds = pipeline.input_pipeline(config.dataset, split, global_batch_size=batch_size, train=False,
                                data_dir=config.data_dir, cache=False)
   result = evaluate.evaluate_batches(jitted.eval_step, variables, pipeline.global_batches(ds, sharding), task,
                                      config.num_classes, group_fn=_groups)
-  report = {'workdir': workdir, 'dataset': config.dataset, 'split': split, 'task': task.name,
+  report = {'workdir': model, 'dataset': config.dataset, 'split': split, 'task': task.name,
             'num_images': result.count, **_summary(result.metrics, task),
             'groups': {name: {'num_images': group['num_images'], **_summary(group, task)}
                        for name, group in result.groups.items()}}
-  output_dir = output_dir or os.path.join(workdir, f'eval_{split.replace("[", "_").replace(":", "_").strip("]")}')
   os.makedirs(output_dir, exist_ok=True)
   with open(os.path.join(output_dir, 'report.json'), 'w') as f:
     json.dump(report, f, indent=1)

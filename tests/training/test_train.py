@@ -90,6 +90,12 @@ def test_evaluate_report_matches_training_test_metrics(tiny_config, tmp_path):
   out = tmp_path / 'eval_test'
   assert (out / 'report.json').exists() and (out / 'confusion_matrix.png').stat().st_size > 1000
   assert '| all | 2 |' in (out / 'report.md').read_text()
+  # A packaged model (as shipped ones are) evaluates the same, on the dataset it is pointed at.
+  from specsense_jax.inference import trained_models  # pylint: disable=g-import-not-at-top
+  packaged = trained_models.package(str(tmp_path), str(tmp_path / 'packaged'))
+  again = reports.evaluate_model(packaged, 'test', output_dir=str(tmp_path / 'packaged_eval'),
+                                 data_dir=tiny_config().data_dir)
+  assert again['mean_iou'] == pytest.approx(report['mean_iou']) and again['num_images'] == 2
 
 
 @pytest.mark.slow
