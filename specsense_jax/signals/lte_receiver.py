@@ -30,6 +30,7 @@ import scipy.signal
 from specsense_jax.signals import channel
 from specsense_jax.signals import lte_tdd
 from specsense_jax.signals import ofdm
+from specsense_jax.signals import power_profile
 from specsense_jax.signals import sequences
 
 SEARCH_RATE = 1.92e6
@@ -374,20 +375,16 @@ def tdd_subframe_energy(iq: np.ndarray, sample_rate: float, frame_start: int) ->
   sample_rate = float(sample_rate)
   if not np.isfinite(sample_rate) or sample_rate <= 0:
     raise ValueError(f'sample_rate must be positive, got {sample_rate!r}')
-  per_subframe = sample_rate * 1e-3
   iq = np.asarray(iq, np.complex64)
-  power = np.abs(iq - iq.mean()) ** 2  # without the receiver's DC offset, which fills the uplink gaps
-  first = -int(np.floor(frame_start / per_subframe))  # subframe index (from frame_start) of the first whole one
-  count = int(np.floor((len(power) - frame_start) / per_subframe))
-  values = [[] for _ in range(10)]
-  for i in range(first, count):
-    a, b = (int(round(frame_start + j * per_subframe)) for j in (i, i + 1))
-    if a >= 0 and b <= len(power):
-      values[i % 10].append(float(np.mean(power[a:b])))
-  if any(len(v) == 0 for v in values):
+  per_subframe = int(round(sample_rate * 1e-3))
+  start = int(frame_start) % per_subframe
+  if len(iq) < start + 10 * per_subframe:
     raise ValueError(f'iq must cover every subframe number at least once (10 ms from frame_start), got '
-                     f'{len(power) / sample_rate * 1e3:.2f} ms')
-  return np.array([np.median(v) for v in values])
+                     f'{len(iq) / sample_rate * 1e3:.2f} ms')
+  # without the receiver's DC offset, which fills the uplink gaps
+  envelope = power_profile.subframe_envelope(iq - iq.mean(), sample_rate, start=start)
+  numbers = (np.arange(len(envelope)) + (start - int(frame_start)) // per_subframe) % 10
+  return np.array([np.median(envelope[numbers == n]) for n in range(10)])
 
 
 def guess_ul_dl_config(subframe_power: np.ndarray) -> tuple[int, float]:
