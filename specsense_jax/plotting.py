@@ -21,7 +21,7 @@ def _extent(sample_rate: float, duration_s: float):
   return (-sample_rate / 2e6, sample_rate / 2e6, duration_s * 1e3, 0)
 
 
-def save_example_grid(rows: list[dict], path: str, sample_rate: float, duration_s: float) -> str:
+def save_example_grid(rows: list[dict], path: str, sample_rate: float, duration_s: float, *, dpi: int = 110) -> str:
   """Writes a figure with one row per example: each image panel, then each mask panel.
 
   Args:
@@ -29,6 +29,7 @@ def save_example_grid(rows: list[dict], path: str, sample_rate: float, duration_
     path: PNG path (written atomically).
     sample_rate: frame sample rate (axis in MHz).
     duration_s: frame length (axis in ms).
+    dpi: resolution of the PNG.
   """
   columns = max(len(r['images']) + len(r['masks']) for r in rows)
   fig = matplotlib.figure.Figure(figsize=(3.2 * columns, 3.0 * len(rows)))
@@ -53,7 +54,7 @@ def save_example_grid(rows: list[dict], path: str, sample_rate: float, duration_
   fig.legend(handles=handles, loc='lower center', ncol=len(handles), fontsize=8)
   fig.tight_layout(rect=(0, 0.04, 1, 1))
   tmp = path + '.tmp.png'
-  fig.savefig(tmp, dpi=110)
+  fig.savefig(tmp, dpi=dpi)
   os.replace(tmp, path)
   return path
 

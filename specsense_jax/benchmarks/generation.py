@@ -1,6 +1,10 @@
-"""Synthesis benchmark: one NR + LTE frame to a labelled image, against scipy's spectrogram alone."""
+"""Synthesis benchmark: one NR + LTE frame to a labelled image, against scipy's spectrogram alone; MathWorks-parity
+frames against realistic ones (`SceneConfig.realistic()`), measured frame by frame in one run."""
 
 from __future__ import annotations
+
+import statistics
+import time
 
 import scipy.signal
 
@@ -15,6 +19,25 @@ MATLAB_FRAME_CORE_SECONDS = 6 * 3600 / 2700  # MathWorks: 2,700 frames in an hou
 
 def _labelled_image(seed: int, config: SceneConfig, size, mode):
   return synthetic.make_example(seed, config, synthetic.ImageConfig(size=size, spectrogram_mode=mode))
+
+
+def parity_vs_realistic(num_frames: int, size=(128, 128), mode: str = 'matlab') -> list[dict]:
+  """Per-frame cost of parity and realistic frames (image + mask), alternating seed by seed so that both see the
+  same machine load; each frame draws other signals, so the figures are means and medians over the seeds."""
+  configs = {'MathWorks parity (SceneConfig())': SceneConfig(image_width=size[1]),
+             'realistic (SceneConfig.realistic())': SceneConfig.realistic(image_width=size[1])}
+  for config in configs.values():  # warm caches (templates, FFT plans) outside the timing
+    _labelled_image(10**6, config, size, mode)
+  seconds = {name: [] for name in configs}
+  for seed in range(num_frames):
+    for name, config in configs.items():
+      t0 = time.perf_counter()
+      _labelled_image(seed, config, size, mode)
+      seconds[name].append(time.perf_counter() - t0)
+  parity_mean = statistics.fmean(next(iter(seconds.values())))
+  return [{'work': f'{name} frame -> image + mask, {num_frames} frames', 'size': f'{size[0]}x{size[1]}',
+           'mode': mode, 'median_s': statistics.median(times), 'mean_s': statistics.fmean(times),
+           'vs_parity_mean': statistics.fmean(times) / parity_mean} for name, times in seconds.items()]
 
 
 def run(options: harness.Options) -> list[dict]:
@@ -52,4 +75,5 @@ def run(options: harness.Options) -> list[dict]:
     timing = harness.time_call(make, repeats=repeats)
     rows.append({'work': f'{name} (no fading), whole frame', 'size': '-', 'mode': '-',
                  'median_s': timing.median_s, 'core_s': timing.cpu_median_s})
+  rows += parity_vs_realistic(4 if options.quick else 40)
   return rows

@@ -22,6 +22,7 @@ from specsense_jax import synthetic
 from specsense_jax.data import splits
 from specsense_jax.io import recordings
 from specsense_jax.signals import scene
+from specsense_jax.signals import scene_config
 
 SIGNAL_LABELS = ('NR', 'LTE', 'Unknown')
 
@@ -35,9 +36,13 @@ class SyntheticSpec:
   spectrogram_mode: str = 'matlab'
   mask_mode: str = 'band'
   scene_overrides: tuple[tuple[str, Any], ...] = ()
+  scene_preset: str = 'matlab'
 
   def scene_config(self) -> scene.SceneConfig:
-    return dataclasses.replace(scene.SceneConfig(image_width=self.image_size), **dict(self.scene_overrides))
+    if self.scene_preset not in scene_config.SCENE_PRESETS:
+      raise ValueError(f'scene_preset must be one of {sorted(scene_config.SCENE_PRESETS)}, got {self.scene_preset!r}')
+    preset = scene_config.SCENE_PRESETS[self.scene_preset]
+    return preset(**{'image_width': self.image_size, **dict(self.scene_overrides)})
 
   def image_config(self) -> synthetic.ImageConfig:
     return synthetic.ImageConfig((self.image_size, self.image_size), self.spectrogram_mode, self.mask_mode)

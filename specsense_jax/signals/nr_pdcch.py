@@ -13,7 +13,7 @@ REG_SUBCARRIERS = 12
 REGS_PER_CCE = 6  # TS 38.211 §7.3.2.2
 AGGREGATION_LEVELS = (1, 2, 4, 8, 16)  # TS 38.211 Table 7.3.2.1-1
 INTERLEAVER_SIZES = (2, 3, 6)  # R of the interleaver, TS 38.211 §7.3.2.2
-MAX_SHIFT_INDEX = 274  # n_shift in {0, ..., 274}, TS 38.211 §7.3.2.2
+MAX_SHIFT_INDEX = 1007  # n_shift: shiftIndex 0..274, or N_ID^cell 0..1007 when absent (TS 38.211 §7.3.2.2)
 # TS 38.211 §7.4.1.3.2: PDCCH DM-RS on k = 12n + 4k' + 1, k' = 0, 1, 2: subcarriers 1, 5, 9 of each REG.
 DMRS_SUBCARRIERS = (1, 5, 9)
 # TS 38.213 Table 10.1-1: CCE aggregation level -> PDCCH candidates of the Type0-PDCCH CSS set (searchSpaceSIB1,
@@ -82,7 +82,7 @@ def cce_reg_bundles(n_rb_coreset: int, n_symbols: int, *, interleaved: bool, bun
     interleaved: cce-REG-MappingType interleaved (CORESET0: see `coreset0_mapping`).
     bundle_size: L; 6 when not interleaved; interleaved: 2 or 6 for 1 symbol, N_symb^CORESET or 6 otherwise.
     interleaver_size: R, 2, 3 or 6 (interleaved only).
-    shift_index: n_shift, 0..274 (interleaved only; N_ID^cell when shiftIndex is absent).
+    shift_index: n_shift: shiftIndex 0..274, or N_ID^cell 0..1007 when shiftIndex is absent (interleaved only).
 
   Returns:
     (N_CCE, 6) int array: row j holds the REG indices of CCE j, bundle by bundle.

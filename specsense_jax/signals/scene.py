@@ -16,118 +16,12 @@ from specsense_jax.signals import counter_rng
 from specsense_jax.signals import lte
 from specsense_jax.signals import nr
 from specsense_jax.signals import ofdm
+from specsense_jax.signals import scene_config
 from specsense_jax.signals import waveform as waveform_lib
 
-SCENES = {'nr': ('NR',), 'lte': ('LTE',), 'nr_lte': ('NR', 'LTE')}
-SNR_MODES = ('frame', 'per_signal')
-
-
-@dataclasses.dataclass(frozen=True)
-class SceneConfig:
-  """What a frame may contain; defaults follow the MathWorks example (2023-24 version).
-
-  Attributes:
-    sample_rate: samples per second.
-    duration_s: frame length.
-    scenes: scene types drawn with equal probability: 'nr', 'lte', 'nr_lte'.
-    nr_bandwidths_mhz: NR channel bandwidths to draw from.
-    nr_scs_khz: NR subcarrier spacings to draw from (combinations TS 38.104 lacks are skipped).
-    nr_ssb_case_30khz: SS/PBCH block cases drawn at 30 kHz ('B', 'C').
-    nr_modulations: PDSCH modulations to draw from.
-    lte_bandwidths_mhz: LTE channel bandwidths to draw from.
-    lte_load: LTE PDSCH load ('thinned' as in the example, 'full', 'sparse', 'off').
-    snr_db: AWGN SNR range, uniform.
-    snr_mode: 'frame': noise relative to the combined signal (MATLAB); 'per_signal': each signal gets its
-      own SNR draw relative to the noise floor.
-    doppler_hz: maximum Doppler range, uniform.
-    channel_models: fading models drawn from (see `channel.CHANNEL_MODELS`).
-    tdl_profiles: TDL profiles drawn from when the model is 'tdl'.
-    delay_spread_s: delay spread range for 'tdl', log-uniform.
-    time_shift: random circular time shift U[0, duration) per signal.
-    image_width: pixel columns of the images made later; single signals stay fs/width inside the edges.
-    gap_step_hz: NR + LTE: gap and start are multiples of this.
-    occupancy_cells: attach each signal's occupied time-frequency cells to its annotation.
-    short_frames: probability that a frame lasts a log-uniform draw from `short_duration_s` instead of
-      `duration_s`: imaged at the same size, it teaches a network what captures shorter than a frame look like.
-    short_duration_s: (min, max) length of a short frame.
-  """
-  sample_rate: float = 61.44e6
-  duration_s: float = 0.04
-  scenes: tuple[str, ...] = ('nr', 'lte', 'nr_lte')
-  nr_bandwidths_mhz: tuple[float, ...] = (10, 15, 20, 25, 30, 40, 50)
-  nr_scs_khz: tuple[int, ...] = (15, 30)
-  nr_ssb_case_30khz: tuple[str, ...] = ('B',)
-  nr_modulations: tuple[str, ...] = ('qpsk',)
-  lte_bandwidths_mhz: tuple[float, ...] = (5, 10, 15, 20)
-  lte_load: str = 'thinned'
-  snr_db: tuple[float, float] = (0.0, 40.0)
-  snr_mode: str = 'frame'
-  doppler_hz: tuple[float, float] = (0.0, 500.0)
-  channel_models: tuple[str, ...] = ('single_path',)
-  tdl_profiles: tuple[str, ...] = ('A', 'B', 'C', 'D', 'E')
-  delay_spread_s: tuple[float, float] = (10e-9, 300e-9)
-  time_shift: bool = True
-  image_width: int = 128
-  gap_step_hz: float = 1e6
-  occupancy_cells: bool = True
-  short_frames: float = 0.0
-  short_duration_s: tuple[float, float] = (0.001, 0.02)
-
-  def validate(self) -> 'SceneConfig':
-    """Raises ValueError naming the first bad field; returns self."""
-    fs = waveform_lib.check_positive('sample_rate', self.sample_rate)
-    waveform_lib.check_positive('duration_s', self.duration_s)
-    waveform_lib.check_positive('gap_step_hz', self.gap_step_hz)
-    waveform_lib.check_range('snr_db', self.snr_db, -50, 200)
-    waveform_lib.check_range('doppler_hz', self.doppler_hz, 0, 1e5)
-    waveform_lib.check_range('delay_spread_s', self.delay_spread_s, 1e-10, 1e-4)
-    if not 0 <= self.short_frames <= 1:
-      raise ValueError(f'short_frames must be a probability in [0, 1], got {self.short_frames!r}')
-    if self.short_frames:
-      waveform_lib.check_range('short_duration_s', self.short_duration_s, 1e-5, self.duration_s)
-    if self.delay_spread_s[0] <= 0:
-      raise ValueError('delay_spread_s must be positive')
-    for name, allowed in (('scenes', SCENES), ('channel_models', channel.CHANNEL_MODELS),
-                          ('tdl_profiles', channel.TDL_PROFILES), ('nr_ssb_case_30khz', ('B', 'C'))):
-      values = getattr(self, name)
-      bad = [v for v in values if v not in allowed]
-      if not values or bad:
-        raise ValueError(f'{name} must be a non-empty subset of {sorted(allowed)}, got {values!r}')
-    if self.snr_mode not in SNR_MODES:
-      raise ValueError(f'snr_mode must be one of {SNR_MODES}, got {self.snr_mode!r}')
-    if self.image_width < 1:
-      raise ValueError(f'image_width must be a positive integer, got {self.image_width!r}')
-    for bw in self.lte_bandwidths_mhz:
-      lte.n_rb_for(bw)
-    if not self.nr_options() and any('NR' in SCENES[s] for s in self.scenes):
-      raise ValueError(f'no (nr_bandwidths_mhz, nr_scs_khz) combination of {self.nr_bandwidths_mhz} x '
-                       f'{self.nr_scs_khz} is defined by TS 38.104 and narrower than sample_rate {fs:g} Hz')
-    for scene in self.scenes:
-      if not self.pairs(scene):
-        raise ValueError(f'scene {scene!r}: no combination of the configured bandwidths fits in sample_rate '
-                         f'{fs / 1e6:g} MHz')
-    return self
-
-  def nr_options(self) -> list[tuple[float, int]]:
-    """(bandwidth, SCS) pairs TS 38.104 defines whose occupied band fits the sample rate."""
-    out = []
-    for scs in self.nr_scs_khz:
-      for bw in self.nr_bandwidths_mhz:
-        try:
-          n_rb = nr.n_rb_for(bw, scs)
-        except ValueError:
-          continue
-        if n_rb * 12 * scs * 1e3 <= self.sample_rate and bw * 1e6 <= self.sample_rate:
-          out.append((float(bw), int(scs)))
-    return out
-
-  def pairs(self, scene: str) -> list[tuple]:
-    """The signal parameter tuples a scene can draw: [(nr option or None, lte bandwidth or None)]."""
-    nr_opts = self.nr_options() if 'NR' in SCENES[scene] else [None]
-    lte_opts = [float(b) for b in self.lte_bandwidths_mhz if b * 1e6 <= self.sample_rate] \
-        if 'LTE' in SCENES[scene] else [None]
-    return [(n, l) for n in nr_opts for l in lte_opts
-            if (n[0] if n else 0) * 1e6 + (l or 0) * 1e6 <= self.sample_rate]
+SceneConfig = scene_config.SceneConfig
+SCENES = scene_config.SCENES
+SNR_MODES = scene_config.SNR_MODES
 
 
 @dataclasses.dataclass
@@ -161,6 +55,7 @@ class _Transmission:
   shift: int
   centre_hz: float
   gain: float = 1.0
+  exact_power: bool = False  # measure RE power from the grid (boosted, multi-port or offset channels)
 
   def received(self, sample_rate: float, num_samples: int, indices: np.ndarray | None) -> np.ndarray:
     """Faded, frequency-shifted, time-shifted and scaled samples at `indices` (all when None)."""
@@ -189,7 +84,10 @@ class _Transmission:
     scale = float(ratio)
     starts = numerology.symbol_starts(self.source.num_symbols) * scale
     lengths = (numerology.cp_of(self.source.num_symbols) + numerology.fft_size) * scale
-    symbol_power = np.count_nonzero(self.activity, axis=1) / self.activity.shape[1]
+    if self.exact_power:
+      symbol_power = np.sum(np.abs(self.source.grid()) ** 2, axis=1) / self.activity.shape[1]
+    else:  # unit-power constellations: the parity frames' bytes depend on this count
+      symbol_power = np.count_nonzero(self.activity, axis=1) / self.activity.shape[1]
     inside = np.clip(np.minimum(starts + lengths, num_samples) - starts, 0, None)
     centres = np.minimum(starts + lengths / 2, num_samples - 1).astype(np.int64)
     gain = self.fading.mean_power_gain(centres)
@@ -272,7 +170,7 @@ def _draw_signals(rng: np.random.Generator, config: SceneConfig) -> tuple[str, l
                              ncellid=int(rng.integers(1008)),
                              modulation=config.nr_modulations[int(rng.integers(len(config.nr_modulations)))])))
   if lte_bw:
-    specs.append(('LTE', dict(bandwidth_mhz=lte_bw, ncellid=int(rng.integers(504)), load=config.lte_load)))
+    specs.append(('LTE', dict(bandwidth_mhz=lte_bw, ncellid=int(rng.integers(504)))))
   return scene, [specs[i] for i in rng.permutation(len(specs))]
 
 
@@ -284,8 +182,10 @@ def compose_frame(seed, config: SceneConfig | None = None) -> ComposedFrame:
     config: scene configuration; default `SceneConfig()`.
   """
   config = (config or SceneConfig()).validate()
-  # spawn(5) leaves the first four children as spawn(4) made them: frames without short_frames are unchanged
-  draw_seq, noise_seq, signal_seq0, signal_seq1, duration_seq = waveform_lib.seed_sequence(seed).spawn(5)
+  # spawn(6) leaves the first children as spawn(4) and spawn(5) made them: frames without short frames or
+  # realistic traffic are unchanged
+  draw_seq, noise_seq, signal_seq0, signal_seq1, duration_seq, traffic_seq = waveform_lib.seed_sequence(
+      seed).spawn(6)
   signal_seqs = (signal_seq0, signal_seq1)
   rng = np.random.default_rng(draw_seq)
   fs = config.sample_rate
@@ -296,6 +196,9 @@ def compose_frame(seed, config: SceneConfig | None = None) -> ComposedFrame:
       duration_s = float(np.exp(duration_rng.uniform(*np.log(config.short_duration_s))))
   num_samples = int(round(duration_s * fs))
   scene, specs = _draw_signals(rng, config)
+  traffic_rng = np.random.default_rng(traffic_seq)
+  traffic = [scene_config.draw_traffic(traffic_rng, config, label, kwargs) for label, kwargs in specs]
+  specs = [(label, {**kwargs, **options}) for (label, kwargs), options in zip(specs, traffic)]
   centres = _place(rng, [s[1]['bandwidth_mhz'] * 1e6 for s in specs], config)
   doppler = float(rng.uniform(*config.doppler_hz))
   model = config.channel_models[int(rng.integers(len(config.channel_models)))]
@@ -306,23 +209,30 @@ def compose_frame(seed, config: SceneConfig | None = None) -> ComposedFrame:
   snrs = [float(rng.uniform(*config.snr_db)) for _ in specs]
 
   transmissions, annotations, signal_params = [], [], []
-  for (label, kwargs), centre, snr, seq in zip(specs, centres, snrs, signal_seqs):
+  for (label, kwargs), options, centre, snr, seq in zip(specs, traffic, centres, snrs, signal_seqs):
     wave_seq, channel_seq, shift_seq = seq.spawn(3)
     make_source = nr.nr_source if label == 'NR' else lte.lte_source
     source = make_source(**kwargs, seed=wave_seq, duration_s=duration_s)
     layout, ratio = waveform_lib.synthesis_numerology(source.numerology_at, fs, source.num_subcarriers)
     numerology = layout if ratio == 1 else None  # None: rendered whole, then resampled
     shift = int(np.random.default_rng(shift_seq).integers(num_samples)) if config.time_shift else 0
-    fading = channel.make_fading(model, fs, num_samples, np.random.default_rng(channel_seq), doppler,
-                                 **model_kwargs)
-    t = _Transmission(source, source.activity(), numerology, fading, shift, centre)
-    power = t.expected_power(fs, num_samples)
-    t.gain = float(np.sqrt(10 ** (snr / 10) / power) if config.snr_mode == 'per_signal' else 1 / np.sqrt(power))
-    transmissions.append(t)
+    activity = source.activity()
+    ports = [dataclasses.replace(source, rows=rows, port_rows=()) for rows in source.port_rows] or [source]
+    port_seqs = [channel_seq] + channel_seq.spawn(len(ports) - 1) if len(ports) > 1 else [channel_seq]
+    group = [_Transmission(port, activity if len(ports) == 1 else port.activity(), numerology,
+                           channel.make_fading(model, fs, num_samples, np.random.default_rng(port_seq), doppler,
+                                               **model_kwargs), shift, centre,
+                           exact_power=scene_config.needs_exact_power(label, options))
+             for port, port_seq in zip(ports, port_seqs)]
+    power = sum(t.expected_power(fs, num_samples) for t in group)
+    gain = float(np.sqrt(10 ** (snr / 10) / power) if config.snr_mode == 'per_signal' else 1 / np.sqrt(power))
+    for t in group:  # every port of a cell shares its scale: the cell, not each port, has unit power
+      t.gain = gain
+    transmissions.extend(group)
     ann = {'label': label, 'freq_lower_edge': centre - source.bandwidth_hz / 2,
            'freq_upper_edge': centre + source.bandwidth_hz / 2, 'sample_start': 0, 'sample_count': num_samples}
     if config.occupancy_cells:
-      cells = waveform_lib.occupancy_cells(t.activity, layout, ratio, num_samples)
+      cells = waveform_lib.occupancy_cells(activity, layout, ratio, num_samples)
       ann['occupancy'] = _shift_cells(cells, shift, centre, num_samples)
     if config.snr_mode == 'per_signal':
       ann['snr_db'] = snr
@@ -336,10 +246,10 @@ def compose_frame(seed, config: SceneConfig | None = None) -> ComposedFrame:
 
   if config.snr_mode == 'frame':
     # The drawn SNR is the composed frame's (MATLAB adds noise relative to the summed signals): each transmission
-    # is scaled to unit expected power, so the frame carries len(transmissions) of signal power. The second
+    # is scaled to unit expected power (all its ports together), so the frame carries len(specs) of signal power. The second
     # signal's draw stays unused so the random stream, and every single-signal frame, is unchanged.
     frame_snr = snrs[0]
-    noise_std = float(np.sqrt(len(transmissions) * 10 ** (-snrs[0] / 10)))
+    noise_std = float(np.sqrt(len(specs) * 10 ** (-snrs[0] / 10)))
   else:
     frame_snr = float(10 * np.log10(sum(10 ** (s / 10) for s in snrs)))
     noise_std = 1.0

@@ -118,3 +118,27 @@ def test_resampled_synthesis_at_non_integral_rate():
   assert len(wave.iq) == 50000 and wave.iq.dtype == np.complex64
   f, psd = scipy.signal.welch(wave.iq, 25e6, nperseg=4096, return_onesided=False)
   assert psd[np.abs(f) > 6e6].max() < psd[np.abs(f) < 4e6].mean() * 1e-3
+
+
+def test_load_and_ssb_period_constants():
+  assert nr.LOADS == ('matlab', 'idle', 'light', 'medium', 'heavy', 'full')
+  assert nr.SSB_PERIODS_MS == (5, 10, 20, 40, 80, 160)  # TS 38.331 ssb-periodicityServingCell
+  for bad in (15, 0, True, '20'):
+    with pytest.raises(ValueError, match='ssb_period_ms must be one of'):
+      nr.nr_source(10, 30, ncellid=0, seed=0, duration_s=0.001, ssb_period_ms=bad)
+
+
+def test_new_ssb_options_on_the_matlab_load():
+  default = nr.nr_source(20, 15, ncellid=9, seed=2, duration_s=0.005)
+  assert not {'ssb_bitmap', 'ssb_period_ms', 'k_ssb', 'offset_to_point_a'} & set(default.params)
+  # The n3 cell of ../shared/realdata: block subcarrier 0 on carrier subcarrier 26 = RB 2 + 2 subcarriers:
+  # offsetToPointA 2 and k_SSB 2 (15 kHz units, TS 38.211 §4.4.4.2, §7.4.3.1); SS_REF 120 subcarriers above.
+  source = nr.nr_source(20, 15, ncellid=9, seed=2, duration_s=0.005, ssb_first_subcarrier=26, ssb_bitmap='0110')
+  assert (source.params['k_ssb'], source.params['offset_to_point_a'], source.params['ssb_bitmap']) == (2, 2, '0110')
+  assert source.ssb_subcarrier == 146 and list(source.ssb_symbols) == [8, 16]  # case A blocks 1 and 2
+  grid = source.grid()
+  np.testing.assert_allclose(grid[8, 26 + 56:26 + 183], sequences.nr_pss(0), atol=1e-6)  # 9 = 3·3 + 0
+  np.testing.assert_allclose(grid[10, 26 + 56:26 + 183], sequences.nr_sss(9), atol=1e-6)
+  # 30 kHz: k_SSB and offsetToPointA count 15 kHz units, so both are even.
+  source = nr.nr_source(20, 30, ncellid=9, seed=2, duration_s=0.005, ssb_first_subcarrier=42, ssb_period_ms=5)
+  assert (source.params['k_ssb'], source.params['offset_to_point_a'], source.params['ssb_period_ms']) == (12, 6, 5)

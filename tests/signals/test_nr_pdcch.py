@@ -94,7 +94,7 @@ def test_every_shift_partitions_the_coreset():
     (dict(n_rb_coreset=24, n_symbols=2, interleaved=False, bundle_size=2),
      r'bundle_size must be one of \(6,\) for non-interleaved'),
     (dict(n_rb_coreset=24, n_symbols=2, interleaved=True, interleaver_size=4), r'interleaver_size must be one of'),
-    (dict(n_rb_coreset=24, n_symbols=2, interleaved=True, shift_index=275), r'shift_index must be an int in \[0, 274'),
+    (dict(n_rb_coreset=24, n_symbols=2, interleaved=True, shift_index=1008), r'shift_index must be an int in \[0, 1007'),
     (dict(n_rb_coreset=25, n_symbols=2, interleaved=False), 'n_rb_coreset must be a positive multiple of 6'),
     (dict(n_rb_coreset=24, n_symbols=4, interleaved=False), 'n_symbols must be 1, 2 or 3'),
 ])

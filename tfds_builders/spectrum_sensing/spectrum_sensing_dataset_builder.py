@@ -55,14 +55,17 @@ class SpectrumSensingConfig(tfds.core.BuilderConfig):
   spectrogram_mode: str = 'matlab'
   mask_mode: str = 'band'
   scene_overrides: tuple = ()
+  scene_preset: str = 'matlab'
 
   def synthetic_spec(self) -> examples.SyntheticSpec:
     return examples.SyntheticSpec(self.num_frames, self.image_size, self.seed, self.spectrogram_mode,
-                                          self.mask_mode, tuple(self.scene_overrides))
+                                  self.mask_mode, tuple(self.scene_overrides), self.scene_preset)
 
 
 def _configs():
   common = 'NR only, LTE only and NR + LTE in equal shares, SNR U[0, 40] dB, Doppler U[0, 500] Hz'
+  realistic = ('cells as deployed networks send them: NR mostly TDD at 30 kHz, LTE FDD and TDD with 1, 2 or 4 CRS '
+               'ports, loads from idle to full, SSB on the synchronization raster, per-port fading; ' + common)
   return [
       SpectrumSensingConfig(name='synthetic_128', image_size=128,
                             description=f'3,000 synthetic frames, 128x128, {common}.'),
@@ -76,6 +79,14 @@ def _configs():
                             f'{common}.'),
       SpectrumSensingConfig(name='synthetic_256', image_size=256,
                             description=f'3,000 synthetic frames, 256x256, {common}.'),
+      SpectrumSensingConfig(name='realistic_128', image_size=128, scene_preset='realistic',
+                            description=f'3,000 frames of SceneConfig.realistic(), 128x128: {realistic}.'),
+      SpectrumSensingConfig(name='realistic_256', image_size=256, scene_preset='realistic',
+                            description=f'3,000 frames of SceneConfig.realistic(), 256x256: {realistic}.'),
+      SpectrumSensingConfig(name='realistic_128_short', image_size=128, scene_preset='realistic',
+                            scene_overrides=(('short_frames', 0.25), ('short_duration_s', (0.001, 0.02))),
+                            description=f'realistic_128 where a quarter of the frames last 1-20 ms (log-uniform), '
+                            f'imaged at the same size: {realistic}.'),
       SpectrumSensingConfig(name='synthetic_tiny', image_size=64, num_frames=20,
                             description='20 synthetic 64x64 frames, for tests and smoke runs.'),
       SpectrumSensingConfig(name='synthetic_small', image_size=128, num_frames=400,

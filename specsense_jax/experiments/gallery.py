@@ -1,0 +1,145 @@
+"""The synthesis gallery: one figure per kind of cell the generators make (duplexing, load, ports, SSB placement),
+each as MATLAB-mode and average-mode spectrograms beside its occupancy mask, and real captures beside the cells
+configured like them.
+
+  python -m launch.gallery --output=docs/figures --captures_dir=../shared/realdata/captures
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Callable
+
+import numpy as np
+
+from specsense_jax import plotting
+from specsense_jax import spectrogram
+from specsense_jax.io import recordings
+from specsense_jax.signals import channel
+from specsense_jax.signals import lte
+from specsense_jax.signals import nr
+from specsense_jax.signals import nr_raster
+from specsense_jax.signals import scene
+from specsense_jax.signals import waveform as waveform_lib
+
+SNR_DB = 20.0
+IMAGE_SIZE = (256, 256)
+DPI = 72  # small PNGs: the README shows eight of them
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+  """One gallery figure: a titled waveform maker, and optionally the real capture it is configured like."""
+  title: str
+  make: Callable[[], waveform_lib.Waveform]
+  capture: str | None = None  # raw file in the captures folder (catalogued in `io.catalog`)
+  capture_rate: float | None = None
+  capture_dtype: str = 'ci8'
+
+
+def _n78_ssb(bandwidth_mhz: float, scs_khz: int = 30, band: str = 'n78') -> dict:
+  """An SSB placement on the band's raster, near the lower third of a carrier (as in the n78 40 MHz capture)."""
+  n_rb = nr.n_rb_for(bandwidth_mhz, scs_khz)
+  centre = nr_raster.draw_carrier(np.random.default_rng(0), band, bandwidth_mhz, scs_khz)
+  placements = nr_raster.ssb_placements(centre, n_rb, scs_khz, band)
+  p = placements[len(placements) // 4]
+  return dict(ssb_first_subcarrier=p.first_subcarrier, ssb_case=p.case)
+
+
+CASES = {
+    'lte_tdd_idle_2ports': Case(
+        'LTE TDD 20 MHz, UL/DL configuration 2, special subframe 5, 2 ports, idle (configured like the band-39 '
+        'capture, shown beside it)',
+        lambda: lte.lte_waveform(20, ncellid=101, seed=1, sample_rate=19.2e6, duplex='tdd', ul_dl_config=2,
+                                 special_subframe_config=5, num_ports=2, load='idle'),
+        capture='lte_tdd_b39_f1890MHz_s19.2Msps_int8.bin', capture_rate=19.2e6),
+    'lte_fdd_4ports_medium': Case(
+        'LTE FDD 10 MHz, 4 ports, medium load',
+        lambda: lte.lte_waveform(10, ncellid=7, seed=2, sample_rate=15.36e6, num_ports=4, load='medium')),
+    'lte_tdd_heavy': Case(
+        'LTE TDD 20 MHz, UL/DL configuration 1, special subframe 7, 2 ports, heavy load',
+        lambda: lte.lte_waveform(20, ncellid=3, seed=3, sample_rate=30.72e6, duplex='tdd', ul_dl_config=1,
+                                 special_subframe_config=7, num_ports=2, load='heavy')),
+    'nr_tdd_idle': Case(
+        'NR TDD 40 MHz at 30 kHz, DDDSU, idle: SSB on the n78 raster, CORESET0 + SIB1, TRS',
+        lambda: nr.nr_waveform(40, 30, ncellid=1, seed=4, sample_rate=61.44e6, duplex='tdd', tdd_pattern='DDDSU',
+                               load='idle', **_n78_ssb(40))),
+    'nr_fdd_idle_15khz': Case(
+        'NR FDD 20 MHz at 15 kHz, idle, one SSB every 20 ms (like the n3 cell of the captures)',
+        lambda: nr.nr_waveform(20, 15, ncellid=1, seed=5, sample_rate=30.72e6, load='idle', ssb_bitmap='single',
+                               **_n78_ssb(20, 15, 'n3'))),
+    'nr_tdd_light': Case(
+        'NR TDD 50 MHz at 30 kHz, DDDDDDDSUU, light load',
+        lambda: nr.nr_waveform(50, 30, ncellid=2, seed=6, sample_rate=61.44e6, duplex='tdd',
+                               tdd_pattern='DDDDDDDSUU', load='light', **_n78_ssb(50))),
+    'nr_tdd_heavy': Case(
+        'NR TDD 50 MHz at 30 kHz, DDDSUDDSUU, heavy load',
+        lambda: nr.nr_waveform(50, 30, ncellid=3, seed=7, sample_rate=61.44e6, duplex='tdd',
+                               tdd_pattern='DDDSUDDSUU', load='heavy', **_n78_ssb(50))),
+    'nr_fdd_full': Case(
+        'NR FDD 20 MHz at 15 kHz, full load (every downlink RE)',
+        lambda: nr.nr_waveform(20, 15, ncellid=4, seed=8, sample_rate=30.72e6, load='full')),
+}
+
+
+def _received(wave: waveform_lib.Waveform, seed: int) -> np.ndarray:
+  """The clean waveform plus white noise SNR_DB below its mean power."""
+  rng = np.random.default_rng(seed)
+  return channel.add_awgn(wave.iq, SNR_DB, rng)
+
+
+def _panels(iq: np.ndarray, sample_rate: float, prefix: str) -> dict[str, np.ndarray]:
+  return {f'{prefix}{mode} mode': spectrogram.spectrogram_image(iq, sample_rate, IMAGE_SIZE, mode)
+          for mode in ('matlab', 'average')}
+
+
+def render_case(name: str, output_dir: str, captures_dir: str | None = None) -> str:
+  """Writes `output_dir/<name>.png` and returns its path.
+
+  Args:
+    name: a key of `CASES`.
+    output_dir: folder for the PNG (created).
+    captures_dir: folder of the real captures; a case with a capture shows it when the file is there.
+  """
+  if name not in CASES:
+    raise ValueError(f'unknown gallery case {name!r}; allowed: {sorted(CASES)}')
+  case = CASES[name]
+  wave = case.make()
+  iq = _received(wave, seed=len(name))
+  annotation = {'label': wave.label, 'freq_lower_edge': -wave.bandwidth_hz / 2,
+                'freq_upper_edge': wave.bandwidth_hz / 2, 'sample_start': 0, 'sample_count': len(iq),
+                'occupancy': wave.occupancy}
+  images = _panels(iq, wave.sample_rate, 'synthetic, ')
+  if case.capture and captures_dir and os.path.exists(os.path.join(captures_dir, case.capture)):
+    recording = recordings.open_recording(os.path.join(captures_dir, case.capture), sample_rate=case.capture_rate,
+                                          dtype=case.capture_dtype)
+    real = recording.read(0, min(len(iq), recording.num_samples))
+    images.update(_panels(real, case.capture_rate, 'capture, '))
+  mask = spectrogram.label_mask([annotation], wave.sample_rate, len(iq), IMAGE_SIZE, mode='occupancy')
+  os.makedirs(output_dir, exist_ok=True)
+  return plotting.save_example_grid(
+      [{'title': case.title, 'images': images, 'masks': {'occupancy labels': mask}}],
+      os.path.join(output_dir, f'{name}.png'), wave.sample_rate, len(iq) / wave.sample_rate, dpi=DPI)
+
+
+def render_realistic_scenes(output_dir: str, seeds=range(6)) -> str:
+  """A figure of `SceneConfig.realistic()` frames (61.44 Msps, 40 ms) with their band labels."""
+  config = scene.SceneConfig.realistic(image_width=IMAGE_SIZE[1])
+  rows = []
+  for seed in seeds:
+    frame = scene.generate_frame(seed, config)
+    kinds = ', '.join(f"{s['standard']} {s['bandwidth_mhz']:g} MHz {s.get('duplex', 'fdd').upper()} "
+                      f"{s.get('load', 'matlab')}" for s in frame.params['signals'])
+    rows.append({'title': f'realistic frame {seed}: {kinds}, SNR {frame.snr_db:.0f} dB',
+                 'images': {'matlab mode': spectrogram.spectrogram_image(frame.iq, frame.sample_rate, IMAGE_SIZE)},
+                 'masks': {'band labels': spectrogram.label_mask(frame.annotations, frame.sample_rate,
+                                                                 len(frame.iq), IMAGE_SIZE, mode='band')}})
+  os.makedirs(output_dir, exist_ok=True)
+  return plotting.save_example_grid(rows, os.path.join(output_dir, 'realistic_scenes.png'), config.sample_rate,
+                                    config.duration_s, dpi=DPI)
+
+
+def render_all(output_dir: str, captures_dir: str | None = None) -> list[str]:
+  """Every case of `CASES` and the realistic scenes; returns the PNG paths."""
+  return [render_case(name, output_dir, captures_dir) for name in CASES] + [render_realistic_scenes(output_dir)]
