@@ -13,6 +13,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from specsense_jax import spectrogram
+from specsense_jax.data import examples
 from specsense_jax.signals import generate_frame
 from specsense_jax.signals import SceneConfig
 import tfds_builders.spectrum_sensing  # pylint: disable=unused-import  registers the builder
@@ -163,3 +164,17 @@ def test_bad_recordings_fail_naming_file_and_leave_nothing(tmp_path, problem, ma
   assert 'lte_dummy.sigmf' in str(error.value)
   assert not tfds.builder('spectrum_sensing/captured_128', data_dir=str(data_dir)).is_prepared()
   assert not glob.glob(f'{data_dir}/spectrum_sensing/captured_128/{VERSION}/*.tfrecord*')
+
+
+def test_realistic_configs_draw_realistic_scenes():
+  configs = {c.name: c for c in builder_lib.Builder.BUILDER_CONFIGS}
+  spec = configs['realistic_128'].synthetic_spec()
+  assert spec.scene_config() == SceneConfig.realistic(image_width=128)
+  short = configs['realistic_128_short'].synthetic_spec().scene_config()
+  assert short.short_frames == 0.25 and short.lte_ports == spec.scene_config().lte_ports
+  # the same frame index draws other cells than the parity set, with the realistic options recorded
+  signals = [json.loads(examples.synthetic_example(spec, i)[1]['params'])['signals'] for i in range(4)]
+  assert all('load' in s for frame in signals for s in frame)
+  assert any(s.get('duplex') == 'tdd' for frame in signals for s in frame)
+  with pytest.raises(ValueError, match=r"scene_preset must be one of \['matlab', 'realistic'\], got 'real'"):
+    examples.SyntheticSpec(10, 128, scene_preset='real').scene_config()
