@@ -241,15 +241,10 @@ def lte_port_rows(ncellid: int, n_rb: int, num_subframes: int, key: int, *, cfi:
                   and (port == 0 or name not in ('pss', 'sss'))),
                  np.zeros_like(t['pss']))  # a grid even when no static channel is chosen
     static_active = static != 0
+    static_power = np.sum(np.abs(static) ** 2, axis=2)  # (10, 14): exact, constant-modulus or zero REs
 
-    def rows(symbols: np.ndarray, values: bool = True) -> np.ndarray:
-      """Grid rows of `symbols`; with values=False only where they carry energy (bool), much cheaper."""
-      symbols = np.asarray(symbols, np.int64)
-      i, l = symbols // 14, symbols % 14
-      sf = (first_subframe + i) % 10
-      source = static if values else static_active
-      out = source[sf, l]
-      re_index = symbols[:, None] * n_sc + np.arange(n_sc) + port * _PORT_STRIDE if values else None
+    def masks_of(symbols, i, l, sf):
+      """(mask, modulation) of the random-data channels in the rows of `symbols`."""
       masks = []
       if 'pbch' in channels:
         masks.append((t['pbch'][l] & (sf == 0)[:, None], 'qpsk'))
@@ -263,7 +258,32 @@ def lte_port_rows(ncellid: int, n_rb: int, num_subframes: int, key: int, *, cfi:
       for rbs, mod in ((pdsch_rbs, modulation), (si_rbs, 'qpsk')):
         if 'pdsch' in channels and rbs is not None:
           masks.append((np.repeat(rbs[i], N_SC, axis=1) & t['pdsch'][sf, l][:, None] & ~t['reserved'][sf, l], mod))
-      for mask, mod in masks:
+      return masks
+
+    def phich_of(i, sf, first):
+      """(row of `first`, group, (len(first), groups, 12) values of this port) of the PHICH groups sent."""
+      # (row of `first`, group) of the PHICH groups the subframe sends (m_i of Table 6.9-1 in TDD)
+      row, group = np.nonzero(np.arange(groups)[None, :] < t['phich_groups'][sf[first]][:, None])
+      if phich is None:  # one PHICH per group: sequence and HI drawn per subframe and group
+        draw = counter_rng.integers(key, -1 - (i[first, None] * groups + np.arange(groups)), 16)
+        spread = w[draw % 8] * (1 - 2 * (draw // 8))[..., None]
+      else:
+        spread = np.broadcast_to(explicit, (len(first), groups, 12))
+      z = (1 + 1j) / np.sqrt(2) * (1 - 2 * t['phich_c'][sf[first]])[:, None, :]
+      values = (spread * z).astype(np.complex64)
+      if num_ports > 1:
+        values = lte_control.phich_precode(values, num_ports, np.arange(groups))[port]
+      return row, group, values
+
+    def rows(symbols: np.ndarray, values: bool = True) -> np.ndarray:
+      """Grid rows of `symbols`; with values=False only where they carry energy (bool), much cheaper."""
+      symbols = np.asarray(symbols, np.int64)
+      i, l = symbols // 14, symbols % 14
+      sf = (first_subframe + i) % 10
+      source = static if values else static_active
+      out = source[sf, l]
+      re_index = symbols[:, None] * n_sc + np.arange(n_sc) + port * _PORT_STRIDE if values else None
+      for mask, mod in masks_of(symbols, i, l, sf):
         if not values:
           out[mask] = True
         elif scale is None:
@@ -271,23 +291,30 @@ def lte_port_rows(ncellid: int, n_rb: int, num_subframes: int, key: int, *, cfi:
         else:
           out[mask] = counter_rng.qam(key, re_index[mask], mod) * scale
       first = np.flatnonzero(l == 0)
-      # (row of `first`, group) of the PHICH groups the subframe sends (m_i of Table 6.9-1 in TDD)
-      row, group = np.nonzero(np.arange(groups)[None, :] < t['phich_groups'][sf[first]][:, None])
       if 'phich' in channels and len(first) and not values:
+        row, group = np.nonzero(np.arange(groups)[None, :] < t['phich_groups'][sf[first]][:, None])
         out[first[row][:, None], t['phich_k'][group]] = t['phich_active'][port, group]
       elif 'phich' in channels and len(first):
-        if phich is None:  # one PHICH per group: sequence and HI drawn per subframe and group
-          draw = counter_rng.integers(key, -1 - (i[first, None] * groups + np.arange(groups)), 16)
-          spread = w[draw % 8] * (1 - 2 * (draw // 8))[..., None]
-        else:
-          spread = np.broadcast_to(explicit, (len(first), groups, 12))
-        z = (1 + 1j) / np.sqrt(2) * (1 - 2 * t['phich_c'][sf[first]])[:, None, :]
-        values = (spread * z).astype(np.complex64)
-        if num_ports > 1:
-          values = lte_control.phich_precode(values, num_ports, np.arange(groups))[port]
-        out[first[row][:, None], t['phich_k'][group]] = values[row, group]
+        row, group, phich_values = phich_of(i, sf, first)
+        out[first[row][:, None], t['phich_k'][group]] = phich_values[row, group]
       return out
 
+    def symbol_power() -> np.ndarray:
+      """(14·num_subframes,) expected mean power per symbol of this port (see `GridSource.symbol_power`): the
+      static signals and the PHICH exactly, random QAM at unit power times scale²; no values drawn but the PHICH's."""
+      symbols = np.arange(14 * num_subframes)
+      i, l = symbols // 14, symbols % 14
+      sf = (first_subframe + i) % 10
+      power = static_power[sf, l].astype(np.float64)
+      data = sum((np.count_nonzero(mask, axis=1) for mask, _ in masks_of(symbols, i, l, sf)), np.zeros(len(symbols)))
+      power += data * (1.0 if scale is None else float(scale) ** 2)
+      first = np.flatnonzero(l == 0)
+      if 'phich' in channels and len(first):
+        row, group, phich_values = phich_of(i, sf, first)
+        np.add.at(power, first[row], np.sum(np.abs(phich_values[row, group]) ** 2, axis=1))
+      return power / n_sc
+
+    rows.symbol_power = symbol_power  # the port's own power: scene scales each port through its own channel
     return rows
 
   return tuple(make(port) for port in range(num_ports))
@@ -390,7 +417,8 @@ def lte_source(bandwidth_mhz: float, *, ncellid: int, seed, duration_s: float = 
   return waveform_lib.GridSource(
       label='LTE', bandwidth_hz=float(bandwidth_mhz) * 1e6, num_subcarriers=n_rb * N_SC,
       num_symbols=14 * num_subframes, numerology_at=ofdm.lte_numerology, rows=sum_rows(builders), params=params,
-      port_rows=builders if num_ports > 1 else ())
+      port_rows=builders if num_ports > 1 else (),
+      symbol_power=lambda: sum(build.symbol_power() for build in builders))
 
 
 def lte_waveform(bandwidth_mhz: float, *, ncellid: int, seed, sample_rate: float = 61.44e6,

@@ -28,6 +28,7 @@ index, so a longer grid of the same seed starts with the same schedule.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import numpy as np
@@ -118,11 +119,37 @@ def _place_dci(reg_busy: np.ndarray, coreset: nr_cell.Coreset, first: int, level
   busy = reg_busy.reshape(-1)  # (symbol, RB) REGs of the slot, flattened
   regs = (first + coreset.reg_symbol) * reg_busy.shape[1] + coreset.first_rb + coreset.reg_rb
   for level in levels:
-    for cces in candidates_of(level):
-      if not busy[regs[cces]].any():
-        busy[regs[cces]] = True
-        return cces
+    candidates = candidates_of(level)  # (M, L): all candidates of the level tested at once
+    if not len(candidates):
+      continue
+    free = np.flatnonzero(~busy[regs[candidates]].reshape(len(candidates), -1).any(axis=1))
+    if len(free):
+      cces = candidates[free[0]]
+      busy[regs[cces]] = True
+      return cces
   return None
+
+
+@functools.lru_cache(maxsize=64)
+def _uss_offsets(n_cce: int) -> dict[int, tuple[np.ndarray, int]]:
+  """level -> (floor(m·N_CCE / (L·M)) of the candidates m, floor(N_CCE / L)) of the UE-specific search space
+  (TS 38.213 §10.1, n_CI = 0, M_max = M); levels above N_CCE have no candidate."""
+  return {level: (np.arange(m) * n_cce // (level * m), n_cce // level) for level, m in UE_CANDIDATES.items()
+          if n_cce >= level}
+
+
+def _uss_candidates(n_cce: int, slot: int, rnti: int):
+  """level -> (M, L) CCEs, as `nr_pdcch.search_space_candidates` of the UE CORESET, hashing the RNTI once."""
+  y = nr_pdcch.uss_hash(rnti, UE_CORESET_ID, slot)
+  offsets = _uss_offsets(n_cce)
+
+  def of(level):
+    if level not in offsets:
+      return np.zeros((0, level), np.int64)
+    shift, blocks = offsets[level]
+    return (level * ((y + shift) % blocks))[:, None] + np.arange(level)
+
+  return of
 
 
 def _paint_pdcch(codes: np.ndarray, coreset: nr_cell.Coreset, first: int, cces: np.ndarray) -> None:
@@ -197,9 +224,7 @@ def _ue_slot(cell: nr_cell.Cell, layout: nr_cell.Layout, slot: _Slot) -> None:
   rng, ue, load, n_rb = slot.rng, cell.ue_coreset, cell.load, layout.n_rb
 
   def candidates(rnti):
-    return lambda level: nr_pdcch.search_space_candidates(
-        ue.n_cce, level, UE_CANDIDATES[level], slot=slot.index % layout.slots_per_frame, n_rnti=rnti,
-        coreset_id=UE_CORESET_ID)
+    return _uss_candidates(ue.n_cce, slot.index % layout.slots_per_frame, rnti)
 
   def allocation(first, **kwargs):
     return nr_pdsch.draw_allocation(rng, first, slot.downlink, type_a_position=cell.dmrs_type_a_position,

@@ -84,7 +84,9 @@ class _Transmission:
     scale = float(ratio)
     starts = numerology.symbol_starts(self.source.num_symbols) * scale
     lengths = (numerology.cp_of(self.source.num_symbols) + numerology.fft_size) * scale
-    if self.exact_power:
+    if self.exact_power and self.source.symbol_power is not None:  # from the generator's tables: no grid built
+      symbol_power = np.asarray(self.source.symbol_power(), np.float64)
+    elif self.exact_power:
       symbol_power = np.sum(np.abs(self.source.grid()) ** 2, axis=1) / self.activity.shape[1]
     else:  # unit-power constellations: the parity frames' bytes depend on this count
       symbol_power = np.count_nonzero(self.activity, axis=1) / self.activity.shape[1]
@@ -217,7 +219,8 @@ def compose_frame(seed, config: SceneConfig | None = None) -> ComposedFrame:
     numerology = layout if ratio == 1 else None  # None: rendered whole, then resampled
     shift = int(np.random.default_rng(shift_seq).integers(num_samples)) if config.time_shift else 0
     activity = source.activity()
-    ports = [dataclasses.replace(source, rows=rows, port_rows=()) for rows in source.port_rows] or [source]
+    ports = [dataclasses.replace(source, rows=rows, port_rows=(), symbol_power=getattr(rows, 'symbol_power', None))
+             for rows in source.port_rows] or [source]
     port_seqs = [channel_seq] + channel_seq.spawn(len(ports) - 1) if len(ports) > 1 else [channel_seq]
     group = [_Transmission(port, activity if len(ports) == 1 else port.activity(), numerology,
                            channel.make_fading(model, fs, num_samples, np.random.default_rng(port_seq), doppler,

@@ -57,7 +57,11 @@ class GridSource:
     ssb_symbols: first symbol of each transmitted SS/PBCH block (NR).
     ssb_subcarrier: grid subcarrier of the SS/PBCH block centre (NR).
     port_rows: one row builder per antenna port (same signature as `rows`), for multi-port sources whose ports
-      go through their own channels; `rows` is their sum. Empty for single-port sources.
+      go through their own channels; `rows` is their sum. Empty for single-port sources. A builder with a
+      `symbol_power` method gives its port's expected power per symbol (as `symbol_power` below).
+    symbol_power: None, or () -> (num_symbols,) float64 expected mean power per OFDM symbol: the sum over
+      subcarriers of E|x|^2 over num_subcarriers (random QAM counts as unit power times its amplitude squared),
+      computed from the generator's tables without building the grid.
   """
   label: str
   bandwidth_hz: float
@@ -69,6 +73,7 @@ class GridSource:
   ssb_symbols: tuple[int, ...] = ()
   ssb_subcarrier: int | None = None
   port_rows: tuple = ()
+  symbol_power: Callable[[], np.ndarray] | None = None
 
   def grid(self) -> np.ndarray:
     return self.rows(np.arange(self.num_symbols))

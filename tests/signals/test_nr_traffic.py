@@ -345,3 +345,14 @@ def test_invariants_over_many_cells(scs, bandwidth):
     dmrs_rows = np.isin(codes, (nr_traffic.PDSCH_DMRS_1, nr_traffic.PDSCH_DMRS_2, nr_traffic.SIB1_DMRS_1,
                                 nr_traffic.SIB1_DMRS_2)).any(axis=(2, 3))
     assert not np.any(dmrs_rows & (codes == nr_traffic.TRS).any(axis=(2, 3)))
+
+
+@pytest.mark.parametrize('n_cce', (3, 8, 16, 24, 45))
+def test_uss_candidates_are_the_search_space_of_ts_38_213(n_cce):
+  # The scheduler's cached hashing gives the candidates of nr_pdcch.search_space_candidates (TS 38.213 §10.1).
+  for slot, rnti in ((0, 1), (7, 0x4601), (19, 0xFFF0)):
+    of = nr_traffic._uss_candidates(n_cce, slot, rnti)
+    for level, m in nr_traffic.UE_CANDIDATES.items():
+      expected = nr_pdcch.search_space_candidates(n_cce, level, m, slot=slot, n_rnti=rnti,
+                                                  coreset_id=nr_traffic.UE_CORESET_ID)
+      np.testing.assert_array_equal(of(level), expected)
