@@ -18,6 +18,7 @@ the same schedule.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import numpy as np
@@ -177,28 +178,38 @@ def _common_levels(rng: np.random.Generator) -> tuple[int, ...]:
 
 
 def _ue_levels(rng: np.random.Generator) -> tuple[int, ...]:
+  """A drawn UE aggregation level first, then the others by closeness."""
+  cdf, orders = _ue_level_table()
+  return orders[int(np.searchsorted(cdf, rng.random(), side='right'))]  # the draw of rng.choice(levels, p=p)
+
+
+@functools.lru_cache(maxsize=None)
+def _ue_level_table():
+  """(cdf of UE_AGGREGATION as rng.choice normalizes it, the `_ue_levels` order starting with each level)."""
   levels, p = UE_AGGREGATION
-  first = int(rng.choice(levels, p=p))
-  return (first,) + tuple(sorted((l for l in levels if l != first), key=lambda l: abs(l - first)))
+  cdf = np.cumsum(np.asarray(p, float))
+  cdf /= cdf[-1]
+  return cdf, tuple((first,) + tuple(sorted((l for l in levels if l != first), key=lambda l: abs(l - first)))
+                    for first in levels)
 
 
 def _allocate_ue(rng: np.random.Generator, free: np.ndarray, size: int, rbg: int) -> np.ndarray:
   """At most `size` free RBs for one UE: type 0 (random whole free RBGs) or type 2 (a contiguous run)."""
   n_rb = len(free)
   out = np.zeros(n_rb, bool)
-  groups = [np.arange(g, min(g + rbg, n_rb)) for g in range(0, n_rb, rbg)]
-  open_groups = [g for g in groups if free[g].all()]
+  open_groups = np.flatnonzero(np.logical_and.reduceat(free, np.arange(0, n_rb, rbg)))
   take = min(len(open_groups), size // rbg)
   if rng.random() < 0.5 and take:  # type 0
     for j in rng.choice(len(open_groups), size=take, replace=False):
-      out[open_groups[j]] = True
+      out[rbg * open_groups[j]:rbg * (open_groups[j] + 1)] = True
     return out
-  for length in range(size, 0, -1):  # type 2: the longest run up to `size` that fits
+  # Type 2: the longest run up to `size` that fits, i.e. min(size, the longest free run).
+  edges = np.diff(np.concatenate([[0], free.astype(np.int8), [0]]))
+  length = min(size, int((np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)).max(initial=0)))
+  if length > 0:
     starts = np.flatnonzero(np.convolve(free, np.ones(length, int), 'valid') == length)
-    if len(starts):
-      s = starts[int(rng.integers(len(starts)))]
-      out[s:s + length] = True
-      return out
+    s = starts[int(rng.integers(len(starts)))]
+    out[s:s + length] = True
   return out
 
 
@@ -232,8 +243,8 @@ def draw_schedule(cell: Cell, layout: FrameLayout, n_rb: int, num_subframes: int
     for message, rbs in enumerate(cell.si_rbs):
       if _si_sent(cell, layout, message, n_abs % (_SFN_PERIOD * 10)):
         broadcast.append((f'si{message + 1}', rbs))
-    paging = np.random.default_rng([cell.key, 2, sfn])
-    if sf == layout.paging_subframe and paging.random() < PAGING_PROBABILITY:
+    paging = np.random.default_rng([cell.key, 2, sfn]) if sf == layout.paging_subframe else None
+    if paging is not None and paging.random() < PAGING_PROBABILITY:
       broadcast.append(('paging', _contiguous(paging, n_rb, PAGING_RBS)))
     for name, (first, count) in broadcast:
       rbs = slice(first, first + count)

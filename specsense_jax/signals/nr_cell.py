@@ -134,32 +134,43 @@ class Cell:
   si_window: int
 
 
-def _coreset0_fits(layout: Layout, ssb_symbols: np.ndarray, coreset: Coreset, slot: int, first: int) -> bool:
-  """The CORESET0 instance is in downlink symbols and clear of the SS/PBCH block's RBs in its symbols."""
-  symbols = slice(first, first + coreset.n_symbols)
-  if slot >= len(layout.downlink) or not layout.downlink[slot, symbols].all():
-    return False
-  lo, hi = layout.ssb_rbs
-  return not (ssb_symbols[slot, symbols].any() and coreset.first_rb < hi and lo < coreset.first_rb + coreset.n_rb)
-
-
 def type0_slot(layout: Layout, ssb_symbols: np.ndarray, coreset: Coreset, occasion: nr_coreset.Type0Occasion,
-               window: int) -> int | None:
-  """The slot of a Type0 occasion the gNB uses in a 20 ms window: n0, or n0 + 1 where n0 cannot hold CORESET0."""
+               window: int, fits: np.ndarray | None = None) -> int | None:
+  """The slot of a Type0 occasion the gNB uses in a 20 ms window: n0, or n0 + 1 where n0 cannot hold CORESET0.
+
+  `fits`: `_fit_table` of the CORESET (computed here when not given).
+  """
+  if fits is None:
+    fits = _fit_table(layout, ssb_symbols, coreset)
   base = window * layout.window_slots + occasion.slots[0]
-  return next((s for s in (base, base + 1) if _coreset0_fits(layout, ssb_symbols, coreset, s, occasion.first_symbol)),
-              None)
+  return next((s for s in (base, base + 1) if s < len(fits) and fits[s, occasion.first_symbol]), None)
 
 
-def occasions(layout: Layout, ssb_symbols: np.ndarray, coreset: Coreset, search_space0: int, windows: int
-               ) -> list[list[tuple[int, int]]]:
+def _fit_table(layout: Layout, ssb_symbols: np.ndarray, coreset: Coreset) -> np.ndarray:
+  """(slots, 14) bool: whether CORESET0 starting at each symbol of each slot is in downlink symbols and clear of
+  the SS/PBCH block's RBs in its symbols."""
+  lo, hi = layout.ssb_rbs
+  overlap = coreset.first_rb < hi and lo < coreset.first_rb + coreset.n_rb
+  fits = np.zeros(layout.downlink.shape, bool)
+  for first in range(layout.downlink.shape[1]):
+    symbols = slice(first, first + coreset.n_symbols)
+    fits[:, first] = layout.downlink[:, symbols].all(axis=1) & ~(ssb_symbols[:, symbols].any(axis=1) & overlap)
+  return fits
+
+
+def occasions(layout: Layout, ssb_symbols: np.ndarray, coreset: Coreset, search_space0: int, windows: int,
+              fits: np.ndarray | None = None) -> list[list[tuple[int, int]]]:
   """Per 20 ms window, the (slot, first CORESET0 symbol) of the Type0-PDCCH occasion of each sent block."""
+  if fits is None:
+    fits = _fit_table(layout, ssb_symbols, coreset)
   out = [[] for _ in range(windows)]
+  bases = np.arange(windows) * layout.window_slots
   for i in sorted({i for _, i in layout.ssb_blocks}):
     occasion = nr_coreset.type0_pdcch_occasion(search_space0, i, layout.scs_khz, coreset.n_symbols)
-    for w in range(windows):
-      slot = type0_slot(layout, ssb_symbols, coreset, occasion, w)
-      if slot is not None:
+    n0 = bases + occasion.slots[0]  # `type0_slot` of every window at once: n0, else n0 + 1, else none
+    ok = [(s < len(fits)) & fits[np.minimum(s, len(fits) - 1), occasion.first_symbol] for s in (n0, n0 + 1)]
+    for w, slot in enumerate(np.where(ok[0], n0, np.where(ok[1], n0 + 1, -1)).tolist()):
+      if slot >= 0:
         out[w].append((slot, occasion.first_symbol))
   return out
 
@@ -171,8 +182,9 @@ def _draw_search_space0(rng, layout: Layout, ssb_symbols: np.ndarray, coreset: C
     return int(given)
   windows = layout.horizon_slots // layout.window_slots
   beams = len({i for _, i in layout.ssb_blocks})
+  fits = _fit_table(layout, ssb_symbols, coreset)
   fitting = [s for s in nr_coreset.TABLE_13_11 if all(
-      len(w) == beams for w in occasions(layout, ssb_symbols, coreset, s, windows))]
+      len(w) == beams for w in occasions(layout, ssb_symbols, coreset, s, windows, fits))]
   return int(rng.choice(fitting or list(nr_coreset.TABLE_13_11)))
 
 

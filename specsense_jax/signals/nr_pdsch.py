@@ -9,6 +9,7 @@ and starts at common RB 0.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import numpy as np
@@ -110,27 +111,37 @@ def draw_allocation(rng: np.random.Generator, first: int, end: int, *, type_a_po
   Returns:
     The allocation, or None when nothing fits (or every choice puts DM-RS on `avoid`).
   """
-  groups = int(rng.choice(cdm_groups))
-  extra = int(rng.choice(additional_positions))
-  starts_a = [s for s in range(first, min(3, type_a_position) + 1) if _fits('A', s, end - s, type_a_position)]
+  # Indexing by rng.integers draws the same numbers as rng.choice on a sequence, at a fraction of the cost.
+  groups = int(cdm_groups[int(rng.integers(len(cdm_groups)))])
+  extra = int(additional_positions[int(rng.integers(len(additional_positions)))])
+  starts_a = _type_a_starts(first, end, type_a_position)
   if starts_a and not rng.random() < p_type_b:
-    start = starts_a[0] if earliest else int(rng.choice(starts_a))
+    start = starts_a[0] if earliest else starts_a[int(rng.integers(len(starts_a)))]
     options = [('A', start, end - start)]
   else:
     lengths = [l for l in TYPE_B_LENGTHS if first + l <= end]
     if not lengths:
       return None
-    length = lengths[-1] if earliest else int(rng.choice(lengths))
+    length = lengths[-1] if earliest else lengths[int(rng.integers(len(lengths)))]
     options = [('B', s, length) for s in range(first, end - length + 1)]
     offset = 0 if earliest else int(rng.integers(len(options)))
     options = options[offset:] + options[:offset]
   for mapping, start, length in options:
     for pos in range(extra, -1, -1):
-      dmrs = dmrs_symbols(mapping, start, length, pos, type_a_position)
-      if not set(dmrs) & set(avoid):
+      dmrs = _dmrs_symbols(mapping, start, length, pos, type_a_position)
+      if not set(dmrs).intersection(avoid):
         # TS 38.214 §5.1.6.2: a 2-symbol PDSCH of DCI format 1_0 uses one CDM group; keep that rule for all.
         return TimeAllocation(mapping, start, length, dmrs, 1 if length == 2 else groups)
   return None
+
+
+_dmrs_symbols = functools.lru_cache(maxsize=None)(dmrs_symbols)  # the draws ask for a few hundred (S, L) at most
+
+
+@functools.lru_cache(maxsize=None)
+def _type_a_starts(first: int, end: int, type_a_position: int) -> tuple[int, ...]:
+  """The valid type A starts S in [first, min(3, l0)] of a PDSCH ending at `end`."""
+  return tuple(s for s in range(first, min(3, type_a_position) + 1) if _fits('A', s, end - s, type_a_position))
 
 
 def _fits(mapping: str, start: int, length: int, type_a_position: int) -> bool:
@@ -166,13 +177,14 @@ def paint(codes: np.ndarray, rbs: np.ndarray, alloc: TimeAllocation, data_code: 
   """Marks a PDSCH in a slot's (14, 12·N_RB) code map: `data_code` on its RBs and symbols, the DM-RS code of its
   CDM groups on the even subcarriers of its DM-RS symbols (port 1000); with 2 CDM groups without data the odd
   subcarriers of those symbols are left 0 (empty)."""
-  sc = np.repeat(rbs, N_SC)
-  codes[alloc.start:alloc.start + alloc.length, sc] = data_code
-  even = sc & (np.arange(len(sc)) % 2 == 0)
+  if not codes.flags.c_contiguous:  # written through a reshaped view
+    raise ValueError('codes must be C-contiguous (a slot of the grid)')
+  per_rb = codes.reshape(codes.shape[0], -1, N_SC)  # (14, N_RB, 12) view: index RBs, not subcarriers
+  per_rb[alloc.start:alloc.start + alloc.length, rbs] = data_code
   for l in alloc.dmrs_symbols:
     if alloc.cdm_groups == 2:
-      codes[l, sc] = 0
-    codes[l, even] = dmrs_codes[alloc.cdm_groups]
+      per_rb[l, rbs, 1::2] = 0
+    per_rb[l, rbs, 0::2] = dmrs_codes[alloc.cdm_groups]
 
 
 def contiguous_rbs(rng: np.random.Generator, free: np.ndarray, lo: int, hi: int, count: int,
@@ -182,7 +194,8 @@ def contiguous_rbs(rng: np.random.Generator, free: np.ndarray, lo: int, hi: int,
   window = free[lo:hi]
   if not 0 < count <= len(window):
     return None
-  starts = np.flatnonzero(np.convolve(window, np.ones(count, int), 'valid') == count) + lo
+  runs = np.concatenate([[0], np.cumsum(window)])  # free RBs before each position: O(N) for any count
+  starts = np.flatnonzero(runs[count:] - runs[:-count] == count) + lo
   if not len(starts):
     return None
   start = preferred if preferred in starts else int(starts[rng.integers(len(starts))])
@@ -191,16 +204,37 @@ def contiguous_rbs(rng: np.random.Generator, free: np.ndarray, lo: int, hi: int,
   return out
 
 
+@functools.lru_cache(maxsize=None)
+def _rbg_layout(n_rb: int, rbg: int) -> tuple[np.ndarray, np.ndarray]:
+  """(first RB of each RBG, RBG of each RB) of an `n_rb`-RB bandwidth part starting at CRB 0."""
+  return np.arange(0, n_rb, rbg), np.arange(n_rb) // rbg
+
+
 def draw_rbs(rng: np.random.Generator, free: np.ndarray, size: int) -> np.ndarray:
   """At most `size` of the `free` RBs for one PDSCH, half the time as allocation type 0 (drawn whole free RBGs,
   TS 38.214 §5.1.2.2.1, RBGs counted from CRB 0), else type 1 (the longest free run up to `size`)."""
   n_rb = len(free)
   rbg = rbg_size(n_rb)
-  open_groups = np.flatnonzero(np.logical_and.reduceat(free, np.arange(0, n_rb, rbg)))
+  group_starts, group_of = _rbg_layout(n_rb, rbg)
+  open_groups = np.flatnonzero(np.logical_and.reduceat(free, group_starts))
   take = min(len(open_groups), size // rbg)
   if rng.random() < 0.5 and take:
-    return np.isin(np.arange(n_rb) // rbg, rng.choice(open_groups, size=take, replace=False))
-  edges = np.diff(np.concatenate([[0], free.astype(np.int8), [0]]))
-  longest = int((np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)).max(initial=0))
-  run = contiguous_rbs(rng, free, 0, n_rb, min(size, longest)) if longest and size else None
-  return np.zeros(n_rb, bool) if run is None else run
+    chosen = np.zeros(len(group_starts), bool)
+    chosen[rng.choice(open_groups, size=take, replace=False)] = True
+    return chosen[group_of]
+  # Type 1: a drawn start among those of `count` = min(size, longest run) free RBs, counted run by run (the draw
+  # of `contiguous_rbs` without scanning every window).
+  edges = np.diff(free.astype(np.int8), prepend=0, append=0)
+  runs = list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+  count = min(size, max((end - start for start, end in runs), default=0))
+  out = np.zeros(n_rb, bool)
+  if count <= 0:
+    return out
+  fitting = [(start, end - start - count + 1) for start, end in runs if end - start >= count]
+  k = int(rng.integers(sum(n for _, n in fitting)))
+  for start, n in fitting:
+    if k < n:
+      out[start + k:start + k + count] = True
+      return out
+    k -= n
+  raise AssertionError('unreachable: k is below the number of starts')

@@ -114,57 +114,79 @@ def _broadcast(cell: nr_cell.Cell, layout: nr_cell.Layout, num_slots: int) -> di
   return events
 
 
-def _place_dci(reg_busy: np.ndarray, coreset: nr_cell.Coreset, first: int, levels, candidates_of) -> np.ndarray | None:
-  """CCEs of the first candidate (trying `levels` in order) whose REGs are free; marks them busy."""
-  busy = reg_busy.reshape(-1)  # (symbol, RB) REGs of the slot, flattened
-  regs = (first + coreset.reg_symbol) * reg_busy.shape[1] + coreset.first_rb + coreset.reg_rb
+def _place_dci(cce_busy: int, levels, candidates_of) -> list[int] | None:
+  """CCEs of the first candidate (trying `levels` in order) with no busy CCE (`cce_busy`: a bit per CCE, set where
+  a REG of the CCE is busy; a candidate is free when none of its CCEs is, so REGs need not be looked at)."""
   for level in levels:
-    candidates = candidates_of(level)  # (M, L): all candidates of the level tested at once
-    if not len(candidates):
-      continue
-    free = np.flatnonzero(~busy[regs[candidates]].reshape(len(candidates), -1).any(axis=1))
-    if len(free):
-      cces = candidates[free[0]]
-      busy[regs[cces]] = True
-      return cces
+    for mask, cces in candidates_of(level):
+      if not cce_busy & mask:
+        return cces
   return None
 
 
+def _cce_busy(reg_busy: np.ndarray, coreset: nr_cell.Coreset, first: int) -> int:
+  """A bit per CCE of the CORESET starting at symbol `first`, set where one of its REGs is busy."""
+  busy = reg_busy[first + coreset.reg_symbol, coreset.first_rb + coreset.reg_rb].any(axis=1)
+  return int.from_bytes(np.packbits(busy, bitorder='little').tobytes(), 'little')
+
+
+def _candidate(cces) -> tuple[int, list[int]]:
+  """(bit mask, CCE list) of a PDCCH candidate."""
+  cces = [int(c) for c in cces]
+  return sum(1 << c for c in cces), cces
+
+
 @functools.lru_cache(maxsize=64)
-def _uss_offsets(n_cce: int) -> dict[int, tuple[np.ndarray, int]]:
+def _uss_offsets(n_cce: int) -> dict[int, tuple[tuple[int, ...], int]]:
   """level -> (floor(m·N_CCE / (L·M)) of the candidates m, floor(N_CCE / L)) of the UE-specific search space
   (TS 38.213 §10.1, n_CI = 0, M_max = M); levels above N_CCE have no candidate."""
-  return {level: (np.arange(m) * n_cce // (level * m), n_cce // level) for level, m in UE_CANDIDATES.items()
-          if n_cce >= level}
+  return {level: (tuple(i * n_cce // (level * m) for i in range(m)), n_cce // level)
+          for level, m in UE_CANDIDATES.items() if n_cce >= level}
 
 
 def _uss_candidates(n_cce: int, slot: int, rnti: int):
-  """level -> (M, L) CCEs, as `nr_pdcch.search_space_candidates` of the UE CORESET, hashing the RNTI once."""
+  """level -> [(bit mask, CCEs)] of the candidates, as `nr_pdcch.search_space_candidates` of the UE CORESET,
+  hashing the RNTI once."""
   y = nr_pdcch.uss_hash(rnti, UE_CORESET_ID, slot)
   offsets = _uss_offsets(n_cce)
 
   def of(level):
     if level not in offsets:
-      return np.zeros((0, level), np.int64)
+      return ()
     shift, blocks = offsets[level]
-    return (level * ((y + shift) % blocks))[:, None] + np.arange(level)
+    starts = [level * ((y + s) % blocks) for s in shift]
+    return [(((1 << level) - 1) << start, list(range(start, start + level))) for start in starts]
 
   return of
 
 
-def _paint_pdcch(codes: np.ndarray, coreset: nr_cell.Coreset, first: int, cces: np.ndarray) -> None:
-  """The PDCCH's REGs: DM-RS on subcarriers 1, 5, 9 of each (TS 38.211 §7.4.1.3.2), data on the others."""
-  rb = (coreset.first_rb + coreset.reg_rb[cces].reshape(-1))[:, None]
-  symbol = (first + coreset.reg_symbol[cces].reshape(-1))[:, None]
-  codes[symbol, N_SC * rb + np.arange(N_SC)] = PDCCH
-  codes[symbol, N_SC * rb + np.asarray(nr_pdcch.DMRS_SUBCARRIERS)] = _PDCCH_DMRS_CODES[coreset.kind]
+def _paint_pdcch(codes: np.ndarray, pdcch: list) -> None:
+  """The slot's PDCCHs [(coreset, first symbol, CCEs)], each REG with DM-RS on subcarriers 1, 5, 9 (TS 38.211
+  §7.4.1.3.2) and data on the others; PDCCHs never share a REG, so all are painted at once."""
+  if not pdcch:
+    return
+  rb = np.concatenate([coreset.first_rb + coreset.reg_rb[cces].reshape(-1) for coreset, _, cces in pdcch])
+  symbol = np.concatenate([first + coreset.reg_symbol[cces].reshape(-1) for coreset, first, cces in pdcch])
+  dmrs = np.concatenate([np.full(len(cces) * coreset.reg_rb.shape[1], _PDCCH_DMRS_CODES[coreset.kind], np.uint8)
+                         for coreset, _, cces in pdcch])
+  per_rb = codes.reshape(SYMBOLS, -1, N_SC)
+  per_rb[symbol, rb] = PDCCH
+  per_rb[symbol[:, None], rb[:, None], np.asarray(nr_pdcch.DMRS_SUBCARRIERS)] = dmrs[:, None]
 
 
 def _levels(rng, levels, p=None) -> tuple[int, ...]:
   """A drawn aggregation level first, then the others by closeness (a larger one if the first has no room)."""
+  cumulative, orders = _level_table(tuple(levels), None if p is None else tuple(p))
+  return orders[min(int(np.searchsorted(cumulative, rng.random(), side='right')), len(levels) - 1)]
+
+
+@functools.lru_cache(maxsize=None)
+def _level_table(levels: tuple[int, ...], p: tuple[float, ...] | None):
+  """(cumulative probabilities, the `_levels` order starting with each level)."""
   cumulative = np.cumsum(np.full(len(levels), 1 / len(levels)) if p is None else p)
-  first = levels[min(int(np.searchsorted(cumulative, rng.random(), side='right')), len(levels) - 1)]
-  return (first,) + tuple(sorted((l for l in levels if l != first), key=lambda l: (abs(l - first), -l)))
+  orders = tuple((first,) + tuple(sorted((l for l in levels if l != first), key=lambda l: (abs(l - first), -l)))
+                 for first in levels)
+  return cumulative, orders
 
 
 def _chain(load: str, slot_ms: float) -> tuple[float, float]:
@@ -178,7 +200,7 @@ def _chain(load: str, slot_ms: float) -> tuple[float, float]:
 
 @dataclasses.dataclass
 class _Slot:
-  """A slot being scheduled: its codes (a view), REGs no PDCCH may take (SS/PBCH block, TRS, PDCCHs placed), RBs
+  """A slot being scheduled: its codes (a view), REGs no PDCCH may take (SS/PBCH block, TRS, PDCCHs `marked`), RBs
   no PDSCH has taken, and the PDCCHs to paint once every PDSCH is in (a PDSCH is rate-matched around them)."""
   index: int
   rng: np.random.Generator
@@ -191,17 +213,29 @@ class _Slot:
   dcis: list[Dci]
   full_start: int = 0  # full load: first PDSCH symbol on CORESET0's RBs (0: rate-matched around its PDCCH)
   pdcch: list = dataclasses.field(default_factory=list)
+  cce_busy: tuple = (None, 0)  # (CORESET instance, `_cce_busy` bits) of the latest DCI
+  marked: int = 0  # PDCCHs whose REGs are in reg_busy
 
   def send(self, name: str, coreset: nr_cell.Coreset, first: int, levels, candidates_of, rbs=None, alloc=None) -> bool:
     """Places the DCI and paints its PDSCH (if any); False where no candidate is free."""
-    cces = _place_dci(self.reg_busy, coreset, first, levels, candidates_of)
+    # The busy CCEs carry over while the DCIs stay in one CORESET instance (a UE slot's run of DCIs).
+    # Their REGs go into reg_busy only when another instance needs it.
+    instance, cce_busy = self.cce_busy
+    if instance != (id(coreset), first):
+      for placed_coreset, placed_first, placed in self.pdcch[self.marked:]:
+        self.reg_busy[placed_first + placed_coreset.reg_symbol[placed],
+                      placed_coreset.first_rb + placed_coreset.reg_rb[placed]] = True
+      self.marked = len(self.pdcch)
+      instance, cce_busy = (id(coreset), first), _cce_busy(self.reg_busy, coreset, first)
+    cces = _place_dci(cce_busy, levels, candidates_of)
     if cces is None:
       return False
+    self.cce_busy = instance, cce_busy | sum(1 << c for c in cces)
     if rbs is not None:
       nr_pdsch.paint(self.codes, rbs, alloc, *_PDSCH_CODES[name])
       self.free &= ~rbs
     self.pdcch.append((coreset, first, cces))
-    self.dcis.append(Dci(name, coreset.kind, first, tuple(int(c) for c in cces)))
+    self.dcis.append(Dci(name, coreset.kind, first, tuple(cces)))
     return True
 
 
@@ -216,7 +250,7 @@ def _broadcast_slot(cell: nr_cell.Cell, slot: _Slot, events, css) -> None:
     alloc = nr_pdsch.draw_allocation(rng, slot.control_end, slot.downlink, type_a_position=cell.dmrs_type_a_position,
                                      additional_positions=(2,), cdm_groups=(2,), avoid=slot.avoid, earliest=True)
     if rbs is not None and alloc is not None:
-      slot.send(name, c0, first, _levels(rng, COMMON_AGGREGATION), css.get, rbs, alloc)
+      slot.send(name, c0, first, _levels(rng, COMMON_AGGREGATION), lambda level: css.get(level, ()), rbs, alloc)
 
 
 def _ue_slot(cell: nr_cell.Cell, layout: nr_cell.Layout, slot: _Slot) -> None:
@@ -241,7 +275,8 @@ def _ue_slot(cell: nr_cell.Cell, layout: nr_cell.Layout, slot: _Slot) -> None:
       order, last = np.flatnonzero(part), None
       for chunk in np.array_split(order, min(num_ues, len(order))) if len(order) else []:
         alloc = allocation(first, cdm_groups=(1,), earliest=True)
-        rbs = np.isin(np.arange(n_rb), chunk)
+        rbs = np.zeros(n_rb, bool)
+        rbs[chunk] = True
         if alloc is not None and slot.send('dl', ue, 0, _levels(rng, *UE_AGGREGATION),
                                            candidates(int(rng.integers(*_RNTI_RANGE))), rbs, alloc):
           last = alloc
@@ -280,8 +315,8 @@ def draw_schedule(cell: nr_cell.Cell, layout: nr_cell.Layout, num_slots: int) ->
     first, count = nr_csirs.rb_span(cell.trs, n_rb)
     trs_rbs = slice(first, first + count)
   events = _broadcast(cell, layout, num_slots)
-  css = {level: np.unique(c, axis=0) for level, c in nr_pdcch.type0_css_candidates(cell.coreset0.n_cce).items()
-         } if cell.coreset0 else {}
+  css = {level: [_candidate(row) for row in np.unique(c, axis=0)]
+         for level, c in nr_pdcch.type0_css_candidates(cell.coreset0.n_cce).items()} if cell.coreset0 else {}
   ue = cell.ue_coreset
   traffic = cell.load != 'idle'
   stay_busy, stay_quiet = _chain(cell.load, 10 / layout.slots_per_frame) if traffic else (0.0, 1.0)
@@ -308,8 +343,7 @@ def draw_schedule(cell: nr_cell.Cell, layout: nr_cell.Layout, num_slots: int) ->
     _broadcast_slot(cell, slot, slot_events, css)
     if with_ue:
       _ue_slot(cell, layout, slot)
-    for coreset, first, cces in slot.pdcch:  # after every PDSCH: a PDSCH is rate-matched around PDCCHs
-      _paint_pdcch(slot.codes, coreset, first, cces)
+    _paint_pdcch(slot.codes, slot.pdcch)  # after every PDSCH: a PDSCH is rate-matched around PDCCHs
     pdsch_rbs[index] = ~slot.free
   flat = codes.reshape(num_slots * SYMBOLS, n_sc)
   if cell.trs is not None:  # TRS REs are not available for PDSCH (TS 38.214 §5.1.4): they replace its REs

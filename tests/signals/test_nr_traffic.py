@@ -355,4 +355,6 @@ def test_uss_candidates_are_the_search_space_of_ts_38_213(n_cce):
     for level, m in nr_traffic.UE_CANDIDATES.items():
       expected = nr_pdcch.search_space_candidates(n_cce, level, m, slot=slot, n_rnti=rnti,
                                                   coreset_id=nr_traffic.UE_CORESET_ID)
-      np.testing.assert_array_equal(of(level), expected)
+      candidates = of(level)  # [(bit mask over the CCEs, CCEs)]
+      np.testing.assert_array_equal(np.array([cces for _, cces in candidates], int).reshape(-1, level), expected)
+      assert [mask for mask, _ in candidates] == [sum(1 << int(c) for c in row) for row in expected]
