@@ -210,7 +210,7 @@ _REQUIRED_KEYS = ('label', 'freq_lower_edge', 'freq_upper_edge', 'sample_start',
 
 
 def label_mask(annotations, sample_rate: float, num_samples: int, size=(128, 128), mode: str = 'band',
-               class_ids: dict[str, int] | None = None) -> np.ndarray:
+               class_ids: dict[str, int] | None = None, spectrogram_mode: str = 'average') -> np.ndarray:
   """Rasterizes SigMF-shaped annotations into a class-id mask.
 
   Args:
@@ -223,6 +223,9 @@ def label_mask(annotations, sample_rate: float, num_samples: int, size=(128, 128
     mode: 'band': each annotation's nominal band over its time span (MATLAB parity; a synthetic frame's
       signals span every row). 'occupancy': only its occupied cells (the band where none are given).
     class_ids: label -> id; default `CLASS_IDS` (any other label is Unknown).
+    spectrogram_mode: the image's mode. In 'matlab' mode a row shows only the 256 samples its segment reads, so an
+      occupancy cell marks the rows whose read window it overlaps (a burst between two windows marks none); in
+      'average' mode a row covers its whole time span. Band annotations cover their span's rows in both.
 
   Returns:
     uint8 (H, W), 0 where no annotation falls.
@@ -234,14 +237,19 @@ def label_mask(annotations, sample_rate: float, num_samples: int, size=(128, 128
   if int(num_samples) != num_samples or num_samples < 1:
     raise ValueError(f'num_samples must be a positive integer, got {num_samples!r}')
   height, width = _check_size(size)
+  if spectrogram_mode not in SPECTROGRAM_MODES:
+    raise ValueError(f'spectrogram_mode must be one of {SPECTROGRAM_MODES}, got {spectrogram_mode!r}')
   class_ids = class_ids or CLASS_IDS
   mask = np.zeros((height, width), np.uint8)
+  read_starts = (matlab_segment_starts(int(num_samples), height)
+                 if mode == 'occupancy' and spectrogram_mode == 'matlab' else None)
   for i, ann in enumerate(annotations):
     missing = [k for k in _REQUIRED_KEYS if k not in ann]
     if missing:
       raise ValueError(f'annotation {i} lacks key(s) {missing}; required: {list(_REQUIRED_KEYS)}')
     class_id = class_ids.get(ann['label'], class_ids.get('Unknown', CLASS_IDS['Unknown']))
-    if mode == 'occupancy' and ann.get('occupancy') is not None:
+    from_cells = mode == 'occupancy' and ann.get('occupancy') is not None
+    if from_cells:
       cells = np.asarray(ann['occupancy'], np.float64).reshape(-1, 4)
     else:
       cells = np.array([[ann['sample_start'], ann['sample_count'], ann['freq_lower_edge'],
@@ -249,8 +257,15 @@ def label_mask(annotations, sample_rate: float, num_samples: int, size=(128, 128
     if not np.all(np.isfinite(cells)):
       raise ValueError(f'annotation {i} ({ann["label"]}) has non-finite edges or sample span')
     for s0, n, f_lo, f_hi in cells:
-      rows = time_rows(s0, n, int(num_samples), height)
       cols = frequency_columns(f_lo, f_hi, sample_rate, width)
-      if rows and cols:
+      if not cols:
+        continue
+      if from_cells and read_starts is not None:  # rows whose read window [start, start + 256) meets the cell
+        lo = np.searchsorted(read_starts, s0 - MATLAB_WINDOW, side='right')
+        hi = np.searchsorted(read_starts, s0 + n, side='left')
+        mask[lo:hi, cols[0]:cols[1] + 1] = class_id
+        continue
+      rows = time_rows(s0, n, int(num_samples), height)
+      if rows:
         mask[rows[0]:rows[1] + 1, cols[0]:cols[1] + 1] = class_id
   return mask

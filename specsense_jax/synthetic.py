@@ -60,6 +60,7 @@ def make_example(seed, scene_config: scene.SceneConfig | None = None,
     psd_db = spectrogram.spectrogram_db(composed.render(), composed.sample_rate, image_config.size, 'average')
   image = spectrogram.colorize(spectrogram.to_grey_levels(psd_db), image_config.colormap)
   mask = spectrogram.label_mask(composed.annotations, composed.sample_rate, composed.num_samples,
-                                image_config.size, image_config.mask_mode)
+                                image_config.size, image_config.mask_mode,
+                                spectrogram_mode=image_config.spectrogram_mode)
   return {'image': image, 'mask': mask, 'snr_db': composed.snr_db, 'annotations': composed.annotations,
           'params': composed.params}

@@ -130,3 +130,21 @@ def test_average_mode_equals_welch_on_each_rows_segments(height, width, row_len,
   np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-4)
   tone_column = int((fs / 2 + 7.3e6) // (fs / width))
   assert set(np.argmax(ours, axis=1)) == {tone_column}
+
+
+def test_matlab_mode_occupancy_marks_only_rows_whose_read_window_meets_the_cell():
+  fs, n, height = 1e6, 40_000, 8
+  starts = spectrogram.matlab_segment_starts(n, height)  # rows read [start, start + 256)
+  ann = lambda cells: [{'label': 'NR', 'freq_lower_edge': -1e5, 'freq_upper_edge': 1e5, 'sample_start': 0,
+                        'sample_count': n, 'occupancy': np.array(cells, float)}]
+  between = [[starts[3] + 300, 100, -1e5, 1e5]]  # a burst after row 3's window, before row 4's
+  inside = [[starts[5] + 255, 1, -1e5, 1e5]]  # the last sample row 5 reads
+  for cells, rows_matlab in ((between, []), (inside, [5])):
+    matlab = spectrogram.label_mask(ann(cells), fs, n, (height, 16), 'occupancy', spectrogram_mode='matlab')
+    average = spectrogram.label_mask(ann(cells), fs, n, (height, 16), 'occupancy')
+    assert np.flatnonzero(matlab.any(axis=1)).tolist() == rows_matlab
+    assert average.any(axis=1).sum() == 1  # average mode: the row whose time span holds it
+  band = spectrogram.label_mask(ann(between), fs, n, (height, 16), 'band', spectrogram_mode='matlab')
+  assert band.any(axis=1).all()  # band labels keep covering their span
+  with pytest.raises(ValueError, match='spectrogram_mode must be one of'):
+    spectrogram.label_mask(ann(between), fs, n, (height, 16), spectrogram_mode='stft')

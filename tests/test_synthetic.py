@@ -19,7 +19,8 @@ def test_example_equals_whole_frame_pipeline(size, spec_mode, mask_mode):
   np.testing.assert_array_equal(example['image'],
                                 spectrogram.spectrogram_image(frame.iq, frame.sample_rate, size, spec_mode))
   np.testing.assert_array_equal(
-      example['mask'], spectrogram.label_mask(frame.annotations, frame.sample_rate, len(frame.iq), size, mask_mode))
+      example['mask'], spectrogram.label_mask(frame.annotations, frame.sample_rate, len(frame.iq), size, mask_mode,
+                                              spectrogram_mode=spec_mode))
   assert example['image'].shape == size + (3,) and example['mask'].shape == size
   assert example['snr_db'] == frame.snr_db
 
