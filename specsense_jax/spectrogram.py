@@ -164,8 +164,42 @@ def to_grey_levels(psd_db: np.ndarray) -> np.ndarray:
   return np.round(scaled * 255).astype(np.uint8)
 
 
+# Floor-referenced scaling: the noise floor (a low percentile of the image, so one bright spur cannot move it) at
+# FLOOR_GREY, and FLOOR_SPAN_DB above it at 255; what lies further below the floor clips at 0.
+FLOOR_PERCENTILE = 10.0
+FLOOR_GREY = 64
+FLOOR_SPAN_DB = 40.0
+
+
+def floor_grey_levels(psd_db: np.ndarray, *, floor_grey: int = FLOOR_GREY, span_db: float = FLOOR_SPAN_DB,
+                      percentile: float = FLOOR_PERCENTILE) -> np.ndarray:
+  """Floor-referenced uint8 grey levels: the image's noise floor (its `percentile`-th dB value) maps to
+  `floor_grey` and `span_db` above it to 255, clipped. Unlike min-max, a single bright spur leaves the noise at
+  the same grey level, as the captures' DC spurs would not (they push min-max noise down to grey ~28)."""
+  if not 0 <= floor_grey < 255:
+    raise ValueError(f'floor_grey must be in [0, 255), got {floor_grey!r}')
+  if not span_db > 0:
+    raise ValueError(f'span_db must be positive, got {span_db!r}')
+  if not 0 <= percentile <= 100:
+    raise ValueError(f'percentile must be in [0, 100], got {percentile!r}')
+  floor = float(np.percentile(psd_db, percentile))
+  grey = floor_grey + (psd_db - floor) * ((255 - floor_grey) / span_db)
+  return np.round(np.clip(grey, 0, 255)).astype(np.uint8)
+
+
+# Image scalings by name: PSD dB -> uint8 grey levels.
+SCALINGS = {'minmax': to_grey_levels, 'floor': floor_grey_levels}
+
+
+def grey_levels(psd_db: np.ndarray, scaling: str = 'minmax') -> np.ndarray:
+  """The grey levels of a PSD image by a `SCALINGS` name ('minmax' is MATLAB's)."""
+  if scaling not in SCALINGS:
+    raise ValueError(f'scaling must be one of {sorted(SCALINGS)}, got {scaling!r}')
+  return SCALINGS[scaling](psd_db)
+
+
 def spectrogram_image(iq: np.ndarray, sample_rate: float, size=(128, 128), mode: str = 'matlab',
-                      colormap: str = 'parula') -> np.ndarray:
+                      colormap: str = 'parula', scaling: str = 'minmax') -> np.ndarray:
   """Spectrogram image of a frame.
 
   Args:
@@ -174,11 +208,12 @@ def spectrogram_image(iq: np.ndarray, sample_rate: float, size=(128, 128), mode:
     size: (height, width) in pixels; height is time, width frequency.
     mode: 'matlab' (parity with the MathWorks example) or 'average' (mean PSD per pixel).
     colormap: 'parula' or 'gray'.
+    scaling: 'minmax' (MATLAB's) or 'floor' (floor-referenced, `floor_grey_levels`).
 
   Returns:
     uint8 (H, W, 3).
   """
-  return colorize(to_grey_levels(spectrogram_db(iq, sample_rate, size, mode)), colormap)
+  return colorize(grey_levels(spectrogram_db(iq, sample_rate, size, mode), scaling), colormap)
 
 
 def colorize(grey: np.ndarray, colormap: str = 'parula') -> np.ndarray:

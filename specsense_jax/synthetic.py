@@ -21,6 +21,7 @@ class ImageConfig:
   spectrogram_mode: str = 'matlab'
   mask_mode: str = 'band'
   colormap: str = 'parula'
+  scaling: str = 'minmax'
 
   def validate(self) -> 'ImageConfig':
     spectrogram._check_size(self.size)  # pylint: disable=protected-access
@@ -31,6 +32,8 @@ class ImageConfig:
       raise ValueError(f'mask_mode must be one of {spectrogram.MASK_MODES}, got {self.mask_mode!r}')
     if self.colormap not in spectrogram.COLORMAPS:
       raise ValueError(f'colormap must be one of {spectrogram.COLORMAPS}, got {self.colormap!r}')
+    if self.scaling not in spectrogram.SCALINGS:
+      raise ValueError(f'scaling must be one of {sorted(spectrogram.SCALINGS)}, got {self.scaling!r}')
     return self
 
 
@@ -58,7 +61,7 @@ def make_example(seed, scene_config: scene.SceneConfig | None = None,
     psd_db = spectrogram.matlab_psd_db_from_segments(composed.render(indices), composed.sample_rate, width)
   else:
     psd_db = spectrogram.spectrogram_db(composed.render(), composed.sample_rate, image_config.size, 'average')
-  image = spectrogram.colorize(spectrogram.to_grey_levels(psd_db), image_config.colormap)
+  image = spectrogram.colorize(spectrogram.grey_levels(psd_db, image_config.scaling), image_config.colormap)
   mask = spectrogram.label_mask(composed.annotations, composed.sample_rate, composed.num_samples,
                                 image_config.size, image_config.mask_mode,
                                 spectrogram_mode=image_config.spectrogram_mode)

@@ -148,3 +148,24 @@ def test_matlab_mode_occupancy_marks_only_rows_whose_read_window_meets_the_cell(
   assert band.any(axis=1).all()  # band labels keep covering their span
   with pytest.raises(ValueError, match='spectrogram_mode must be one of'):
     spectrogram.label_mask(ann(between), fs, n, (height, 16), spectrogram_mode='stft')
+
+
+def test_floor_scaling_keeps_the_noise_grey_level_under_a_bright_spur():
+  rng = np.random.default_rng(0)
+  noise = (rng.standard_normal(131072) + 1j * rng.standard_normal(131072)).astype(np.complex64)
+  spur = noise + 300 * np.exp(2j * np.pi * 0.01 * np.arange(131072)).astype(np.complex64)  # +50 dB tone
+  grey = {}
+  for name, iq in (('noise', noise), ('spur', spur)):
+    psd = spectrogram.spectrogram_db(iq, 1e6, (64, 64), 'average')
+    grey[name] = (spectrogram.grey_levels(psd, 'minmax'), spectrogram.grey_levels(psd, 'floor'))
+  median = lambda g: float(np.median(g))
+  # min-max: the spur pushes the noise far down; floor: the noise stays within a grey level or two of 64 + the
+  # median's excess over the 10th percentile (about 1 dB of 40 -> ~5 levels)
+  assert median(grey['spur'][0]) < median(grey['noise'][0]) - 60
+  assert abs(median(grey['spur'][1]) - median(grey['noise'][1])) <= 2
+  assert 64 <= median(grey['noise'][1]) <= 75
+  psd = np.array([[0.0, 10.0, 40.0, 60.0, -30.0]])
+  np.testing.assert_array_equal(spectrogram.floor_grey_levels(psd, percentile=0, floor_grey=64, span_db=40),
+                                [[np.round(64 + 30 * 191 / 40), 255, 255, 255, 64]])
+  with pytest.raises(ValueError, match=r"scaling must be one of \['floor', 'minmax'\]"):
+    spectrogram.grey_levels(psd, 'log')
