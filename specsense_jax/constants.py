@@ -11,3 +11,6 @@ FRAME_S = 0.04        # seconds of one frame (40 ms)
 # Mask value of pixels with no label: band or time a recording has no data for (noise fill). Losses, metrics
 # and class weights skip it; inference writes it where it has no prediction.
 NO_LABEL = 255
+# SigMF `core:label` of an annotation whose region's truth is unknown: its pixels get NO_LABEL whatever else lies
+# there (for instance the part of a carrier's possible band that a short capture cannot show).
+IGNORE_LABEL = 'Ignore'

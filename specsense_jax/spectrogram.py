@@ -19,6 +19,8 @@ import scipy.fft
 import scipy.signal
 
 from specsense_jax.constants import CLASS_IDS
+from specsense_jax.constants import IGNORE_LABEL
+from specsense_jax.constants import NO_LABEL
 
 MATLAB_WINDOW = 256
 MATLAB_OVERLAP = 10
@@ -257,7 +259,8 @@ def label_mask(annotations, sample_rate: float, num_samples: int, size=(128, 128
     size: (height, width).
     mode: 'band': each annotation's nominal band over its time span (MATLAB parity; a synthetic frame's
       signals span every row). 'occupancy': only its occupied cells (the band where none are given).
-    class_ids: label -> id; default `CLASS_IDS` (any other label is Unknown).
+    class_ids: label -> id; default `CLASS_IDS` (any other label is Unknown). An annotation labelled
+      `IGNORE_LABEL` ('Ignore') marks its region NO_LABEL (255), over any other annotation.
     spectrogram_mode: the image's mode. In 'matlab' mode a row shows only the 256 samples its segment reads, so an
       occupancy cell marks the rows whose read window it overlaps (a burst between two windows marks none); in
       'average' mode a row covers its whole time span. Band annotations cover their span's rows in both.
@@ -265,6 +268,8 @@ def label_mask(annotations, sample_rate: float, num_samples: int, size=(128, 128
   Returns:
     uint8 (H, W), 0 where no annotation falls.
   """
+  # Ignore regions last, so that they win wherever they overlap a labelled one (indices kept for the errors).
+  annotations = sorted(enumerate(annotations), key=lambda item: item[1].get('label') == IGNORE_LABEL)
   if mode not in MASK_MODES:
     raise ValueError(f'mode must be one of {MASK_MODES}, got {mode!r}')
   if not (np.isfinite(sample_rate) and sample_rate > 0):
@@ -278,11 +283,12 @@ def label_mask(annotations, sample_rate: float, num_samples: int, size=(128, 128
   mask = np.zeros((height, width), np.uint8)
   read_starts = (matlab_segment_starts(int(num_samples), height)
                  if mode == 'occupancy' and spectrogram_mode == 'matlab' else None)
-  for i, ann in enumerate(annotations):
+  for i, ann in annotations:
     missing = [k for k in _REQUIRED_KEYS if k not in ann]
     if missing:
       raise ValueError(f'annotation {i} lacks key(s) {missing}; required: {list(_REQUIRED_KEYS)}')
-    class_id = class_ids.get(ann['label'], class_ids.get('Unknown', CLASS_IDS['Unknown']))
+    class_id = NO_LABEL if ann['label'] == IGNORE_LABEL else class_ids.get(
+        ann['label'], class_ids.get('Unknown', CLASS_IDS['Unknown']))
     from_cells = mode == 'occupancy' and ann.get('occupancy') is not None
     if from_cells:
       cells = np.asarray(ann['occupancy'], np.float64).reshape(-1, 4)

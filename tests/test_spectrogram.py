@@ -169,3 +169,15 @@ def test_floor_scaling_keeps_the_noise_grey_level_under_a_bright_spur():
                                 [[np.round(64 + 30 * 191 / 40), 255, 255, 255, 64]])
   with pytest.raises(ValueError, match=r"scaling must be one of \['floor', 'minmax'\]"):
     spectrogram.grey_levels(psd, 'log')
+
+
+def test_ignore_annotations_mark_no_label_over_everything():
+  ann = lambda label, lo, hi: {'label': label, 'freq_lower_edge': lo, 'freq_upper_edge': hi, 'sample_start': 0,
+                               'sample_count': 1000}
+  # the Ignore region comes first in the list and still wins over the LTE band it overlaps
+  mask = spectrogram.label_mask([ann('Ignore', 0.0, 2e5), ann('LTE', -3e5, 3e5)], 1e6, 1000, (4, 10))
+  assert mask[0].tolist() == [0, 0, 2, 2, 2, 255, 255, 255, 2, 0]  # columns floor((fs/2 + f) / (fs/W))
+  assert np.unique(mask[:, 5:8]).tolist() == [255]
+  with pytest.raises(ValueError, match=r"annotation 1 lacks key\(s\) \['sample_count'\]"):
+    spectrogram.label_mask([ann('Ignore', 0, 1), {k: v for k, v in ann('NR', 0, 1).items() if k != 'sample_count'}],
+                           1e6, 1000, (4, 10))

@@ -17,6 +17,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from specsense_jax import constants
 from specsense_jax import frames
 from specsense_jax import synthetic
 from specsense_jax.data import splits
@@ -61,7 +62,8 @@ def _jsonable(value):
 def _signals_present(labels) -> np.ndarray:
   present = np.zeros(len(SIGNAL_LABELS), bool)
   for label in labels:
-    present[SIGNAL_LABELS.index(label if label in SIGNAL_LABELS else 'Unknown')] = True
+    if label != constants.IGNORE_LABEL:  # a region of unknown truth, not a signal
+      present[SIGNAL_LABELS.index(label if label in SIGNAL_LABELS else 'Unknown')] = True
   return present
 
 
