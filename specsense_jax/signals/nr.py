@@ -166,9 +166,7 @@ def nr_source(bandwidth_mhz: float, scs_khz: int, *, ncellid: int, seed, duratio
   if not isinstance(load, str) or load not in LOADS:
     raise ValueError(f'load must be one of {LOADS}, got {load!r}')
   duration_s = waveform_lib.check_positive('duration_s', duration_s)
-  if isinstance(ssb_period_ms, bool) or ssb_period_ms not in SSB_PERIODS_MS:
-    raise ValueError(f'ssb_period_ms must be one of {SSB_PERIODS_MS} (TS 38.331 ssb-periodicityServingCell), '
-                     f'got {ssb_period_ms!r}')
+  nr_ssb.check_period(ssb_period_ms)
   waveform_lib.check_range('prb_fraction', prb_fraction, 0, 1)
   waveform_lib.check_range('slot_fraction', slot_fraction, 0, 1)
   ssb_case = ssb_case or ('A' if scs_khz == 15 else 'B')

@@ -16,6 +16,8 @@ import math
 
 import numpy as np
 
+from specsense_jax.signals import waveform
+
 RB_SUBCARRIERS = 12
 # Each FR1 table row: (multiplexing pattern, N_RB^CORESET, N_symb^CORESET, offset in RBs); None marks a
 # reserved index. No FR1 offset depends on k_SSB (TS 38.213 §13 names k_SSB only for Tables 13-7, 13-8
@@ -144,10 +146,7 @@ class Type0Occasion:
 
 
 def _check_int(name: str, value, allowed, what: str) -> int:
-  """int(value), or ValueError naming the parameter and what is allowed."""
-  if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value not in allowed:
-    raise ValueError(f'{name} must be {what}, got {value!r}')
-  return int(value)
+  return waveform.check_int(name, value, lambda v: v in allowed, what)
 
 
 def _table(ssb_scs_khz: int, pdcch_scs_khz: int, min_channel_bw_mhz: float) -> tuple[str, dict]:

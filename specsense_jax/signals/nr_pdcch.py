@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from specsense_jax.signals import waveform
+
 REG_SUBCARRIERS = 12
 REGS_PER_CCE = 6  # TS 38.211 §7.3.2.2
 AGGREGATION_LEVELS = (1, 2, 4, 8, 16)  # TS 38.211 Table 7.3.2.1-1
@@ -26,17 +28,10 @@ USS_HASH_D = 65537
 MAX_CANDIDATES = 8  # nrofCandidates n0 .. n8 per aggregation level (TS 38.331 SearchSpace)
 
 
-def _check_int(name: str, value, ok, what: str) -> int:
-  """int(value) if it is an int for which ok(value) holds, else ValueError naming the parameter."""
-  if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not ok(value):
-    raise ValueError(f'{name} must be {what}, got {value!r}')
-  return int(value)
-
-
 def coreset0_mapping(ncellid: int) -> dict:
   """The `cce_reg_bundles` keywords of CORESET0: interleaved, L = 6, R = 2, n_shift = N_ID^cell (TS 38.211
   §7.3.2.2, CORESET 0 configured by ControlResourceSetZero)."""
-  ncellid = _check_int('ncellid', ncellid, lambda v: 0 <= v < 1008, 'an int in [0, 1007]')
+  ncellid = waveform.check_int('ncellid', ncellid, lambda v: 0 <= v < 1008, 'an int in [0, 1007]')
   return dict(interleaved=True, bundle_size=6, interleaver_size=2, shift_index=ncellid)
 
 
@@ -47,9 +42,9 @@ def num_cces(n_rb_coreset: int, n_symbols: int) -> int:
 
 
 def _check_coreset(n_rb_coreset, n_symbols) -> None:
-  _check_int('n_rb_coreset', n_rb_coreset, lambda v: v > 0 and v % 6 == 0,
+  waveform.check_int('n_rb_coreset', n_rb_coreset, lambda v: v > 0 and v % 6 == 0,
              'a positive multiple of 6 (CORESET RBs come in groups of 6, TS 38.331 ControlResourceSet)')
-  _check_int('n_symbols', n_symbols, lambda v: v in (1, 2, 3), '1, 2 or 3 (N_symb^CORESET, TS 38.211 §7.3.2.2)')
+  waveform.check_int('n_symbols', n_symbols, lambda v: v in (1, 2, 3), '1, 2 or 3 (N_symb^CORESET, TS 38.211 §7.3.2.2)')
 
 
 def reg_bundle_interleaver(n_bundles: int, interleaver_size: int, shift_index: int) -> np.ndarray:
@@ -57,9 +52,9 @@ def reg_bundle_interleaver(n_bundles: int, interleaver_size: int, shift_index: i
 
   f(x) = (r·C + c + n_shift) mod n_bundles with x = c·R + r, r < R, c < C and C = n_bundles / R.
   """
-  r_size = _check_int('interleaver_size', interleaver_size, lambda v: v in INTERLEAVER_SIZES,
+  r_size = waveform.check_int('interleaver_size', interleaver_size, lambda v: v in INTERLEAVER_SIZES,
                       f'one of {INTERLEAVER_SIZES} (R, TS 38.211 §7.3.2.2)')
-  shift = _check_int('shift_index', shift_index, lambda v: 0 <= v <= MAX_SHIFT_INDEX,
+  shift = waveform.check_int('shift_index', shift_index, lambda v: 0 <= v <= MAX_SHIFT_INDEX,
                      f'an int in [0, {MAX_SHIFT_INDEX}] (n_shift, TS 38.211 §7.3.2.2)')
   if n_bundles % r_size:  # the UE is not expected to handle a C that is not an integer
     raise ValueError(f'interleaver_size={r_size} does not divide the {n_bundles} REG bundles of the CORESET '
@@ -90,7 +85,7 @@ def cce_reg_bundles(n_rb_coreset: int, n_symbols: int, *, interleaved: bool, bun
   _check_coreset(n_rb_coreset, n_symbols)
   n_reg = n_rb_coreset * n_symbols
   allowed = ((2, 6) if n_symbols == 1 else (n_symbols, 6)) if interleaved else (6,)
-  bundle_size = _check_int('bundle_size', bundle_size, lambda v: v in allowed,
+  bundle_size = waveform.check_int('bundle_size', bundle_size, lambda v: v in allowed,
                            f'one of {allowed} for {"" if interleaved else "non-"}interleaved mapping with '
                            f'{n_symbols} symbol(s) (L, TS 38.211 §7.3.2.2)')
   n_bundles = n_reg // bundle_size
@@ -125,8 +120,8 @@ def pdcch_re_mask(n_rb_carrier: int, coreset_rb_start: int, n_rb_coreset: int, n
     (data, dmrs): (n_symbols, 12·n_rb_carrier) bool masks over the CORESET's symbols.
   """
   bundles = cce_reg_bundles(n_rb_coreset, n_symbols, **mapping)
-  n_rb_carrier = _check_int('n_rb_carrier', n_rb_carrier, lambda v: v > 0, 'a positive int')
-  _check_int('coreset_rb_start', coreset_rb_start, lambda v: 0 <= v <= n_rb_carrier - n_rb_coreset,
+  n_rb_carrier = waveform.check_int('n_rb_carrier', n_rb_carrier, lambda v: v > 0, 'a positive int')
+  waveform.check_int('coreset_rb_start', coreset_rb_start, lambda v: 0 <= v <= n_rb_carrier - n_rb_coreset,
              f'an int in [0, {n_rb_carrier - n_rb_coreset}] (the CORESET of {n_rb_coreset} RBs inside the '
              f'{n_rb_carrier} RBs)')
   cces = np.asarray(cces)
@@ -144,9 +139,9 @@ def pdcch_re_mask(n_rb_carrier: int, coreset_rb_start: int, n_rb_coreset: int, n
 
 def uss_hash(n_rnti: int, coreset_id: int, slot: int) -> int:
   """Y_p,n of a UE-specific search space in slot n of a frame: A_p^(n+1)·n_RNTI mod D (TS 38.213 §10.1)."""
-  n_rnti = _check_int('n_rnti', n_rnti, lambda v: 0 < v < 2**16, 'an int in [1, 65535] (C-RNTI, Y_p,-1 != 0)')
-  p = _check_int('coreset_id', coreset_id, lambda v: v >= 0, 'a non-negative int (CORESET index p)')
-  n = _check_int('slot', slot, lambda v: v >= 0, 'a non-negative int (slot number within the frame)')
+  n_rnti = waveform.check_int('n_rnti', n_rnti, lambda v: 0 < v < 2**16, 'an int in [1, 65535] (C-RNTI, Y_p,-1 != 0)')
+  p = waveform.check_int('coreset_id', coreset_id, lambda v: v >= 0, 'a non-negative int (CORESET index p)')
+  n = waveform.check_int('slot', slot, lambda v: v >= 0, 'a non-negative int (slot number within the frame)')
   return pow(USS_HASH_A[p % 3], n + 1, USS_HASH_D) * n_rnti % USS_HASH_D
 
 
@@ -171,12 +166,12 @@ def search_space_candidates(n_cce: int, aggregation_level: int, num_candidates: 
   Returns:
     (num_candidates, L) int array of CCE indices, or (0, L) where N_CCE < L.
   """
-  n_cce = _check_int('n_cce', n_cce, lambda v: v > 0, 'a positive int')
-  level = _check_int('aggregation_level', aggregation_level, lambda v: v in AGGREGATION_LEVELS,
+  n_cce = waveform.check_int('n_cce', n_cce, lambda v: v > 0, 'a positive int')
+  level = waveform.check_int('aggregation_level', aggregation_level, lambda v: v in AGGREGATION_LEVELS,
                      f'one of {AGGREGATION_LEVELS} (TS 38.211 Table 7.3.2.1-1)')
-  m_count = _check_int('num_candidates', num_candidates, lambda v: 0 <= v <= MAX_CANDIDATES,
+  m_count = waveform.check_int('num_candidates', num_candidates, lambda v: 0 <= v <= MAX_CANDIDATES,
                        f'an int in [0, {MAX_CANDIDATES}]')
-  m_max = m_count if max_candidates is None else _check_int(
+  m_max = m_count if max_candidates is None else waveform.check_int(
       'max_candidates', max_candidates, lambda v: m_count <= v <= MAX_CANDIDATES,
       f'an int in [{m_count}, {MAX_CANDIDATES}] (M_max >= num_candidates)')
   y = 0 if n_rnti is None else uss_hash(n_rnti, coreset_id, slot)

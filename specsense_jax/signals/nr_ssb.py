@@ -56,6 +56,13 @@ def l_max(ssb_case: str, carrier_hz: float, paired: bool) -> int:
   return 4 if carrier_hz < limit or (inclusive and carrier_hz == limit) else 8
 
 
+def check_period(ssb_period_ms) -> None:
+  """ValueError naming ssb_period_ms unless it is one of SSB_PERIODS_MS."""
+  if isinstance(ssb_period_ms, bool) or ssb_period_ms not in SSB_PERIODS_MS:
+    raise ValueError(f'ssb_period_ms must be one of {SSB_PERIODS_MS} (TS 38.331 ssb-periodicityServingCell), '
+                     f'got {ssb_period_ms!r}')
+
+
 def ssb_burst(ssb_period_ms: int = 20, ssb_bitmap: str | Sequence[int] = 'single', l_max: int | None = None
               ) -> SsbBurst:
   """Validates an SS/PBCH burst configuration.
@@ -69,9 +76,7 @@ def ssb_burst(ssb_period_ms: int = 20, ssb_bitmap: str | Sequence[int] = 'single
   Returns:
     An `SsbBurst`.
   """
-  if isinstance(ssb_period_ms, bool) or ssb_period_ms not in SSB_PERIODS_MS:
-    raise ValueError(f'ssb_period_ms must be one of {SSB_PERIODS_MS} (TS 38.331 ssb-periodicityServingCell), '
-                     f'got {ssb_period_ms!r}')
+  check_period(ssb_period_ms)
   if l_max is not None and (isinstance(l_max, bool) or l_max not in L_MAX_VALUES):
     raise ValueError(f'l_max must be one of {L_MAX_VALUES} in FR1, got {l_max!r}')
   if isinstance(ssb_bitmap, str) and ssb_bitmap == 'single':

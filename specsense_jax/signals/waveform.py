@@ -128,6 +128,14 @@ def seed_sequence(seed) -> np.random.SeedSequence:
   return np.random.SeedSequence(seed)
 
 
+def check_int(name: str, value, ok: Callable[[int], bool], what: str) -> int:
+  """int(value) if it is an int (not a bool) for which ok(value) holds, else ValueError naming the parameter and
+  `what` is allowed."""
+  if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not ok(value):
+    raise ValueError(f'{name} must be {what}, got {value!r}')
+  return int(value)
+
+
 def check_positive(name: str, value, allow_zero: bool = False) -> float:
   """Returns float(value) or raises ValueError naming the parameter."""
   try:
