@@ -27,10 +27,14 @@ SNR_MODES = ('frame', 'per_signal')
 NR_BANDS = {('fdd', 15): 'n3', ('fdd', 30): 'n78', ('tdd', 15): 'n41', ('tdd', 30): 'n78'}
 
 
+def _weighted(choices) -> bool:
+  """Whether `choices` is weighted ((value, weight), ...) choices rather than a single value."""
+  return isinstance(choices, tuple) and bool(choices) and all(isinstance(c, tuple) and len(c) == 2 for c in choices)
+
+
 def check_choices(name: str, choices, allowed: Iterable | None, check: Callable | None = None) -> None:
   """A single value or weighted ((value, weight), ...) choices; ValueError naming `name` otherwise."""
-  pairs = choices if isinstance(choices, tuple) and choices and all(
-      isinstance(c, tuple) and len(c) == 2 for c in choices) else ((choices, 1.0),)
+  pairs = choices if _weighted(choices) else ((choices, 1.0),)
   allowed = None if allowed is None else list(allowed)
   for value, weight in pairs:
     if allowed is not None and value not in allowed:
@@ -48,7 +52,7 @@ def check_choices(name: str, choices, allowed: Iterable | None, check: Callable 
 
 def pick(rng: np.random.Generator, choices) -> Any:
   """One value of a single value or of weighted ((value, weight), ...) choices."""
-  if not (isinstance(choices, tuple) and choices and all(isinstance(c, tuple) and len(c) == 2 for c in choices)):
+  if not _weighted(choices):
     return choices
   weights = np.array([w for _, w in choices], float)
   return choices[int(rng.choice(len(choices), p=weights / weights.sum()))][0]
