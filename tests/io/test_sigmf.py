@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pytest
 
-from specsense_jax.io import catalog
 from specsense_jax.io import recordings
 from specsense_jax.io import sigmf
 
@@ -77,13 +76,3 @@ def test_read_errors_name_the_file(tmp_path):
   with pytest.raises(sigmf.SigMFError, match='not valid JSON'):
     recordings.read_recording(path)
 
-
-def test_catalogued_captures_read_back(shared_dir, tmp_path):
-  paths = catalog.write_all(str(shared_dir / 'realdata/captures'), str(tmp_path))
-  assert len(paths) == 6
-  rec = recordings.read_recording(paths[0])
-  assert rec.datatype == 'ci8' and rec.sample_rate == 19.2e6 and rec.num_samples == 1_536_000  # 80 ms
-  raw = np.fromfile(shared_dir / 'realdata/captures' / catalog.CAPTURES[0].file, np.int8)[:8] / 128
-  np.testing.assert_allclose(rec.read(0, 4), raw[0::2] + 1j * raw[1::2])
-  nr100 = recordings.read_recording(paths[3])
-  assert [a['label'] for a in nr100.annotations] == ['NR', 'Unknown']
