@@ -33,9 +33,12 @@ from specsense_jax.constants import MODEL_RATE
 from specsense_jax.constants import NO_LABEL
 from specsense_jax.io import recordings
 from specsense_jax.signals import counter_rng
+from specsense_jax.signals import polyphase
 
 _MARGIN = 256    # input samples read beyond each frame edge (inside its segment) so the resampler has settled
 _FLOOR_S = 0.1   # seconds at the start of a segment its noise floor is measured on
+_FLOOR_BLOCKS = 24  # blocks of _FLOOR_BLOCK samples spread over them
+_FLOOR_BLOCK = 256
 _FRAME_LEN = int(round(FRAME_S * MODEL_RATE))
 
 
@@ -75,20 +78,30 @@ class FrameSpan:
 
 
 def noise_floor_density(iq: np.ndarray, sample_rate: float) -> float:
-  """Noise power spectral density (per Hz) of a recording.
+  """Noise power spectral density (per Hz) of a recording: 1-D samples, or (blocks, length) blocks of it.
 
   Each frequency bin's median periodogram over time (divided by ln 2: the median of an exponential variable)
   estimates that bin's mean level; the floor is the lowest such level, smoothed over 5 bins, among bins away
   from DC and from the very band edges. A carrier that fills most of the band still leaves its guard bands
   and idle time to measure.
   """
-  nperseg = int(min(512, max(64, len(iq) // 32), len(iq)))
-  _, _, cells = scipy.signal.spectrogram(iq, sample_rate, window='hann', nperseg=nperseg, noverlap=0,
-                                         return_onesided=False, detrend=False, scaling='density')
+  iq = np.asarray(iq)
+  if iq.ndim == 1:
+    nperseg = int(min(512, max(64, len(iq) // 32), len(iq)))
+    iq = iq[:len(iq) // nperseg * nperseg].reshape(-1, nperseg)
+  nperseg = iq.shape[1]
+  window = scipy.signal.windows.hann(nperseg, sym=False)
+  cells = np.abs(scipy.fft.fft(iq * window, axis=1)) ** 2 / (sample_rate * np.sum(window ** 2))
   f = np.fft.fftfreq(nperseg, 1 / sample_rate)
-  level = np.convolve(np.median(cells, axis=1) / np.log(2), np.ones(5) / 5, mode='same')
+  level = np.median(cells, axis=0) / np.log(2)
+  smooth = np.convolve(level, np.ones(5) / 5, mode='same')
   keep = (np.abs(f) < 0.49 * sample_rate) & (np.abs(f) > 3 * sample_rate / nperseg)
-  return float(np.min(level[keep])) if keep.any() else float(np.min(level))
+  if not keep.any():
+    keep = np.ones(nperseg, bool)
+  # The quietest smoothed bin finds the floor; the mean of every bin near it measures it (a minimum over noisy
+  # bins alone would sit below the floor when few blocks are read).
+  near = keep & (smooth <= 2 * np.min(smooth[keep]))
+  return float(np.mean(level[near]))
 
 
 def band_columns(sample_rate: float, width: int) -> np.ndarray:
@@ -141,19 +154,23 @@ class _Fill:
     self._floors: dict[int, float] = {}
 
   def floor(self, segment: recordings.Segment) -> float:
-    """Noise density (per Hz) of the segment's first `_FLOOR_S` seconds, measured once."""
+    """Noise density (per Hz) of the segment's first `_FLOOR_S` seconds, measured once on `_FLOOR_BLOCKS` blocks
+    spread over them (a synthetic capture renders only those)."""
     if segment.start not in self._floors:
-      count = min(segment.count, int(self._recording.sample_rate * _FLOOR_S))
-      self._floors[segment.start] = noise_floor_density(self._recording.read(segment.start, count),
+      length = min(segment.count, _FLOOR_BLOCK)
+      span = min(segment.count, int(self._recording.sample_rate * _FLOOR_S))
+      starts = segment.start + np.unique(np.linspace(0, span - length, _FLOOR_BLOCKS).astype(np.int64))
+      self._floors[segment.start] = noise_floor_density(self._recording.read_segments(starts, length),
                                                         self._recording.sample_rate)
     return self._floors[segment.start]
 
-  def noise(self, span: FrameSpan) -> np.ndarray:
-    """complex64 (span.num_samples,) noise of one frame at its segment's floor; sample i depends only on the
-    recording's name, the seed, the frame index and i."""
+  def noise(self, span: FrameSpan, indices: np.ndarray | None = None) -> np.ndarray:
+    """complex64 noise of one frame at its segment's floor, at frame `indices` (all when None); sample i depends
+    only on the recording's name, the seed, the frame index and i."""
     digest = hashlib.sha256(f'{self._recording.name}/{self._seed}/{span.index}'.encode()).digest()
     scale = math.sqrt(self.floor(span.segment) * MODEL_RATE)  # a Python float keeps complex64
-    return scale * counter_rng.complex_normal(int.from_bytes(digest[:8], 'little'), np.arange(span.num_samples))
+    indices = np.arange(span.num_samples) if indices is None else indices
+    return scale * counter_rng.complex_normal(int.from_bytes(digest[:8], 'little'), indices)
 
 
 @functools.lru_cache(maxsize=4)
@@ -196,6 +213,49 @@ def _frame_iq(recording: recordings.Recording, span: FrameSpan, fill: _Fill) -> 
   return iq
 
 
+def _window_iq(recording: recordings.Recording, span: FrameSpan, fill: _Fill, starts: np.ndarray,
+               length: int) -> np.ndarray:
+  """complex64 (len(starts), length): the frame's samples at the model's rate in windows [s, s + length), made
+  from the recording samples those windows need (a polyphase resampler evaluated at their instants) and filled:
+  each window's band outside the recording's gets floor noise (masked in the window's own DFT), and samples after
+  `span.valid` are floor noise. Equals no whole-frame resampling bit for bit, but any recording whose `read_segments`
+  agrees with its `read` gives the same windows however it is read."""
+  ratio = _rate_ratio(recording.sample_rate)
+  index = starts[:, None] + np.arange(length)
+  if ratio == 1 and index.max() < span.valid:
+    out = recording.read_segments(span.first + starts, length)
+  elif ratio == 1:  # a short frame: its recorded part, then fill
+    out = np.zeros(index.shape, np.complex64)
+    inside = index < span.valid
+    out[inside] = recording.read(span.first, span.valid)[index[inside]]
+  else:
+    lowpass = polyphase.resampler(ratio, passband=0.94)
+    positions = index * ratio.denominator  # on the grid of `ratio.numerator` per recording sample
+    spans = [lowpass.input_span(p) for p in positions]
+    need = max(hi - lo for lo, hi in spans)
+    seg_lo, seg_hi = span.segment.start - span.first, span.segment.end - span.first  # frame-relative segment
+    if need > seg_hi - seg_lo:  # a segment shorter than the filter: read it whole
+      first = np.full(len(spans), seg_lo)
+      need = seg_hi - seg_lo
+    else:
+      first = np.clip([lo for lo, _ in spans], seg_lo, seg_hi - need)
+    block = recording.read_segments(span.first + first, need)
+    # Samples outside the segment are zero, as the resampler assumes.
+    block_index = first[:, None] + np.arange(need)
+    block[(block_index < seg_lo) | (block_index >= seg_hi)] = 0
+    out = lowpass.at(block.ravel(), np.repeat(first - np.arange(len(first)) * need, length),
+                     positions.ravel()).reshape(index.shape)
+  narrow = recording.sample_rate < MODEL_RATE and ratio != 1
+  valid = index < span.valid
+  if narrow or not valid.all():
+    noise = fill.noise(span, index.ravel()).reshape(index.shape)
+    if narrow:  # frequency fill: noise only where the recording has no band
+      out = out + scipy.fft.ifft(scipy.fft.fft(noise, axis=1) * _outside_band(length, recording.sample_rate),
+                                 axis=1).astype(np.complex64)
+    out = np.where(valid, out, noise)
+  return out.astype(np.complex64)
+
+
 def _frame_annotations(recording: recordings.Recording, span: FrameSpan) -> list[dict[str, Any]]:
   """The recording's annotations clipped to the frame's time and the band it images, in frame samples."""
   ratio = float(_rate_ratio(recording.sample_rate))
@@ -208,13 +268,21 @@ def _frame_annotations(recording: recordings.Recording, span: FrameSpan) -> list
       continue
     start = int(round((s0 - span.first) * ratio))
     end = min(span.num_samples, int(round((s1 - span.first) * ratio)))
-    out.append({'label': ann['label'], 'freq_lower_edge': f_lo, 'freq_upper_edge': f_hi, 'sample_start': start,
-                'sample_count': max(1, end - start)})
+    item = {'label': ann['label'], 'freq_lower_edge': f_lo, 'freq_upper_edge': f_hi, 'sample_start': start,
+            'sample_count': max(1, end - start)}
+    if ann.get('occupancy') is not None:  # occupied cells, clipped the same way
+      cells = np.array(ann['occupancy'], np.float64).reshape(-1, 4)
+      c0 = np.maximum(cells[:, 0], span.first)
+      c1 = np.minimum(cells[:, 0] + cells[:, 1], span.last)
+      lo, hi = np.maximum(cells[:, 2], -half), np.minimum(cells[:, 3], half)
+      keep = (c1 > c0) & (hi > lo)
+      item['occupancy'] = np.stack([(c0 - span.first) * ratio, (c1 - c0) * ratio, lo, hi], axis=1)[keep]
+    out.append(item)
   return out
 
 
 def recording_frames(recording: recordings.Recording, size: tuple[int, int] = (128, 128), mode: str = 'matlab',
-                     colormap: str = 'parula', *, seed: int = 0) -> Iterator[Frame]:
+                     colormap: str = 'parula', *, seed: int = 0, scaling: str = 'minmax') -> Iterator[Frame]:
   """The recording's frames (see the module docstring) as images at the model's rate, one at a time.
 
   Args:
@@ -223,6 +291,7 @@ def recording_frames(recording: recordings.Recording, size: tuple[int, int] = (1
     mode: spectrogram mode, one of `spectrogram.SPECTROGRAM_MODES`.
     colormap: 'parula' or 'gray'.
     seed: selects the fill noise; the same recording and seed give the same images.
+    scaling: grey-level scaling, one of `spectrogram.SCALINGS` ('minmax' is MATLAB's).
 
   Yields:
     `Frame`s with their annotations, valid rows and columns, in recording order.
@@ -239,15 +308,13 @@ def recording_frames(recording: recordings.Recording, size: tuple[int, int] = (1
     if mode == 'matlab':
       starts = spectrogram.matlab_segment_starts(span.num_samples, height)
       valid_rows = starts + spectrogram.MATLAB_WINDOW <= span.valid
-      if fast and valid_rows.all():  # read only the segments the image uses
-        segments = recording.read_segments(span.first + starts, spectrogram.MATLAB_WINDOW)
-        filled = False
-      else:
-        segments = _frame_iq(recording, span, fill)[starts[:, None] + np.arange(spectrogram.MATLAB_WINDOW)]
+      segments = _window_iq(recording, span, fill, starts, spectrogram.MATLAB_WINDOW)
+      filled = filled and (not fast or not valid_rows.all())
       psd = spectrogram.matlab_psd_db_from_segments(segments, MODEL_RATE, width)
-      image = spectrogram.colorize(spectrogram.to_grey_levels(psd), colormap)
+      image = spectrogram.colorize(spectrogram.grey_levels(psd, scaling), colormap)
     else:
-      image = spectrogram.spectrogram_image(_frame_iq(recording, span, fill), MODEL_RATE, size, 'average', colormap)
+      image = spectrogram.spectrogram_image(_frame_iq(recording, span, fill), MODEL_RATE, size, 'average', colormap,
+                                            scaling)
       valid_rows = (np.arange(height) + 0.5) / height <= span.valid / span.num_samples
     yield Frame(span.index, image, span.first / rate, span.duration_s, span.segment.center_frequency, MODEL_RATE,
                 valid_columns, valid_rows, _frame_annotations(recording, span), recording.name, span.num_samples,
@@ -255,10 +322,17 @@ def recording_frames(recording: recordings.Recording, size: tuple[int, int] = (1
                 float(10 * np.log10(max(fill.floor(span.segment), 1e-30))) if filled else None)
 
 
-def label_mask(frame: Frame) -> np.ndarray:
+def label_mask(frame: Frame, mode: str = 'band', spectrogram_mode: str = 'matlab') -> np.ndarray:
   """uint8 (H, W) truth of a frame from its annotations: class ids where the recording has data (Noise where
-  nothing is annotated), `NO_LABEL` in the columns outside its band and the rows after its end."""
-  mask = spectrogram.label_mask(frame.annotations, frame.span_hz, frame.num_samples, frame.image.shape[:2])
+  nothing is annotated), `NO_LABEL` in the columns outside its band and the rows after its end.
+
+  Args:
+    frame: a frame of `recording_frames`.
+    mode: 'band' (each annotation's band over its time) or 'occupancy' (its occupied cells where it has them).
+    spectrogram_mode: the image's mode (which samples a row shows, for occupancy cells).
+  """
+  mask = spectrogram.label_mask(frame.annotations, frame.span_hz, frame.num_samples, frame.image.shape[:2], mode,
+                                spectrogram_mode=spectrogram_mode)
   mask[:, ~frame.valid_columns] = NO_LABEL
   mask[~frame.valid_rows] = NO_LABEL
   return mask

@@ -8,6 +8,7 @@ import time
 
 import scipy.signal
 
+from specsense_jax import capture
 from specsense_jax import spectrogram
 from specsense_jax import synthetic
 from specsense_jax.benchmarks import harness
@@ -21,23 +22,37 @@ def _labelled_image(seed: int, config: SceneConfig, size, mode):
   return synthetic.make_example(seed, config, synthetic.ImageConfig(size=size, spectrogram_mode=mode))
 
 
-def parity_vs_realistic(num_frames: int, size=(128, 128), mode: str = 'matlab') -> list[dict]:
-  """Per-frame cost of parity and realistic frames (image + mask), alternating seed by seed so that both see the
-  same machine load; each frame draws other signals, so the figures are means and medians over the seeds."""
-  configs = {'MathWorks parity (SceneConfig())': SceneConfig(image_width=size[1]),
-             'realistic (SceneConfig.realistic())': SceneConfig.realistic(image_width=size[1])}
-  for config in configs.values():  # warm caches (templates, FFT plans) outside the timing
-    _labelled_image(10**6, config, size, mode)
-  seconds = {name: [] for name in configs}
+def _captured_image(seed: int, config: SceneConfig, size, mode):
+  return capture.make_example(seed, config, synthetic.ImageConfig(size=size, spectrogram_mode=mode, scaling='floor'))
+
+
+def parity_vs_realistic(num_frames: int, size=(128, 128), mode: str = 'matlab',
+                        reference_s: float | None = None) -> list[dict]:
+  """Per-frame cost of parity frames, realistic scenes, and realistic scenes through a receiver and the capture
+  path (what the realistic_* datasets hold), alternating seed by seed so that all see the same machine load;
+  each frame draws other signals, so the figures are means and medians over the seeds."""
+  cases = {'MathWorks parity (SceneConfig())': (SceneConfig(image_width=size[1]), _labelled_image),
+           'realistic scene (SceneConfig.realistic())': (SceneConfig.realistic(image_width=size[1]), _labelled_image),
+           'realistic scene + receiver + capture path (realistic_* datasets)':
+               (SceneConfig.realistic(image_width=size[1]), _captured_image)}
+  for config, make in cases.values():  # warm caches (templates, FFT plans, filters) outside the timing
+    make(10**6, config, size, mode)
+  seconds = {name: [] for name in cases}
   for seed in range(num_frames):
-    for name, config in configs.items():
+    for name, (config, make) in cases.items():
       t0 = time.perf_counter()
-      _labelled_image(seed, config, size, mode)
+      make(seed, config, size, mode)
       seconds[name].append(time.perf_counter() - t0)
   parity_mean = statistics.fmean(next(iter(seconds.values())))
-  return [{'work': f'{name} frame -> image + mask, {num_frames} frames', 'size': f'{size[0]}x{size[1]}',
+  rows = []
+  for name, times in seconds.items():
+    row = {'work': f'{name} frame -> image + mask, {num_frames} frames', 'size': f'{size[0]}x{size[1]}',
            'mode': mode, 'median_s': statistics.median(times), 'mean_s': statistics.fmean(times),
-           'vs_parity_mean': statistics.fmean(times) / parity_mean} for name, times in seconds.items()]
+           'vs_parity_mean': statistics.fmean(times) / parity_mean}
+    if reference_s:
+      row['speedup_vs_scipy'] = reference_s / statistics.median(times)
+    rows.append(row)
+  return rows
 
 
 def run(options: harness.Options) -> list[dict]:
@@ -75,5 +90,5 @@ def run(options: harness.Options) -> list[dict]:
     timing = harness.time_call(make, repeats=repeats)
     rows.append({'work': f'{name} (no fading), whole frame', 'size': '-', 'mode': '-',
                  'median_s': timing.median_s, 'core_s': timing.cpu_median_s})
-  rows += parity_vs_realistic(4 if options.quick else 40)
+  rows += parity_vs_realistic(4 if options.quick else 40, reference_s=reference.median_s)
   return rows

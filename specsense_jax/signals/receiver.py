@@ -15,14 +15,11 @@ column of a `REFERENCE_COLUMNS`-wide spectrogram of the capture, the way those n
 from __future__ import annotations
 
 import dataclasses
-import fractions
-import functools
 import math
 from typing import Any
 
 import numpy as np
 import scipy.optimize
-import scipy.signal
 
 from specsense_jax.signals import waveform as waveform_lib
 
@@ -30,10 +27,6 @@ CAPTURE_RATES = (15.36e6, 19.2e6, 23.04e6, 30.72e6, 46.08e6, 61.44e6)
 ADC_BITS = (8, 12, 14, 16)
 REFERENCE_COLUMNS = 128  # tone levels over the noise floor are per column of a 128-wide spectrogram
 PHASE_NOISE_OFFSET_HZ = 10e3  # phase-noise levels are L(f) in dBc/Hz at this offset
-_STOPBAND_DB = 80.0  # anti-alias filter stopband attenuation (Kaiser design)
-_INTERP_HALF_TAPS = 24  # half length of the windowed-sinc fractional resampler of the sample-clock offset
-_INTERP_BETA = 8.0
-_FARROW_DEGREE = 7  # taps fit to 1e-6 in the fractional delay
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,7 +134,7 @@ class ReceiverConfig:
     dc_decay_s: None (constant leakage) or a log-uniform range of decay time constants.
     iq_image_rejection_db: image rejection the amplitude/phase imbalance gives.
     num_spurs: (min, max) number of fixed spurs, inclusive.
-    spur_offsets: |offset| of a spur as a fraction of the capture rate, sign drawn; within passband / 2.
+    spur_offsets: |offset| of a spur as a fraction of the capture rate, sign drawn; below 0.5.
     spur_levels_db: spur level over the noise floor (one `REFERENCE_COLUMNS` column).
     gain_tilt_db: tilt across the captured band.
     ripple_db: ripple peak amplitude.
@@ -199,9 +192,9 @@ class ReceiverConfig:
     lo, hi = self.num_spurs
     if int(lo) != lo or int(hi) != hi or not 0 <= lo <= hi <= 10:
       raise ValueError(f'num_spurs must be integers 0 <= min <= max <= 10, got {self.num_spurs!r}')
-    if self.spur_offsets[1] > self.passband / 2:
-      raise ValueError(f'spur_offsets must stay inside the passband (<= passband / 2 = {self.passband / 2:g}), '
-                       f'got {self.spur_offsets!r}')
+    if self.spur_offsets[1] >= 0.5:
+      raise ValueError(f'spur_offsets must stay below the capture\'s Nyquist frequency (< 0.5), got '
+                       f'{self.spur_offsets!r}')
     return self
 
   def draw(self, rng: np.random.Generator) -> ReceiverParams:
@@ -249,7 +242,7 @@ _RANGES = (('agc_backoff_db', 0.0, 60.0), ('dc_leak_dbc', -100.0, 40.0), ('iq_im
 # host samples): a decaying near-DC residue of the DC-offset correction (the n78 capture: ~60 dB, decaying by
 # ~10 dB over 7.5 ms, i.e. an amplitude time constant of ~6.5 ms), weak spurs, better image rejection.
 KINDS: dict[str, dict[str, Any]] = {
-    'hackrf': dict(capture_rates=(15.36e6, 19.2e6), adc_bits=(8,), agc_backoff_db=(10.0, 20.0), passband=0.96,
+    'hackrf': dict(capture_rates=(15.36e6, 19.2e6), adc_bits=(8,), agc_backoff_db=(10.0, 20.0), passband=0.9,
                    dc_leak_dbc=(-18.0, -6.0), iq_image_rejection_db=(25.0, 40.0), num_spurs=(1, 3),
                    spur_offsets=(0.3, 0.48), spur_levels_db=(12.0, 20.0), phase_noise_dbc_hz=(-90.0, -80.0)),
     'usrp': dict(capture_rates=(23.04e6, 30.72e6, 46.08e6, 61.44e6), adc_bits=(12, 14, 16),
@@ -270,123 +263,6 @@ def _imbalance_for(irr_db: float, angle: float) -> tuple[float, float]:
   r0 = 2 * 10 ** (-irr_db / 20)  # small-error approximation 1/IRR ~ (ε² + φ²) / 4
   r = scipy.optimize.brentq(excess, r0 / 4, r0 * 4, xtol=1e-15)
   return 1 + r * math.cos(angle), r * math.sin(angle)
-
-
-@functools.lru_cache(maxsize=16)
-def _anti_alias_taps(up: int, down: int, passband: float, rate_ratio: float) -> np.ndarray:
-  """Kaiser low-pass at the upsampled rate: flat to passband/2 of the lower rate, stopband from (1 - passband/2)
-  of it, so aliases fold only into the transition band, outside the passband."""
-  low = min(1.0, rate_ratio)  # the lower of input and capture rate, in units of the input rate
-  nyquist = 0.5 * up  # of the upsampled rate, in input-rate units
-  width = (1 - passband) * low / nyquist
-  numtaps, beta = scipy.signal.kaiserord(_STOPBAND_DB, width)
-  numtaps |= 1  # odd: linear phase with an integer delay, centred by resample_poly
-  return scipy.signal.firwin(numtaps, 0.5 * low / nyquist, window=('kaiser', beta))
-
-
-@functools.lru_cache(maxsize=1)
-def _farrow_coefficients() -> np.ndarray:
-  """(degree + 1, taps) polynomial in (2μ - 1) of each tap of a Kaiser-windowed sinc delayed by μ in [0, 1)."""
-  taps = np.arange(-_INTERP_HALF_TAPS + 1, _INTERP_HALF_TAPS + 1)
-  mu = np.linspace(0, 1, 257)
-  d = mu[:, None] - taps[None, :]
-  h = np.sinc(d) * np.i0(_INTERP_BETA * np.sqrt(np.clip(1 - (d / _INTERP_HALF_TAPS) ** 2, 0, 1)))
-  return np.polynomial.polynomial.polyfit(2 * mu - 1, h / np.i0(_INTERP_BETA), _FARROW_DEGREE)
-
-
-def _fractional_resample(x: np.ndarray, positions: np.ndarray) -> np.ndarray:
-  """x at increasing fractional sample positions (zeros beyond the ends), by a Farrow windowed-sinc interpolator:
-  one FIR per polynomial coefficient, combined per sample by Horner's rule in the fractional delay."""
-  pad = _INTERP_HALF_TAPS + 2
-  padded = np.concatenate([np.zeros(pad, np.complex64), x.astype(np.complex64), np.zeros(pad, np.complex64)])
-  base = np.floor(positions).astype(np.int64)
-  mu = (2 * (positions - base) - 1).astype(np.float32)
-  index = np.clip(base + pad - _INTERP_HALF_TAPS + 1, 0, len(padded) - 2 * _INTERP_HALF_TAPS)
-  out = None
-  for g in _farrow_coefficients()[::-1]:
-    branch = scipy.signal.oaconvolve(padded, g[::-1].astype(np.float32), mode='valid')[index]
-    out = branch if out is None else out * mu + branch
-  return out.astype(np.complex64)
-
-
-def estimate_noise_power(iq: np.ndarray, sample_rate: float) -> float:
-  """Noise power over the full band from the quietest bins of a Welch PSD (needs some noise-only spectrum)."""
-  _, psd = scipy.signal.welch(iq, fs=sample_rate, nperseg=1024, return_onesided=False, detrend=False)
-  return float(np.percentile(psd, 10) * sample_rate)
-
-
-def apply(iq: np.ndarray, sample_rate: float, params: ReceiverParams,
-          noise_power: float | None = None) -> tuple[np.ndarray, float]:
-  """Passes a frame (signal + noise) through the receiver.
-
-  Args:
-    iq: 1-D complex samples at `sample_rate`, after the channel noise.
-    sample_rate: their rate; capture_rate / sample_rate must be a ratio of integers below 1000.
-    params: the receiver (`ReceiverConfig.draw`).
-    noise_power: power of the white noise in `iq` over the full band (the spurs' reference); None: estimated
-      from the quietest bins (`estimate_noise_power`).
-
-  Returns:
-    (complex64 samples at the capture rate, full scale 1.0 per rail; the capture rate). The length is
-    floor(len(iq)·capture_rate/sample_rate).
-  """
-  params.validate()
-  fs = waveform_lib.check_positive('sample_rate', sample_rate)
-  x = np.asarray(iq)
-  if x.ndim != 1 or not len(x):
-    raise ValueError(f'iq must be a non-empty 1-D array, got shape {x.shape}')
-  ratio = fractions.Fraction(params.capture_rate / fs).limit_denominator(1000)
-  if abs(float(ratio) - params.capture_rate / fs) > 1e-9 * params.capture_rate / fs:
-    raise ValueError(f'params.capture_rate {params.capture_rate:g} over sample_rate {fs:g} is not a ratio of '
-                     'integers below 1000')
-  x = x.astype(np.complex128)
-  n = len(x)
-  t = np.arange(n) / fs
-  power_in = float(np.mean(np.abs(x) ** 2))
-  if noise_power is None:
-    noise_power = estimate_noise_power(x, fs)
-  # LO: a frequency error δ = ppm·carrier moves every tone to f - δ; Wiener phase noise has L(f) = D / (4π² f²)
-  # (two-sided phase PSD of a random walk with increment variance D/fs per sample), so D = 4π² f0² L(f0).
-  phase = -2 * np.pi * params.lo_ppm * 1e-6 * params.carrier_hz * t
-  if params.phase_noise_dbc_hz is not None:
-    diffusion = 4 * np.pi ** 2 * PHASE_NOISE_OFFSET_HZ ** 2 * 10 ** (params.phase_noise_dbc_hz / 10)
-    steps = np.random.default_rng(params.seed).normal(0.0, math.sqrt(diffusion / fs), n)
-    phase = phase + np.cumsum(steps)
-  if phase.any():
-    x = x * np.exp(1j * phase)
-  # Quadrature mixer: the Q branch has gain g and phase error φ, giving the image K2 x* (see image_rejection_db).
-  if params.iq_gain != 1 or params.iq_phase:
-    x = x.real + 1j * params.iq_gain * (x.imag * math.cos(params.iq_phase) - x.real * math.sin(params.iq_phase))
-  # LO leakage self-mixes to a DC term (decaying as a USRP's DC-offset loop settles).
-  if params.dc_leak_dbc is not None:
-    envelope = 1.0 if params.dc_decay_s is None else np.exp(-t / params.dc_decay_s)
-    x = x + math.sqrt(power_in * 10 ** (params.dc_leak_dbc / 10)) * np.exp(1j * params.dc_phase) * envelope
-  # Clock harmonics couple into the baseband as fixed tones; level over the noise in one reference column.
-  column_noise = noise_power / fs * params.capture_rate / REFERENCE_COLUMNS
-  for f, level, ph in zip(params.spur_offsets_hz, params.spur_levels_db, params.spur_phases):
-    x = x + math.sqrt(column_noise * 10 ** (level / 10)) * np.exp(1j * (2 * np.pi * f * t + ph))
-  # Baseband filters and LNA: a smooth gain shape, applied as a zero-phase gain on the FFT bins.
-  if params.tilt_db or params.ripple_db:
-    freqs = np.fft.fftfreq(n, 1 / fs)
-    x = np.fft.ifft(np.fft.fft(x) * 10 ** (params.response_db(freqs) / 20))
-  # Sample clock off by ε: sample k is taken at true time k / (rate·(1 + ε)). Interpolated at the higher of the two
-  # rates, where the captured band lies well inside the interpolator's flat band; then the anti-alias filter and
-  # the rational resampling to the nominal capture rate.
-  clock = (lambda y: _fractional_resample(y, np.arange(len(y)) / (1 + params.clock_ppm * 1e-6))) \
-      if params.clock_ppm else (lambda y: y)  # pylint: disable=unnecessary-lambda-assignment
-  if ratio < 1:
-    x = clock(x)
-  if ratio != 1:
-    taps = _anti_alias_taps(ratio.numerator, ratio.denominator, params.passband, float(ratio))
-    x = scipy.signal.resample_poly(x, ratio.numerator, ratio.denominator, window=taps)
-  x = x[:n * ratio.numerator // ratio.denominator]
-  if ratio >= 1:
-    x = clock(x)
-  # AGC (settled over the capture): RMS at agc_backoff_db below the full-scale complex sine.
-  rms = math.sqrt(float(np.mean(np.abs(x) ** 2)))
-  if rms > 0:
-    x = x * (10 ** (-params.agc_backoff_db / 20) / rms)
-  return quantize(x, params.adc_bits), float(params.capture_rate)
 
 
 def quantize(x: np.ndarray, bits: int) -> np.ndarray:

@@ -1,0 +1,110 @@
+"""FIR filtering and rational resampling evaluated at chosen output samples.
+
+An `Interpolator` holds low-pass taps at `grid` times the input rate; output sample k is
+
+    y[k] = sum_m h[pos[k] + delay - m * grid] * x[m],
+
+where pos[k] is the output's position on that grid (input index · grid) and `delay` centres the filter. Each
+output is a fixed sum over its own taps, accumulated in the same order however many outputs are asked for, so
+any window of a signal equals the same part of the whole, bit for bit: that is what lets a dataset render only
+the samples its spectrogram reads and still match what a whole recording gives. A rational resampler by
+up/down is `grid = up` and pos[k] = k·down; a finer grid (`grid = up·Q`) moves outputs by fractions of a
+sample, for a sample-clock error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fractions
+import functools
+
+import numpy as np
+import scipy.signal
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Interpolator:
+  """Low-pass taps at `grid` times the input rate (their sum is `grid`: unit gain at DC)."""
+  taps: np.ndarray
+  grid: int
+
+  @property
+  def delay(self) -> int:
+    return (len(self.taps) - 1) // 2
+
+  @functools.cached_property
+  def _table(self) -> tuple[np.ndarray, int]:
+    # Zeros in front so that a term's tap index is never negative; float32 (or complex64) taps keep complex64
+    # products.
+    count = -(-len(self.taps) // self.grid) + 1
+    dtype = np.complex64 if np.iscomplexobj(self.taps) else np.float32
+    return np.concatenate([np.zeros(count * self.grid, dtype), self.taps.astype(dtype)]), count
+
+  def input_span(self, positions: np.ndarray) -> tuple[int, int]:
+    """(first, last + 1) input indices the outputs at `positions` read."""
+    positions = np.asarray(positions, np.int64)
+    first = -((len(self.taps) - 1 - self.delay - int(positions.min())) // self.grid)
+    last = (int(positions.max()) + self.delay) // self.grid
+    return first, last + 1
+
+  def at(self, x: np.ndarray, x_start: int, positions: np.ndarray) -> np.ndarray:
+    """complex64 outputs at grid `positions`, from input samples x[i] = input index x_start + i (zero outside).
+
+    Args:
+      x: input samples; must cover `input_span(positions)` where the input is non-zero.
+      x_start: input index of x[0].
+      positions: int64 output positions on the grid (input index · grid).
+    """
+    positions = np.asarray(positions, np.int64)
+    table, count = self._table
+    num = positions + self.delay
+    first = -((len(self.taps) - 1 - num) // self.grid)  # ceil((num - L + 1) / grid): the first input read
+    phase = num - first * self.grid + count * self.grid
+    padded = np.concatenate([np.zeros(count, np.complex64), np.asarray(x, np.complex64),
+                             np.zeros(count, np.complex64)])
+    index = np.clip(first - x_start + count, 0, len(padded) - count)
+    out = np.zeros(positions.shape, np.complex64)
+    for t in range(count):  # one tap per output at a time: the same order for every output
+      out += table[phase - t * self.grid] * padded[index + t]
+    return out
+
+
+def kaiser_lowpass(grid: int, cutoff: float, transition: float, stopband_db: float) -> Interpolator:
+  """A Kaiser-window low-pass at `grid` times the input rate.
+
+  Args:
+    grid: taps per input sample.
+    cutoff: -6 dB frequency in units of the input rate.
+    transition: transition width in units of the input rate.
+    stopband_db: stopband attenuation.
+  """
+  return _kaiser(int(grid), float(cutoff), float(transition), float(stopband_db))
+
+
+@functools.lru_cache(maxsize=64)
+def _kaiser(grid: int, cutoff: float, transition: float, stopband_db: float) -> Interpolator:
+  nyquist = grid / 2  # of the grid rate, in input-rate units
+  numtaps, beta = scipy.signal.kaiserord(stopband_db, transition / nyquist)
+  numtaps |= 1  # odd: an integer delay
+  taps = scipy.signal.firwin(numtaps, cutoff / nyquist, window=('kaiser', beta)) * grid
+  taps.flags.writeable = False
+  return Interpolator(taps, grid)
+
+
+def rate_ratio(out_rate: float, in_rate: float) -> fractions.Fraction:
+  """out_rate / in_rate as a fraction (exactly 1 within 1 ppm); ValueError unless its terms are below 1000."""
+  if abs(out_rate - in_rate) < 1e-6 * in_rate:
+    return fractions.Fraction(1)
+  ratio = (fractions.Fraction(out_rate).limit_denominator(10**6)
+           / fractions.Fraction(in_rate).limit_denominator(10**6))
+  if ratio.numerator >= 1000 or ratio.denominator >= 1000:
+    raise ValueError(f'rate {out_rate:g} over {in_rate:g} is not a ratio of integers below 1000')
+  return ratio
+
+
+def resampler(ratio: fractions.Fraction, passband: float = 0.96, stopband_db: float = 60.0) -> Interpolator:
+  """The low-pass of a rational resampler by `ratio` (out/in rate), on the grid `ratio.numerator`: flat over
+  `passband` of the lower of the two rates, `stopband_db` down from (2 - passband) of its Nyquist frequency, so
+  images and aliases fall outside the passband."""
+  low = min(1.0, float(ratio))  # the lower rate in units of the input rate
+  return kaiser_lowpass(ratio.numerator, 0.5 * low, (1 - passband) * low, stopband_db)
