@@ -24,7 +24,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     raise ValueError(f'configs/classifier.py: size must be one of {deeplabv3plus.SIZES}, got {args.size}')
   config = default.base_config()
   config.model = f'classifier_{args.encoder}'
-  config.num_classes = 2                # NR, LTE
   config.class_weighting = 'none'
   config.selection_metric = 'subset_accuracy'
   config.dataset = f'spectrum_sensing/synthetic_{args.size}'

@@ -26,7 +26,9 @@ def base_config() -> ml_collections.ConfigDict:
   config.model = 'custom'
   config.model_kwargs = ml_collections.ConfigDict()
   config.init_weights = ml_collections.FieldReference(None, field_type=str)  # ImageNet .h5 / .safetensors file
-  config.num_classes = 3
+  # Output classes; None: the dataset's class set (its TFDS metadata) for segmentation, the standards (NR, LTE)
+  # for frame classifiers. An explicit value must agree with the dataset (train.check_config).
+  config.num_classes = ml_collections.FieldReference(None, field_type=int)
   config.image_size = 128
   config.batch_size = 16               # global, over all devices and hosts
   config.num_epochs = 30

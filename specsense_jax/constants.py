@@ -1,9 +1,18 @@
 """Constants every stage shares: the classes, the model's sample rate and frame length, the no-label value."""
 
+from __future__ import annotations
+
+from typing import Sequence
+
+# Class ids are stable: a name keeps its id in every dataset, mask and model (issue 18 appends new names).
 CLASS_IDS = {'Noise': 0, 'NR': 1, 'LTE': 2, 'Unknown': 3}
 CLASS_NAMES = tuple(CLASS_IDS)
 CLASS_COLORS = ('#2b2b2b', '#1f9bde', '#f0a020', '#b040c0')  # Noise, NR, LTE, Unknown (figures, mask panels)
 STANDARDS = ('NR', 'LTE')  # the standards a frame classifier predicts: class ids 1 and 2, in that order
+
+# Class sets of the datasets: a dataset's (and its models') classes are the first names of CLASS_NAMES.
+MATHWORKS_CLASSES = ('Noise', 'NR', 'LTE')  # the MathWorks-parity datasets and every model trained before sets
+FOUR_CLASSES = ('Noise', 'NR', 'LTE', 'Unknown')  # the realistic datasets: interferers labelled Unknown
 
 MODEL_RATE = 61.44e6  # samples per second of every frame a network sees (MathWorks' example rate)
 FRAME_S = 0.04        # seconds of one frame (40 ms)
@@ -14,3 +23,19 @@ NO_LABEL = 255
 # SigMF `core:label` of an annotation whose region's truth is unknown: its pixels get NO_LABEL whatever else lies
 # there (for instance the part of a carrier's possible band that a short capture cannot show).
 IGNORE_LABEL = 'Ignore'
+
+
+def check_class_names(names: Sequence[str], what: str = 'class_names') -> tuple[str, ...]:
+  """The class set `names` as a tuple, or a ValueError naming `what`.
+
+  A class set lists names of CLASS_IDS in id order from 0 (the i-th name has id i), so a mask's pixel values
+  are CLASS_IDS whatever the set, and one set's masks read the same in another.
+  """
+  if isinstance(names, str) or not names:
+    raise ValueError(f'{what} must be a non-empty sequence of class names, got {names!r}')
+  names = tuple(names)
+  expected = CLASS_NAMES[:len(names)]
+  if names != expected:
+    raise ValueError(f'{what} must list class names in id order from 0 ({CLASS_IDS}), e.g. {expected}; '
+                     f'got {names}')
+  return names

@@ -8,11 +8,15 @@ minus its 4-connected erosion (zero padded), tolerance 0.75 % of the image diago
 when its distance to the other boundary is below it; a class absent from both masks is skipped, present on one
 side only scores 0; an image's score is the mean over its scored classes; MeanBFScore is the mean over images.
 Pixels labelled `NO_LABEL` (255: no data) in the truth count in no metric.
+
+A model scored on data with other classes sees the truth through `to_model_classes`: truth classes the model
+lacks (Unknown under a three-class model) become `NO_LABEL`, so they too count in no metric; classes the model
+has but the data lacks never appear in the truth (predicting them is an error on the pixel's true class).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import scipy.ndimage
@@ -20,6 +24,37 @@ import scipy.ndimage
 from specsense_jax.constants import NO_LABEL
 
 BF_TOLERANCE = 0.0075  # of the image diagonal
+
+
+def class_map(truth_names: Sequence[str], model_names: Sequence[str]) -> np.ndarray:
+  """(256,) uint8 lookup table from a truth mask's class ids to a model's, matched by class name.
+
+  Truth id i (the class `truth_names[i]`) maps to the model's id of that name, or to `NO_LABEL` when the model
+  has no such class; `NO_LABEL` maps to itself; values outside the truth's ids map to themselves (the metrics'
+  range checks then catch them). Identity when both sets are equal.
+  """
+  truth_names, model_names = list(truth_names), list(model_names)
+  if len(truth_names) >= NO_LABEL or len(model_names) >= NO_LABEL:
+    raise ValueError(f'class sets must have fewer than {NO_LABEL} classes, got {len(truth_names)} and '
+                     f'{len(model_names)}')
+  table = np.arange(256, dtype=np.uint8)
+  for truth_id, name in enumerate(truth_names):
+    table[truth_id] = model_names.index(name) if name in model_names else NO_LABEL
+  return table
+
+
+def to_model_classes(y_true: np.ndarray, truth_names: Sequence[str], model_names: Sequence[str]) -> np.ndarray:
+  """`y_true` (class ids of `truth_names`, or `NO_LABEL`) in the class ids of `model_names` (see `class_map`).
+
+  Raises a ValueError for a value that is neither a truth class id nor `NO_LABEL`.
+  """
+  y_true = np.asarray(y_true)
+  if y_true.size:
+    bad = (y_true < 0) | ((y_true >= len(truth_names)) & (y_true != NO_LABEL))
+    if bad.any():
+      raise ValueError(f'y_true has labels outside the truth classes {tuple(truth_names)} and {NO_LABEL} '
+                       f'(no label): {sorted(set(np.unique(y_true[bad]).tolist()))}')
+  return class_map(truth_names, model_names)[y_true.astype(np.int64)].astype(y_true.dtype)
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:

@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from specsense_jax import constants
 from specsense_jax import metrics
 from specsense_jax.constants import NO_LABEL
 from specsense_jax.training import optim
@@ -59,3 +60,68 @@ def test_class_pixel_statistics_skip_no_label():
   # class 0: 2 + 6 pixels in images of 3 and 6 labelled pixels; class 1: 1 pixel in the first image (3 labelled)
   np.testing.assert_array_equal(pixels, [8, 1])
   np.testing.assert_array_equal(image_pixels, [9, 3])
+
+
+def test_no_label_counts_in_no_segmentation_metric():
+  # The same labelled pixels with and without NO_LABEL pixels around them (whose prediction is a wrong class,
+  # and whose value 255 would overflow a class count if taken for one) give the same metrics, by hand.
+  truth = np.array([[[0, 0, 1, 1]]], np.uint8)
+  pred = np.array([[[0, 1, 1, 1]]], np.uint8)
+  padded_truth = np.concatenate([truth, np.full((1, 1, 4), NO_LABEL, np.uint8)], axis=1)
+  padded_pred = np.concatenate([pred, np.ones((1, 1, 4), np.uint8)], axis=1)
+  for t, p in ((truth, pred), (padded_truth, padded_pred)):
+    result = metrics.segmentation_metrics(t, p, 2)
+    np.testing.assert_array_equal(result['confusion_matrix'], [[1, 1], [0, 2]])
+    assert result['global_accuracy'] == pytest.approx(3 / 4)
+    assert result['mean_accuracy'] == pytest.approx((1 / 2 + 1) / 2)
+    np.testing.assert_allclose(result['class_iou'], [1 / 2, 2 / 3])
+    assert result['weighted_iou'] == pytest.approx((2 * 1 / 2 + 2 * 2 / 3) / 4)  # over 4 pixels, not 8
+
+
+def test_median_frequency_weights_ignore_no_label_pixels():
+  # Class 0: 3 of 3 labelled pixels, class 1: 1 of 4 labelled (the 255 pixels are in neither count).
+  masks = [np.array([[[0, 0, 0, NO_LABEL]], [[0, 0, 0, 1]]], np.uint8)]
+  pixels, image_pixels = optim.class_pixel_statistics(masks, 2)
+  np.testing.assert_array_equal(pixels, [6, 1])
+  np.testing.assert_array_equal(image_pixels, [7, 4])
+  # freq = (6/7, 1/4), median 0.5535..: weights median/freq, normalized to sum 1.
+  freq = np.array([6 / 7, 1 / 4])
+  expected = np.median(freq) / freq
+  np.testing.assert_allclose(optim.median_frequency_weights(pixels, image_pixels), expected / expected.sum(),
+                             rtol=1e-6)
+
+
+def test_to_model_classes_maps_truth_by_class_name():
+  four, three = constants.FOUR_CLASSES, constants.MATHWORKS_CLASSES
+  truth = np.array([[0, 1, 2, 3, NO_LABEL]], np.uint8)
+  # a three-class model: Unknown truth is no-label; the rest and NO_LABEL keep their ids
+  np.testing.assert_array_equal(metrics.to_model_classes(truth, four, three), [[0, 1, 2, NO_LABEL, NO_LABEL]])
+  # same sets: unchanged; a four-class model on three-class truth: unchanged (it never sees Unknown truth)
+  np.testing.assert_array_equal(metrics.to_model_classes(truth, four, four), truth)
+  np.testing.assert_array_equal(metrics.to_model_classes(truth[:, [0, 1, 2, 4]], three, four), [[0, 1, 2, 255]])
+  # by name, not by id: truth whose id 1 is LTE reaches a model whose LTE is 2; its NR-less truth has no 1
+  np.testing.assert_array_equal(metrics.to_model_classes(np.array([0, 1, 0]), ('Noise', 'LTE'), three), [0, 2, 0])
+  np.testing.assert_array_equal(metrics.class_map(four, three)[:5], [0, 1, 2, NO_LABEL, 4])
+  with pytest.raises(ValueError, match=r"labels outside the truth classes \('Noise', 'NR', 'LTE'\) and 255 "
+                                       r'\(no label\): \[3, 7\]'):
+    metrics.to_model_classes(np.array([0, 3, 7, NO_LABEL]), three, four)
+
+
+def test_three_class_model_on_four_class_truth_leaves_unknown_pixels_out():
+  # A 2 x 4 truth with two Unknown pixels; the three-class model calls them Noise and NR. Hand count: 6 pixels
+  # scored, 5 right (the NR pixel predicted Noise is the one error).
+  truth = np.array([[[0, 0, 3, 1], [2, 2, 3, 1]]], np.uint8)
+  pred = np.array([[[0, 0, 0, 0], [2, 2, 1, 1]]], np.uint8)
+  names = constants.MATHWORKS_CLASSES
+  result = metrics.segmentation_metrics(metrics.to_model_classes(truth, constants.FOUR_CLASSES, names), pred, 3)
+  np.testing.assert_array_equal(result['confusion_matrix'], [[2, 0, 0], [1, 1, 0], [0, 0, 2]])
+  assert result['global_accuracy'] == pytest.approx(5 / 6)
+  np.testing.assert_allclose(result['class_iou'], [2 / 3, 1 / 2, 1.0])
+  # A four-class model on three-class truth: its Unknown predictions are errors on the truth's classes.
+  truth3 = np.array([[[0, 0, 1, 1]]], np.uint8)
+  pred4 = np.array([[[0, 3, 1, 3]]], np.uint8)
+  result = metrics.segmentation_metrics(
+      metrics.to_model_classes(truth3, names, constants.FOUR_CLASSES), pred4, 4)
+  assert result['global_accuracy'] == pytest.approx(1 / 2)
+  assert result['confusion_matrix'][3].sum() == 0 and result['confusion_matrix'][:, 3].sum() == 2
+  np.testing.assert_allclose(result['class_iou'], [1 / 2, 1 / 2, np.nan, 0.0])

@@ -6,6 +6,9 @@ processes and devices: a run on a pod equals the same run on one host (tested wi
 is that each host reads the whole split; these datasets are small (3,000 128x128 frames are ~100 MB), and a
 future multi-terabyte dataset would switch to `tfds.split_for_jax_process`. Evaluation batches are padded to
 full size with a `valid` weight of 0 so every device always gets the same shape.
+
+A dataset's class set is `dataset_class_names` (its TFDS metadata); a pipeline built for a model with another
+set gives masks in the model's class ids (`metrics.to_model_classes`: truth classes it lacks become no-label).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from specsense_jax import constants
+from specsense_jax import metrics
 from specsense_jax.data import augment as augment_lib
 
 
@@ -48,9 +53,22 @@ def prepared_builder(dataset: str, data_dir: str | None):
   return builder
 
 
-def _preprocess(example: dict[str, Any]) -> dict[str, Any]:
+def dataset_class_names(builder) -> tuple[str, ...]:
+  """The class set of a TFDS builder's masks, from its metadata (`class_names`); datasets written before the
+  metadata recorded it hold the three MathWorks classes."""
+  metadata = builder.info.metadata
+  names = metadata.get('class_names') if metadata is not None else None
+  if not names:
+    return constants.MATHWORKS_CLASSES
+  return constants.check_class_names(names, f'{builder.info.full_name} metadata class_names')
+
+
+def _preprocess(example: dict[str, Any], table: tf.Tensor | None = None) -> dict[str, Any]:
+  mask = tf.cast(example['mask'][..., 0], tf.int32)
+  if table is not None:  # the truth in the model's class ids (see `metrics.class_map`)
+    mask = tf.gather(table, mask)
   return {'image': tf.cast(example['image'], tf.float32) / 255.0,
-          'mask': tf.cast(example['mask'][..., 0], tf.int32),
+          'mask': mask,
           'signals': tf.cast(example['signals'], tf.float32),
           'snr_db': example['snr_db'],
           'valid': tf.ones((), tf.float32)}
@@ -58,7 +76,8 @@ def _preprocess(example: dict[str, Any]) -> dict[str, Any]:
 
 def input_pipeline(dataset: str, split: str, *, global_batch_size: int, train: bool, data_dir: str | None = None,
                    seed: int = 0, shuffle_buffer: int = 2048, cache: bool = True,
-                   augment: Sequence[str] = (), skip_batches: int = 0) -> tf.data.Dataset:
+                   augment: Sequence[str] = (), skip_batches: int = 0,
+                   class_names: Sequence[str] | None = None) -> tf.data.Dataset:
   """Global batches (the same on every process) of {'image' float32 [0, 1] (b, H, W, 3), 'mask' int32
   (b, H, W), 'signals', 'snr_db', 'valid'}.
 
@@ -74,12 +93,20 @@ def input_pipeline(dataset: str, split: str, *, global_batch_size: int, train: b
     augment: names from `augment.AUGMENTATIONS` applied to training examples (seeded per example).
     skip_batches: global batches to drop from the start (a resumed run skips those its first part consumed;
       they are read and dropped by tf.data, never placed on devices).
+    class_names: the classes of the model the batches feed; masks are given in its class ids, truth classes
+      it lacks as `NO_LABEL` (`metrics.to_model_classes`). None: the dataset's own classes.
   """
   check_batch_size(global_batch_size)
   builder = prepared_builder(dataset, data_dir)
   read_config = tfds.ReadConfig(shuffle_seed=seed, interleave_cycle_length=1 if not train else 16)
   ds = builder.as_dataset(split=split, shuffle_files=train, read_config=read_config)
-  ds = ds.map(_preprocess, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  table = None
+  if class_names is not None:
+    lookup = metrics.class_map(dataset_class_names(builder), class_names)
+    if (lookup != np.arange(256)).any():
+      table = tf.constant(lookup, tf.int32)
+  ds = ds.map(lambda example: _preprocess(example, table), num_parallel_calls=tf.data.AUTOTUNE,
+              deterministic=True)
   if cache:
     ds = ds.cache()
   if train:

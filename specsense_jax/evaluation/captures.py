@@ -1,8 +1,10 @@
 """How a trained network does on the real over-the-air captures: per-recording IoU of the annotated carriers
 and of Noise, from the catalogued annotations (`io.catalog`), on the frames prediction sees (`frames`).
 
-Pixels labelled Unknown in the truth (other operators' carriers) and columns or rows the recording has no data
-for are left out. A class counts in a recording's mean IoU when it is in its truth or its prediction.
+The model is scored in its own classes (`metrics.to_model_classes`): truth classes it lacks (Unknown, such as
+other operators' carriers, under a three-class model) are left out, as are columns or rows the recording has no
+data for and regions annotated Ignore. A class counts in a recording's mean IoU when it is in its truth or its
+prediction.
 """
 
 from __future__ import annotations
@@ -21,23 +23,24 @@ from specsense_jax.inference import predict
 from specsense_jax.inference import trained_models
 from specsense_jax.io import catalog
 from specsense_jax.io import recordings
-
-CLASSES = ('Noise', 'NR', 'LTE')
+from specsense_jax.training import tasks
 
 
 def evaluate_recording(trained: trained_models.TrainedModel, recording: recordings.Recording) -> dict[str, Any]:
-  """Confusion-matrix metrics of one recording's frames (Unknown truth and no-data pixels excluded)."""
+  """Confusion-matrix metrics of one recording's frames in the model's classes (truth of classes the model
+  lacks and no-data pixels excluded); `iou_<class>` for each of the model's classes."""
   size = (trained.image_size, trained.image_size)
+  class_names = tasks.class_names(trained.config)
   cut = list(frames.recording_frames(recording, size, trained.spectrogram_mode))
-  confusion = np.zeros((3, 3), np.int64)
+  confusion = np.zeros((len(class_names),) * 2, np.int64)
   for frame, mask, _ in predict.predict_frames(trained, cut):
-    truth = frames.label_mask(frame)  # NO_LABEL where the recording has no data, as in `mask`
-    keep = (mask != constants.NO_LABEL) & (truth < 3)
-    confusion += metrics.confusion_matrix(truth[keep], mask[keep], 3)
+    # Annotations rasterize to CLASS_IDS, NO_LABEL where the recording has no data (as in `mask`).
+    truth = metrics.to_model_classes(frames.label_mask(frame), constants.CLASS_NAMES, class_names)
+    confusion += metrics.confusion_matrix(truth, mask, len(class_names))  # skips NO_LABEL on either side
   result = metrics.metrics_from_confusion(confusion)
   return {'recording': recording.name, 'frames': len(cut), 'pixels': int(confusion.sum()),
           'global_accuracy': result['global_accuracy'], 'mean_iou': result['mean_iou'],
-          **{f'iou_{name}': (None if np.isnan(v) else float(v)) for name, v in zip(CLASSES, result['class_iou'])}}
+          **{f'iou_{name}': (None if np.isnan(v) else float(v)) for name, v in zip(class_names, result['class_iou'])}}
 
 
 def evaluate_captures(captures_dir: str, model: str = trained_models.DEFAULT,
@@ -57,9 +60,11 @@ def evaluate_captures(captures_dir: str, model: str = trained_models.DEFAULT,
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
+  """The rows of `evaluate_captures` as a markdown table, one IoU column per class of the model."""
   fmt = lambda v: '–' if v is None else f'{v:.3f}'
-  lines = ['| recording | frames | IoU Noise | IoU NR | IoU LTE | mean IoU | pixel accuracy |',
-           '|---|---|---|---|---|---|---|']
-  lines += [f'| {r["recording"]} | {r["frames"]} | {fmt(r["iou_Noise"])} | {fmt(r["iou_NR"])} | '
-            f'{fmt(r["iou_LTE"])} | {fmt(r["mean_iou"])} | {fmt(r["global_accuracy"])} |' for r in rows]
+  classes = [key[len('iou_'):] for key in rows[0] if key.startswith('iou_')] if rows else []
+  lines = ['| recording | frames | ' + ''.join(f'IoU {c} | ' for c in classes) + 'mean IoU | pixel accuracy |',
+           '|---|---|' + '---|' * len(classes) + '---|---|']
+  lines += [f'| {r["recording"]} | {r["frames"]} | ' + ''.join(f'{fmt(r["iou_" + c])} | ' for c in classes)
+            + f'{fmt(r["mean_iou"])} | {fmt(r["global_accuracy"])} |' for r in rows]
   return '\n'.join(lines) + '\n'

@@ -1,5 +1,10 @@
 """Evaluation reports of a trained network (a training workdir, a packaged or a shipped model): all metrics, per SNR
-band and per scene type, and a figure."""
+band and per scene type, and a figure.
+
+A model is scored in its own classes: on a dataset with classes it lacks (a three-class model on the
+four-class realistic sets) those truth pixels are no-label and count nowhere (`metrics.to_model_classes`, applied
+by the input pipeline); the report lists them under `unscored_classes`.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,6 @@ import jax
 import numpy as np
 
 from specsense_jax import plotting
-from specsense_jax.constants import CLASS_NAMES
 from specsense_jax.data import pipeline
 from specsense_jax.inference import trained_models
 from specsense_jax.models import registry
@@ -59,18 +63,24 @@ def evaluate_model(model: str, split: str = 'test', *, output_dir: str, dataset:
     config.dataset = dataset or config.dataset
     config.data_dir = data_dir or config.get('data_dir')
   task = tasks.task_for_model(config.model)
+  class_names = tasks.class_names(config)
+  segmentation = task is tasks.SEGMENTATION
+  dataset_names = pipeline.dataset_class_names(pipeline.prepared_builder(config.dataset, config.data_dir))
   mesh = jax.make_mesh((jax.device_count(),), ('data',))
   sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data'))
-  jitted = steps.make_steps(registry.build_from_config(config), None, mesh, np.ones(config.num_classes), task)
+  jitted = steps.make_steps(registry.build_from_config(config), None, mesh, np.ones(len(class_names)), task)
   variables = jitted.place_state(trained.variables)
   batch_size = max(jax.device_count(), (config.batch_size // jax.device_count()) * jax.device_count())
   ds = pipeline.input_pipeline(config.dataset, split, global_batch_size=batch_size, train=False,
-                               data_dir=config.data_dir, cache=False)
+                               data_dir=config.data_dir, cache=False,
+                               class_names=class_names if segmentation else None)
   result = evaluate.evaluate_batches(jitted.eval_step, variables, pipeline.global_batches(ds, sharding), task,
-                                     config.num_classes, group_fn=_groups)
+                                     len(class_names), group_fn=_groups)
   report = {'workdir': model, 'dataset': config.dataset, 'split': split, 'task': task.name,
-            'num_images': result.count, **_summary(result.metrics, task),
-            'groups': {name: {'num_images': group['num_images'], **_summary(group, task)}
+            'class_names': list(class_names), 'dataset_class_names': list(dataset_names),
+            'unscored_classes': [n for n in dataset_names if n not in class_names] if segmentation else [],
+            'num_images': result.count, **_summary(result.metrics, task, class_names),
+            'groups': {name: {'num_images': group['num_images'], **_summary(group, task, class_names)}
                        for name, group in result.groups.items()}}
   os.makedirs(output_dir, exist_ok=True)
   with open(os.path.join(output_dir, 'report.json'), 'w') as f:
@@ -91,12 +101,12 @@ _CLASS_COLUMNS = {
 }
 
 
-def _summary(result: dict[str, Any], task: tasks.Task) -> dict[str, Any]:
+def _summary(result: dict[str, Any], task: tasks.Task, class_names: tuple[str, ...]) -> dict[str, Any]:
   out = {k: result[k] for k in task.report_metrics}
   for key, _ in _CLASS_COLUMNS[task.name]:
     values = result[key]
-    if not isinstance(values, dict):  # segmentation: arrays indexed by class id
-      values = dict(zip(CLASS_NAMES, np.asarray(values).tolist()))
+    if not isinstance(values, dict):  # segmentation: arrays indexed by the model's class id
+      values = dict(zip(class_names, np.asarray(values).tolist()))
     out[key] = {name: (None if v is None or np.isnan(v) else float(v)) for name, v in values.items()}
   if 'confusion_matrix' in result:
     out['confusion_matrix'] = np.asarray(result['confusion_matrix']).tolist()
@@ -105,8 +115,11 @@ def _summary(result: dict[str, Any], task: tasks.Task) -> dict[str, Any]:
 
 def _markdown(report: dict[str, Any], task: tasks.Task) -> str:
   scalars = task.report_metrics
-  lines = [f'# Evaluation: {report["dataset"]} / {report["split"]} ({report["num_images"]} images)', '',
-           '| subset | images | ' + ' | '.join(scalars) + ' |', '|---|---|' + '---|' * len(scalars)]
+  lines = [f'# Evaluation: {report["dataset"]} / {report["split"]} ({report["num_images"]} images)', '']
+  if report['unscored_classes']:
+    lines += [f'Truth pixels of {", ".join(report["unscored_classes"])} (classes the model lacks) are not scored.',
+              '']
+  lines += ['| subset | images | ' + ' | '.join(scalars) + ' |', '|---|---|' + '---|' * len(scalars)]
   rows = [('all', report)] + list(report['groups'].items())
   fmt = lambda v: '–' if v is None or (isinstance(v, float) and np.isnan(v)) else f'{v:.4f}'
   for name, r in rows:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
+from specsense_jax import constants
 from specsense_jax import frames
 
-STANDARDS = {1: 'NR', 2: 'LTE'}
 MIN_ROW_SHARE = 0.05  # a column belongs to a carrier when the class covers this share of its valid rows
 
 
@@ -30,14 +30,18 @@ class Detection:
             'confidence': round(self.confidence_sum / max(self.pixels, 1), 4)}
 
 
-def frame_carriers(mask: np.ndarray, probabilities: np.ndarray, frame: frames.Frame) -> list[Detection]:
-  """The carriers of one frame's mask: runs of columns where a standard covers >= MIN_ROW_SHARE of the rows."""
+def frame_carriers(mask: np.ndarray, probabilities: np.ndarray, frame: frames.Frame,
+                   class_names: Sequence[str] = constants.MATHWORKS_CLASSES) -> list[Detection]:
+  """The carriers of one frame's mask: runs of columns where a class other than Noise covers >= MIN_ROW_SHARE
+  of the rows. `class_names` are the model's classes (mask ids); a detection's `standard` is the class name."""
   height, width = mask.shape
   rows = frame.valid_rows
   column_hz = frame.span_hz / width
   low_edge = frame.center_frequency - frame.span_hz / 2
   found = []
-  for class_id, name in STANDARDS.items():
+  for class_id, name in enumerate(class_names):
+    if name == 'Noise':
+      continue
     hit = (mask == class_id) & rows[:, None]
     share = hit.sum(0) / max(rows.sum(), 1)
     columns = (share >= MIN_ROW_SHARE) & frame.valid_columns

@@ -14,7 +14,6 @@ from typing import Any, Callable, Sequence
 import jax
 import jax.numpy as jnp
 
-from specsense_jax import constants
 from specsense_jax.inference import trained_models
 from specsense_jax.training import tasks
 
@@ -51,10 +50,9 @@ def export(trained: trained_models.TrainedModel, platforms: Sequence[str] = ('cp
 def save(exported: jax.export.Exported, path: str, trained: trained_models.TrainedModel) -> None:
   """Writes the serialized function to `path` and a JSON description beside it (`path`.json), atomically."""
   task = tasks.task_for_model(trained.config.model)
-  names = constants.CLASS_NAMES if task is tasks.SEGMENTATION else constants.STANDARDS
   info = {'model': trained.config.model, 'source': trained.name, 'image_size': trained.image_size,
           'task': task.name, 'platforms': list(exported.platforms), 'input': 'float32 (batch, H, W, 3) in [0, 1]',
-          'classes': list(trained.config.get('class_names') or names[:trained.config.num_classes])}
+          'classes': list(trained.class_names)}
   for target, data in ((path, exported.serialize()), (path + '.json', json.dumps(info, indent=1).encode())):
     with open(target + '.tmp', 'wb') as f:
       f.write(data)

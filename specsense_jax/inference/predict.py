@@ -75,9 +75,10 @@ def run_predict(inputs: list[str], output: str, *, model: str = trained_models.D
                 average: int = 1, figures: bool = True, batch_size: int = 8) -> dict[str, Any]:
   """Predicts every frame of `inputs` (one recording, or spectrogram PNGs) into `output`.
 
-  Writes frame_NNNN_mask.png/.npy (class ids; 255 = no data), frame_NNNN.png (the two-panel figure, with
-  `figures`) and detections.json. Returns the detections document. `mode` (the spectrogram mode) defaults to
-  the model's; another mode raises, since the network has never seen such images.
+  Writes frame_NNNN_mask.png/.npy (the model's class ids, named by detections.json's `classes`; 255 = no data),
+  frame_NNNN.png (the two-panel figure, with `figures`) and detections.json. Returns the detections document.
+  `mode` (the spectrogram mode) defaults to the model's; another mode raises, since the network has never seen
+  such images.
   """
   if os.path.exists(output) and os.listdir(output):
     raise ValueError(f'{output} exists and is not empty; choose a new output folder')
@@ -113,10 +114,11 @@ def run_predict(inputs: list[str], output: str, *, model: str = trained_models.D
         plotting.save_prediction_figure(frame.image, mask, stem + '.png', center_frequency=frame.center_frequency,
                                         span_hz=frame.span_hz, start_s=frame.start_s, duration_s=frame.duration_s,
                                         title=f'frame {frame.index}')
-      tracker.add(detections.frame_carriers(mask, scores, frame), frame.start_s)
+      tracker.add(detections.frame_carriers(mask, scores, frame, trained.class_names), frame.start_s)
       count += 1
-    document = {'model': trained.name, 'source': source, 'frames': count, 'average': average,
-                'seconds': round(time.perf_counter() - started, 3), 'detections': tracker.result()}
+    document = {'model': trained.name, 'classes': list(trained.class_names), 'source': source, 'frames': count,
+                'average': average, 'seconds': round(time.perf_counter() - started, 3),
+                'detections': tracker.result()}
     with open(os.path.join(staging, 'detections.json'), 'w') as f:
       json.dump(document, f, indent=1)
   except BaseException:

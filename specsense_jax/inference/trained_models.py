@@ -20,6 +20,7 @@ import ml_collections
 
 from specsense_jax.models import registry
 from specsense_jax.training import checkpoints
+from specsense_jax.training import tasks
 
 SHIPPED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'trained')
 DEFAULT = 'custom_synthetic_128_short'
@@ -38,6 +39,11 @@ class TrainedModel:
     return int(self.config.image_size)
 
   @property
+  def class_names(self) -> tuple[str, ...]:
+    """The names of the model's outputs in output order (its recorded class set; see `tasks.class_names`)."""
+    return tasks.class_names(self.config)
+
+  @property
   def spectrogram_mode(self) -> str:
     """'matlab' or 'average': how the spectrograms the model was trained on were made (inputs must match)."""
     return config_spectrogram_mode(self.config)
@@ -47,6 +53,16 @@ def config_spectrogram_mode(config) -> str:
   """The spectrogram mode of a training config (ConfigDict or dict), as training recorded it from its dataset
   ('matlab' for configs written before it was recorded)."""
   return config.get('spectrogram_mode') or 'matlab'
+
+
+def _with_class_count(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """`config` with `num_classes` set from its recorded class names when it lacks one; a ValueError when the two
+  disagree. The model is built with this count, the one it was trained with."""
+  count = len(tasks.class_names(config))
+  if config.get('num_classes') != count:
+    with config.unlocked():
+      config.num_classes = count
+  return config
 
 
 def shipped_names(spectrogram_mode: str | None = None) -> list[str]:
@@ -76,7 +92,7 @@ def load(name_or_dir: str = DEFAULT) -> TrainedModel:
   path = _resolve(name_or_dir)
   if not os.path.exists(os.path.join(path, 'variables.msgpack')) and (
       checkpoints.has_checkpoints(path) or os.path.isdir(os.path.join(path, 'best'))):
-    config = checkpoints.load_config(path)
+    config = _with_class_count(checkpoints.load_config(path))
     return TrainedModel(os.path.basename(os.path.normpath(path)), config, registry.build_from_config(config),
                         checkpoints.restore_variables(path))
   config_path, variables_path = os.path.join(path, 'config.json'), os.path.join(path, 'variables.msgpack')
@@ -84,7 +100,7 @@ def load(name_or_dir: str = DEFAULT) -> TrainedModel:
     if not os.path.isfile(required):
       raise ValueError(f'{path} is not a packaged model: {os.path.basename(required)} is missing')
   with open(config_path) as f:
-    config = ml_collections.ConfigDict(json.load(f))
+    config = _with_class_count(ml_collections.ConfigDict(json.load(f)))
   model = registry.build_from_config(config)
   template = jax.eval_shape(model.init, jax.random.key(0),
                             jax.ShapeDtypeStruct((1, config.image_size, config.image_size, 3), 'float32'))
@@ -108,6 +124,7 @@ def package(workdir: str, output_dir: str) -> str:
   with config.unlocked():
     config.data_dir = None  # a path of the training machine
     config.spectrogram_mode = config_spectrogram_mode(config)  # what predict must feed it
+    config.class_names = list(tasks.class_names(config))  # what its outputs mean
   staging = output_dir + '.tmp'
   shutil.rmtree(staging, ignore_errors=True)
   os.makedirs(staging)

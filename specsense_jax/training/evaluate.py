@@ -46,7 +46,9 @@ def evaluate_batches(eval_step: Callable, variables: Any, batches: Iterable[dict
   Args:
     eval_step: `steps.Steps.eval_step`: (variables, batch) -> (predictions, mean loss over the batch's valid rows).
     variables: {'params', 'batch_stats'} placed for `eval_step` (`steps.Steps.place_state`).
-    batches: global batches with a 'valid' weight per row (0 for padding), as `pipeline.global_batches` yields.
+    batches: global batches with a 'valid' weight per row (0 for padding), as `pipeline.global_batches` yields;
+      masks in the model's class ids, with `NO_LABEL` where no label counts (`pipeline.input_pipeline` with the
+      model's `class_names` maps a dataset with other classes), which no loss or metric counts.
     task: the model's task (its accumulator and predictions).
     num_classes: classes of the model's output.
     group_fn: optional; names the groups of each example, each group gets its own accumulator.

@@ -15,11 +15,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from specsense_jax import constants
 from specsense_jax import metrics as metrics_lib
 from specsense_jax.constants import NO_LABEL
 from specsense_jax.models import registry
 
-STANDARDS = ('NR', 'LTE')  # the frame classifiers' outputs: the first columns of the dataset's `signals`
+STANDARDS = constants.STANDARDS  # the frame classifiers' outputs: the first columns of the dataset's `signals`
 
 
 def _labelled(labels: jax.Array, valid: jax.Array) -> jax.Array:
@@ -147,3 +148,27 @@ TASKS = {task.name: task for task in (SEGMENTATION, CLASSIFICATION)}
 def task_for_model(model: str) -> Task:
   """The task of a registered model (its `registry.model_info`)."""
   return TASKS[registry.model_info(model).task]
+
+
+def class_names(config) -> tuple[str, ...]:
+  """The names of a trained model's outputs, in output order, from its config (ConfigDict or dict).
+
+  Training records them (`class_names` in config.json); configs written before that name none, and their
+  outputs are the first `num_classes` of the MathWorks classes (segmentation) or of `STANDARDS` (frame
+  classifiers).
+  """
+  recorded = config.get('class_names')
+  num_classes = config.get('num_classes')
+  if recorded:
+    names = tuple(recorded)
+    if num_classes is not None and len(names) != num_classes:
+      raise ValueError(f'config records num_classes {num_classes} but {len(names)} class_names {names}')
+    return names
+  if num_classes is None:
+    raise ValueError('config names neither num_classes nor class_names: not the config of a trained model')
+  task = task_for_model(config['model'])
+  names = STANDARDS if task is CLASSIFICATION else constants.CLASS_NAMES
+  if num_classes > len(names):
+    raise ValueError(f'num_classes {num_classes} exceeds the {len(names)} classes {names} of a {task.name} '
+                     'model; the config must record its class_names')
+  return tuple(names[:num_classes])

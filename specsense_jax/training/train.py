@@ -28,8 +28,6 @@ import tensorflow_datasets as tfds
 import tqdm
 
 from specsense_jax.constants import CLASS_COLORS
-from specsense_jax.constants import CLASS_NAMES
-from specsense_jax.constants import STANDARDS
 from specsense_jax.data import augment
 from specsense_jax.data import pipeline
 from specsense_jax.data import splits
@@ -98,14 +96,32 @@ def check_resumable(config: ml_collections.ConfigDict, workdir: str) -> None:
                      'it with its own config (config.json there) or choose a new --workdir')
 
 
-def _recorded_config(config: ml_collections.ConfigDict, builder) -> dict[str, Any]:
+def _recorded_config(config: ml_collections.ConfigDict, builder, class_names: tuple[str, ...]) -> dict[str, Any]:
   """The config as config.json keeps it, with what using the checkpoint needs that the config only implies:
-  the spectrogram mode of the dataset's images and the class names (the image size is `image_size`)."""
+  the spectrogram mode of the dataset's images and the model's class names, in output order (the image size is
+  `image_size`, the class count `num_classes`)."""
   recorded = json.loads(config.to_json_best_effort())
   recorded['spectrogram_mode'] = getattr(builder.builder_config, 'spectrogram_mode', 'matlab')
-  names = STANDARDS if tasks.task_for_model(config.model) is tasks.CLASSIFICATION else CLASS_NAMES
-  recorded['class_names'] = list(names[:config.num_classes])
+  recorded['class_names'] = list(class_names)
   return recorded
+
+
+def model_class_names(config: ml_collections.ConfigDict, task: tasks.Task, builder) -> tuple[str, ...]:
+  """The classes the model of `config` predicts: the dataset's class set (segmentation: its masks' classes,
+  `pipeline.dataset_class_names`) or the first `config.num_classes` standards (frame classifiers, all when
+  unset). Raises ValueError when an explicit `config.num_classes` disagrees with the dataset."""
+  if task is tasks.CLASSIFICATION:
+    count = len(tasks.STANDARDS) if config.num_classes is None else config.num_classes
+    if not 1 <= count <= len(tasks.STANDARDS):
+      raise ValueError(f'config.num_classes of a frame classifier must be 1..{len(tasks.STANDARDS)} (the standards '
+                       f'{tasks.STANDARDS}), got {config.num_classes}')
+    return tasks.STANDARDS[:count]
+  names = pipeline.dataset_class_names(builder)
+  if config.num_classes is not None and config.num_classes != len(names):
+    raise ValueError(f'config.num_classes is {config.num_classes} but {config.dataset} has {len(names)} classes '
+                     f'{names}; leave num_classes unset (None) to take it from the dataset, or pick a dataset '
+                     f'with {config.num_classes} classes')
+  return names
 
 
 def _batches(config: ml_collections.ConfigDict, split: str, sharding) -> Iterator[dict[str, jax.Array]]:
@@ -130,8 +146,9 @@ def check_config(config: ml_collections.ConfigDict):
   """Everything about a config that can be wrong, checked in seconds before any data is read or code compiled.
 
   Returns:
-    (task, model, TFDS builder, config with the fold's splits when `config.fold` is set). Raises ValueError
-    naming the config key and what to change.
+    (task, model, TFDS builder, config with `num_classes` set (from the dataset when unset, see
+    `model_class_names`) and the fold's splits when `config.fold` is set). Raises ValueError naming the config
+    key and what to change.
   """
   task = tasks.task_for_model(config.model)
   task.check_selection_metric(config.selection_metric)
@@ -142,6 +159,11 @@ def check_config(config: ml_collections.ConfigDict):
   pipeline.check_batch_size(config.batch_size)
   augment.check(config.augment)
   builder = pipeline.prepared_builder(config.dataset, config.data_dir)
+  num_classes = len(model_class_names(config, task, builder))
+  if config.num_classes != num_classes:
+    config = config.copy_and_resolve_references()
+    with config.unlocked():
+      config.num_classes = num_classes
   if config.fold is not None:
     config = splits.apply_fold(config, builder.info.splits[config.train_split].num_examples)
   for key in ('train_split', 'eval_split', 'test_split'):
@@ -343,7 +365,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   mode = task.check_selection_metric(config.selection_metric)
   check_resumable(config, workdir)
   os.makedirs(workdir, exist_ok=True)
-  _write_json(os.path.join(workdir, checkpoints.CONFIG), _recorded_config(config, builder))
+  _write_json(os.path.join(workdir, checkpoints.CONFIG),
+              _recorded_config(config, builder, model_class_names(config, task, builder)))
   mesh = jax.make_mesh((jax.device_count(),), ('data',))
   sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data'))
   num_train = builder.info.splits[config.train_split].num_examples

@@ -22,3 +22,12 @@ def test_real_capture_table(shared_dir, tmp_path):
 def test_missing_captures_folder(tmp_path):
   with pytest.raises(ValueError, match='file not found'):
     captures.evaluate_captures(str(tmp_path / 'none'))
+
+
+def test_table_has_one_iou_column_per_model_class():
+  row = {'recording': 'r', 'frames': 2, 'pixels': 10, 'global_accuracy': 0.5, 'mean_iou': 0.25,
+         'iou_Noise': 0.5, 'iou_NR': None, 'iou_LTE': 0.0, 'iou_Unknown': 0.5}
+  assert captures.markdown_table([row]).splitlines() == [
+      '| recording | frames | IoU Noise | IoU NR | IoU LTE | IoU Unknown | mean IoU | pixel accuracy |',
+      '|---|---|---|---|---|---|---|---|',
+      '| r | 2 | 0.500 | – | 0.000 | 0.500 | 0.250 | 0.500 |']

@@ -151,3 +151,16 @@ def test_min_row_share_counts_valid_rows_only():
   mask[50:, 5] = NR                      # rows without data add nothing
   [found] = detections.frame_carriers(mask, _probabilities(mask), _frame(height=100, valid_rows=valid_rows))
   assert (found.freq_lo, found.freq_hi) == (992e6, 993e6)
+
+
+def test_detections_are_named_by_the_model_classes():
+  # A four-class model's Unknown run is a detection named Unknown; a three-class model has no class 3.
+  mask = np.zeros((10, 20), np.uint8)
+  mask[:, 2:4] = NR
+  mask[:, 12:15] = 3
+  p = np.zeros(mask.shape + (4,))
+  for class_id in range(4):
+    p[..., class_id] = np.where(mask == class_id, 0.8, 0.0)
+  found = detections.frame_carriers(mask, p, _frame(), ('Noise', 'NR', 'LTE', 'Unknown'))
+  assert [(d.standard, d.freq_lo, d.freq_hi) for d in found] == [('NR', 992e6, 994e6), ('Unknown', 1002e6, 1005e6)]
+  assert [d.standard for d in detections.frame_carriers(mask, p[..., :3], _frame())] == ['NR']

@@ -73,6 +73,7 @@ def test_cli_writes_figures_masks_and_detections(tmp_path, repo_dir):
                    'frame_0001.png', 'frame_0001_mask.npy', 'frame_0001_mask.png']
   document = json.loads((out / 'detections.json').read_text())
   assert document['frames'] == 2 and document['average'] == 2
+  assert document['classes'] == ['Noise', 'NR', 'LTE']  # what the masks' ids mean
   # the last 10 ms are a frame of their own length, not a 40 ms frame padded with noise
   second = np.load(out / 'frame_0001_mask.npy')
   assert (second != constants.NO_LABEL).all() and (second == 2).any()

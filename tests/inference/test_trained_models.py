@@ -1,5 +1,7 @@
 """The shipped model loads and segments fresh synthetic frames; packaging a workdir round-trips exactly."""
 
+import json
+
 import jax
 import numpy as np
 import pytest
@@ -30,6 +32,8 @@ def test_default_model_and_modes():
   assert trained_models.shipped_names('average') == ['custom_synthetic_128_average']
   assert trained_models.config_spectrogram_mode({'spectrogram_mode': 'average'}) == 'average'
   assert trained_models.config_spectrogram_mode({'dataset': 'spectrum_sensing/synthetic_128'}) == 'matlab'
+  # Shipped models predate recorded class names: three outputs, the MathWorks classes.
+  assert trained_models.load().class_names == ('Noise', 'NR', 'LTE')
 
 
 def test_package_round_trip_and_errors(tiny_config, tmp_path):
@@ -39,6 +43,7 @@ def test_package_round_trip_and_errors(tiny_config, tmp_path):
   packaged = trained_models.package(str(workdir), str(tmp_path / 'packaged'))
   loaded, from_workdir = trained_models.load(packaged), trained_models.load(str(workdir))
   assert loaded.config.data_dir is None and loaded.config.spectrogram_mode == from_workdir.spectrogram_mode == 'matlab'
+  assert loaded.config.class_names == ['Noise', 'NR', 'LTE'] and loaded.class_names == from_workdir.class_names
   images = np.random.default_rng(0).uniform(size=(2, 64, 64, 3)).astype(np.float32)
   np.testing.assert_array_equal(loaded.model.apply(loaded.variables, images),
                                 from_workdir.model.apply(from_workdir.variables, images))
@@ -51,6 +56,12 @@ def test_package_round_trip_and_errors(tiny_config, tmp_path):
                                        r"\['custom_synthetic_128', 'custom_synthetic_128_average', "
                                        r"'custom_synthetic_128_short'\]"):
     trained_models.load('no_such_model')
+  (tmp_path / 'mismatched').mkdir()  # a config whose class count and class names disagree
+  config = json.loads((tmp_path / 'packaged' / 'config.json').read_text())
+  (tmp_path / 'mismatched' / 'config.json').write_text(json.dumps({**config, 'num_classes': 4}))
+  (tmp_path / 'mismatched' / 'variables.msgpack').write_bytes(b'')
+  with pytest.raises(ValueError, match=r"config records num_classes 4 but 3 class_names \('Noise', 'NR', 'LTE'\)"):
+    trained_models.load(str(tmp_path / 'mismatched'))
   (tmp_path / 'broken').mkdir()
   (tmp_path / 'broken' / 'config.json').write_text((tmp_path / 'packaged' / 'config.json').read_text())
   (tmp_path / 'broken' / 'variables.msgpack').write_bytes(b'\x93\x01')

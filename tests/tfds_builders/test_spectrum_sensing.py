@@ -178,3 +178,18 @@ def test_realistic_configs_draw_realistic_scenes():
   assert any(s.get('duplex') == 'tdd' for frame in signals for s in frame)
   with pytest.raises(ValueError, match=r"scene_preset must be one of \['matlab', 'realistic'\], got 'real'"):
     examples.SyntheticSpec(10, 128, scene_preset='real').scene_config()
+
+
+def test_class_set_is_in_the_metadata_and_the_mask_doc_of_every_config(tmp_path):
+  # Read from the builder's info without building anything.
+  from specsense_jax import constants  # pylint: disable=g-import-not-at-top
+  for config in builder_lib.Builder.BUILDER_CONFIGS:
+    info = builder_lib.Builder(config=config.name, data_dir=str(tmp_path)).info
+    four = config.scene_preset == 'realistic' or config.kind == 'captured'  # interferers / other labels: Unknown
+    expected = constants.FOUR_CLASSES if four else ('Noise', 'NR', 'LTE')
+    assert info.metadata['class_names'] == list(expected), config.name
+    ids = ', '.join(f"'{name}': {i}" for i, name in enumerate(expected))
+    assert info.features['mask'].doc.desc == f'class ids: {{{ids}}}; 255: no label', config.name
+  with pytest.raises(ValueError, match=r"class_names must list class names in id order from 0 .*got \('Noise', "
+                                       r"'LTE'\)"):
+    constants.check_class_names(('Noise', 'LTE'))

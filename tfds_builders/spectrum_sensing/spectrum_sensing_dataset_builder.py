@@ -1,4 +1,4 @@
-"""spectrum_sensing: 40 ms NR / LTE spectrogram images with Noise / NR / LTE pixel labels.
+"""spectrum_sensing: 40 ms NR / LTE spectrogram images with Noise / NR / LTE (and Unknown) pixel labels.
 
   tfds build tfds_builders/spectrum_sensing --config=synthetic_128 --data_dir=DIR
   tfds build tfds_builders/spectrum_sensing --config=synthetic_128 --data_dir=DIR \
@@ -19,7 +19,7 @@ from absl import logging
 import numpy as np
 import tensorflow_datasets as tfds
 
-from specsense_jax import spectrogram
+from specsense_jax import constants
 from specsense_jax.data import examples
 from specsense_jax.data import splits
 from tfds_builders import writers
@@ -56,6 +56,9 @@ class SpectrumSensingConfig(tfds.core.BuilderConfig):
   mask_mode: str = 'band'
   scene_overrides: tuple = ()
   scene_preset: str = 'matlab'
+  # The classes of the masks (ids 0..K-1, see constants.check_class_names); models trained on the set take
+  # their class count from it (`builder.info.metadata['class_names']`).
+  class_names: tuple = constants.MATHWORKS_CLASSES
 
   def synthetic_spec(self) -> examples.SyntheticSpec:
     return examples.SyntheticSpec(self.num_frames, self.image_size, self.seed, self.spectrogram_mode,
@@ -80,10 +83,13 @@ def _configs():
       SpectrumSensingConfig(name='synthetic_256', image_size=256,
                             description=f'3,000 synthetic frames, 256x256, {common}.'),
       SpectrumSensingConfig(name='realistic_128', image_size=128, scene_preset='realistic',
+                            class_names=constants.FOUR_CLASSES,
                             description=f'3,000 frames of SceneConfig.realistic(), 128x128: {realistic}.'),
       SpectrumSensingConfig(name='realistic_256', image_size=256, scene_preset='realistic',
+                            class_names=constants.FOUR_CLASSES,
                             description=f'3,000 frames of SceneConfig.realistic(), 256x256: {realistic}.'),
       SpectrumSensingConfig(name='realistic_128_short', image_size=128, scene_preset='realistic',
+                            class_names=constants.FOUR_CLASSES,
                             scene_overrides=(('short_frames', 0.25), ('short_duration_s', (0.001, 0.02))),
                             description=f'realistic_128 where a quarter of the frames last 1-20 ms (log-uniform), '
                             f'imaged at the same size: {realistic}.'),
@@ -92,8 +98,10 @@ def _configs():
       SpectrumSensingConfig(name='synthetic_small', image_size=128, num_frames=400,
                             description=f'400 synthetic frames, 128x128, {common}: the quickstart set.'),
       SpectrumSensingConfig(name='captured_128', kind='captured', image_size=128,
+                            class_names=constants.FOUR_CLASSES,  # other labels are Unknown
                             description='SigMF recordings from the manual folder, 128x128.'),
       SpectrumSensingConfig(name='captured_256', kind='captured', image_size=256,
+                            class_names=constants.FOUR_CLASSES,  # other labels are Unknown
                             description='SigMF recordings from the manual folder, 256x256.'),
   ]
 
@@ -117,12 +125,15 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
   def _info(self) -> tfds.core.DatasetInfo:
     size = self.builder_config.image_size
+    class_names = constants.check_class_names(self.builder_config.class_names,
+                                              f'{self.builder_config.name}: class_names')
+    class_ids = {name: constants.CLASS_IDS[name] for name in class_names}
     return self.dataset_info_from_configs(
         description=_DESCRIPTION,
         features=tfds.features.FeaturesDict({
             'image': tfds.features.Image(shape=(size, size, 3), dtype=np.uint8),
             'mask': tfds.features.Image(shape=(size, size, 1), dtype=np.uint8, use_colormap=True,
-                                        doc=f'class ids: {dict(spectrogram.CLASS_IDS)}'),
+                                        doc=f'class ids: {class_ids}; {constants.NO_LABEL}: no label'),
             'snr_db': tfds.features.Scalar(np.float32, doc='frame SNR (NaN for captured frames)'),
             'signals': tfds.features.Tensor(shape=(len(examples.SIGNAL_LABELS),), dtype=np.bool_,
                                             doc=f'present: {examples.SIGNAL_LABELS}'),
@@ -133,6 +144,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             'valid_fraction': tfds.features.Scalar(np.float32, doc='share of the frame from the recording'),
         }),
         supervised_keys=('image', 'mask'),
+        # The class set, read by training and evaluation (data.pipeline.dataset_class_names).
+        metadata=tfds.core.MetadataDict(class_names=list(class_names)),
         homepage='https://www.mathworks.com/help/comm/ug/spectrum-sensing-with-deep-learning-to-identify-5g-'
                  'and-lte-signals.html',
     )

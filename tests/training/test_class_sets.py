@@ -1,0 +1,121 @@
+"""Class sets: a model takes its classes from its dataset's metadata and records them; scored on data of another
+class set, it is scored in its own classes (truth classes it lacks are no-label, classes the truth lacks are
+errors where predicted)."""
+
+import io
+import json
+import shutil
+
+import numpy as np
+import PIL.Image
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from specsense_jax import constants
+from specsense_jax.data import pipeline
+from specsense_jax.evaluation import reports
+from specsense_jax.inference import trained_models
+from specsense_jax.training import train
+from tfds_builders.spectrum_sensing import spectrum_sensing_dataset_builder as builder_lib
+
+TINY = 'spectrum_sensing/synthetic_tiny'
+NR, LTE, UNKNOWN = (constants.CLASS_IDS[n] for n in ('NR', 'LTE', 'Unknown'))
+
+
+def _lte_as_unknown(record: bytes) -> bytes:
+  example = tf.train.Example.FromString(record)
+  png = example.features.feature['mask'].bytes_list.value
+  mask = np.array(PIL.Image.open(io.BytesIO(png[0])))
+  mask[mask == LTE] = UNKNOWN
+  out = io.BytesIO()
+  PIL.Image.fromarray(mask).save(out, format='PNG')
+  png[0] = out.getvalue()
+  return example.SerializeToString(deterministic=True)
+
+
+@pytest.fixture(scope='module')
+def four_class_dir(tiny_data_dir, tmp_path_factory) -> str:
+  """A data_dir with a copy of synthetic_tiny whose metadata names the four classes and whose LTE pixels are
+  labelled Unknown: a four-class dataset with Unknown truth, read through TFDS like any other."""
+  target = tmp_path_factory.mktemp('four') / 'data'
+  shutil.copytree(tiny_data_dir, target)
+  folder = target / 'spectrum_sensing' / 'synthetic_tiny' / str(builder_lib.Builder.VERSION)
+  shards = sorted(folder.glob('*.tfrecord*'))
+  assert shards
+  for path in shards:
+    records = [_lte_as_unknown(r.numpy()) for r in tf.data.TFRecordDataset(str(path))]
+    with tf.io.TFRecordWriter(str(path)) as writer:
+      for record in records:
+        writer.write(record)
+  (folder / 'metadata.json').write_text(json.dumps({'class_names': list(constants.FOUR_CLASSES)}))
+  return str(target)
+
+
+def _test_masks(data_dir: str) -> np.ndarray:
+  builder = tfds.builder(TINY, data_dir=data_dir)
+  return np.stack([ex['mask'][..., 0] for ex in tfds.as_numpy(builder.as_dataset(split='test'))])
+
+
+def test_dataset_class_names_come_from_the_metadata(tiny_data_dir, four_class_dir):
+  assert pipeline.dataset_class_names(tfds.builder(TINY, data_dir=tiny_data_dir)) == ('Noise', 'NR', 'LTE')
+  assert pipeline.dataset_class_names(tfds.builder(TINY, data_dir=four_class_dir)) == constants.FOUR_CLASSES
+  class Unrecorded:  # a dataset written before its metadata named its classes
+    class info:  # pylint: disable=invalid-name
+      metadata = None
+  assert pipeline.dataset_class_names(Unrecorded) == constants.MATHWORKS_CLASSES
+  # the pipeline gives masks in a model's classes: a three-class model's batches hold no Unknown
+  masks = _test_masks(four_class_dir)
+  assert (masks == UNKNOWN).any() and not (masks == LTE).any()
+  batch = next(iter(tfds.as_numpy(pipeline.input_pipeline(
+      TINY, 'test', global_batch_size=8, train=False, data_dir=four_class_dir, class_names=('Noise', 'NR', 'LTE')))))
+  np.testing.assert_array_equal(batch['mask'][:2], np.where(masks == UNKNOWN, constants.NO_LABEL, masks))
+
+
+def test_model_takes_its_class_count_from_the_dataset_and_records_it(tiny_config, tiny_data_dir, four_class_dir,
+                                                                     tmp_path):
+  workdir = tmp_path / 'four'
+  result = train.train_and_evaluate(tiny_config(max_steps=2, data_dir=four_class_dir), str(workdir))
+  recorded = json.loads((workdir / 'config.json').read_text())
+  assert recorded['num_classes'] == 4 and recorded['class_names'] == list(constants.FOUR_CLASSES)
+  assert np.shape(result['confusion_matrix']) == (4, 4)
+  trained = trained_models.load(str(workdir))  # built with the recorded count
+  logits = trained.model.apply(trained.variables, np.zeros((1, 64, 64, 3), np.float32), train=False)
+  assert logits.shape == (1, 64, 64, 4) and trained.class_names == constants.FOUR_CLASSES
+  # On three-class data the four-class model finds no Unknown truth: that row is empty, every pixel is scored,
+  # and the rest is its four-class confusion with the Unknown truth row back on LTE (same images, same outputs).
+  three = reports.evaluate_model(str(workdir), 'test', output_dir=str(tmp_path / 'on_three'), data_dir=tiny_data_dir)
+  four = reports.evaluate_model(str(workdir), 'test', output_dir=str(tmp_path / 'on_four'))
+  on_three, on_four = np.array(three['confusion_matrix']), np.array(four['confusion_matrix'])
+  assert three['dataset_class_names'] == ['Noise', 'NR', 'LTE'] and three['unscored_classes'] == []
+  assert on_three.sum() == 2 * 64 * 64 and not on_three[UNKNOWN].any()
+  np.testing.assert_array_equal(on_three[:LTE], on_four[:LTE])
+  np.testing.assert_array_equal(on_three[LTE], on_four[UNKNOWN])
+  assert not on_four[LTE].any()
+  assert set(three['class_iou']) == set(constants.FOUR_CLASSES)
+  # An explicit class count that disagrees with the dataset stops before anything is written.
+  with pytest.raises(ValueError, match=r'config.num_classes is 3 but spectrum_sensing/synthetic_tiny has 4 '
+                                       r"classes \('Noise', 'NR', 'LTE', 'Unknown'\)"):
+    train.train_and_evaluate(tiny_config(max_steps=2, data_dir=four_class_dir, num_classes=3), str(tmp_path / 'x'))
+  assert not (tmp_path / 'x').exists()
+
+
+def test_three_class_model_scores_unknown_truth_as_no_label(tiny_config, tiny_data_dir, four_class_dir, tmp_path):
+  workdir = tmp_path / 'three'
+  train.train_and_evaluate(tiny_config(max_steps=2), str(workdir))
+  assert json.loads((workdir / 'config.json').read_text())['class_names'] == ['Noise', 'NR', 'LTE']
+  three = reports.evaluate_model(str(workdir), 'test', output_dir=str(tmp_path / 'on_three'))
+  four = reports.evaluate_model(str(workdir), 'test', output_dir=str(tmp_path / 'on_four'), data_dir=four_class_dir)
+  on_three, on_four = np.array(three['confusion_matrix']), np.array(four['confusion_matrix'])
+  # The Unknown pixels of the four-class truth (the LTE ones of the three-class truth) count nowhere: the
+  # confusion is the three-class one without its LTE row, short of exactly that many pixels.
+  unknown_pixels = int((_test_masks(four_class_dir) == UNKNOWN).sum())
+  assert unknown_pixels == int((_test_masks(tiny_data_dir) == LTE).sum()) > 0
+  assert on_four.shape == (3, 3) and on_four.sum() == 2 * 64 * 64 - unknown_pixels
+  expected = on_three.copy()
+  expected[LTE] = 0
+  np.testing.assert_array_equal(on_four, expected)
+  assert four['unscored_classes'] == ['Unknown'] and four['class_names'] == ['Noise', 'NR', 'LTE']
+  assert four['class_accuracy']['LTE'] is None  # no LTE truth is left to score
+  assert 'Truth pixels of Unknown (classes the model lacks) are not scored.' in (
+      tmp_path / 'on_four' / 'report.md').read_text()
