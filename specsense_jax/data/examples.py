@@ -17,6 +17,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from specsense_jax import capture
 from specsense_jax import constants
 from specsense_jax import frames
 from specsense_jax import synthetic
@@ -38,6 +39,9 @@ class SyntheticSpec:
   mask_mode: str = 'band'
   scene_overrides: tuple[tuple[str, Any], ...] = ()
   scene_preset: str = 'matlab'
+  receiver_preset: str = ''  # '' (no receiver: the frame is imaged directly) or a `capture.RECEIVER_PRESETS` name
+  scaling: str = 'minmax'
+  occupancy_mask: bool = False  # also write the occupancy truth as feature 'occupancy_mask'
 
   def scene_config(self) -> scene.SceneConfig:
     if self.scene_preset not in scene_config.SCENE_PRESETS:
@@ -46,7 +50,16 @@ class SyntheticSpec:
     return preset(**{'image_width': self.image_size, **dict(self.scene_overrides)})
 
   def image_config(self) -> synthetic.ImageConfig:
-    return synthetic.ImageConfig((self.image_size, self.image_size), self.spectrogram_mode, self.mask_mode)
+    return synthetic.ImageConfig((self.image_size, self.image_size), self.spectrogram_mode, self.mask_mode,
+                                 scaling=self.scaling)
+
+  def capture_config(self) -> capture.CaptureConfig | None:
+    if not self.receiver_preset:
+      return None
+    if self.receiver_preset not in capture.RECEIVER_PRESETS:
+      raise ValueError(f'receiver_preset must be empty or one of {sorted(capture.RECEIVER_PRESETS)}, got '
+                       f'{self.receiver_preset!r}')
+    return capture.CaptureConfig(receiver=capture.RECEIVER_PRESETS[self.receiver_preset]())
 
 
 def _jsonable(value):
@@ -69,13 +82,22 @@ def _signals_present(labels) -> np.ndarray:
 
 def synthetic_example(spec: SyntheticSpec, index: int) -> tuple[int, dict[str, Any]]:
   """(key, feature dict) of synthetic frame `index`."""
-  ex = synthetic.make_example((spec.seed, index), spec.scene_config(), spec.image_config())
+  capture_config = spec.capture_config()
+  if spec.occupancy_mask and capture_config is None:
+    raise ValueError('occupancy_mask needs a receiver_preset (the capture path makes both truths)')
+  if capture_config is None:
+    ex = synthetic.make_example((spec.seed, index), spec.scene_config(), spec.image_config())
+  else:  # through a receiver and inference's recording-to-frames path
+    ex = capture.make_example((spec.seed, index), spec.scene_config(), spec.image_config(), capture_config)
   params = ex['params']
-  return index, {
+  out = {
       'image': ex['image'], 'mask': ex['mask'][..., None], 'snr_db': np.float32(ex['snr_db']),
       'signals': _signals_present(a['label'] for a in ex['annotations']), 'scene': params['scene'],
       'params': json.dumps(_jsonable(params), sort_keys=True), 'recording': 'synthetic',
-      'frame_index': index, 'valid_fraction': np.float32(1.0)}
+      'frame_index': index, 'valid_fraction': np.float32(ex.get('valid_fraction', 1.0))}
+  if spec.occupancy_mask:
+    out['occupancy_mask'] = ex['occupancy_mask'][..., None]
+  return index, out
 
 
 def synthetic_examples(spec: SyntheticSpec, indices, num_workers: int | None = None,

@@ -31,7 +31,7 @@ def evaluate_recording(trained: trained_models.TrainedModel, recording: recordin
   lacks and no-data pixels excluded); `iou_<class>` for each of the model's classes."""
   size = (trained.image_size, trained.image_size)
   class_names = tasks.class_names(trained.config)
-  cut = list(frames.recording_frames(recording, size, trained.spectrogram_mode))
+  cut = list(frames.recording_frames(recording, size, trained.spectrogram_mode, scaling=trained.image_scaling))
   confusion = np.zeros((len(class_names),) * 2, np.int64)
   for frame, mask, _ in predict.predict_frames(trained, cut):
     # Annotations rasterize to CLASS_IDS, NO_LABEL where the recording has no data (as in `mask`).

@@ -97,7 +97,7 @@ def run_predict(inputs: list[str], output: str, *, model: str = trained_models.D
                                           center_frequency=center_frequency)
     source = {'input': inputs[0], 'sample_rate': recording.sample_rate, 'num_samples': int(recording.num_samples),
               'center_frequency': recording.center_frequency, 'mode': mode}
-    stream = frames.recording_frames(recording, size, mode)
+    stream = frames.recording_frames(recording, size, mode, scaling=trained.image_scaling)
   else:
     raise ValueError(f'give one recording or only PNG spectrograms, got {inputs}')
   staging = output.rstrip('/') + '.partial'

@@ -48,6 +48,12 @@ class TrainedModel:
     """'matlab' or 'average': how the spectrograms the model was trained on were made (inputs must match)."""
     return config_spectrogram_mode(self.config)
 
+  @property
+  def image_scaling(self) -> str:
+    """The grey-level scaling of the images the model was trained on ('minmax' for configs before it was
+    recorded); inputs get the same."""
+    return self.config.get('image_scaling') or 'minmax'
+
 
 def config_spectrogram_mode(config) -> str:
   """The spectrogram mode of a training config (ConfigDict or dict), as training recorded it from its dataset

@@ -102,6 +102,7 @@ def _recorded_config(config: ml_collections.ConfigDict, builder, class_names: tu
   `image_size`, the class count `num_classes`)."""
   recorded = json.loads(config.to_json_best_effort())
   recorded['spectrogram_mode'] = getattr(builder.builder_config, 'spectrogram_mode', 'matlab')
+  recorded['image_scaling'] = getattr(builder.builder_config, 'scaling', 'minmax')
   recorded['class_names'] = list(class_names)
   return recorded
 

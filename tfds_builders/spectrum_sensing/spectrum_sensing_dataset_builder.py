@@ -59,16 +59,27 @@ class SpectrumSensingConfig(tfds.core.BuilderConfig):
   # The classes of the masks (ids 0..K-1, see constants.check_class_names); models trained on the set take
   # their class count from it (`builder.info.metadata['class_names']`).
   class_names: tuple = constants.MATHWORKS_CLASSES
+  # Realistic configs: frames go through a drawn receiver and inference's recording-to-frames path
+  # (capture.make_example), imaged with `scaling`, and carry the occupancy truth as a second mask.
+  receiver_preset: str = ''
+  scaling: str = 'minmax'
+  occupancy_mask: bool = False
 
   def synthetic_spec(self) -> examples.SyntheticSpec:
     return examples.SyntheticSpec(self.num_frames, self.image_size, self.seed, self.spectrogram_mode,
-                                  self.mask_mode, tuple(self.scene_overrides), self.scene_preset)
+                                  self.mask_mode, tuple(self.scene_overrides), self.scene_preset,
+                                  self.receiver_preset, self.scaling, self.occupancy_mask)
 
 
 def _configs():
   common = 'NR only, LTE only and NR + LTE in equal shares, SNR U[0, 40] dB, Doppler U[0, 500] Hz'
   realistic = ('cells as deployed networks send them: NR mostly TDD at 30 kHz, LTE FDD and TDD with 1, 2 or 4 CRS '
-               'ports, loads from idle to full, SSB on the synchronization raster, per-port fading; ' + common)
+               'ports, loads from idle to full, SSB on the synchronization raster, several carriers per standard, '
+               'carriers cut by the frame edge, interferers (Unknown), TDL/EPA/EVA/ETU fading; through a drawn '
+               'HackRF- or USRP-like receiver at 15.36-61.44 Msps and the recording-to-frames path of inference; '
+               'floor-scaled images; four classes; `mask` band truth and `occupancy_mask`; ' + common)
+  captured_like = dict(scene_preset='realistic', class_names=constants.FOUR_CLASSES, receiver_preset='realistic',
+                       scaling='floor', occupancy_mask=True)
   return [
       SpectrumSensingConfig(name='synthetic_128', image_size=128,
                             description=f'3,000 synthetic frames, 128x128, {common}.'),
@@ -82,14 +93,11 @@ def _configs():
                             f'{common}.'),
       SpectrumSensingConfig(name='synthetic_256', image_size=256,
                             description=f'3,000 synthetic frames, 256x256, {common}.'),
-      SpectrumSensingConfig(name='realistic_128', image_size=128, scene_preset='realistic',
-                            class_names=constants.FOUR_CLASSES,
+      SpectrumSensingConfig(name='realistic_128', image_size=128, **captured_like,
                             description=f'3,000 frames of SceneConfig.realistic(), 128x128: {realistic}.'),
-      SpectrumSensingConfig(name='realistic_256', image_size=256, scene_preset='realistic',
-                            class_names=constants.FOUR_CLASSES,
+      SpectrumSensingConfig(name='realistic_256', image_size=256, **captured_like,
                             description=f'3,000 frames of SceneConfig.realistic(), 256x256: {realistic}.'),
-      SpectrumSensingConfig(name='realistic_128_short', image_size=128, scene_preset='realistic',
-                            class_names=constants.FOUR_CLASSES,
+      SpectrumSensingConfig(name='realistic_128_short', image_size=128, **captured_like,
                             scene_overrides=(('short_frames', 0.25), ('short_duration_s', (0.001, 0.02))),
                             description=f'realistic_128 where a quarter of the frames last 1-20 ms (log-uniform), '
                             f'imaged at the same size: {realistic}.'),
@@ -109,9 +117,13 @@ def _configs():
 class Builder(tfds.core.GeneratorBasedBuilder):
   """DatasetBuilder for spectrum_sensing."""
 
-  VERSION = tfds.core.Version('1.1.0')
+  VERSION = tfds.core.Version('1.2.0')
   RELEASE_NOTES = {
       '1.0.0': 'Initial release.',
+      '1.2.0': 'Realistic configs: several carriers per standard on their rasters, edge-cut carriers, interferers '
+               'labelled Unknown (four classes), frequency-selective fading by default, a drawn receiver and '
+               'inference\'s recording-to-frames path (no labels outside the captured band), floor scaling, and '
+               'an occupancy_mask feature. MathWorks-parity and captured configs keep their bytes.',
       '1.1.0': 'Synthetic configs: NR + LTE frames get the noise of the SNR they record, the composed frame\'s '
                'full-band SNR (1.0.0 set it from one signal\'s power, so they were 3 dB cleaner than recorded); '
                'NR-only and LTE-only frames are unchanged. Captured configs: each recording goes whole to one '
@@ -142,6 +154,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             'recording': tfds.features.Text(),
             'frame_index': tfds.features.Scalar(np.int64),
             'valid_fraction': tfds.features.Scalar(np.float32, doc='share of the frame from the recording'),
+            **({'occupancy_mask': tfds.features.Image(
+                shape=(size, size, 1), dtype=np.uint8, use_colormap=True,
+                doc='occupancy truth (cells that carry energy), ids as mask')} if self.builder_config.occupancy_mask
+               else {}),
         }),
         supervised_keys=('image', 'mask'),
         # The class set, read by training and evaluation (data.pipeline.dataset_class_names).
