@@ -81,12 +81,19 @@ def reference_sequence(num_carriers: int) -> np.ndarray:
 
 def data_carriers(mode: str, symbol: int) -> np.ndarray:
   """Carriers of symbol l that hold data cells: neither pilots nor TPS (1512 in 2k, 6048 in 8k)."""
+  return _symbol_layout(mode, int(symbol) % 4)[0]
+
+
+@functools.lru_cache(maxsize=8)
+def _symbol_layout(mode: str, phase: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """(data carriers, pilot carriers, TPS carriers) of a symbol with l mod 4 = phase; the pattern repeats."""
   num_carriers = MODES[mode][1]
+  pilots = np.union1d(continual_pilots(mode), scattered_pilots(mode, phase))
+  tps = tps_carriers(mode)
   used = np.zeros(num_carriers, bool)
-  used[continual_pilots(mode)] = True
-  used[scattered_pilots(mode, symbol)] = True
-  used[tps_carriers(mode)] = True
-  return np.flatnonzero(~used)
+  used[pilots] = True
+  used[tps] = True
+  return np.flatnonzero(~used), pilots, tps
 
 
 def symbol_cells(mode: str, symbol: int, rng: np.random.Generator, modulation: str, tps_bit: int) -> np.ndarray:
@@ -95,11 +102,9 @@ def symbol_cells(mode: str, symbol: int, rng: np.random.Generator, modulation: s
   num_carriers = MODES[mode][1]
   w_sign = 1 - 2 * reference_sequence(num_carriers).astype(np.float32)
   cells = np.zeros(num_carriers, np.complex64)
-  data = data_carriers(mode, symbol)
+  data, pilots, tps = _symbol_layout(mode, int(symbol) % 4)
   cells[data] = sequences.random_qam(rng, len(data), modulation)
-  for k in (continual_pilots(mode), scattered_pilots(mode, symbol)):
-    cells[k] = PILOT_AMPLITUDE * w_sign[k]
-  tps = tps_carriers(mode)
+  cells[pilots] = PILOT_AMPLITUDE * w_sign[pilots]
   cells[tps] = (1 - 2 * tps_bit) * w_sign[tps]
   return cells
 

@@ -3,7 +3,7 @@ SC-FDMA uplink from phones in TDD uplink subframes/slots. DVB-T lives in `dvbt`.
 
 Every generator returns a `waveform.Waveform` labelled 'Unknown', centred at 0 Hz, at any sample rate and
 duration, with occupancy cells [sample_start, sample_count, f_lo, f_hi] and its draws in `params`; all draws
-derive from the seed. Not wired into scenes yet.
+derive from the seed. `scene_interferers` puts them into scenes.
 """
 
 from __future__ import annotations
@@ -236,10 +236,15 @@ def pusch_sizes(n_rb: int) -> tuple[int, ...]:
   return tuple(m for m in range(1, n_rb + 1) if smooth(m))
 
 
+@functools.lru_cache(maxsize=None)
+def _largest_prime_below(n: int) -> int:
+  return max(p for p in range(2, n) if all(p % d for d in range(2, int(p**0.5) + 1)))
+
+
 def _zadoff_chu(length: int, q: int) -> np.ndarray:
   """x_q(m) = exp(-jπ q m(m+1)/N_ZC), N_ZC the largest prime below `length`, extended cyclically to `length`
   (TS 36.211 §5.5.1.1; used here for every size, the tables of sizes 12 and 24 are not modelled)."""
-  n_zc = max(p for p in range(2, max(length, 3)) if all(p % d for d in range(2, int(p**0.5) + 1)))
+  n_zc = _largest_prime_below(max(length, 3))
   m = np.arange(length) % n_zc
   return np.exp(-1j * np.pi * (q % (n_zc - 1) + 1) * m * (m + 1) / n_zc).astype(np.complex64)
 
@@ -302,6 +307,49 @@ def scfdma_uplink(bandwidth_mhz: float, *, seed, sample_rate: float = 61.44e6, d
     pucch: whether PUCCH RBs are sent.
     transform_precoding: False sends the same data as plain OFDMA (NR CP-OFDM PUSCH), for comparison.
   """
+  sample_rate, num_samples = _rate_and_length(sample_rate, duration_s)
+  up = uplink_grid(bandwidth_mhz, seed=seed, duration_s=duration_s, rat=rat, duplex=duplex,
+                   ul_dl_config=ul_dl_config, tdd_pattern=tdd_pattern, scs_khz=scs_khz, num_ues=num_ues,
+                   ue_power_db=ue_power_db, modulation=modulation, pucch=pucch,
+                   transform_precoding=transform_precoding, sample_rate=sample_rate)
+  grid, scs_hz = up.grid, up.scs_hz
+  numerology, ratio = waveform_lib.synthesis_numerology(up.numerology_at, sample_rate, grid.shape[1])
+  iq = ofdm.modulate(grid, numerology)
+  if rat == 'lte':  # TS 36.211 §5.6: e^{j2π(k+1/2)Δf(t - N_CP T_s)}, the half shift restarts every symbol
+    starts = numerology.symbol_starts(grid.shape[0])
+    lengths = numerology.cp_of(grid.shape[0]) + numerology.fft_size
+    local = np.arange(len(iq)) - np.repeat(starts + numerology.cp_of(grid.shape[0]), lengths)
+    iq = iq * np.exp(1j * np.pi * scs_hz / numerology.sample_rate * local).astype(np.complex64)
+  if ratio != 1:
+    iq = scipy.signal.resample_poly(iq, ratio.numerator, ratio.denominator)
+  cells = waveform_lib.occupancy_cells(grid, numerology, ratio, num_samples)
+  if rat == 'lte':
+    cells[:, 2:] += scs_hz / 2
+  return _waveform(iq[:num_samples], sample_rate, float(bandwidth_mhz) * 1e6, cells, up.params)
+
+
+@dataclasses.dataclass
+class UplinkGrid:
+  """The resource grid of `scfdma_uplink` before modulation.
+
+  Attributes:
+    grid: (units·14, 12·n_rb) complex64; subframe/slot u holds rows 14u..14u+13, from the frame start.
+    numerology_at: sample rate -> `ofdm.Numerology` (LTE: no DC gap; the half-subcarrier shift is not applied).
+    scs_hz: subcarrier spacing.
+    params: the draws, as `scfdma_uplink` records them.
+  """
+  grid: np.ndarray
+  numerology_at: object
+  scs_hz: float
+  params: dict
+
+
+def uplink_grid(bandwidth_mhz: float, *, seed, duration_s: float = 0.04, rat: str = 'lte', duplex: str = 'tdd',
+                ul_dl_config: int = 2, tdd_pattern='DDDSU', scs_khz: int = 30, num_ues=(1, 4),
+                ue_power_db=(-20.0, 0.0), modulation: str | None = None, pucch: bool = True,
+                transform_precoding: bool = True, sample_rate: float | None = None) -> UplinkGrid:
+  """The uplink grid of `scfdma_uplink` (same arguments and draws); `sample_rate`, if given, is only checked
+  against the occupied bandwidth."""
   if rat not in RATS:
     raise ValueError(f'rat must be one of {RATS}, got {rat!r}')
   if rat == 'lte':
@@ -312,9 +360,9 @@ def scfdma_uplink(bandwidth_mhz: float, *, seed, sample_rate: float = 61.44e6, d
       raise ValueError(f'scs_khz must be 15 or 30, got {scs_khz!r}')
     n_rb, unit_s = nr.n_rb_for(bandwidth_mhz, scs_khz), 1e-3 / (scs_khz // 15)
     numerology_at = functools.partial(ofdm.nr_numerology, scs_khz)
-  sample_rate, num_samples = _rate_and_length(sample_rate, duration_s)
+  duration_s = waveform_lib.check_positive('duration_s', duration_s)
   scs_hz = 15e3 if rat == 'lte' else scs_khz * 1e3
-  if 12 * n_rb * scs_hz > sample_rate:
+  if sample_rate is not None and 12 * n_rb * scs_hz > sample_rate:
     raise ValueError(f'sample_rate {sample_rate / 1e6:g} MHz is below the occupied bandwidth of {n_rb} RBs')
   ue_lo, ue_hi = waveform_lib.check_range('num_ues', num_ues, 1, 64)
   if ue_lo != int(ue_lo) or ue_hi != int(ue_hi):
@@ -369,18 +417,6 @@ def scfdma_uplink(bandwidth_mhz: float, *, seed, sample_rate: float = 61.44e6, d
       ref_rows = symbols[dmrs[symbols]]
       grid[14 * u + ref_rows, 12 * start:12 * start + m_sc] = amp * _zadoff_chu(m_sc, int(rng.integers(0, 30)))
       allocations.append((u, int(ue), start, size))
-  numerology, ratio = waveform_lib.synthesis_numerology(numerology_at, sample_rate, n_sc)
-  iq = ofdm.modulate(grid, numerology)
-  if rat == 'lte':  # TS 36.211 §5.6: e^{j2π(k+1/2)Δf(t - N_CP T_s)}, the half shift restarts every symbol
-    starts = numerology.symbol_starts(grid.shape[0])
-    lengths = numerology.cp_of(grid.shape[0]) + numerology.fft_size
-    local = np.arange(len(iq)) - np.repeat(starts + numerology.cp_of(grid.shape[0]), lengths)
-    iq = iq * np.exp(1j * np.pi * scs_hz / numerology.sample_rate * local).astype(np.complex64)
-  if ratio != 1:
-    iq = scipy.signal.resample_poly(iq, ratio.numerator, ratio.denominator)
-  cells = waveform_lib.occupancy_cells(grid, numerology, ratio, num_samples)
-  if rat == 'lte':
-    cells[:, 2:] += scs_hz / 2
   params = {'kind': 'scfdma_uplink', 'rat': rat, 'duplex': duplex, 'n_rb': n_rb, 'num_ues': count,
             'ue_power_db': powers.tolist(), 'modulations': mods, 'pucch_rbs_per_side': edge,
             'pucch_power_db': float(20 * np.log10(pucch_amp)), 'allocations': allocations,
@@ -388,4 +424,4 @@ def scfdma_uplink(bandwidth_mhz: float, *, seed, sample_rate: float = 61.44e6, d
   if duplex == 'tdd':
     params.update({'ul_dl_config': int(ul_dl_config)} if rat == 'lte' else {'tdd_pattern': str(tdd_pattern),
                                                                             'scs_khz': scs_khz})
-  return _waveform(iq[:num_samples], sample_rate, float(bandwidth_mhz) * 1e6, cells, params)
+  return UplinkGrid(grid, numerology_at, scs_hz, params)

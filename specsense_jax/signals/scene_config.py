@@ -25,6 +25,9 @@ SNR_MODES = ('frame', 'per_signal')
 # band of `nr_raster.BANDS` with a 30 kHz SS raster is wide enough for 50 MHz carriers (n5 is 25 MHz): FDD carriers
 # at 30 kHz take n78's raster, whose off-centre positions are of the same kind.
 NR_BANDS = {('fdd', 15): 'n3', ('fdd', 30): 'n78', ('tdd', 15): 'n41', ('tdd', 30): 'n78'}
+# Interferers a scene may hold, all labelled Unknown (see `scene_interferers`).
+INTERFERER_KINDS = ('dvbt', 'cw', 'fm', 'bursts', 'uplink')
+MAX_CARRIERS = 8  # per standard
 
 
 def _weighted(choices) -> bool:
@@ -98,6 +101,24 @@ class SceneConfig:
     lte_ul_dl_configs: weighted TDD uplink-downlink configurations (TS 36.211 Table 4.2-2).
     lte_special_subframe_configs: weighted special subframe configurations (Table 4.2-1).
     lte_ports: weighted CRS antenna port counts; each port reaches the receiver through its own fading.
+    nr_carriers: weighted numbers of NR carriers in a scene holding NR ((count, weight), ...; 1..8). Extra
+      carriers keep the first one's SCS and draw their bandwidth; fewer are drawn where they do not fit.
+    lte_carriers: weighted numbers of LTE carriers in a scene holding LTE, likewise.
+    contiguous_share: probability that two neighbouring carriers of one standard are adjacent at the nominal
+      channel spacing (BW1 + BW2)/2 on the standard's raster (TS 36.104 §5.7.1, TS 38.104 §5.4.1) rather than
+      a drawn gap apart (still on the raster); used only where a standard has several carriers.
+    carrier_power_offset_db: (min, max) power of each carrier below the strongest one (dB, uniform); one
+      carrier of the frame is the strongest at `min`.
+    edge_cut_share: probability that the outermost carrier at a drawn frame edge is cut by it: placed so that
+      a drawn fraction of its band lies outside ±sample_rate/2 (its subcarriers there are not sent and its
+      annotation is clipped to the frame).
+    edge_cut_fraction: (min, max) fraction of a cut carrier's band outside the frame, uniform.
+    interferer_counts: weighted numbers of interferers in a frame ((count, weight), ...; 0..8).
+    interferer_kinds: weighted interferer kinds of `INTERFERER_KINDS`: 'dvbt', 'cw', 'fm', 'bursts' (placed in
+      spectrum no carrier occupies) and 'uplink' (SC-FDMA in the uplink symbols of a TDD carrier of the scene,
+      in its band; drawn only where the scene has one). Each is labelled 'Unknown'.
+    interferer_power_db: (min, max) power spectral density of an interferer over its band relative to the
+      strongest carrier's over its nominal band (dB, uniform); see `scene_interferers` for each kind's band.
   """
   sample_rate: float = 61.44e6
   duration_s: float = 0.04
@@ -130,12 +151,23 @@ class SceneConfig:
   lte_ul_dl_configs: tuple = ((2, 1.0),)
   lte_special_subframe_configs: tuple = ((7, 1.0),)
   lte_ports: tuple = ((1, 1.0),)
+  nr_carriers: tuple = ((1, 1.0),)
+  lte_carriers: tuple = ((1, 1.0),)
+  contiguous_share: float = 0.5
+  carrier_power_offset_db: tuple[float, float] = (0.0, 0.0)
+  edge_cut_share: float = 0.0
+  edge_cut_fraction: tuple[float, float] = (0.1, 0.7)
+  interferer_counts: tuple = ((0, 1.0),)
+  interferer_kinds: tuple = (('dvbt', 1.0), ('cw', 1.0), ('fm', 1.0), ('bursts', 1.0), ('uplink', 1.0))
+  interferer_power_db: tuple[float, float] = (-30.0, 0.0)
 
   @classmethod
   def realistic(cls, **overrides) -> 'SceneConfig':
     """Cells drawn the way deployed networks look (`REALISTIC`): most NR TDD at 30 kHz, LTE FDD and TDD,
-    2 or 4 CRS ports, loads from idle (a third of the cells) to full, SSB on the raster, one fading channel per port
-    (frequency-selective channels by default are the next step: TDL/EPA..ETU in `channel_models`)."""
+    2 or 4 CRS ports, loads from idle (a third of the cells) to full, SSB on the raster, 1-3 LTE and 1-2 NR carriers
+    on their rasters with power offsets up to 30 dB, a carrier cut by the frame edge in a fifth of the frames,
+    interferers (Unknown) in about half, and frequency-selective fading (TDL-A..E, EPA/EVA/ETU, some single
+    path) with one channel per carrier and port."""
     return cls(**{**REALISTIC, **overrides})
 
   def validate(self) -> 'SceneConfig':
@@ -165,6 +197,7 @@ class SceneConfig:
     for bw in self.lte_bandwidths_mhz:
       lte.n_rb_for(bw)
     self._validate_traffic()
+    self._validate_layout()
     if not self.nr_options() and any('NR' in SCENES[s] for s in self.scenes):
       raise ValueError(f'no (nr_bandwidths_mhz, nr_scs_khz) combination of {self.nr_bandwidths_mhz} x '
                        f'{self.nr_scs_khz} is defined by TS 38.104 and narrower than sample_rate {fs:g} Hz')
@@ -188,6 +221,40 @@ class SceneConfig:
       if len(values) != (2 if name == 'nr_tdd_share' else 1) or not all(0 <= v <= 1 for v in values):
         raise ValueError(f'{name} must be probabilities in [0, 1]'
                          f'{" (at 15 kHz, at 30 kHz)" if name == "nr_tdd_share" else ""}, got {values!r}')
+
+  def _validate_layout(self) -> None:
+    def count_check(low):
+      def check(value):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= MAX_CARRIERS:
+          raise ValueError(f'counts must be whole numbers in [{low}, {MAX_CARRIERS}], got {value!r}')
+      return check
+    for name, low in (('nr_carriers', 1), ('lte_carriers', 1), ('interferer_counts', 0)):
+      if not _weighted(getattr(self, name)):
+        raise ValueError(f'{name} must be weighted choices ((count, weight), ...), got {getattr(self, name)!r}')
+      check_choices(name, getattr(self, name), None, check=count_check(low))
+    if not _weighted(self.interferer_kinds):
+      raise ValueError(f'interferer_kinds must be weighted choices ((kind, weight), ...), got '
+                       f'{self.interferer_kinds!r}')
+    check_choices('interferer_kinds', self.interferer_kinds, INTERFERER_KINDS)
+    for name in ('contiguous_share', 'edge_cut_share'):
+      value = getattr(self, name)
+      if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError(f'{name} must be a probability in [0, 1], got {value!r}')
+    waveform_lib.check_range('carrier_power_offset_db', self.carrier_power_offset_db, 0, 60)
+    waveform_lib.check_range('edge_cut_fraction', self.edge_cut_fraction, 0.01, 0.95)
+    waveform_lib.check_range('interferer_power_db', self.interferer_power_db, -80, 20)
+
+  @property
+  def multi_carrier(self) -> bool:
+    """Whether the carriers are laid out by `scene_layout` (several per standard, power offsets or edge cuts)
+    instead of the MathWorks placement; False for the parity defaults."""
+    return (any(count != 1 for count, weight in self.nr_carriers + self.lte_carriers if weight > 0)
+            or self.carrier_power_offset_db[1] > 0 or self.edge_cut_share > 0)
+
+  @property
+  def has_interferers(self) -> bool:
+    """Whether a frame may hold interferers; False for the parity defaults."""
+    return any(count > 0 and weight > 0 for count, weight in self.interferer_counts)
 
   def nr_options(self) -> list[tuple[float, int]]:
     """(bandwidth, SCS) pairs TS 38.104 defines whose occupied band fits the sample rate."""
@@ -229,6 +296,22 @@ REALISTIC = dict(
     lte_ul_dl_configs=((1, 0.35), (2, 0.5), (0, 0.03), (3, 0.03), (4, 0.03), (5, 0.03), (6, 0.03)),
     lte_special_subframe_configs=((7, 0.45), (5, 0.2), (6, 0.15), (8, 0.1), (4, 0.05), (9, 0.05)),
     lte_ports=((1, 0.15), (2, 0.6), (4, 0.25)),
+    # Several carriers per standard (EU band 20: 10 MHz LTE carriers side by side), one carrier cut by the capture
+    # edge now and then, interferers in about half of the frames (DVB-T, PMR, FM, spurs, phones in TDD uplink).
+    nr_carriers=((1, 0.7), (2, 0.3)),
+    lte_carriers=((1, 0.45), (2, 0.4), (3, 0.15)),
+    contiguous_share=0.5,
+    carrier_power_offset_db=(0.0, 30.0),
+    edge_cut_share=0.2,
+    edge_cut_fraction=(0.1, 0.7),
+    interferer_counts=((0, 0.5), (1, 0.3), (2, 0.15), (3, 0.05)),
+    interferer_kinds=(('dvbt', 0.2), ('cw', 0.25), ('fm', 0.15), ('bursts', 0.2), ('uplink', 0.2)),
+    interferer_power_db=(-30.0, 0.0),
+    # frequency-selective fading by default: TDL-A..E (2/7), EPA/EVA/ETU (3/7), single path (2/7, also the cheapest)
+    channel_models=('single_path', 'single_path', 'tdl', 'tdl', 'epa', 'eva', 'etu'),
+    # a sensor and a base station that stand still: Doppler comes from moving scatterers and vehicles near the
+    # sensor, rarely more than ~100 Hz (36 km/h at 3 GHz), where MATLAB's 0-500 Hz draws a high-speed train
+    doppler_hz=(0.0, 100.0),
 )
 
 # Scene presets by name (what a dataset's config names): keyword overrides -> SceneConfig.

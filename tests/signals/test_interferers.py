@@ -219,3 +219,43 @@ def test_deterministic_from_the_seed(name):
 def test_bad_arguments_are_named(call, match):
   with pytest.raises(ValueError, match=match):
     call()
+
+
+# --- interferers in scenes: low-rate synthesis, interpolation, uplink grid -----------------------------------------
+
+from specsense_jax.signals import scene_interferers  # noqa: E402
+
+
+@pytest.mark.parametrize('a, b, tone_hz', [(25, 112, 4.1e6), (1, 20, -0.9e6)])
+def test_low_rate_interpolation_of_a_tone_is_the_tone_at_the_frame_rate(a, b, tone_hz):
+  fs, n, centre = 61.44e6, 20000, 3e6
+  rate = fs * a / b
+  s = np.arange(scene_interferers._samples_needed(n, a, b))
+  low = np.exp(2j * np.pi * tone_hz * (s - scene_interferers._HALF_TAPS) / rate).astype(np.complex64)
+  transmission, active = scene_interferers._low_rate_transmission(low, a, b, n, centre, None)
+  assert active == pytest.approx(1, abs=1e-5) and transmission.power == pytest.approx(1, abs=1e-5)
+  out = transmission.received(fs, n, None)
+  exact = np.exp(2j * np.pi * (tone_hz + centre) * np.arange(n) / fs)
+  error = np.mean(np.abs(out - exact) ** 2)
+  assert 10 * np.log10(error) < -45  # 12-tap Kaiser sinc, the tone at 0.3 of the low rate
+  indices = np.random.default_rng(1).choice(n, 999, replace=False)
+  np.testing.assert_array_equal(transmission.received(fs, n, indices), out[indices])
+
+
+def test_tone_transmission_is_a_phasor():
+  tone = scene_interferers.ToneTransmission(1.25e6, 0.5, gain=2.0)
+  out = tone.received(30.72e6, 1000, None)
+  np.testing.assert_allclose(out, 2 * np.exp(1j * (2 * np.pi * 1.25e6 * np.arange(1000) / 30.72e6 + 0.5)), atol=1e-5)
+  np.testing.assert_array_equal(tone.received(30.72e6, 1000, np.array([3, 999])), out[[3, 999]])
+
+
+@pytest.mark.parametrize('rat, kwargs', [('lte', dict(ul_dl_config=1)), ('nr', dict(tdd_pattern='DDDSU', scs_khz=30))])
+def test_uplink_grid_is_what_scfdma_uplink_modulates(rat, kwargs):
+  up = interferers.uplink_grid(10, seed=5, duration_s=0.01, rat=rat, **kwargs)
+  wave = interferers.scfdma_uplink(10, seed=5, duration_s=0.01, sample_rate=15.36e6, rat=rat, **kwargs)
+  assert up.params == wave.params
+  units = up.grid.shape[0] // 14
+  uplink = interferers.uplink_symbols(rat, 'tdd', units, kwargs.get('ul_dl_config', 2),
+                                      kwargs.get('tdd_pattern', 'DDDSU'), kwargs.get('scs_khz', 30)).reshape(-1)
+  busy = np.abs(up.grid).sum(axis=1) > 0
+  assert busy.any() and not (busy & ~uplink).any()

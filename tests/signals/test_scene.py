@@ -201,3 +201,141 @@ def test_parity_frames_are_unchanged(seed, overrides, params_digest, power_db):
   assert hashlib.sha256(params).hexdigest()[:16] == params_digest
   measured = 10 * np.log10(np.mean(np.abs(frame.iq.reshape(10, -1)) ** 2, axis=1))
   np.testing.assert_allclose(measured, power_db, atol=0.06)
+
+
+# --- several carriers, edge cuts, interferers ---------------------------------------------------------------------
+
+from specsense_jax import spectrogram  # noqa: E402
+
+RICH = SceneConfig.realistic(sample_rate=30.72e6, duration_s=0.005, image_width=64, channel_models=('single_path',),
+                             snr_db=(30.0, 30.0), interferer_counts=((3, 1.0),), lte_carriers=((3, 1.0),),
+                             nr_carriers=((2, 1.0),), lte_tdd_share=1.0, nr_bandwidths_mhz=(10, 15),
+                             lte_bandwidths_mhz=(1.4, 3, 5), edge_cut_share=0.5)
+
+
+def _band_power(iq, fs, lo, hi):
+  spectrum = np.abs(np.fft.fft(iq.astype(np.complex128) * np.hanning(len(iq)))) ** 2
+  f = np.fft.fftfreq(len(iq), 1 / fs)
+  return spectrum[(f > lo) & (f < hi)].sum()
+
+
+def test_contiguous_lte_carriers_in_frames_are_on_the_raster():
+  config = SceneConfig(sample_rate=30.72e6, duration_s=0.002, scenes=('lte',), lte_bandwidths_mhz=(5, 10),
+                       lte_carriers=((3, 1.0),), contiguous_share=1.0)
+  for seed in range(4):
+    frame = scene.compose_frame(seed, config)
+    signals = frame.params['signals']
+    centres = sorted(s['center_frequency_hz'] for s in signals)
+    assert all((b - a) / 100e3 == pytest.approx(round((b - a) / 100e3), abs=1e-6) for a, b in zip(centres, centres[1:]))
+    for label, lo, hi, adjacent in frame.params['layout']['contiguous']:
+      assert label == 'LTE' and adjacent
+      spacing = signals[hi]['center_frequency_hz'] - signals[lo]['center_frequency_hz']
+      expected = (frame.annotations[lo]['freq_upper_edge'] - frame.annotations[lo]['freq_lower_edge']
+                  + frame.annotations[hi]['freq_upper_edge'] - frame.annotations[hi]['freq_lower_edge']) / 2
+      assert spacing == pytest.approx(round(expected / 100e3) * 100e3, abs=1e-3)
+
+
+def test_edge_cut_carrier_is_clipped_in_its_annotation_mask_and_spectrum():
+  fs, width = 30.72e6, 64
+  config = SceneConfig(sample_rate=fs, duration_s=0.005, scenes=('lte',), lte_bandwidths_mhz=(10,), edge_cut_share=1.0,
+                       snr_db=(40.0, 40.0), doppler_hz=(0.0, 0.0), image_width=width)
+  for seed in range(3):
+    composed = scene.compose_frame(seed, config)
+    cut = composed.params['layout']['edge_cut']
+    ann = composed.annotations[cut['carrier']]
+    centre = composed.params['signals'][cut['carrier']]['center_frequency_hz']
+    inner = centre + (5e6 if cut['edge'] == 'low' else -5e6)
+    assert abs(inner) == pytest.approx(fs / 2 - (1 - cut['fraction_outside']) * 10e6, abs=1e-3)
+    assert (ann['freq_lower_edge'], ann['freq_upper_edge']) == ((-fs / 2, inner) if cut['edge'] == 'low'
+                                                                else (inner, fs / 2))
+    assert np.all(ann['occupancy'][:, 2] >= -fs / 2) and np.all(ann['occupancy'][:, 3] <= fs / 2)
+    mask = spectrogram.label_mask(composed.annotations, fs, composed.num_samples, (width, width))
+    column = int(np.floor((fs / 2 + inner) / (fs / width)))
+    expected = np.arange(0, column + 1) if cut['edge'] == 'low' else np.arange(column, width)
+    np.testing.assert_array_equal(np.flatnonzero((mask == spectrogram.CLASS_IDS['LTE']).all(axis=0)), expected)
+    clean = dataclasses.replace(composed, noise_std=0.0).render()
+    far = (-fs / 2, 0.0) if cut['edge'] == 'high' else (0.0, fs / 2)  # nothing folds over from beyond fs/2
+    assert _band_power(clean, fs, *far) < 1e-3 * _band_power(clean, fs, ann['freq_lower_edge'], ann['freq_upper_edge'])
+
+
+def test_per_carrier_power_offsets_are_realised():
+  fs = 30.72e6
+  config = SceneConfig(sample_rate=fs, duration_s=0.005, scenes=('lte',), lte_bandwidths_mhz=(5,),
+                       lte_carriers=((2, 1.0),), carrier_power_offset_db=(0.0, 20.0), snr_db=(40.0, 40.0),
+                       doppler_hz=(0.0, 0.0), lte_load='full')
+  for seed in range(4):
+    composed = scene.compose_frame(seed, config)
+    iq = composed.render()
+    powers = [_band_power(iq, fs, a['freq_lower_edge'], a['freq_upper_edge']) for a in composed.annotations]
+    offsets = [s['power_offset_db'] for s in composed.params['signals']]
+    assert min(offsets) == 0.0
+    assert 10 * np.log10(powers[0] / powers[1]) == pytest.approx(offsets[1] - offsets[0], abs=1.0)
+
+
+def test_interferers_are_unknown_listed_first_and_in_free_spectrum():
+  kinds = set()
+  for seed in range(6):
+    frame = generate_frame(seed, RICH)
+    found = frame.params['interferers']
+    kinds |= {i['kind'] for i in found}
+    labels = [a['label'] for a in frame.annotations]
+    assert labels[:len(found)] == ['Unknown'] * len(found)
+    assert set(labels[len(found):]) <= {'NR', 'LTE'} and len(labels) - len(found) == len(frame.params['signals'])
+    carriers = [(a['freq_lower_edge'], a['freq_upper_edge']) for a in frame.annotations[len(found):]]
+    placed = []
+    for info, ann in zip(found, frame.annotations):
+      band = (ann['freq_lower_edge'], ann['freq_upper_edge'])
+      assert -RICH.sample_rate / 2 <= band[0] < band[1] <= RICH.sample_rate / 2
+      if info['kind'] == 'uplink':  # in its TDD carrier's band
+        assert band in carriers and frame.params['signals'][info['carrier']]['duplex'] == 'tdd'
+        continue
+      for lo, hi in carriers + placed:
+        assert band[1] <= lo + 1e-3 or band[0] >= hi - 1e-3
+      placed.append(band)
+    json.dumps(examples._jsonable(frame.params))  # every draw recorded, JSON-able
+  assert kinds >= {'cw', 'uplink'} and len(kinds) >= 3
+
+
+def test_rich_frames_render_at_indices_exactly():
+  for seed in (1, 3):
+    composed = scene.compose_frame(seed, RICH)
+    assert composed.params['interferers'] and len(composed.params['signals']) >= 2
+    whole = composed.render()
+    scattered = np.random.default_rng(0).choice(composed.num_samples, 3000, replace=False)
+    windows = (np.arange(0, composed.num_samples - 700, 9000)[:, None] + np.arange(700)).reshape(-1)
+    for indices in (scattered, windows):
+      np.testing.assert_array_equal(composed.render(indices), whole[indices])
+
+
+@pytest.mark.parametrize('config', [SMALL, RICH])
+def test_signal_power_is_the_mean_power_without_noise(config):
+  for seed in range(3):
+    composed = scene.compose_frame(seed, config)
+    clean = dataclasses.replace(composed, noise_std=0.0).render()
+    measured = np.mean(np.abs(clean.astype(np.complex128)) ** 2)
+    assert 10 * np.log10(composed.signal_power() / measured) == pytest.approx(0, abs=0.3)
+    noise = composed.render() - clean
+    assert np.mean(np.abs(noise) ** 2) == pytest.approx(composed.noise_std ** 2, rel=0.02)
+
+
+def test_uplink_is_unknown_where_its_tdd_carrier_is_silent():
+  config = SceneConfig.realistic(sample_rate=30.72e6, duration_s=0.01, scenes=('lte',), lte_carriers=((1, 1.0),),
+                                 lte_tdd_share=1.0, interferer_counts=((1, 1.0),), interferer_kinds=(('uplink', 1.0),),
+                                 edge_cut_share=0.0, image_width=64)
+  frame = generate_frame(2, config)
+  assert [a['label'] for a in frame.annotations] == ['Unknown', 'LTE']
+  unknown = spectrogram.CLASS_IDS['Unknown']
+  band = spectrogram.label_mask(frame.annotations, 30.72e6, len(frame.iq), (64, 64), mode='band')
+  occupancy = spectrogram.label_mask(frame.annotations, 30.72e6, len(frame.iq), (64, 64), mode='occupancy')
+  assert not (band == unknown).any()  # the carrier's band label wins
+  assert (occupancy == unknown).sum() > 20  # uplink subframes, where the downlink sends nothing
+
+
+def test_full_rate_realistic_frame_with_dvbt_renders_at_indices_exactly():
+  composed = scene.compose_frame(3, SceneConfig.realistic(interferer_counts=((3, 1.0),)))
+  assert {'dvbt', 'cw'} <= {i['kind'] for i in composed.params['interferers']}  # a rational-rate interpolator too
+  whole = composed.render()
+  windows = (np.arange(0, composed.num_samples - 700, 20000)[:, None] + np.arange(700)).reshape(-1)
+  np.testing.assert_array_equal(composed.render(windows), whole[windows])
+  clean = dataclasses.replace(composed, noise_std=0.0).render(windows)
+  assert np.all(np.isfinite(clean)) and np.mean(np.abs(clean) ** 2) > 0

@@ -100,3 +100,40 @@ def test_realistic_preset_takes_overrides_and_validates():
   assert config.validate() is config
   assert scene_config.SCENE_PRESETS['realistic'] == SceneConfig.realistic
   assert set(scene_config.NR_BANDS.values()) <= set(nr_raster.BANDS)
+
+
+def test_parity_config_lays_out_nothing_new():
+  assert not SceneConfig().multi_carrier and not SceneConfig().has_interferers
+  assert REALISTIC.multi_carrier and REALISTIC.has_interferers
+
+
+def test_realistic_preset_scenes_and_channels():
+  assert set(REALISTIC.channel_models) == {'single_path', 'tdl', 'epa', 'eva', 'etu'}
+  assert set(REALISTIC.tdl_profiles) == {'A', 'B', 'C', 'D', 'E'}
+  assert {n for n, _ in REALISTIC.lte_carriers} == {1, 2, 3} and {n for n, _ in REALISTIC.nr_carriers} == {1, 2}
+  assert dict(REALISTIC.interferer_counts)[0] == pytest.approx(0.5)  # about half the frames hold an interferer
+  config = SceneConfig.realistic(sample_rate=30.72e6, duration_s=0.002, image_width=64)
+  counts, models, carriers = [], set(), []
+  for seed in range(16):
+    params = scene.compose_frame(seed, config).params
+    counts.append(len(params['interferers']))
+    models.add(params['channel_model'])
+    carriers.append(len(params['signals']))
+  assert 3 <= sum(c > 0 for c in counts) <= 13
+  assert len(models) >= 3 and max(carriers) >= 2
+
+
+@pytest.mark.parametrize('overrides, match', [
+    (dict(lte_carriers=((0, 1.0),)), r'lte_carriers: counts must be whole numbers in \[1, 8\]'),
+    (dict(nr_carriers=2), r'nr_carriers must be weighted choices'),
+    (dict(interferer_counts=((9, 1.0),)), r'interferer_counts: counts must be whole numbers in \[0, 8\]'),
+    (dict(interferer_kinds=(('wifi', 1.0),)), "interferer_kinds: 'wifi' is not allowed"),
+    (dict(contiguous_share=1.5), r'contiguous_share must be a probability in \[0, 1\]'),
+    (dict(edge_cut_share=-0.1), r'edge_cut_share must be a probability'),
+    (dict(carrier_power_offset_db=(10.0, 5.0)), 'carrier_power_offset_db must satisfy'),
+    (dict(edge_cut_fraction=(0.0, 0.5)), 'edge_cut_fraction must satisfy'),
+    (dict(interferer_power_db=(-10.0, 40.0)), 'interferer_power_db must satisfy'),
+])
+def test_bad_layout_options_name_the_field(overrides, match):
+  with pytest.raises(ValueError, match=match):
+    SceneConfig(**overrides).validate()
