@@ -37,7 +37,7 @@ from specsense_jax.signals import polyphase
 
 _MARGIN = 256    # input samples read beyond each frame edge (inside its segment) so the resampler has settled
 _FLOOR_S = 0.1   # seconds at the start of a segment its noise floor is measured on
-_FLOOR_BLOCKS = 24  # blocks of _FLOOR_BLOCK samples spread over them
+_FLOOR_BLOCKS = 16  # blocks of _FLOOR_BLOCK samples spread over them
 _FLOOR_BLOCK = 256
 _FRAME_LEN = int(round(FRAME_S * MODEL_RATE))
 

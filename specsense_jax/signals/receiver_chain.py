@@ -28,7 +28,7 @@ CLOCK_GRID = 64  # sample-clock offsets move capture samples in steps of 1/(64·
 PHASE_NOISE_BLOCK = 64  # synthesis samples per Wiener increment (linear in between)
 RESPONSE_TAPS = 65  # FIR of the baseband gain shape (tilt and ripple)
 ANTI_ALIAS_STOPBAND_DB = 60.0  # below what an 8-bit capture resolves; longer filters cost synthesis samples
-AGC_PROBES = 16  # windows of AGC_PROBE_LEN capture samples, spread over the capture, the AGC settles on
+AGC_PROBES = 8  # windows of AGC_PROBE_LEN capture samples spread over the capture: the AGC settles on them
 AGC_PROBE_LEN = 128
 
 
