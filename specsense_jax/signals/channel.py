@@ -151,7 +151,7 @@ class Fading:
       for d in self.delays:
         present[indices - d - lo] = True
       needed = np.flatnonzero(present) + lo
-      position = np.cumsum(present) - 1  # needed sample -> its place in x
+      position = np.cumsum(present, dtype=np.int32) - 1  # needed sample -> its place in x
       x = np.zeros(len(needed), np.complex64)
       x[needed >= 0] = render(needed[needed >= 0])
       out = np.zeros(indices.shape, np.complex64)

@@ -167,7 +167,7 @@ class SceneConfig:
     2 or 4 CRS ports, loads from idle (a third of the cells) to full, SSB on the raster, 1-3 LTE and 1-2 NR carriers
     on their rasters with power offsets up to 30 dB, a carrier cut by the frame edge in a fifth of the frames,
     interferers (Unknown) in about half, and frequency-selective fading (TDL-A..E, EPA/EVA/ETU, some single
-    path) with one channel per carrier and port."""
+    path, Doppler up to 100 Hz) with one channel per carrier and port."""
     return cls(**{**REALISTIC, **overrides})
 
   def validate(self) -> 'SceneConfig':

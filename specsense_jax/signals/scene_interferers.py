@@ -301,8 +301,8 @@ def draw_uplink(seed: np.random.SeedSequence, carrier: dict[str, Any], duration_
   rat = 'lte' if carrier['label'] == 'LTE' else 'nr'
   wave_seq, channel_seq = seed.spawn(2)
   up = interferers.uplink_grid(kwargs['bandwidth_mhz'], seed=wave_seq, duration_s=duration_s, rat=rat, duplex='tdd',
-                               ul_dl_config=kwargs.get('ul_dl_config', 2), tdd_pattern=kwargs.get('tdd_pattern', 'DDDSU'),
-                               scs_khz=kwargs.get('scs_khz', 30))
+                               ul_dl_config=kwargs.get('ul_dl_config', 2),
+                               tdd_pattern=kwargs.get('tdd_pattern', 'DDDSU'), scs_khz=kwargs.get('scs_khz', 30))
   num_symbols, n_sc = up.grid.shape
   numerology, ratio = waveform_lib.synthesis_numerology(up.numerology_at, sample_rate, n_sc)
   # LTE's half-subcarrier shift as a frequency offset: it differs from TS 36.211's per-symbol restart only by a

@@ -1,5 +1,7 @@
 """Dataset examples: which signals a frame's annotations say are present."""
 
+import json
+
 from specsense_jax.data import examples
 
 
@@ -21,7 +23,7 @@ def test_realistic_examples_go_through_the_capture_path_with_both_truths():
   for name in ('image', 'mask', 'occupancy_mask'):
     assert ex[name].tobytes() == again[name].tobytes()  # a pure function of (spec, index)
   assert ex['mask'].shape == ex['occupancy_mask'].shape == (64, 64, 1)
-  params = __import__('json').loads(ex['params'])
+  params = json.loads(ex['params'])
   rate = params['receiver']['capture_rate']
   columns = (np.arange(64) + 0.5) * constants.MODEL_RATE / 64 - constants.MODEL_RATE / 2
   outside = np.abs(columns) >= rate / 2

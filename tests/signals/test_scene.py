@@ -307,13 +307,18 @@ def test_rich_frames_render_at_indices_exactly():
       np.testing.assert_array_equal(composed.render(indices), whole[indices])
 
 
-@pytest.mark.parametrize('config', [SMALL, RICH])
-def test_signal_power_is_the_mean_power_without_noise(config):
+@pytest.mark.parametrize('config, tolerance_db', [
+    (SMALL, 0.1), (RICH, 0.1),
+    (dataclasses.replace(RICH, channel_models=('tdl', 'etu')), 1.0),  # frequency-selective: see signal_power
+    (SceneConfig(sample_rate=25e6, duration_s=0.003, scenes=('nr',), nr_bandwidths_mhz=(10,),
+                 channel_models=('tdl',)), 1.0),  # resampled carrier
+])
+def test_signal_power_is_the_mean_power_without_noise(config, tolerance_db):
   for seed in range(3):
     composed = scene.compose_frame(seed, config)
     clean = dataclasses.replace(composed, noise_std=0.0).render()
     measured = np.mean(np.abs(clean.astype(np.complex128)) ** 2)
-    assert 10 * np.log10(composed.signal_power() / measured) == pytest.approx(0, abs=0.3)
+    assert 10 * np.log10(composed.signal_power() / measured) == pytest.approx(0, abs=tolerance_db)
     noise = composed.render() - clean
     assert np.mean(np.abs(noise) ** 2) == pytest.approx(composed.noise_std ** 2, rel=0.02)
 
