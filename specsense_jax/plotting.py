@@ -41,6 +41,8 @@ def save_example_grid(rows: list[dict], path: str, sample_rate: float, duration_
     for c, (title, data, colormap) in enumerate(panels):
       ax = axes[r, c]
       kwargs = dict(cmap=colormap, vmin=0, vmax=len(CLASS_COLORS) - 1) if colormap else {}
+      if colormap:  # no-label pixels (255) stay blank
+        data = np.ma.masked_greater_equal(data, len(CLASS_COLORS))
       ax.imshow(data, extent=extent, aspect='auto', interpolation='nearest', **kwargs)
       heading = textwrap.fill(row['title'], 48) + '\n' if c == 0 else ''
       ax.set_title(heading + title, fontsize=7)
