@@ -10,8 +10,9 @@ is filled with noise at its measured floor.
 All fill comes from one counter-based source (`counter_rng`), keyed by the recording's name, a seed and the
 frame index: the same recording and seed give the same bytes on any machine. Fill is never labelled:
 `label_mask` writes `NO_LABEL` in the columns outside the recording's band and in the rows after its end, and
-prediction leaves those pixels unpredicted. At the model's rate in matlab mode only the ~1 % of samples the
-spectrogram uses are read.
+prediction leaves those pixels unpredicted. In matlab mode only the samples the spectrogram's windows need are
+read, at any rate (a polyphase resampler evaluated at those windows, `_window_iq`); the floor is measured on a few
+blocks of each segment's start.
 """
 
 from __future__ import annotations
@@ -81,9 +82,9 @@ def noise_floor_density(iq: np.ndarray, sample_rate: float) -> float:
   """Noise power spectral density (per Hz) of a recording: 1-D samples, or (blocks, length) blocks of it.
 
   Each frequency bin's median periodogram over time (divided by ln 2: the median of an exponential variable)
-  estimates that bin's mean level; the floor is the lowest such level, smoothed over 5 bins, among bins away
-  from DC and from the very band edges. A carrier that fills most of the band still leaves its guard bands
-  and idle time to measure.
+  estimates that bin's mean level; the quietest level smoothed over 5 bins, among bins away from DC and from the
+  very band edges, finds the floor, and the mean level of the bins within 3 dB of it measures it. A carrier that
+  fills most of the band still leaves its guard bands and idle time to measure.
   """
   iq = np.asarray(iq)
   if iq.ndim == 1:
@@ -118,10 +119,7 @@ def shortest_frame(mode: str, size: tuple[int, int]) -> int:
 
 def _rate_ratio(sample_rate: float) -> fractions.Fraction:
   """MODEL_RATE / sample_rate as a fraction for the polyphase resampler (exactly 1 within 1 ppm)."""
-  if abs(sample_rate - MODEL_RATE) < 1e-6 * MODEL_RATE:
-    return fractions.Fraction(1)
-  return (fractions.Fraction(MODEL_RATE).limit_denominator(10**6)
-          / fractions.Fraction(sample_rate).limit_denominator(10**6))
+  return polyphase.rate_ratio(MODEL_RATE, sample_rate, max_term=None)
 
 
 def frame_spans(recording: recordings.Recording, mode: str = 'matlab', size: tuple[int, int] = (128, 128)

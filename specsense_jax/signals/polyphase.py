@@ -91,14 +91,15 @@ def _kaiser(grid: int, cutoff: float, transition: float, stopband_db: float) -> 
   return Interpolator(taps, grid)
 
 
-def rate_ratio(out_rate: float, in_rate: float) -> fractions.Fraction:
-  """out_rate / in_rate as a fraction (exactly 1 within 1 ppm); ValueError unless its terms are below 1000."""
+def rate_ratio(out_rate: float, in_rate: float, max_term: int | None = 1000) -> fractions.Fraction:
+  """out_rate / in_rate as a fraction (exactly 1 within 1 ppm); ValueError unless its terms are below `max_term`
+  (None: any)."""
   if abs(out_rate - in_rate) < 1e-6 * in_rate:
     return fractions.Fraction(1)
   ratio = (fractions.Fraction(out_rate).limit_denominator(10**6)
            / fractions.Fraction(in_rate).limit_denominator(10**6))
-  if ratio.numerator >= 1000 or ratio.denominator >= 1000:
-    raise ValueError(f'rate {out_rate:g} over {in_rate:g} is not a ratio of integers below 1000')
+  if max_term is not None and (ratio.numerator >= max_term or ratio.denominator >= max_term):
+    raise ValueError(f'rate {out_rate:g} over {in_rate:g} is not a ratio of integers below {max_term}')
   return ratio
 
 

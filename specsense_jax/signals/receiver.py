@@ -1,10 +1,10 @@
 """Receiver impairments of a synthetic capture: what a real SDR front end does to a frame after the channel noise.
 
 `ReceiverConfig` holds the ranges a receiver is drawn from, `draw` makes one concrete `ReceiverParams` (JSON-able),
-and `apply` runs the steps in a receiver's order: the analog chain at the synthesis rate (LO error and phase noise,
-IQ imbalance, DC/LO leakage, spurs, gain ripple), then the anti-alias filter and decimation to the capture rate with
-the sample-clock offset, the AGC and the ADC (quantization with clipping). The output is complex64 at the capture
-rate with full scale 1.0 on each rail, as int8 HackRF samples read as x/128.
+and `receiver_chain` applies it in a receiver's order: the analog chain at the synthesis rate (LO error and phase
+noise, IQ imbalance, DC/LO leakage, gain ripple), then the anti-alias filter and decimation to the capture rate with
+the sample-clock offset, the fixed spurs, the AGC and the ADC (quantization with clipping). The output is complex64
+at the capture rate with full scale 1.0 on each rail, as int8 HackRF samples read as x/128.
 
 Levels, as the real captures in ../shared/realdata show them: HackRF band-3/39 captures have a DC/LO spur ~20-22 dB
 over the noise floor and fixed spurs near +-9.3 MHz 13-17 dB over it (in uplink gaps too); a USRP n78 capture has a

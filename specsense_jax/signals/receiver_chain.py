@@ -18,6 +18,7 @@ import math
 from typing import Callable
 
 import numpy as np
+import scipy.signal
 
 from specsense_jax.signals import counter_rng
 from specsense_jax.signals import polyphase
@@ -34,7 +35,6 @@ AGC_PROBE_LEN = 128
 
 def estimate_noise_power(iq: np.ndarray, sample_rate: float) -> float:
   """Noise power over the full band from the quietest bins of a Welch PSD (needs some noise-only spectrum)."""
-  import scipy.signal  # pylint: disable=g-import-not-at-top
   _, psd = scipy.signal.welch(iq, fs=sample_rate, nperseg=min(1024, len(iq)), return_onesided=False, detrend=False)
   return float(np.percentile(psd, 10) * sample_rate)
 
