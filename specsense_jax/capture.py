@@ -4,8 +4,9 @@ A realistic training frame is what a real capture would be: the scene (`signals.
 (`signals.receiver_chain`: impairments, anti-alias filter, capture rate, AGC, ADC) into a `SyntheticCapture`, which
 is a `recordings.Recording` at the capture rate; `frames.recording_frames` then makes its image exactly as
 `launch.predict` makes one from a recording file (resampling to the model's rate, floor fill of the band the
-capture lacks, no labels there). The capture renders only the samples those images read, and its bytes equal
-those of the whole capture written to a file (`whole_capture`).
+capture lacks, no labels there). The capture renders only the samples those images read (its AGC settles on the
+windows the frames path measures the noise floor on, so those are rendered once), and its bytes equal those of the
+whole capture written to a file (`whole_capture`).
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ class SyntheticCapture:
     noise_power = composed.noise_std ** 2
     self.chain = receiver_chain.ReceiverChain(composed.render, composed.num_samples, composed.sample_rate, params,
                                               input_power=composed.signal_power() + noise_power,
-                                              noise_power=noise_power)
+                                              noise_power=noise_power,
+                                              agc_windows=lambda n: frames.floor_windows(n, params.capture_rate))
     self.params = params
     self.name = self.path = name
     self.sample_rate = float(params.capture_rate)

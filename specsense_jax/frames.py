@@ -144,6 +144,14 @@ def frame_spans(recording: recordings.Recording, mode: str = 'matlab', size: tup
       index += 1
 
 
+def floor_windows(count: int, sample_rate: float) -> tuple[np.ndarray, int]:
+  """(starts, length) of the blocks a segment of `count` samples at `sample_rate` has its noise floor measured
+  on: `_FLOOR_BLOCKS` blocks spread over its first `_FLOOR_S` seconds, relative to the segment's start."""
+  length = min(count, _FLOOR_BLOCK)
+  span = min(count, int(sample_rate * _FLOOR_S))
+  return np.unique(np.linspace(0, span - length, _FLOOR_BLOCKS).astype(np.int64)), length
+
+
 class _Fill:
   """Noise at each segment's measured floor from the counter-based generator, keyed by (name, seed, frame)."""
 
@@ -155,10 +163,8 @@ class _Fill:
     """Noise density (per Hz) of the segment's first `_FLOOR_S` seconds, measured once on `_FLOOR_BLOCKS` blocks
     spread over them (a synthetic capture renders only those)."""
     if segment.start not in self._floors:
-      length = min(segment.count, _FLOOR_BLOCK)
-      span = min(segment.count, int(self._recording.sample_rate * _FLOOR_S))
-      starts = segment.start + np.unique(np.linspace(0, span - length, _FLOOR_BLOCKS).astype(np.int64))
-      self._floors[segment.start] = noise_floor_density(self._recording.read_segments(starts, length),
+      starts, length = floor_windows(segment.count, self._recording.sample_rate)
+      self._floors[segment.start] = noise_floor_density(self._recording.read_segments(segment.start + starts, length),
                                                         self._recording.sample_rate)
     return self._floors[segment.start]
 

@@ -8,6 +8,7 @@ above the Doppler bandwidth) and linearly interpolated, which keeps a 40 ms fram
 from __future__ import annotations
 
 import dataclasses
+import functools
 import numpy as np
 
 from specsense_jax.signals import waveform as waveform_lib
@@ -117,14 +118,18 @@ class Fading:
   los_amplitude: complex = 0j
   los_doppler_hz: float = 0.0
 
+  @functools.cached_property
+  def _slopes(self) -> np.ndarray:
+    return self.coarse[:, 1:] - self.coarse[:, :-1]
+
   def gains(self, path: int, indices=None, num_samples: int = 0) -> np.ndarray:
     c = self.coarse[path]
     frac = (np.arange(self.step) / self.step).astype(np.float32)
     if indices is None:
-      fine = c[:-1, None] + (c[1:] - c[:-1])[:, None] * frac[None, :]
+      fine = c[:-1, None] + self._slopes[path][:, None] * frac[None, :]
       return fine.reshape(-1)[:num_samples]
     i, r = np.divmod(np.asarray(indices, np.int64), self.step)
-    return c[i] + (c[i + 1] - c[i]) * frac[r]
+    return c[i] + self._slopes[path][i] * frac[r]
 
   def apply(self, iq: np.ndarray) -> np.ndarray:
     n = len(iq)
@@ -140,27 +145,36 @@ class Fading:
     return out
 
   def apply_at(self, render, indices: np.ndarray) -> np.ndarray:
-    """Output at `indices`, given render(idx) -> input samples (0 before the start)."""
-    indices = np.asarray(indices, np.int64)
+    """Output at `indices`, given render(idx) -> input samples (0 before the start).
+
+    Each run of consecutive indices renders its input once, from the longest delay before it on: work in
+    proportion to the indices asked for, however far apart the runs lie.
+    """
+    shape = np.shape(indices)
+    indices = np.asarray(indices, np.int64).reshape(-1)
     if len(self.delays) == 1 and self.delays[0] == 0:
       x = render(indices)
       out = self.gains(0, indices) * x
     else:
-      lo = int(indices.min(initial=0)) - int(self.delays.max())
-      present = np.zeros(int(indices.max(initial=0)) - lo + 1, bool)
-      for d in self.delays:
-        present[indices - d - lo] = True
-      needed = np.flatnonzero(present) + lo
-      position = np.cumsum(present, dtype=np.int32) - 1  # needed sample -> its place in x
+      longest = int(self.delays.max())
+      breaks = np.flatnonzero(np.diff(indices) != 1) + 1
+      run_starts = np.concatenate([[0], breaks]).astype(np.int64)
+      run_counts = np.diff(np.concatenate([run_starts, [len(indices)]]))
+      counts = run_counts + longest
+      offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)  # each run's place in x
+      needed = np.repeat(indices[run_starts] - longest - offsets, counts) + np.arange(int(counts.sum()))
       x = np.zeros(len(needed), np.complex64)
       x[needed >= 0] = render(needed[needed >= 0])
+      here = np.repeat(offsets + longest - run_starts, run_counts) + np.arange(len(indices))  # index k's place
+      step_index, remainder = np.divmod(indices, self.step)
+      frac = (np.arange(self.step) / self.step).astype(np.float32)[remainder]
       out = np.zeros(indices.shape, np.complex64)
-      for p, d in enumerate(self.delays):
-        out += self.gains(p, indices) * x[position[indices - d - lo]]
-      x = x[position[indices - lo]]
+      for p, d in enumerate(self.delays):  # the arithmetic of `gains`, its divisions shared by every path
+        out += (self.coarse[p][step_index] + self._slopes[p][step_index] * frac) * x[here - d]
+      x = x[here]
     if self.los_amplitude:
       out += self._los(indices) * x
-    return out
+    return out.reshape(shape)
 
   def _los(self, indices, num_samples=0):
     return (np.complex64(self.los_amplitude) *
@@ -250,7 +264,7 @@ def frequency_shift(iq: np.ndarray, offset_hz: float, sample_rate: float) -> np.
   """Multiplies by exp(j 2π f n / fs), exact in phase over long frames (see `phasor`)."""
   if offset_hz == 0:
     return iq
-  return iq * phasor(offset_hz, sample_rate, None, len(iq))
+  return np.multiply(iq, phasor(offset_hz, sample_rate, None, len(iq)))  # operand order fixed (scene.received)
 
 
 def apply_channel(iq: np.ndarray, sample_rate: float, *, seed, model: str = 'single_path',

@@ -151,7 +151,9 @@ def render_at(rows, numerology: Numerology, num_symbols: int, indices: np.ndarra
   n = numerology.fft_size
   total = starts[-1] + cps[-1] + n
   valid = (indices >= 0) & (indices < total)
-  symbol = np.searchsorted(starts, indices[valid], side='right') - 1
+  every = bool(valid.all())
+  inner = indices if every else indices[valid]
+  symbol = np.searchsorted(starts, inner, side='right') - 1
   present = np.zeros(num_symbols, bool)
   present[symbol] = True
   needed = np.flatnonzero(present)
@@ -164,7 +166,9 @@ def render_at(rows, numerology: Numerology, num_symbols: int, indices: np.ndarra
   spectrum[:, subcarrier_bins(grid.shape[1], numerology)] = grid
   symbols = scipy.fft.ifft(spectrum, axis=1, norm='forward', overwrite_x=True, workers=1)
   symbols *= np.float32(1 / np.sqrt(grid.shape[1]))
-  position = (indices[valid] - starts[symbol] - cps[symbol]) % n
+  position = (inner - starts[symbol] - cps[symbol]) % n
+  if every:
+    return symbols[which, position]
   out[valid] = symbols[which, position]
   return out
 

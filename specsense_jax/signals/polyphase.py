@@ -64,9 +64,27 @@ class Interpolator:
                              np.zeros(count, np.complex64)])
     index = np.clip(first - x_start + count, 0, len(padded) - count)
     out = np.zeros(positions.shape, np.complex64)
-    for t in range(count):  # one tap per output at a time: the same order for every output
-      out += table[phase - t * self.grid] * padded[index + t]
+    coefficient = np.empty(positions.shape, table.dtype)
+    sample = np.empty(positions.shape, np.complex64)
+    for _ in range(count):  # one tap per output at a time: the same order for every output
+      np.take(table, phase, out=coefficient)
+      np.take(padded, index, out=sample)
+      out += np.multiply(coefficient, sample, out=sample)
+      phase -= self.grid
+      index += 1
     return out
+
+
+def cascade(first: Interpolator, then: Interpolator) -> Interpolator:
+  """One filter equal to `first` (at the input rate: grid 1) followed by `then`, on `then`'s grid."""
+  if first.grid != 1:
+    raise ValueError(f'cascade: the first filter must run at the input rate (grid 1), got grid {first.grid}')
+  grid = then.grid
+  taps = np.zeros(len(then.taps) + (len(first.taps) - 1) * grid, np.result_type(first.taps, then.taps))
+  for j, tap in enumerate(first.taps):  # `first` upsampled to `then`'s grid, convolved with it
+    taps[j * grid:j * grid + len(then.taps)] += tap * then.taps
+  taps.flags.writeable = False
+  return Interpolator(taps, grid)
 
 
 def kaiser_lowpass(grid: int, cutoff: float, transition: float, stopband_db: float) -> Interpolator:

@@ -1,11 +1,11 @@
 """A receiver (`receiver.ReceiverParams`) evaluated at chosen capture samples, equal to the same part of the whole.
 
 The steps run in a receiver's order. At the synthesis rate, per sample: the LO frequency error and phase noise, the
-quadrature mixer's IQ imbalance, the DC/LO leakage (optionally decaying) and the fixed spurs; then the baseband gain
-shape (tilt and ripple) as a short FIR. Then the anti-alias low-pass and the rational resampling to the capture rate,
-where the sample-clock error moves each capture sample to its true instant on a fine grid; the fixed spurs (clock
-harmonics, coupled in after the filter, so that those near the band edge stay whole); the AGC's gain and the ADC
-(quantization with clipping) follow. Every step is a function of absolute sample indices (phase noise is a
+quadrature mixer's IQ imbalance, the DC/LO leakage (optionally decaying); then the baseband gain shape (tilt and
+ripple) as a short FIR, the anti-alias low-pass and the rational resampling to the capture rate, the two filters
+evaluated as one (`polyphase.cascade`), where the sample-clock error moves each capture sample to its true instant on
+a fine grid; the fixed spurs (clock harmonics, coupled in after the filter, so that those near the band edge stay
+whole); the AGC's gain and the ADC (quantization with clipping) follow. Every step is a function of absolute sample indices (phase noise is a
 Wiener process on a coarse grid of counter-based increments) or a FIR evaluated by `polyphase`, so a window of a
 capture, rendered from the few synthesis samples it needs, has the bytes of the whole capture there: a dataset
 pays for the ~1 % of a frame its spectrogram reads, and still matches a recording written whole.
@@ -65,12 +65,16 @@ class ReceiverChain:
     params: the receiver.
     input_power: mean power of the source (signal + noise): the DC leakage's reference.
     noise_power: the white noise's power over the source's band: the spurs' reference.
-    agc_gain: the AGC's linear gain; None: settled on `AGC_PROBES` windows spread over the capture.
+    agc_gain: the AGC's linear gain; None: settled on the capture's probe windows.
+    agc_windows: (capture samples) -> (window starts, window length): where the AGC settles; default
+      `AGC_PROBES` windows of `AGC_PROBE_LEN` spread over the capture. Reading exactly these windows again reuses
+      them (a synthetic capture probes where the frames path measures the noise floor, and renders them once).
   """
 
   def __init__(self, source: Callable[[np.ndarray], np.ndarray], num_input: int, sample_rate: float,
                params: receiver.ReceiverParams, *, input_power: float, noise_power: float,
-               agc_gain: float | None = None):
+               agc_gain: float | None = None,
+               agc_windows: Callable[[int], tuple[np.ndarray, int]] | None = None):
     self.params = params.validate()
     self.sample_rate = waveform_lib.check_positive('sample_rate', sample_rate)
     self._source, self.num_input = source, int(num_input)
@@ -83,19 +87,24 @@ class ReceiverChain:
     up, down = self.ratio.numerator, self.ratio.denominator
     self.num_samples = self.num_input * up // down
     self._fine = CLOCK_GRID if params.clock_ppm else 1
-    self._lowpass = None
-    if self.ratio != 1 or params.clock_ppm:
-      self._lowpass = polyphase.kaiser_lowpass(up * self._fine, 0.5 * float(self.ratio),
-                                               (1 - params.passband) * float(self.ratio), ANTI_ALIAS_STOPBAND_DB)
-    self._response = None
+    response = None
     if params.tilt_db or params.ripple_db:
-      self._response = _response_filter(self.sample_rate, params.capture_rate, params.tilt_db, params.ripple_db,
-                                        params.ripple_cycles, params.ripple_phase)
+      response = _response_filter(self.sample_rate, params.capture_rate, params.tilt_db, params.ripple_db,
+                                  params.ripple_cycles, params.ripple_phase)
+    self._lowpass = self._response = None
+    if self.ratio != 1 or params.clock_ppm:
+      lowpass = polyphase.kaiser_lowpass(up * self._fine, 0.5 * float(self.ratio),
+                                         (1 - params.passband) * float(self.ratio), ANTI_ALIAS_STOPBAND_DB)
+      # Both filters are linear and time-invariant: one filter does both, at a third of the multiplies.
+      self._lowpass = lowpass if response is None else polyphase.cascade(response, lowpass)
+    else:
+      self._response = response
     self._dc = math.sqrt(input_power * 10 ** (params.dc_leak_dbc / 10)) if params.dc_leak_dbc is not None else 0.0
     column_noise = noise_power / self.sample_rate * params.capture_rate / receiver.REFERENCE_COLUMNS
     self._spurs = [(f, math.sqrt(column_noise * 10 ** (level / 10)), ph)
                    for f, level, ph in zip(params.spur_offsets_hz, params.spur_levels_db, params.spur_phases)]
-    self.gain = self._settle_agc() if agc_gain is None else float(agc_gain)
+    self._probe = None  # (starts, length, analog samples) of the AGC's windows
+    self.gain = self._settle_agc(agc_windows or _spread_windows) if agc_gain is None else float(agc_gain)
 
   # -- the analog chain at the synthesis rate, per absolute sample index --------------------------------------
   @functools.cached_property
@@ -122,7 +131,7 @@ class ReceiverChain:
       wiener = self._wiener
       phase = phase + wiener[block] + (wiener[block + 1] - wiener[block]) * (frac / PHASE_NOISE_BLOCK)
     if p.lo_ppm or p.phase_noise_dbc_hz is not None:
-      x = x * np.exp(1j * phase).astype(np.complex64)
+      x = np.multiply(x, np.exp(1j * phase).astype(np.complex64))  # operand order fixed at any size (scene.received)
     if p.iq_gain != 1 or p.iq_phase:  # the Q branch has gain g and phase error φ: image K2·conj(x)
       x = (x.real + 1j * np.float32(p.iq_gain) * (x.imag * np.float32(math.cos(p.iq_phase))
                                                    - x.real * np.float32(math.sin(p.iq_phase)))).astype(np.complex64)
@@ -172,10 +181,11 @@ class ReceiverChain:
       y = y + tones.astype(np.complex64)
     return y
 
-  def _settle_agc(self) -> float:
-    length = min(AGC_PROBE_LEN, self.num_samples)
-    starts = np.unique(np.linspace(0, self.num_samples - length, AGC_PROBES).astype(np.int64))
+  def _settle_agc(self, windows: Callable[[int], tuple[np.ndarray, int]]) -> float:
+    starts, length = windows(self.num_samples)
+    starts = np.asarray(starts, np.int64)
     y = self.analog_capture(starts[:, None] + np.arange(length))
+    self._probe = (starts, int(length), y)
     rms = math.sqrt(float(np.mean(np.abs(y.astype(np.complex128)) ** 2)))
     return 10 ** (-self.params.agc_backoff_db / 20) / rms if rms > 0 else 1.0
 
@@ -185,8 +195,16 @@ class ReceiverChain:
     if starts.size and (starts.min() < 0 or starts.max() + length > self.num_samples):
       raise ValueError(f'capture windows must lie in [0, {self.num_samples}), got starts {starts.min()}..'
                        f'{starts.max()} of length {length}')
-    y = self.analog_capture(starts[:, None] + np.arange(length))
+    if self._probe is not None and length == self._probe[1] and np.array_equal(starts, self._probe[0]):
+      y = self._probe[2]
+    else:
+      y = self.analog_capture(starts[:, None] + np.arange(length))
     return receiver.quantize(y * np.float32(self.gain), self.params.adc_bits)
+
+
+def _spread_windows(num_samples: int) -> tuple[np.ndarray, int]:
+  length = min(AGC_PROBE_LEN, num_samples)
+  return np.unique(np.linspace(0, num_samples - length, AGC_PROBES).astype(np.int64)), length
 
 
 def apply(iq: np.ndarray, sample_rate: float, params: receiver.ReceiverParams,

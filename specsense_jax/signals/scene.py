@@ -75,7 +75,9 @@ class _Transmission:
     m = (np.asarray(indices, np.int64) - self.shift) % num_samples  # index before the circular shift
     render = lambda idx: ofdm.render_at(self.source.rows, self.numerology, self.source.num_symbols,
                                         np.where(idx < num_samples, idx, -1))
-    out = self.fading.apply_at(render, m) * channel.phasor(self.centre_hz, sample_rate, m)
+    # np.multiply, not `*`: numpy may swap the operands of `a * temporary` to reuse the temporary (arrays over
+    # 256 KB), and its complex product is not bitwise commutative; windows must equal the whole frame at any size.
+    out = np.multiply(self.fading.apply_at(render, m), channel.phasor(self.centre_hz, sample_rate, m))
     return np.float32(self.gain) * out
 
   def expected_power(self, sample_rate: float, num_samples: int) -> float:

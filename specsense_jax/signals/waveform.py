@@ -210,30 +210,24 @@ def occupancy_cells(grid: np.ndarray, numerology: ofdm.Numerology, ratio: fracti
     (K, 4) float64 [sample_start, sample_count, freq_lower_edge, freq_upper_edge] at the output rate.
   """
   num_symbols, num_sc = grid.shape
+  if not num_symbols:
+    return np.zeros((0, 4))
   units = -(-num_sc // unit)
   padded = np.zeros((num_symbols, units * unit), bool)
   padded[:, :num_sc] = grid != 0
   active = padded.reshape(num_symbols, units, unit).any(axis=2)
-  edges = np.diff(np.pad(active.astype(np.int8), ((0, 0), (1, 1))), axis=1)
   starts = numerology.symbol_starts(num_symbols)
   lengths = numerology.cp_of(num_symbols) + numerology.fft_size
-  cells = []
-  previous, open_cells = None, []
-  for l in range(num_symbols):
-    lo = np.flatnonzero(edges[l] == 1)
-    hi = np.flatnonzero(edges[l] == -1)
-    runs = tuple(zip(lo.tolist(), hi.tolist()))
-    if runs == previous:
-      for c in open_cells:
-        c[1] += lengths[l]
-      continue
-    cells.extend(open_cells)
-    open_cells = [[starts[l], lengths[l], a, b] for a, b in runs]
-    previous = runs
-  cells.extend(open_cells)
-  if not cells:
+  # Groups of consecutive symbols with the same active units; each run of units of a group's first symbol is
+  # one cell spanning the group.
+  first = np.flatnonzero(np.concatenate([[True], np.any(active[1:] != active[:-1], axis=1)]))
+  edges = np.diff(np.pad(active[first].astype(np.int8), ((0, 0), (1, 1))), axis=1)
+  group, lo = np.nonzero(edges == 1)
+  hi = np.nonzero(edges == -1)[1]
+  if not len(group):
     return np.zeros((0, 4))
-  c = np.asarray(cells, np.float64)
+  span = np.add.reduceat(lengths, first)
+  c = np.stack([starts[first][group], span[group], lo, hi], axis=1).astype(np.float64)
   f_lo = ofdm.subcarrier_frequency(c[:, 2] * unit, num_sc, numerology) - numerology.scs_hz / 2
   f_hi = ofdm.subcarrier_frequency(np.minimum(c[:, 3] * unit, num_sc) - 1, num_sc, numerology) \
       + numerology.scs_hz / 2
