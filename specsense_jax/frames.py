@@ -235,14 +235,14 @@ def _window_iq(recording: recordings.Recording, span: FrameSpan, fill: _Fill, st
   else:
     lowpass = polyphase.resampler(ratio, passband=0.94)
     positions = index * ratio.denominator  # on the grid of `ratio.numerator` per recording sample
-    spans = [lowpass.input_span(p) for p in positions]
-    need = max(hi - lo for lo, hi in spans)
+    lo, hi = lowpass.input_spans(positions)
+    need = int(np.max(hi - lo))
     seg_lo, seg_hi = span.segment.start - span.first, span.segment.end - span.first  # frame-relative segment
     if need > seg_hi - seg_lo:  # a segment shorter than the filter: read it whole
-      first = np.full(len(spans), seg_lo)
+      first = np.full(len(lo), seg_lo)
       need = seg_hi - seg_lo
     else:
-      first = np.clip([lo for lo, _ in spans], seg_lo, seg_hi - need)
+      first = np.clip(lo, seg_lo, seg_hi - need)
     block = recording.read_segments(span.first + first, need)
     # Samples outside the segment are zero, as the resampler assumes.
     block_index = first[:, None] + np.arange(need)

@@ -169,8 +169,14 @@ class Fading:
       step_index, remainder = np.divmod(indices, self.step)
       frac = (np.arange(self.step) / self.step).astype(np.float32)[remainder]
       out = np.zeros(indices.shape, np.complex64)
-      for p, d in enumerate(self.delays):  # the arithmetic of `gains`, its divisions shared by every path
-        out += (self.coarse[p][step_index] + self._slopes[p][step_index] * frac) * x[here - d]
+      gain, term = np.empty_like(out), np.empty_like(out)
+      where = np.empty_like(here)
+      for p, d in enumerate(self.delays):  # the arithmetic of `gains` (its divisions shared), in fixed buffers
+        np.take(self.coarse[p], step_index, out=gain)
+        np.take(self._slopes[p], step_index, out=term)
+        gain += np.multiply(term, frac, out=term)
+        np.take(x, np.subtract(here, d, out=where), out=term)
+        out += np.multiply(gain, term, out=gain)
       x = x[here]
     if self.los_amplitude:
       out += self._los(indices) * x

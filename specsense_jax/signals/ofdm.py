@@ -101,6 +101,18 @@ def subcarrier_bins(num_subcarriers: int, numerology: Numerology) -> np.ndarray:
   return k % numerology.fft_size
 
 
+def _spectrum(grid: np.ndarray, numerology: Numerology) -> np.ndarray:
+  """complex64 (rows, fft_size): the grid's rows in their FFT bins (`subcarrier_bins`: two contiguous runs)."""
+  rows, num_subcarriers = grid.shape
+  subcarrier_bins(num_subcarriers, numerology)  # checks that the grid fits
+  n, below = numerology.fft_size, num_subcarriers // 2
+  first_above = int(numerology.skip_dc)
+  spectrum = np.zeros((rows, n), np.complex64)
+  spectrum[:, n - below:] = grid[:, :below]
+  spectrum[:, first_above:first_above + num_subcarriers - below] = grid[:, below:]
+  return spectrum
+
+
 def subcarrier_frequency(k, num_subcarriers: int, numerology: Numerology) -> np.ndarray:
   """Baseband frequency (Hz) of grid subcarrier(s) k."""
   k = np.asarray(k) - num_subcarriers // 2
@@ -116,8 +128,7 @@ def modulate(grid: np.ndarray, numerology: Numerology) -> np.ndarray:
   """
   num_symbols, num_subcarriers = grid.shape
   n = numerology.fft_size
-  spectrum = np.zeros((num_symbols, n), np.complex64)
-  spectrum[:, subcarrier_bins(num_subcarriers, numerology)] = grid
+  spectrum = _spectrum(grid, numerology)
   symbols = scipy.fft.ifft(spectrum, axis=1, norm='forward', overwrite_x=True, workers=1)
   symbols *= np.float32(1 / np.sqrt(num_subcarriers))
   starts = numerology.symbol_starts(num_symbols)
@@ -162,8 +173,7 @@ def render_at(rows, numerology: Numerology, num_symbols: int, indices: np.ndarra
   if len(needed) == 0:
     return out
   grid = rows(needed)
-  spectrum = np.zeros((len(needed), n), np.complex64)
-  spectrum[:, subcarrier_bins(grid.shape[1], numerology)] = grid
+  spectrum = _spectrum(grid, numerology)
   symbols = scipy.fft.ifft(spectrum, axis=1, norm='forward', overwrite_x=True, workers=1)
   symbols *= np.float32(1 / np.sqrt(grid.shape[1]))
   position = (inner - starts[symbol] - cps[symbol]) % n

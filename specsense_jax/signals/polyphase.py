@@ -40,18 +40,17 @@ class Interpolator:
     dtype = np.complex64 if np.iscomplexobj(self.taps) else np.float32
     return np.concatenate([np.zeros(count * self.grid, dtype), self.taps.astype(dtype)]), count
 
-  def input_span(self, positions: np.ndarray) -> tuple[int, int]:
-    """(first, last + 1) input indices the outputs at `positions` read."""
+  def input_spans(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first, last + 1) input indices each row of (R, L) output `positions` reads, as two (R,) arrays."""
     positions = np.asarray(positions, np.int64)
-    first = -((len(self.taps) - 1 - self.delay - int(positions.min())) // self.grid)
-    last = (int(positions.max()) + self.delay) // self.grid
-    return first, last + 1
+    first = -((len(self.taps) - 1 - self.delay - positions.min(axis=1)) // self.grid)
+    return first, (positions.max(axis=1) + self.delay) // self.grid + 1
 
   def at(self, x: np.ndarray, x_start: int, positions: np.ndarray) -> np.ndarray:
     """complex64 outputs at grid `positions`, from input samples x[i] = input index x_start + i (zero outside).
 
     Args:
-      x: input samples; must cover `input_span(positions)` where the input is non-zero.
+      x: input samples; must cover `input_spans(positions)` where the input is non-zero.
       x_start: input index of x[0].
       positions: int64 output positions on the grid (input index · grid).
     """

@@ -157,24 +157,21 @@ class ReceiverChain:
     windows = np.asarray(windows, np.int64)
     rows, length = windows.shape
     if self._lowpass is None:
-      spans = [(int(w[0]), int(w[0]) + length) for w in windows]
+      margin = RESPONSE_TAPS // 2 if self._response is not None else 0
+      lo, hi = windows[:, 0] - margin, windows[:, 0] + length + margin
     else:
-      spans = [self._lowpass.input_span(self._positions(w)) for w in windows]
-    margin = RESPONSE_TAPS // 2 if self._response is not None else 0
-    # One call to the source for every window's synthesis samples (with the response FIR's margin).
-    chunks = [np.arange(lo - margin, hi + margin) for lo, hi in spans]
-    offsets = np.cumsum([0] + [len(c) for c in chunks])
-    x = self._analog(np.concatenate(chunks))
-    if self._response is not None:
-      starts = np.repeat(np.array([lo for lo, _ in spans]) - margin - offsets[:-1], [hi - lo for lo, hi in spans])
-      wanted = np.concatenate([np.arange(lo, hi) for lo, hi in spans])
-      x = self._response.at(x, starts, wanted)
-      offsets = np.cumsum([0] + [hi - lo for lo, hi in spans])
-    if self._lowpass is None:
+      positions = self._positions(windows)
+      lo, hi = self._lowpass.input_spans(positions)
+    # One call to the source for every window's synthesis samples, window after window.
+    counts = hi - lo
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    x = self._analog(np.repeat(lo - offsets, counts) + np.arange(int(counts.sum())))
+    if self._lowpass is None and self._response is None:
       y = x.reshape(rows, length)
+    elif self._lowpass is None:
+      y = self._response.at(x, np.repeat(lo - offsets, length), windows.ravel()).reshape(rows, length)
     else:
-      starts = np.repeat(np.array([lo for lo, _ in spans]) - offsets[:-1], length)
-      y = self._lowpass.at(x, starts, self._positions(windows).ravel()).reshape(rows, length)
+      y = self._lowpass.at(x, np.repeat(lo - offsets, length), positions.ravel()).reshape(rows, length)
     if self._spurs:  # clock harmonics coupled in after the filter: spurs near the band edges stay whole
       t = windows / self.params.capture_rate
       tones = sum(amplitude * np.exp(1j * (2 * np.pi * f * t + ph)) for f, amplitude, ph in self._spurs)

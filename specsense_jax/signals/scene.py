@@ -334,13 +334,14 @@ def compose_frame(seed, config: SceneConfig | None = None) -> ComposedFrame:
     layout, ratio = waveform_lib.synthesis_numerology(source.numerology_at, fs, source.num_subcarriers)
     numerology = layout if ratio == 1 else None  # None: rendered whole, then resampled
     shift = int(np.random.default_rng(shift_seq).integers(num_samples)) if config.time_shift else 0
-    activity = source.activity()
     ports = [dataclasses.replace(source, rows=rows, port_rows=(), symbol_power=getattr(rows, 'symbol_power', None))
              for rows in source.port_rows] or [source]
+    port_activity = [port.activity() for port in ports]
+    activity = port_activity[0] if len(ports) == 1 else np.logical_or.reduce(port_activity)  # source.activity()
     port_seqs = [channel_seq] + channel_seq.spawn(len(ports) - 1) if len(ports) > 1 else [channel_seq]
-    group = [make_transmission(port, activity if len(ports) == 1 else port.activity(), numerology, shift, centre,
-                               port_seq, scene_config.needs_exact_power(label, options))
-             for port, port_seq in zip(ports, port_seqs)]
+    group = [make_transmission(port, port_active, numerology, shift, centre, port_seq,
+                               scene_config.needs_exact_power(label, options))
+             for port, port_active, port_seq in zip(ports, port_activity, port_seqs)]
     powers = [t.expected_power(fs, num_samples) for t in group]
     power = sum(powers)
     level = 10 ** ((snr if config.snr_mode == 'per_signal' else 0.0) / 10 - offsets[k] / 10)  # power as scaled
