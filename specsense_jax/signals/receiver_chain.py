@@ -5,10 +5,11 @@ quadrature mixer's IQ imbalance, the DC/LO leakage (optionally decaying); then t
 ripple) as a short FIR, the anti-alias low-pass and the rational resampling to the capture rate, the two filters
 evaluated as one (`polyphase.cascade`), where the sample-clock error moves each capture sample to its true instant on
 a fine grid; the fixed spurs (clock harmonics, coupled in after the filter, so that those near the band edge stay
-whole); the AGC's gain and the ADC (quantization with clipping) follow. Every step is a function of absolute sample indices (phase noise is a
-Wiener process on a coarse grid of counter-based increments) or a FIR evaluated by `polyphase`, so a window of a
-capture, rendered from the few synthesis samples it needs, has the bytes of the whole capture there: a dataset
-pays for the ~1 % of a frame its spectrogram reads, and still matches a recording written whole.
+whole); the AGC's gain and the ADC (quantization with clipping) follow. Every step is a function of absolute
+sample indices (phase noise is a Wiener process on a coarse grid of counter-based increments) or a FIR evaluated by
+`polyphase`, so a window of a capture, rendered from the few synthesis samples it needs, has the bytes of the whole
+capture there: a dataset pays for the ~5 % of a frame its spectrogram reads, and still matches a recording written
+whole.
 """
 
 from __future__ import annotations
