@@ -208,11 +208,11 @@ def narrowband_bursts(*, seed, sample_rate: float = 61.44e6, duration_s: float =
         envelope = np.ones(s1 - s0)
         if ramp > 0:  # the ramps sit at the burst's own ends, which may lie outside the waveform
           rise = 0.5 - 0.5 * np.cos(np.pi * np.arange(ramp) / ramp)
-          first = s0 - int(round(t * sample_rate))
-          last = int(round((t + length) * sample_rate)) - s1
-          envelope[:max(ramp - first, 0)] = rise[first:ramp]
-          if last < ramp:
-            envelope[len(envelope) - (ramp - last):] = rise[::-1][:ramp - last]
+          whole = int(round((t + length) * sample_rate)) - int(round(t * sample_rate))
+          j = s0 - int(round(t * sample_rate)) + np.arange(s1 - s0)  # the visible samples' places in the burst
+          up, down = j < ramp, j >= whole - ramp
+          envelope[up] = rise[j[up]]
+          envelope[down] = rise[whole - 1 - j[down]]
         iq[s0:s1] += (10**(power / 20) * envelope * burst * np.exp(2j * np.pi * centre * t_all[s0:s1]))
         cells.append([s0, s1 - s0, centre - channel_spacing_hz / 2, centre + channel_spacing_hz / 2])
         bursts.append((s0, s1 - s0))

@@ -91,6 +91,24 @@ def test_cw_at_its_offset():
   assert lo < offset < hi and hi - lo == 2e3
 
 
+@pytest.mark.parametrize('seed', [7, 8, 9])  # bursts that began before the waveform, shorter there than a ramp
+def test_narrowband_burst_ramps_follow_the_burst_ends(seed):
+  fs = 1e6
+  wave = interferers.narrowband_bursts(seed=seed, sample_rate=fs, duration_s=2e-3, burst_s=(0.5e-3, 1e-3),
+                                       ramp_s=2e-4, num_channels=(1, 1), duty=(0.9, 1))
+  channel = wave.params['channels'][0]
+  magnitude = np.abs(wave.iq) / 10 ** (channel['power_db'] / 20)  # FSK has a constant envelope: |iq| = envelope
+  assert np.all(magnitude <= 1 + 1e-5)
+  for s0, count in channel['bursts']:
+    ramp = int(min(2e-4, count / fs / 4) * fs) if 0 < s0 and s0 + count < len(wave.iq) else None
+    if ramp:  # whole bursts: a raised-cosine rise and fall of `ramp` samples (the burst is at least 4 ramps long)
+      rise = 0.5 - 0.5 * np.cos(np.pi * np.arange(ramp) / ramp)
+      np.testing.assert_allclose(magnitude[s0:s0 + ramp], rise, atol=1e-5)
+      np.testing.assert_allclose(magnitude[s0 + count - ramp:s0 + count], rise[::-1], atol=1e-5)
+  first_s0, first_count = channel['bursts'][0]
+  assert first_s0 == 0 and magnitude[first_count - 1] < 0.01  # a cut burst still ends on its fall
+
+
 @pytest.mark.parametrize('modulation', ['gmsk', '4fsk'])
 def test_narrowband_bursts_stay_in_their_cells(modulation):
   fs = 1.92e6
