@@ -1,7 +1,11 @@
-r"""Evaluates a trained network on the real over-the-air captures (per-recording IoU table).
+r"""Evaluates trained networks on real recordings: one table, per recording and per model.
 
   python -m launch.evaluate_captures --captures=../shared/realdata/captures --output=reports/captures
-  python -m launch.evaluate_captures --captures=../shared/realdata/captures --model=runs/default
+  python -m launch.evaluate_captures --captures=../shared/realdata/captures --model=all
+  python -m launch.evaluate_captures --captures=DIR --model=runs/default,custom_synthetic_128_short
+
+The folder's annotated recordings are its SigMF recordings with annotations (`core:label` NR, LTE, Unknown;
+Ignore for regions whose truth is unknown) and the raw captures the built-in catalogue describes.
 """
 
 from absl import app
@@ -11,16 +15,18 @@ from specsense_jax import console
 from specsense_jax.evaluation import captures
 from specsense_jax.inference import trained_models
 
-_CAPTURES = flags.DEFINE_string('captures', None, 'Folder of the raw captures (see capture_catalog).',
-                                required=True)
-_MODEL = flags.DEFINE_string('model', trained_models.DEFAULT, 'Shipped model name, packaged folder or workdir.')
+_CAPTURES = flags.DEFINE_string('captures', None, 'Folder of annotated recordings (SigMF, or the catalogued raw '
+                                'captures).', required=True)
+_MODEL = flags.DEFINE_list('model', [trained_models.DEFAULT], 'Shipped model names, packaged folders or workdirs, '
+                           'comma-separated; "all": every shipped model.')
 _OUTPUT = flags.DEFINE_string('output', None, 'Folder for captures.json and captures.md.')
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  rows = captures.evaluate_captures(_CAPTURES.value, _MODEL.value, _OUTPUT.value)
+  models = 'all' if _MODEL.value == ['all'] else _MODEL.value
+  rows = captures.evaluate_captures(_CAPTURES.value, models, _OUTPUT.value)
   print(captures.markdown_table(rows), end='')
 
 

@@ -1,18 +1,21 @@
-"""How a trained network does on the real over-the-air captures: per-recording IoU of the annotated carriers
-and of Noise, from the catalogued annotations (`io.catalog`), on the frames prediction sees (`frames`).
+"""How trained networks do on real recordings: per recording and per model, the IoU of each class and of the
+annotated standard, and the share of its pixels called the other standard, on the frames prediction sees
+(`frames`).
 
-The model is scored in its own classes (`metrics.to_model_classes`): truth classes it lacks (Unknown, such as
-other operators' carriers, under a three-class model) are left out, as are columns or rows the recording has no
-data for and regions annotated Ignore. A class counts in a recording's mean IoU when it is in its truth or its
-prediction.
+A folder's annotated recordings are its SigMF recordings with annotations and, for the raw captures the built-in
+catalogue describes (`io.catalog`) and no SigMF file of theirs replaces, the catalogue's truth. Each model is scored
+in its own classes (`metrics.to_model_classes`): truth classes it lacks (Unknown, such as other operators'
+carriers, under a three-class model) are left out, as are columns or rows the recording has no data for and
+regions annotated Ignore. A class counts in a recording's mean IoU when it is in its truth or its prediction.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import tempfile
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -25,31 +28,95 @@ from specsense_jax.io import catalog
 from specsense_jax.io import recordings
 from specsense_jax.training import tasks
 
+STANDARDS = ('NR', 'LTE')  # the classes whose confusion with each other the table reports
+_SIGMF_PATTERNS = ('*.sigmf-meta', '*.sigmf', '*.sigmf.gz', '*.sigmf.xz', '*.sigmf.zip')
+
+
+def annotated_recordings(captures_dir: str, scratch_dir: str) -> list[str]:
+  """Paths of the annotated recordings in `captures_dir`, sorted by name.
+
+  Its SigMF recordings (metadata files and archives) that carry annotations, and each raw capture of the catalogue
+  present there without a SigMF recording of the same name, written to `scratch_dir` with the catalogue's truth.
+
+  Raises:
+    ValueError: naming the folder, when it does not exist or holds no annotated recording.
+  """
+  if not os.path.isdir(captures_dir):
+    raise ValueError(f'{captures_dir}: captures folder not found (file not found)')
+  found = {}
+  for pattern in _SIGMF_PATTERNS:
+    for path in glob.glob(os.path.join(captures_dir, pattern)):
+      name = recordings.recording_name(path)
+      if name not in found and recordings.read_recording(path).annotations:
+        found[name] = path
+  for capture in catalog.CAPTURES:
+    name = os.path.splitext(capture.file)[0]
+    if name not in found and os.path.isfile(os.path.join(captures_dir, capture.file)):
+      found[name] = catalog.write_sigmf(capture, captures_dir, scratch_dir)
+  if not found:
+    raise ValueError(f'{captures_dir}: no annotated recording (SigMF with annotations, or a catalogued capture: '
+                     f'{[c.file for c in catalog.CAPTURES]})')
+  return [found[name] for name in sorted(found)]
+
 
 def evaluate_recording(trained: trained_models.TrainedModel, recording: recordings.Recording) -> dict[str, Any]:
   """Confusion-matrix metrics of one recording's frames in the model's classes (truth of classes the model
-  lacks and no-data pixels excluded); `iou_<class>` for each of the model's classes."""
+  lacks, no-data and Ignore pixels excluded).
+
+  Returns:
+    {'recording', 'frames', 'pixels', 'global_accuracy', 'mean_iou', 'iou_<class>' for each of the model's
+     classes, 'annotated': the standards in the truth ('NR', 'LTE' or 'NR+LTE'; '' for none), 'annotated_iou':
+     the lowest IoU among them, 'other_standard': the largest share of an annotated standard's pixels predicted
+     as the other one}; None where a value has no pixels to measure.
+  """
   size = (trained.image_size, trained.image_size)
   class_names = tasks.class_names(trained.config)
   cut = list(frames.recording_frames(recording, size, trained.spectrogram_mode, scaling=trained.image_scaling))
   confusion = np.zeros((len(class_names),) * 2, np.int64)
   for frame, mask, _ in predict.predict_frames(trained, cut):
-    # Annotations rasterize to CLASS_IDS, NO_LABEL where the recording has no data (as in `mask`).
+    # Annotations rasterize to CLASS_IDS, NO_LABEL where the recording has no data or says Ignore.
     truth = metrics.to_model_classes(frames.label_mask(frame), constants.CLASS_NAMES, class_names)
     confusion += metrics.confusion_matrix(truth, mask, len(class_names))  # skips NO_LABEL on either side
   result = metrics.metrics_from_confusion(confusion)
+  iou = {name: (None if np.isnan(v) else float(v)) for name, v in zip(class_names, result['class_iou'])}
+  annotated = [s for s in STANDARDS if s in class_names and confusion[class_names.index(s)].sum()]
+  other = []
+  for standard in annotated:
+    row = confusion[class_names.index(standard)]
+    rival = [s for s in STANDARDS if s != standard and s in class_names]
+    other.append(float(sum(row[class_names.index(s)] for s in rival) / row.sum()))
   return {'recording': recording.name, 'frames': len(cut), 'pixels': int(confusion.sum()),
           'global_accuracy': result['global_accuracy'], 'mean_iou': result['mean_iou'],
-          **{f'iou_{name}': (None if np.isnan(v) else float(v)) for name, v in zip(class_names, result['class_iou'])}}
+          **{f'iou_{name}': value for name, value in iou.items()},
+          'annotated': '+'.join(annotated),
+          'annotated_iou': min((iou[s] for s in annotated), default=None),
+          'other_standard': max(other, default=None)}
 
 
-def evaluate_captures(captures_dir: str, model: str = trained_models.DEFAULT,
+def evaluate_captures(captures_dir: str, models: str | Sequence[str] = trained_models.DEFAULT,
                       output_dir: str | None = None) -> list[dict[str, Any]]:
-  """Evaluates `model` on every catalogued capture in `captures_dir`; writes captures.json/.md to `output_dir`."""
-  trained = trained_models.load(model)
+  """Evaluates each model on every annotated recording in `captures_dir` (`annotated_recordings`).
+
+  Args:
+    captures_dir: folder of SigMF recordings with annotations and/or the catalogued raw captures.
+    models: a shipped model name, packaged folder or workdir, or several; 'all' for every shipped model.
+    output_dir: where captures.json and captures.md go (None: not written).
+
+  Returns:
+    One row per (model, recording) (`evaluate_recording`), with 'model' and 'held_out' (the recording is one of
+    `catalog.HELD_OUT`, kept out of every decision).
+  """
+  if isinstance(models, str):
+    models = trained_models.shipped_names() if models == 'all' else [models]
+  rows = []
   with tempfile.TemporaryDirectory() as scratch:
-    rows = [evaluate_recording(trained, recordings.read_recording(meta))
-            for meta in catalog.write_all(captures_dir, scratch)]
+    paths = annotated_recordings(captures_dir, scratch)
+    for model in models:
+      trained = trained_models.load(model)
+      for path in paths:
+        row = evaluate_recording(trained, recordings.read_recording(path))
+        held_out = row['recording'] in {os.path.splitext(f)[0] for f in catalog.HELD_OUT}
+        rows.append({'model': os.path.basename(os.path.normpath(model)), **row, 'held_out': held_out})
   if output_dir:
     os.makedirs(output_dir, exist_ok=True)
     with open(os.path.join(output_dir, 'captures.json'), 'w') as f:
@@ -60,11 +127,20 @@ def evaluate_captures(captures_dir: str, model: str = trained_models.DEFAULT,
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
-  """The rows of `evaluate_captures` as a markdown table, one IoU column per class of the model."""
+  """The rows of `evaluate_captures` as one markdown table: the annotated standard's IoU and the share called the
+  other standard, then one IoU column per class any model has (– where a model lacks the class or nothing is
+  there to measure); held-out recordings are marked."""
   fmt = lambda v: '–' if v is None else f'{v:.3f}'
-  classes = [key[len('iou_'):] for key in rows[0] if key.startswith('iou_')] if rows else []
-  lines = ['| recording | frames | ' + ''.join(f'IoU {c} | ' for c in classes) + 'mean IoU | pixel accuracy |',
-           '|---|---|' + '---|' * len(classes) + '---|---|']
-  lines += [f'| {r["recording"]} | {r["frames"]} | ' + ''.join(f'{fmt(r["iou_" + c])} | ' for c in classes)
-            + f'{fmt(r["mean_iou"])} | {fmt(r["global_accuracy"])} |' for r in rows]
+  classes = []
+  for row in rows:
+    classes += [k[len('iou_'):] for k in row if k.startswith('iou_') and k[len('iou_'):] not in classes]
+  lines = ['| model | recording | frames | annotated | IoU annotated | other standard | '
+           + ''.join(f'IoU {c} | ' for c in classes) + 'mean IoU | pixel accuracy |',
+           '|---|---|---|---|---|---|' + '---|' * len(classes) + '---|---|']
+  for r in rows:
+    name = r['recording'] + (' (held out)' if r.get('held_out') else '')
+    lines.append(f'| {r.get("model", "")} | {name} | {r["frames"]} | {r.get("annotated") or "–"} | '
+                 f'{fmt(r.get("annotated_iou"))} | {fmt(r.get("other_standard"))} | '
+                 + ''.join(f'{fmt(r.get("iou_" + c))} | ' for c in classes)
+                 + f'{fmt(r["mean_iou"])} | {fmt(r["global_accuracy"])} |')
   return '\n'.join(lines) + '\n'

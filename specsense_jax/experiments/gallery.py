@@ -147,10 +147,6 @@ def render_realistic_scenes(output_dir: str, seeds=range(6)) -> str:
                                     config.duration_s, dpi=DPI)
 
 
-# Captures kept out of every decision until the retraining issue reports them (its held-out check).
-HELD_OUT_CAPTURES = ('lte_fdd_b3_f1815.3MHz_s19.2Msps_int8_take2.bin', 'nr_n3_20MHz_sib_f1865MHz_s23.04Msps_cf32.bin')
-
-
 def render_realistic_vs_captures(output_dir: str, captures_dir: str, seeds=range(4), scaling: str = 'floor') -> str:
   """Realistic frames through a receiver and the capture path beside the first frame of every development capture
   (`io.catalog`, the held-out two excluded), imaged the same way (128x128, matlab mode, `scaling`), with their band
@@ -160,7 +156,7 @@ def render_realistic_vs_captures(output_dir: str, captures_dir: str, seeds=range
   rows = []
   with tempfile.TemporaryDirectory() as folder:
     for entry in catalog.CAPTURES:
-      if entry.file in HELD_OUT_CAPTURES or not os.path.exists(os.path.join(captures_dir, entry.file)):
+      if entry.file in catalog.HELD_OUT or not os.path.exists(os.path.join(captures_dir, entry.file)):
         continue
       recording = recordings.read_recording(catalog.write_sigmf(entry, captures_dir, folder))
       frame = next(frames.recording_frames(recording, size, scaling=scaling))

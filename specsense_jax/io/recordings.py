@@ -360,13 +360,14 @@ def _recording_from(source: _Source) -> SigMFRecording:
   chunk_bytes = source.first_byte + np.asarray(starts, np.int64) * sample_bytes + np.cumsum([0] + later_headers)
   segments = _capture_segments(captures, starts, num_samples)
   annotations = _annotations(source.handle.get_annotations(), offset, num_samples, segments, meta_path)
-  return SigMFRecording(datatype=datatype, metadata=source.metadata, name=_name(meta_path), path=meta_path,
+  return SigMFRecording(datatype=datatype, metadata=source.metadata, name=recording_name(meta_path), path=meta_path,
                         data_path=data_path, sample_rate=float(info['core:sample_rate']), num_samples=num_samples,
                         segments=segments, annotations=annotations, chunk_starts=starts, chunk_bytes=chunk_bytes,
                         buffer=source.buffer)
 
 
-def _name(path: str) -> str:
+def recording_name(path: str) -> str:
+  """A recording's name: its file name without the SigMF suffix (`x` for `x.sigmf-meta` or `x.sigmf.gz`)."""
   base = os.path.basename(path)
   for suffix in ('.sigmf-meta', '.sigmf-data') + ARCHIVE_SUFFIXES[::-1]:
     if base.endswith(suffix):

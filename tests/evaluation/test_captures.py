@@ -1,33 +1,78 @@
-"""The shipped model on the real captures in ../shared (skipped without it): the table covers every capture,
-and the LTE FDD capture, which the model gets right, stays right."""
+"""Real-recording evaluation: every annotated recording of a folder (SigMF or catalogued), per model, Ignore
+regions skipped; the shipped model on the real captures in ../shared (skipped without it)."""
 
+import numpy as np
 import pytest
 
 from specsense_jax.evaluation import captures
 from specsense_jax.io import catalog
+from specsense_jax.io import sigmf
+from specsense_jax.signals import lte
 
 
 def test_real_capture_table(shared_dir, tmp_path):
   rows = captures.evaluate_captures(str(shared_dir / 'realdata' / 'captures'), output_dir=str(tmp_path))
-  assert [r['recording'] + '.bin' for r in rows] == [c.file for c in catalog.CAPTURES]
-  lte_fdd = rows[0]
+  assert sorted(r['recording'] + '.bin' for r in rows) == sorted(c.file for c in catalog.CAPTURES)
+  lte_fdd = next(r for r in rows if r['recording'] == 'lte_fdd_b3_f1815.3MHz_s19.2Msps_int8')
   assert lte_fdd['iou_LTE'] > 0.95 and lte_fdd['iou_NR'] is None
+  assert lte_fdd['annotated'] == 'LTE' and lte_fdd['annotated_iou'] == lte_fdd['iou_LTE']
+  assert lte_fdd['other_standard'] < 0.01 and not lte_fdd['held_out']
+  assert {r['recording'] + '.bin' for r in rows if r['held_out']} == set(catalog.HELD_OUT)
   for row in rows:
-    assert row['frames'] >= 1 and row['pixels'] > 0
+    assert row['frames'] >= 1 and row['pixels'] > 0 and row['model'] == 'custom_synthetic_128_short'
     assert row['mean_iou'] == pytest.approx(  # the mean over the classes scored (in the truth or the prediction)
         sum(s := [v for k, v in row.items() if k.startswith('iou_') and v is not None]) / len(s))
-  assert '| lte_fdd_b3_f1815.3MHz_s19.2Msps_int8 | 2 |' in (tmp_path / 'captures.md').read_text()
+  table = (tmp_path / 'captures.md').read_text()
+  assert '| custom_synthetic_128_short | lte_fdd_b3_f1815.3MHz_s19.2Msps_int8 | 2 | LTE |' in table
+  assert 'lte_fdd_b3_f1815.3MHz_s19.2Msps_int8_take2 (held out)' in table
 
 
-def test_missing_captures_folder(tmp_path):
+@pytest.fixture(scope='module')
+def sigmf_folder(tmp_path_factory):
+  """Three SigMF recordings of one 10 MHz LTE carrier at 15.36 Msps: annotated, all Ignore, not annotated."""
+  folder = tmp_path_factory.mktemp('recordings')
+  fs = 15.36e6
+  wave = lte.lte_waveform(10, ncellid=7, seed=3, sample_rate=fs, duration_s=0.01, load='full')
+  rng = np.random.default_rng(0)
+  noise = (rng.normal(size=wave.iq.shape) + 1j * rng.normal(size=wave.iq.shape)) * 0.01
+  iq = (0.3 * wave.iq / np.sqrt(np.mean(np.abs(wave.iq) ** 2)) + noise).astype(np.complex64)
+  whole = {'sample_start': 0, 'sample_count': len(iq)}
+  sigmf.write_recording(str(folder / 'carrier'), iq, fs,
+                        annotations=[{**whole, 'label': 'LTE', 'freq_lower_edge': -4.5e6, 'freq_upper_edge': 4.5e6}])
+  sigmf.write_recording(str(folder / 'ignored'), iq, fs,
+                        annotations=[{**whole, 'label': 'Ignore', 'freq_lower_edge': -fs / 2,
+                                      'freq_upper_edge': fs / 2}])
+  sigmf.write_recording(str(folder / 'plain'), iq, fs)
+  return folder
+
+
+def test_folder_of_sigmf_recordings(sigmf_folder, tmp_path):
+  rows = captures.evaluate_captures(str(sigmf_folder), ['custom_synthetic_128_short'], str(tmp_path))
+  assert [r['recording'] for r in rows] == ['carrier', 'ignored']  # 'plain' has no annotations
+  carrier, ignored = rows
+  assert carrier['annotated'] == 'LTE' and carrier['annotated_iou'] > 0.9 and carrier['other_standard'] < 0.05
+  assert carrier['iou_Noise'] > 0.5 and not carrier['held_out']
+  # Ignore over the whole band: no pixel is scored
+  assert ignored['pixels'] == 0 and ignored['annotated'] == '' and ignored['annotated_iou'] is None
+  assert (tmp_path / 'captures.json').exists()
+
+
+def test_missing_or_empty_captures_folder(tmp_path):
   with pytest.raises(ValueError, match='file not found'):
     captures.evaluate_captures(str(tmp_path / 'none'))
+  with pytest.raises(ValueError, match='no annotated recording'):
+    captures.evaluate_captures(str(tmp_path))
 
 
-def test_table_has_one_iou_column_per_model_class():
-  row = {'recording': 'r', 'frames': 2, 'pixels': 10, 'global_accuracy': 0.5, 'mean_iou': 0.25,
-         'iou_Noise': 0.5, 'iou_NR': None, 'iou_LTE': 0.0, 'iou_Unknown': 0.5}
-  assert captures.markdown_table([row]).splitlines() == [
-      '| recording | frames | IoU Noise | IoU NR | IoU LTE | IoU Unknown | mean IoU | pixel accuracy |',
-      '|---|---|---|---|---|---|---|---|',
-      '| r | 2 | 0.500 | – | 0.000 | 0.500 | 0.250 | 0.500 |']
+def test_table_has_one_iou_column_per_class_of_any_model():
+  three = {'model': 'a', 'recording': 'r', 'frames': 2, 'pixels': 10, 'global_accuracy': 0.5, 'mean_iou': 0.25,
+           'iou_Noise': 0.5, 'iou_NR': None, 'iou_LTE': 0.0, 'annotated': 'LTE', 'annotated_iou': 0.0,
+           'other_standard': 1.0, 'held_out': False}
+  four = {**three, 'model': 'b', 'iou_Unknown': 0.5, 'held_out': True, 'annotated': '', 'annotated_iou': None,
+          'other_standard': None}
+  assert captures.markdown_table([three, four]).splitlines() == [
+      '| model | recording | frames | annotated | IoU annotated | other standard | IoU Noise | IoU NR | IoU LTE | '
+      'IoU Unknown | mean IoU | pixel accuracy |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|',
+      '| a | r | 2 | LTE | 0.000 | 1.000 | 0.500 | – | 0.000 | – | 0.250 | 0.500 |',
+      '| b | r (held out) | 2 | – | – | – | 0.500 | – | 0.000 | 0.500 | 0.250 | 0.500 |']
