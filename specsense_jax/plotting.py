@@ -62,27 +62,37 @@ def save_example_grid(rows: list[dict], path: str, sample_rate: float, duration_
 
 
 def save_prediction_figure(image: np.ndarray, mask: np.ndarray, path: str, *, center_frequency: float,
-                           span_hz: float, start_s: float, duration_s: float, title: str = '') -> str:
-  """Two panels: the received spectrogram (absolute MHz, ms) above the estimated labels, with a legend.
+                           span_hz: float, start_s: float, duration_s: float, title: str = '',
+                           confidence: np.ndarray | None = None) -> str:
+  """The received spectrogram (absolute MHz, ms) above the estimated labels, with a legend, and below them the
+  per-pixel confidence (the model's calibrated largest class probability) when given: where the model is unsure.
 
-  Mask values outside the class range (columns without data) are drawn white.
+  Mask values outside the class range (columns without data) are drawn white, in both lower panels.
   """
-  fig = matplotlib.figure.Figure(figsize=(5.2, 6.4))
-  axes = fig.subplots(2, 1, sharex=True)
+  panels = 2 if confidence is None else 3
+  fig = matplotlib.figure.Figure(figsize=(5.2, 3.2 * panels))
+  axes = fig.subplots(panels, 1, sharex=True)
   extent = ((center_frequency - span_hz / 2) / 1e6, (center_frequency + span_hz / 2) / 1e6,
             (start_s + duration_s) * 1e3, start_s * 1e3)
   axes[0].imshow(image, extent=extent, aspect='auto', interpolation='nearest')
   axes[0].set_title(title or 'received spectrogram', fontsize=8)
-  shown = np.ma.masked_greater_equal(mask, len(CLASS_COLORS))
-  axes[1].imshow(shown, extent=extent, aspect='auto', interpolation='nearest',
+  blank = mask >= len(CLASS_COLORS)
+  axes[1].imshow(np.ma.masked_array(mask, blank), extent=extent, aspect='auto', interpolation='nearest',
                  cmap=matplotlib.colors.ListedColormap(CLASS_COLORS), vmin=0, vmax=len(CLASS_COLORS) - 1)
   axes[1].set_title('estimated labels', fontsize=8)
+  if confidence is not None:
+    shown = axes[2].imshow(np.ma.masked_array(confidence, blank), extent=extent, aspect='auto',
+                           interpolation='nearest', cmap='magma', vmin=0, vmax=1)
+    axes[2].set_title('confidence (calibrated; dark: unsure)', fontsize=8)
+    colorbar = fig.colorbar(shown, ax=axes[2], fraction=0.04, pad=0.02)
+    colorbar.ax.tick_params(labelsize=6)
   for ax in axes:
     ax.set_ylabel('time (ms)', fontsize=8)
     ax.tick_params(labelsize=7)
-  axes[1].set_xlabel('frequency (MHz)', fontsize=8)
+  axes[-1].set_xlabel('frequency (MHz)', fontsize=8)
+  shown_classes = max(3, int(mask[~blank].max(initial=0)) + 1)
   handles = [matplotlib.patches.Patch(color=col, label=name)
-             for name, col in zip(CLASS_NAMES[:3], CLASS_COLORS[:3])]
+             for name, col in zip(CLASS_NAMES[:shown_classes], CLASS_COLORS[:shown_classes])]
   axes[1].legend(handles=handles, loc='upper right', fontsize=7, framealpha=0.8)
   fig.tight_layout()
   tmp = path + '.tmp.png'

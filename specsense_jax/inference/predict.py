@@ -39,8 +39,9 @@ def _batches(stream: Iterable[frames.Frame], size: int) -> Iterator[list[frames.
 
 @functools.lru_cache(maxsize=4)
 def _probabilities_fn(model):
-  """One jitted softmax(model) per model, so repeated predict calls in a process compile once."""
-  return jax.jit(lambda variables, images: jax.nn.softmax(model.apply(variables, images, train=False), -1))
+  """One jitted softmax(model / temperature) per model, so repeated predict calls in a process compile once."""
+  return jax.jit(lambda variables, images, temperature: jax.nn.softmax(
+      model.apply(variables, images, train=False) / temperature, -1))
 
 
 @functools.lru_cache(maxsize=4)
@@ -59,7 +60,7 @@ def predict_frames(trained: trained_models.TrainedModel, stream: Iterable[frames
   for batch in _batches(stream, batch_size):
     images = np.stack([f.image for f in batch]).astype(np.float32) / 255.0
     padded = np.concatenate([images, np.zeros((batch_size - len(batch),) + images.shape[1:], np.float32)])
-    probabilities = np.asarray(apply(trained.variables, padded))[:len(batch)]
+    probabilities = np.asarray(apply(trained.variables, padded, np.float32(trained.temperature)))[:len(batch)]
     for frame, p in zip(batch, probabilities):
       recent.append(p)
       scores = p if average == 1 else np.mean(recent, axis=0)
@@ -76,7 +77,7 @@ def run_predict(inputs: list[str], output: str, *, model: str = trained_models.D
   """Predicts every frame of `inputs` (one recording, or spectrogram PNGs) into `output`.
 
   Writes frame_NNNN_mask.png/.npy (the model's class ids, named by detections.json's `classes`; 255 = no data),
-  frame_NNNN.png (the two-panel figure, with `figures`) and detections.json. Returns the detections document.
+  frame_NNNN.png (spectrogram, labels and calibrated confidence, with `figures`) and detections.json. Returns the detections document.
   `mode` (the spectrogram mode) defaults to the model's; another mode raises, since the network has never seen
   such images.
   """
@@ -113,7 +114,7 @@ def run_predict(inputs: list[str], output: str, *, model: str = trained_models.D
       if figures:
         plotting.save_prediction_figure(frame.image, mask, stem + '.png', center_frequency=frame.center_frequency,
                                         span_hz=frame.span_hz, start_s=frame.start_s, duration_s=frame.duration_s,
-                                        title=f'frame {frame.index}')
+                                        title=f'frame {frame.index}', confidence=scores.max(axis=-1))
       tracker.add(detections.frame_carriers(mask, scores, frame, trained.class_names), frame.start_s)
       count += 1
     document = {'model': trained.name, 'classes': list(trained.class_names), 'source': source, 'frames': count,

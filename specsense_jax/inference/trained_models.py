@@ -49,6 +49,12 @@ class TrainedModel:
     return config_spectrogram_mode(self.config)
 
   @property
+  def temperature(self) -> float:
+    """The logits' divisor that calibrates the model's confidences (`evaluation.calibration`; 1.0 when none was
+    fitted)."""
+    return float(self.config.get('calibration_temperature') or 1.0)
+
+  @property
   def image_scaling(self) -> str:
     """The grey-level scaling of the images the model was trained on ('minmax' for configs before it was
     recorded); inputs get the same."""
@@ -82,7 +88,8 @@ def shipped_names(spectrogram_mode: str | None = None) -> list[str]:
   return [name for name in names if mode(name) == spectrogram_mode]
 
 
-def _resolve(name_or_dir: str) -> str:
+def resolve(name_or_dir: str) -> str:
+  """The folder of a packaged model, a training workdir or a shipped model's name."""
   if os.path.isdir(name_or_dir):
     return name_or_dir
   path = os.path.join(SHIPPED_DIR, name_or_dir)
@@ -95,7 +102,7 @@ def _resolve(name_or_dir: str) -> str:
 def load(name_or_dir: str = DEFAULT) -> TrainedModel:
   """A shipped model by name, a packaged model folder, or a training workdir (its best checkpoint, restored
   without the optimizer state)."""
-  path = _resolve(name_or_dir)
+  path = resolve(name_or_dir)
   if not os.path.exists(os.path.join(path, 'variables.msgpack')) and (
       checkpoints.has_checkpoints(path) or os.path.isdir(os.path.join(path, 'best'))):
     config = _with_class_count(checkpoints.load_config(path))

@@ -25,6 +25,10 @@ def _launch(*args: str) -> subprocess.CompletedProcess:
      "error: flag --config.batch_size=abc: invalid literal for int() with base 10: 'abc'"),
     (('launch.predict', '--input=/nonexistent/rec.sigmf-meta', '--output=/tmp/unused_out'),
      'error: /nonexistent/rec.sigmf-meta: file not found'),
+    (('launch.evaluate_captures', '--captures=/nonexistent'),
+     'error: /nonexistent: captures folder not found (file not found)'),
+    (('launch.calibrate', '--model=no_such_model'),
+     "error: 'no_such_model' is neither a packaged model folder nor a shipped model; shipped: "),
 ])
 def test_user_mistake_is_one_line_and_status_2(args, message):
   proc = _launch(*args)
