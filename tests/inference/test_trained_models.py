@@ -2,6 +2,7 @@
 
 import json
 
+import flax.serialization
 import jax
 import numpy as np
 import pytest
@@ -45,11 +46,16 @@ def test_package_round_trip_and_errors(tiny_config, tmp_path):
   assert loaded.config.data_dir is None and loaded.config.spectrogram_mode == from_workdir.spectrogram_mode == 'matlab'
   assert loaded.config.class_names == ['Noise', 'NR', 'LTE'] and loaded.class_names == from_workdir.class_names
   images = np.random.default_rng(0).uniform(size=(2, 64, 64, 3)).astype(np.float32)
-  np.testing.assert_array_equal(loaded.model.apply(loaded.variables, images),
-                                from_workdir.model.apply(from_workdir.variables, images))
+  # float16 on disk: the weights round to 11 significant bits, the class scores move by ~1e-3
+  stored = flax.serialization.msgpack_restore((tmp_path / 'packaged' / 'variables.msgpack').read_bytes())
+  assert {leaf.dtype for leaf in jax.tree.leaves(stored)} == {np.dtype(np.float16)}
+  logits, reference = (m.model.apply(m.variables, images) for m in (loaded, from_workdir))
+  np.testing.assert_allclose(logits, reference, atol=2e-2 * float(np.abs(reference).max()))
+  assert np.mean(np.argmax(logits, -1) == np.argmax(reference, -1)) > 0.99
   restored = checkpoints.restore_variables(str(workdir))  # the best checkpoint, without an optimizer
   for a, b in zip(jax.tree.leaves(loaded.variables), jax.tree.leaves(restored), strict=True):
-    np.testing.assert_array_equal(a, b)
+    assert a.dtype == np.float32
+    np.testing.assert_array_equal(a, np.asarray(b).astype(np.float16).astype(np.float32))
   with pytest.raises(ValueError, match='exists; choose a new folder'):
     trained_models.package(str(workdir), packaged)
   with pytest.raises(ValueError, match=r"neither a packaged model folder nor a shipped model; shipped: "
