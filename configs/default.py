@@ -45,6 +45,9 @@ def base_config() -> ml_collections.ConfigDict:
   config.log_every_steps = 50
   config.shuffle_buffer = 2048
   config.augment = ()                  # names from specsense_jax.data.augment.AUGMENTATIONS, e.g. ('time_roll',)
+  # Datasets mixed into training, 'name:share,...' (e.g. 'spectrum_sensing/synthetic_128:0.3'); the rest of the
+  # examples come from `dataset`, which alone is validated and tested on.
+  config.train_mix = ''
   config.max_steps = ml_collections.FieldReference(None, field_type=int)  # overrides num_epochs when set
   return config
 

@@ -64,6 +64,15 @@ def tiny_data_dir(tmp_path_factory) -> str:
   return path
 
 
+@pytest.fixture(scope='session')
+def realistic_tiny_data_dir(tiny_data_dir) -> str:
+  """`tiny_data_dir` with spectrum_sensing/realistic_tiny (20 realistic 64x64 frames) built beside
+  synthetic_tiny, so that the two can be mixed."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  tfds.builder('spectrum_sensing/realistic_tiny', data_dir=tiny_data_dir).download_and_prepare()
+  return tiny_data_dir
+
+
 # --- Shared helpers of the test modules, as fixtures (no test module imports another) -----------------------
 
 REPO = pathlib.Path(__file__).resolve().parents[1]

@@ -74,10 +74,29 @@ def _preprocess(example: dict[str, Any], table: tf.Tensor | None = None) -> dict
           'valid': tf.ones((), tf.float32)}
 
 
+def parse_mix(mix: str) -> list[tuple[str, float]]:
+  """'name:weight,name:weight' -> [(name, weight)]: datasets mixed into training, each the share `weight` of the
+  examples; ValueError naming `config.train_mix` for anything else."""
+  pairs = []
+  for item in filter(None, (part.strip() for part in (mix or '').split(','))):
+    name, _, weight = item.rpartition(':')
+    try:
+      value = float(weight)
+    except ValueError:
+      value = -1.0
+    if not name or not 0 < value < 1:
+      raise ValueError(f'config.train_mix must be "dataset:share,..." with shares in (0, 1), got {item!r}')
+    pairs.append((name, value))
+  if sum(w for _, w in pairs) >= 1:
+    raise ValueError(f'config.train_mix shares must sum to less than 1 (the rest is config.dataset), got {mix!r}')
+  return pairs
+
+
 def input_pipeline(dataset: str, split: str, *, global_batch_size: int, train: bool, data_dir: str | None = None,
                    seed: int = 0, shuffle_buffer: int = 2048, cache: bool = True,
                    augment: Sequence[str] = (), skip_batches: int = 0,
-                   class_names: Sequence[str] | None = None) -> tf.data.Dataset:
+                   class_names: Sequence[str] | None = None,
+                   mix: Sequence[tuple[str, float]] = ()) -> tf.data.Dataset:
   """Global batches (the same on every process) of {'image' float32 [0, 1] (b, H, W, 3), 'mask' int32
   (b, H, W), 'signals', 'snr_db', 'valid'}.
 
@@ -95,22 +114,23 @@ def input_pipeline(dataset: str, split: str, *, global_batch_size: int, train: b
       they are read and dropped by tf.data, never placed on devices).
     class_names: the classes of the model the batches feed; masks are given in its class ids, truth classes
       it lacks as `NO_LABEL` (`metrics.to_model_classes`). None: the dataset's own classes.
+    mix: (dataset, share) pairs (`parse_mix`) whose `split` is mixed into training, each drawn for that share of
+      the examples (seeded) and mapped to the same classes; the rest come from `dataset`. Training only.
   """
   check_batch_size(global_batch_size)
+  if mix and not train:
+    raise ValueError('input_pipeline: mix is for training pipelines only')
   builder = prepared_builder(dataset, data_dir)
-  read_config = tfds.ReadConfig(shuffle_seed=seed, interleave_cycle_length=1 if not train else 16)
-  ds = builder.as_dataset(split=split, shuffle_files=train, read_config=read_config)
-  table = None
-  if class_names is not None:
-    lookup = metrics.class_map(dataset_class_names(builder), class_names)
-    if (lookup != np.arange(256)).any():
-      table = tf.constant(lookup, tf.int32)
-  ds = ds.map(lambda example: _preprocess(example, table), num_parallel_calls=tf.data.AUTOTUNE,
-              deterministic=True)
-  if cache:
-    ds = ds.cache()
+  class_names = dataset_class_names(builder) if class_names is None and mix else class_names
+  ds = _examples(builder, split, train, seed, class_names, cache)
   if train:
     ds = ds.repeat()
+  if mix:
+    parts = [ds] + [_examples(prepared_builder(name, data_dir), split, True, seed, class_names, cache).repeat()
+                    for name, _ in mix]
+    shares = [1 - sum(w for _, w in mix)] + [w for _, w in mix]
+    ds = tf.data.Dataset.sample_from_datasets(parts, weights=shares, seed=seed)
+  if train:
     if augment:
       ds = ds.enumerate().map(augment_lib.augmenter(augment, seed), num_parallel_calls=tf.data.AUTOTUNE,
                               deterministic=True)
@@ -122,6 +142,21 @@ def input_pipeline(dataset: str, split: str, *, global_batch_size: int, train: b
   options = tf.data.Options()
   options.deterministic = True
   return ds.with_options(options).prefetch(2)
+
+
+def _examples(builder, split: str, train: bool, seed: int, class_names: Sequence[str] | None,
+              cache: bool) -> tf.data.Dataset:
+  """One split's preprocessed examples, masks in the ids of `class_names` (the dataset's own when None)."""
+  read_config = tfds.ReadConfig(shuffle_seed=seed, interleave_cycle_length=1 if not train else 16)
+  ds = builder.as_dataset(split=split, shuffle_files=train, read_config=read_config)
+  table = None
+  if class_names is not None:
+    lookup = metrics.class_map(dataset_class_names(builder), class_names)
+    if (lookup != np.arange(256)).any():
+      table = tf.constant(lookup, tf.int32)
+  ds = ds.map(lambda example: _preprocess(example, table), num_parallel_calls=tf.data.AUTOTUNE,
+              deterministic=True)
+  return ds.cache() if cache else ds
 
 
 def _pad_batch(batch: dict[str, tf.Tensor], size: int) -> dict[str, tf.Tensor]:

@@ -174,6 +174,7 @@ def check_config(config: ml_collections.ConfigDict):
       raise ValueError(f'config.{key} {config[key]!r} is not a split of {config.dataset} '
                        f'(splits: {sorted(builder.info.splits)}): {e}') from None
   dataset_size = builder.info.features['image'].shape[0]
+  _check_mix(config, builder, dataset_size)
   if config.image_size != dataset_size:
     raise ValueError(f'config.image_size is {config.image_size} but {config.dataset} has {dataset_size}x'
                      f'{dataset_size} images; set --config.image_size={dataset_size} or pick a dataset of that size')
@@ -188,6 +189,25 @@ def check_config(config: ml_collections.ConfigDict):
     raise ValueError(f'config.model {config.model!r} cannot take {dataset_size}x{dataset_size} images from '
                      f'{config.dataset}: {e}') from None
   return task, model, builder, config
+
+
+def _check_mix(config, builder, image_size: int) -> None:
+  """The datasets of `config.train_mix` have `config.train_split`, images of the primary's size, and no class the
+  primary dataset lacks (their masks are mapped to its ids)."""
+  classes = pipeline.dataset_class_names(builder)
+  for name, _ in pipeline.parse_mix(config.get('train_mix')):
+    mixed = pipeline.prepared_builder(name, config.data_dir)
+    try:
+      mixed.info.splits[config.train_split].num_examples  # pylint: disable=expression-not-assigned
+    except Exception:  # tfds raises ValueError/KeyError/AssertionError depending on the expression
+      raise ValueError(f'config.train_mix: {name} has no split {config.train_split!r} '
+                       f'({sorted(mixed.info.splits)})') from None
+    if mixed.info.features['image'].shape[0] != image_size:
+      raise ValueError(f'config.train_mix: {name} has {mixed.info.features["image"].shape[0]}-pixel images, '
+                       f'{config.dataset} {image_size}-pixel ones')
+    extra = [c for c in pipeline.dataset_class_names(mixed) if c not in classes]
+    if extra:
+      raise ValueError(f'config.train_mix: {name} has classes {extra} that {config.dataset} lacks {classes}')
 
 
 def _write_json(path: str, value: Any) -> None:
@@ -253,7 +273,8 @@ class _Run:
     # part makes tf.data warn, and the mask panels come from the validation pass, not from a second partial read.
     ds = pipeline.input_pipeline(config.dataset, config.train_split, global_batch_size=config.batch_size,
                                  train=True, data_dir=config.data_dir, seed=config.seed,
-                                 shuffle_buffer=config.shuffle_buffer, augment=config.augment, skip_batches=start)
+                                 shuffle_buffer=config.shuffle_buffer, augment=config.augment, skip_batches=start,
+                                 mix=pipeline.parse_mix(config.get('train_mix')))
     batches = pipeline.global_batches(ds, self.sharding)
     bar = None
     try:

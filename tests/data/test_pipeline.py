@@ -61,3 +61,36 @@ def test_unbuilt_captured_dataset_says_how_to_build_it(tmp_path):
   with pytest.raises(ValueError, match=r"'spectrum_sensing/captured_128' is not built in .*tfds build "
                                        r'tfds_builders/spectrum_sensing --config=captured_128 .*manual folder'):
     pipeline.prepared_builder('spectrum_sensing/captured_128', str(tmp_path))
+
+
+def test_parse_mix():
+  assert pipeline.parse_mix('') == [] and pipeline.parse_mix(None) == []
+  assert pipeline.parse_mix('a/b:0.3, c/d:0.2') == [('a/b', 0.3), ('c/d', 0.2)]
+  for bad in ('a/b', 'a/b:x', 'a/b:0', 'a/b:1.0', ':0.5'):
+    with pytest.raises(ValueError, match='config.train_mix must be'):
+      pipeline.parse_mix(bad)
+  with pytest.raises(ValueError, match='sum to less than 1'):
+    pipeline.parse_mix('a/b:0.6,c/d:0.5')
+
+
+def test_mixed_training_draws_each_dataset_for_its_share(realistic_tiny_data_dir):
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  def images(name):
+    ds = tfds.load(name, split='train', data_dir=realistic_tiny_data_dir)
+    return {e['image'].tobytes() for e in tfds.as_numpy(ds)}
+  parity = images(DATASET)
+
+  def drawn(seed):
+    ds = pipeline.input_pipeline('spectrum_sensing/realistic_tiny', 'train', global_batch_size=8, train=True,
+                                 data_dir=realistic_tiny_data_dir, seed=seed, mix=[(DATASET, 0.3)])
+    batches = [next(it) for it in [iter(tfds.as_numpy(ds))] for _ in range(50)]
+    raw = [np.round(b['image'] * 255).astype(np.uint8) for b in batches]
+    return np.array([image.tobytes() in parity for batch in raw for image in batch]), batches
+  from_parity, batches = drawn(0)
+  assert 0.2 < from_parity.mean() < 0.4  # 400 draws of a 30 % share
+  assert {int(v) for b in batches for v in np.unique(b['mask'])} <= {0, 1, 2, 3, 255}
+  again, _ = drawn(0)
+  np.testing.assert_array_equal(from_parity, again)  # seeded: the same draws
+  with pytest.raises(ValueError, match='mix is for training pipelines only'):
+    pipeline.input_pipeline(DATASET, 'train', global_batch_size=8, train=False, data_dir=realistic_tiny_data_dir,
+                            mix=[(DATASET, 0.3)])

@@ -284,3 +284,14 @@ def test_resume_skips_consumed_batches_in_the_pipeline(tiny_data_dir):
   for key in ('image', 'mask', 'signals'):  # 16 frames in batches of 8: batch 3 is in the second epoch
     np.testing.assert_array_equal(resumed[key], whole[3][key])
   assert not np.array_equal(whole[3]['image'], whole[0]['image'])
+
+
+def test_train_mix_trains_on_both_and_refuses_foreign_classes(tiny_config, realistic_tiny_data_dir, tmp_path):
+  config = tiny_config(dataset='spectrum_sensing/realistic_tiny', train_mix='spectrum_sensing/synthetic_tiny:0.3',
+                       max_steps=2)
+  train.train_and_evaluate(config, str(tmp_path / 'mixed'))
+  recorded = json.loads((tmp_path / 'mixed' / 'config.json').read_text())
+  assert recorded['train_mix'] == 'spectrum_sensing/synthetic_tiny:0.3' and recorded['num_classes'] == 4
+  # the three-class parity set cannot take the realistic set's Unknown pixels
+  with pytest.raises(ValueError, match=r"config.train_mix: spectrum_sensing/realistic_tiny has classes \['Unknown'\]"):
+    train.check_config(tiny_config(train_mix='spectrum_sensing/realistic_tiny:0.3'))

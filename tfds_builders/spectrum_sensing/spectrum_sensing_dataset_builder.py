@@ -103,6 +103,8 @@ def _configs():
                             f'imaged at the same size: {realistic}.'),
       SpectrumSensingConfig(name='synthetic_tiny', image_size=64, num_frames=20,
                             description='20 synthetic 64x64 frames, for tests and smoke runs.'),
+      SpectrumSensingConfig(name='realistic_tiny', image_size=64, num_frames=20, **captured_like,
+                            description='20 realistic 64x64 frames (as realistic_128), for tests and smoke runs.'),
       SpectrumSensingConfig(name='synthetic_small', image_size=128, num_frames=400,
                             description=f'400 synthetic frames, 128x128, {common}: the quickstart set.'),
       SpectrumSensingConfig(name='captured_128', kind='captured', image_size=128,
