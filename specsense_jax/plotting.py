@@ -84,7 +84,7 @@ def save_prediction_figure(image: np.ndarray, mask: np.ndarray, path: str, *, ce
     shown = axes[2].imshow(np.ma.masked_array(confidence, blank), extent=extent, aspect='auto',
                            interpolation='nearest', cmap='magma', vmin=0, vmax=1)
     axes[2].set_title('confidence (calibrated; dark: unsure)', fontsize=8)
-    colorbar = fig.colorbar(shown, ax=axes[2], fraction=0.04, pad=0.02)
+    colorbar = fig.colorbar(shown, cax=axes[2].inset_axes((1.01, 0.0, 0.025, 1.0)))  # panel keeps its width
     colorbar.ax.tick_params(labelsize=6)
   for ax in axes:
     ax.set_ylabel('time (ms)', fontsize=8)
