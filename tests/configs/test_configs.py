@@ -7,6 +7,7 @@ from configs import classifier
 from configs import common
 from configs import deeplabv3plus
 from configs import default
+from configs import realistic
 from specsense_jax.models import registry
 
 
@@ -45,3 +46,20 @@ def test_bad_arguments_name_the_file_and_choices():
     common.parse_arg('size=big', 'x.py', size=128)
   assert common.parse_arg('a=3,flag', 'x.py', a=1, flag=False, name='n') == ml_collections.ConfigDict(
       {'a': 3, 'flag': True, 'name': 'n'})
+
+
+def test_realistic_recipe():
+  config = realistic.get_config()
+  assert (config.dataset, config.train_mix) == ('spectrum_sensing/realistic_128_short',
+                                                'spectrum_sensing/synthetic_128_short:0.3')
+  assert config.model == 'custom' and config.model_kwargs.stem_stride == 2
+  deeplab = realistic.get_config('encoder=resnet18,parity_share=0,short=false')
+  assert deeplab.model == 'deeplabv3plus_resnet18' and deeplab.train_mix == ''
+  assert deeplab.dataset == 'spectrum_sensing/realistic_128'
+  smoke = realistic.get_config('runlocal')
+  assert (smoke.dataset, smoke.train_mix, smoke.image_size) == (
+      'spectrum_sensing/realistic_tiny', 'spectrum_sensing/synthetic_tiny:0.3', 64)
+  with pytest.raises(ValueError, match=r"configs/realistic.py: unknown encoder 'resnet19'"):
+    realistic.get_config('encoder=resnet19')
+  with pytest.raises(ValueError, match=r'parity_share must be in \[0, 1\), got 1.5'):
+    realistic.get_config('parity_share=1.5')
