@@ -95,7 +95,8 @@ def test_evaluate_report_matches_training_test_metrics(tiny_config, tmp_path):
   packaged = trained_models.package(str(tmp_path), str(tmp_path / 'packaged'))
   again = reports.evaluate_model(packaged, 'test', output_dir=str(tmp_path / 'packaged_eval'),
                                  data_dir=tiny_config().data_dir)
-  assert again['mean_iou'] == pytest.approx(report['mean_iou']) and again['num_images'] == 2
+  # its variables are stored as float16: a few of the 8,192 pixels may flip
+  assert again['mean_iou'] == pytest.approx(report['mean_iou'], abs=5e-3) and again['num_images'] == 2
 
 
 @pytest.mark.slow
