@@ -25,7 +25,8 @@ _CENTER_FREQ = flags.DEFINE_float('center_freq', None, 'Centre frequency in Hz (
 _MODE = flags.DEFINE_enum('mode', None, ['matlab', 'average'],
                           "Spectrogram mode; default: the one the model was trained on (another mode fails).")
 _AVERAGE = flags.DEFINE_integer('average', 1, 'Average class scores over this many consecutive frames.')
-_FIGURES = flags.DEFINE_bool('figures', True, 'Write the figure of every frame (spectrogram, labels, calibrated confidence).')
+_FIGURES = flags.DEFINE_bool('figures', True, 'Write the figure of every frame (spectrogram, labels, calibrated '
+                             'confidence).')
 
 
 def main(argv):

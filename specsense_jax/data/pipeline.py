@@ -125,12 +125,11 @@ def input_pipeline(dataset: str, split: str, *, global_batch_size: int, train: b
   ds = _examples(builder, split, train, seed, class_names, cache)
   if train:
     ds = ds.repeat()
-  if mix:
-    parts = [ds] + [_examples(prepared_builder(name, data_dir), split, True, seed, class_names, cache).repeat()
-                    for name, _ in mix]
-    shares = [1 - sum(w for _, w in mix)] + [w for _, w in mix]
-    ds = tf.data.Dataset.sample_from_datasets(parts, weights=shares, seed=seed)
-  if train:
+    if mix:
+      parts = [ds] + [_examples(prepared_builder(name, data_dir), split, True, seed, class_names, cache).repeat()
+                      for name, _ in mix]
+      shares = [1 - sum(w for _, w in mix)] + [w for _, w in mix]
+      ds = tf.data.Dataset.sample_from_datasets(parts, weights=shares, seed=seed)
     if augment:
       ds = ds.enumerate().map(augment_lib.augmenter(augment, seed), num_parallel_calls=tf.data.AUTOTUNE,
                               deterministic=True)

@@ -60,7 +60,8 @@ class CalibrationHistogram:
     edges = np.linspace(0, 1, len(self.count) + 1)
     total = max(int(self.count.sum()), 1)
     return [{'bin': [float(edges[b]), float(edges[b + 1])], 'share': float(self.count[b] / total),
-             'confidence': float(self.confidence[b] / self.count[b]), 'accuracy': float(self.correct[b] / self.count[b])}
+             'confidence': float(self.confidence[b] / self.count[b]),
+             'accuracy': float(self.correct[b] / self.count[b])}
             for b in range(len(self.count)) if self.count[b]]
 
 

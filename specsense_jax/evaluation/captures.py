@@ -26,7 +26,6 @@ from specsense_jax.inference import predict
 from specsense_jax.inference import trained_models
 from specsense_jax.io import catalog
 from specsense_jax.io import recordings
-from specsense_jax.training import tasks
 
 STANDARDS = ('NR', 'LTE')  # the classes whose confusion with each other the table reports
 _SIGMF_PATTERNS = ('*.sigmf-meta', '*.sigmf', '*.sigmf.gz', '*.sigmf.xz', '*.sigmf.zip')
@@ -70,7 +69,7 @@ def evaluate_recording(trained: trained_models.TrainedModel, recording: recordin
      as the other one}; None where a value has no pixels to measure.
   """
   size = (trained.image_size, trained.image_size)
-  class_names = tasks.class_names(trained.config)
+  class_names = trained.class_names
   cut = list(frames.recording_frames(recording, size, trained.spectrogram_mode, scaling=trained.image_scaling))
   confusion = np.zeros((len(class_names),) * 2, np.int64)
   for frame, mask, _ in predict.predict_frames(trained, cut):

@@ -77,7 +77,8 @@ def run_predict(inputs: list[str], output: str, *, model: str = trained_models.D
   """Predicts every frame of `inputs` (one recording, or spectrogram PNGs) into `output`.
 
   Writes frame_NNNN_mask.png/.npy (the model's class ids, named by detections.json's `classes`; 255 = no data),
-  frame_NNNN.png (spectrogram, labels and calibrated confidence, with `figures`) and detections.json. Returns the detections document.
+  frame_NNNN.png (spectrogram, labels and calibrated confidence, with `figures`) and detections.json. Returns the
+  detections document.
   `mode` (the spectrogram mode) defaults to the model's; another mode raises, since the network has never seen
   such images.
   """

@@ -165,14 +165,14 @@ class ReceiverChain:
       lo, hi = self._lowpass.input_spans(positions)
     # One call to the source for every window's synthesis samples, window after window.
     counts = hi - lo
-    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    x = self._analog(np.repeat(lo - offsets, counts) + np.arange(int(counts.sum())))
+    x_start = lo - np.concatenate([[0], np.cumsum(counts)[:-1]])  # each window's input index of its x[0]
+    x = self._analog(np.repeat(x_start, counts) + np.arange(int(counts.sum())))
     if self._lowpass is None and self._response is None:
       y = x.reshape(rows, length)
     elif self._lowpass is None:
-      y = self._response.at(x, np.repeat(lo - offsets, length), windows.ravel()).reshape(rows, length)
+      y = self._response.at(x, np.repeat(x_start, length), windows.ravel()).reshape(rows, length)
     else:
-      y = self._lowpass.at(x, np.repeat(lo - offsets, length), positions.ravel()).reshape(rows, length)
+      y = self._lowpass.at(x, np.repeat(x_start, length), positions.ravel()).reshape(rows, length)
     if self._spurs:  # clock harmonics coupled in after the filter: spurs near the band edges stay whole
       t = windows / self.params.capture_rate
       tones = sum(amplitude * np.exp(1j * (2 * np.pi * f * t + ph)) for f, amplitude, ph in self._spurs)

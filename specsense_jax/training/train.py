@@ -168,11 +168,9 @@ def check_config(config: ml_collections.ConfigDict):
   if config.fold is not None:
     config = splits.apply_fold(config, builder.info.splits[config.train_split].num_examples)
   for key in ('train_split', 'eval_split', 'test_split'):
-    try:
-      builder.info.splits[config[key]].num_examples  # pylint: disable=expression-not-assigned
-    except Exception as e:  # tfds raises ValueError/KeyError/AssertionError depending on the expression
-      raise ValueError(f'config.{key} {config[key]!r} is not a split of {config.dataset} '
-                       f'(splits: {sorted(builder.info.splits)}): {e}') from None
+    problem = _split_problem(builder, config[key])
+    if problem:
+      raise ValueError(f'config.{key} {config[key]!r} is not a split of {config.dataset} {problem}')
   dataset_size = builder.info.features['image'].shape[0]
   _check_mix(config, builder, dataset_size)
   if config.image_size != dataset_size:
@@ -191,17 +189,24 @@ def check_config(config: ml_collections.ConfigDict):
   return task, model, builder, config
 
 
+def _split_problem(builder, split: str) -> str:
+  """'' when `split` (any TFDS split expression) reads from `builder`, else '(splits: [...]): why'."""
+  try:
+    builder.info.splits[split].num_examples  # pylint: disable=expression-not-assigned
+  except Exception as e:  # tfds raises ValueError/KeyError/AssertionError depending on the expression
+    return f'(splits: {sorted(builder.info.splits)}): {e}'
+  return ''
+
+
 def _check_mix(config, builder, image_size: int) -> None:
   """The datasets of `config.train_mix` have `config.train_split`, images of the primary's size, and no class the
   primary dataset lacks (their masks are mapped to its ids)."""
   classes = pipeline.dataset_class_names(builder)
   for name, _ in pipeline.parse_mix(config.get('train_mix')):
     mixed = pipeline.prepared_builder(name, config.data_dir)
-    try:
-      mixed.info.splits[config.train_split].num_examples  # pylint: disable=expression-not-assigned
-    except Exception:  # tfds raises ValueError/KeyError/AssertionError depending on the expression
-      raise ValueError(f'config.train_mix: {name} has no split {config.train_split!r} '
-                       f'({sorted(mixed.info.splits)})') from None
+    problem = _split_problem(mixed, config.train_split)
+    if problem:
+      raise ValueError(f'config.train_mix: {name} has no split {config.train_split!r} {problem}')
     if mixed.info.features['image'].shape[0] != image_size:
       raise ValueError(f'config.train_mix: {name} has {mixed.info.features["image"].shape[0]}-pixel images, '
                        f'{config.dataset} {image_size}-pixel ones')
