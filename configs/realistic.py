@@ -19,15 +19,19 @@ from specsense_jax.models import registry
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  args = common.parse_arg(arg, 'configs/realistic.py', encoder='', parity_share=0.3, short=True, runlocal=False)
+  args = common.parse_arg(arg, 'configs/realistic.py', encoder='', parity_share=0.3, short=True, minmax=False,
+                           runlocal=False)
   if args.encoder and args.encoder not in registry.ENCODERS:
     raise ValueError(f'configs/realistic.py: unknown encoder {args.encoder!r}; known: '
                      f'{", ".join(sorted(registry.ENCODERS))}')
   if not 0 <= args.parity_share < 1:
     raise ValueError(f'configs/realistic.py: parity_share must be in [0, 1), got {args.parity_share}')
+  if args.minmax and args.short:
+    raise ValueError('configs/realistic.py: minmax images exist for 40 ms frames only (realistic_128_minmax); '
+                     'give short=false with minmax')
   config = default.base_config()
   suffix = '_short' if args.short else ''
-  config.dataset = f'spectrum_sensing/realistic_128{suffix}'
+  config.dataset = f'spectrum_sensing/realistic_128{suffix}{"_minmax" if args.minmax else ""}'
   config.train_mix = f'spectrum_sensing/synthetic_128{suffix}:{args.parity_share:g}' if args.parity_share else ''
   if args.encoder:  # DeepLabv3+ over a registry encoder, at the learning rate of configs/deeplabv3plus.py
     config.model = f'deeplabv3plus_{args.encoder}'

@@ -2,6 +2,7 @@ r"""Runs the project's benchmarks and prints a table per stage; writes JSON.
 
   python -m launch.benchmark                       # every registered benchmark
   python -m launch.benchmark generation --repeats=7 --output=benchmarks/generation.json
+  python -m launch.benchmark predict --models=runs/realistic    # a trained network beside the shipped ones
 """
 
 from absl import app
@@ -13,6 +14,8 @@ from specsense_jax.benchmarks import harness
 _OUTPUT = flags.DEFINE_string('output', 'benchmarks/results.json', 'JSON report path ("" to skip).')
 _REPEATS = flags.DEFINE_integer('repeats', 5, 'Timed repeats; medians are reported.', lower_bound=1)
 _QUICK = flags.DEFINE_bool('quick', False, 'Small problem sizes (smoke test of the harness).')
+_MODELS = flags.DEFINE_list('models', [], 'More networks for `predict` (shipped names, packaged folders or '
+                            'workdirs), timed beside the shipped ones in the same run.')
 
 
 def main(argv):
@@ -20,8 +23,8 @@ def main(argv):
   unknown = [n for n in names if n not in harness.BENCHMARKS]
   if unknown:
     raise app.UsageError(f'Unknown benchmark(s) {unknown}; known: {sorted(harness.BENCHMARKS)}')
-  harness.run_benchmarks(
-      names, harness.Options(repeats=_REPEATS.value, quick=_QUICK.value), _OUTPUT.value or None)
+  options = harness.Options(repeats=_REPEATS.value, quick=_QUICK.value, models=tuple(_MODELS.value))
+  harness.run_benchmarks(names, options, _OUTPUT.value or None)
 
 
 if __name__ == '__main__':

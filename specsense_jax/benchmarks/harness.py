@@ -30,6 +30,7 @@ class Options:
   """Options shared by all benchmarks."""
   repeats: int = 5
   quick: bool = False  # smaller problem sizes, for smoke tests of the harness itself
+  models: tuple[str, ...] = ()  # more networks (names, packaged folders, workdirs) for the benchmarks that take them
 
 
 @dataclasses.dataclass(frozen=True)

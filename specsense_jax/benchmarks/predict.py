@@ -1,5 +1,6 @@
 """Predict benchmark: real-time factor (processing time / recording duration) from a 61.44 Msps ci16 SigMF
-recording of 1 s to masks and detections with the shipped model of each spectrogram mode (no figures)."""
+recording of 1 s to masks and detections with the shipped model of each spectrogram mode (no figures), and with
+any networks given in `Options.models` (in their own mode), in the same run."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 
 from specsense_jax.benchmarks import harness
 from specsense_jax.inference import predict
+from specsense_jax.inference import trained_models
 from specsense_jax.io import sigmf
 from specsense_jax.signals import generate_frame
 from specsense_jax.signals import SceneConfig
@@ -36,7 +38,8 @@ def run(options: harness.Options) -> list[dict]:
   try:
     meta = _recording(directory, seconds)
     rows = []
-    for mode, model in CASES:
+    extra = tuple((trained_models.load(m).spectrogram_mode, m) for m in options.models)
+    for mode, model in CASES + extra:
       output = os.path.join(directory, f'out_{model}')
 
       def once():

@@ -144,7 +144,9 @@ def to_storage(variables: Any) -> Any:
 def package(workdir: str, output_dir: str) -> str:
   """Writes the best checkpoint of `workdir` as a packaged model into `output_dir` (created; must not exist).
 
-  Copies test_metrics.json and the evaluation report when the workdir has them. Returns `output_dir`.
+  Copies test_metrics.json, the evaluation report and confusion matrix (`launch.evaluate`'s `eval_test`) and the
+  per-capture table (`launch.evaluate_captures --output=WORKDIR/captures`) when the workdir has them. Returns
+  `output_dir`.
   """
   if os.path.exists(output_dir):
     raise ValueError(f'{output_dir} exists; choose a new folder')
@@ -162,7 +164,8 @@ def package(workdir: str, output_dir: str) -> str:
   with open(os.path.join(staging, 'config.json'), 'w') as f:
     f.write(config.to_json_best_effort(indent=1))
   for extra in ('test_metrics.json', 'history.json', os.path.join('eval_test', 'report.md'),
-                os.path.join('eval_test', 'confusion_matrix.png')):
+                os.path.join('eval_test', 'confusion_matrix.png'), os.path.join('captures', 'captures.md'),
+                os.path.join('captures', 'captures.json')):
     if os.path.exists(os.path.join(workdir, extra)):
       shutil.copy(os.path.join(workdir, extra), os.path.join(staging, os.path.basename(extra)))
   os.replace(staging, output_dir)

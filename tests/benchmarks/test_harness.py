@@ -70,3 +70,11 @@ def test_generation_benchmark_quick_rows():
   assert rows[0]['work'].startswith('scipy.signal.spectrogram')
   assert all(r['speedup_vs_scipy'] == pytest.approx(rows[0]['median_s'] / r['median_s']) for r in rows[:3])
   assert any(r.get('mode') == 'matlab' for r in rows)
+
+
+def test_predict_benchmark_times_given_models_in_their_mode(monkeypatch):
+  from specsense_jax.benchmarks import predict  # pylint: disable=g-import-not-at-top
+  monkeypatch.setattr(predict, 'CASES', ())  # only the given network: a quick check of the bookkeeping
+  rows = harness.resolve('predict')(harness.Options(repeats=1, quick=True, models=('custom_synthetic_128_average',)))
+  assert [(r['mode'], r['model']) for r in rows] == [('average', 'custom_synthetic_128_average')]
+  assert rows[0]['real_time_factor'] == pytest.approx(rows[0]['median_s'] / 0.2)

@@ -56,6 +56,9 @@ def test_realistic_recipe():
   deeplab = realistic.get_config('encoder=resnet18,parity_share=0,short=false')
   assert deeplab.model == 'deeplabv3plus_resnet18' and deeplab.train_mix == ''
   assert deeplab.dataset == 'spectrum_sensing/realistic_128'
+  assert realistic.get_config('minmax,short=false').dataset == 'spectrum_sensing/realistic_128_minmax'
+  with pytest.raises(ValueError, match='minmax images exist for 40 ms frames only'):
+    realistic.get_config('minmax')
   smoke = realistic.get_config('runlocal')
   assert (smoke.dataset, smoke.train_mix, smoke.image_size) == (
       'spectrum_sensing/realistic_tiny', 'spectrum_sensing/synthetic_tiny:0.3', 64)

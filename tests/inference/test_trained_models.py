@@ -41,7 +41,11 @@ def test_package_round_trip_and_errors(tiny_config, tmp_path):
   from specsense_jax.training import train  # pylint: disable=g-import-not-at-top
   workdir = tmp_path / 'run'
   train.train_and_evaluate(tiny_config(max_steps=2), str(workdir))
+  (workdir / 'captures').mkdir()  # launch.evaluate_captures --output=WORKDIR/captures: the per-capture table
+  (workdir / 'captures' / 'captures.md').write_text('| model | recording |\n')
   packaged = trained_models.package(str(workdir), str(tmp_path / 'packaged'))
+  assert (tmp_path / 'packaged' / 'captures.md').read_text() == '| model | recording |\n'
+  assert not (tmp_path / 'packaged' / 'captures.json').exists()  # copied only where the workdir has it
   loaded, from_workdir = trained_models.load(packaged), trained_models.load(str(workdir))
   assert loaded.config.data_dir is None and loaded.config.spectrogram_mode == from_workdir.spectrogram_mode == 'matlab'
   assert loaded.config.class_names == ['Noise', 'NR', 'LTE'] and loaded.class_names == from_workdir.class_names

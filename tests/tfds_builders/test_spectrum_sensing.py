@@ -180,6 +180,23 @@ def test_realistic_configs_draw_realistic_scenes():
     examples.SyntheticSpec(10, 128, scene_preset='real').scene_config()
 
 
+def test_realistic_minmax_config_is_realistic_128_imaged_min_max():
+  configs = {c.name: c for c in builder_lib.Builder.BUILDER_CONFIGS}
+  floor, minmax = configs['realistic_128'].synthetic_spec(), configs['realistic_128_minmax'].synthetic_spec()
+  assert (floor.scaling, minmax.scaling) == ('floor', 'minmax')
+  assert minmax.scene_config() == floor.scene_config() and minmax.capture_config() == floor.capture_config()
+  for index in (0, 3):
+    a, b = examples.synthetic_example(floor, index)[1], examples.synthetic_example(minmax, index)[1]
+    for key in ('mask', 'occupancy_mask', 'params', 'snr_db', 'valid_fraction'):
+      np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    # min-max stretches the image to the colour map's two ends; the floor scaling clips its dark end at grey 0
+    # only below the floor and keeps noise at grey 64
+    ends = spectrogram.colorize(np.array([[0, 255]], np.uint8))[0]
+    colours = {tuple(c) for c in b['image'].reshape(-1, 3)}
+    assert tuple(ends[0]) in colours and tuple(ends[1]) in colours
+    assert not np.array_equal(a['image'], b['image'])
+
+
 def test_class_set_is_in_the_metadata_and_the_mask_doc_of_every_config(tmp_path):
   # Read from the builder's info without building anything.
   from specsense_jax import constants  # pylint: disable=g-import-not-at-top

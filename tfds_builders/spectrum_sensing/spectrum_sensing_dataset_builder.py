@@ -77,7 +77,7 @@ def _configs():
                'ports, loads from idle to full, SSB on the synchronization raster, several carriers per standard, '
                'carriers cut by the frame edge, interferers (Unknown), TDL/EPA/EVA/ETU fading; through a drawn '
                'HackRF- or USRP-like receiver at 15.36-61.44 Msps and the recording-to-frames path of inference; '
-               'floor-scaled images; four classes; `mask` band truth and `occupancy_mask`; ' + common)
+               'four classes; `mask` band truth and `occupancy_mask`; ' + common)
   captured_like = dict(scene_preset='realistic', class_names=constants.FOUR_CLASSES, receiver_preset='realistic',
                        scaling='floor', occupancy_mask=True)
   return [
@@ -94,17 +94,20 @@ def _configs():
       SpectrumSensingConfig(name='synthetic_256', image_size=256,
                             description=f'3,000 synthetic frames, 256x256, {common}.'),
       SpectrumSensingConfig(name='realistic_128', image_size=128, **captured_like,
-                            description=f'3,000 frames of SceneConfig.realistic(), 128x128: {realistic}.'),
+                            description=f'3,000 frames of SceneConfig.realistic(), 128x128, floor-scaled images: {realistic}.'),
       SpectrumSensingConfig(name='realistic_256', image_size=256, **captured_like,
-                            description=f'3,000 frames of SceneConfig.realistic(), 256x256: {realistic}.'),
+                            description=f'3,000 frames of SceneConfig.realistic(), 256x256, floor-scaled images: {realistic}.'),
       SpectrumSensingConfig(name='realistic_128_short', image_size=128, **captured_like,
                             scene_overrides=(('short_frames', 0.25), ('short_duration_s', (0.001, 0.02))),
                             description=f'realistic_128 where a quarter of the frames last 1-20 ms (log-uniform), '
-                            f'imaged at the same size: {realistic}.'),
+                            f'imaged at the same size, floor-scaled: {realistic}.'),
+      SpectrumSensingConfig(name='realistic_128_minmax', image_size=128, **{**captured_like, 'scaling': 'minmax'},
+                            description=f'realistic_128 (same frames and masks) imaged with min-max scaling, as '
+                            f'MATLAB and the parity configs image theirs: {realistic}.'),
       SpectrumSensingConfig(name='synthetic_tiny', image_size=64, num_frames=20,
                             description='20 synthetic 64x64 frames, for tests and smoke runs.'),
       SpectrumSensingConfig(name='realistic_tiny', image_size=64, num_frames=20, **captured_like,
-                            description='20 realistic 64x64 frames (as realistic_128), for tests and smoke runs.'),
+                            description='20 realistic 64x64 floor-scaled frames (as realistic_128), for tests and smoke runs.'),
       SpectrumSensingConfig(name='synthetic_small', image_size=128, num_frames=400,
                             description=f'400 synthetic frames, 128x128, {common}: the quickstart set.'),
       SpectrumSensingConfig(name='captured_128', kind='captured', image_size=128,
