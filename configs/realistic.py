@@ -20,7 +20,7 @@ from specsense_jax.models import registry
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   args = common.parse_arg(arg, 'configs/realistic.py', encoder='', parity_share=0.3, short=True, minmax=False,
-                           runlocal=False)
+                           grey_rescale=False, runlocal=False)
   if args.encoder and args.encoder not in registry.ENCODERS:
     raise ValueError(f'configs/realistic.py: unknown encoder {args.encoder!r}; known: '
                      f'{", ".join(sorted(registry.ENCODERS))}')
@@ -33,6 +33,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   suffix = '_short' if args.short else ''
   config.dataset = f'spectrum_sensing/realistic_128{suffix}{"_minmax" if args.minmax else ""}'
   config.train_mix = f'spectrum_sensing/synthetic_128{suffix}:{args.parity_share:g}' if args.parity_share else ''
+  if args.grey_rescale:  # the parity (min-max) and realistic grey scalings seen from either side
+    config.augment = ('grey_rescale',)
   if args.encoder:  # DeepLabv3+ over a registry encoder, at the learning rate of configs/deeplabv3plus.py
     config.model = f'deeplabv3plus_{args.encoder}'
     config.model_kwargs = ml_collections.ConfigDict({'output_stride': 16})

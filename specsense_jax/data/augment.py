@@ -5,7 +5,9 @@ circular) or reversing time (`time_flip`) leaves every pixel's standard unchange
 image and the mask alike. Frequency flips are not offered: mirroring the band is the spectrum of the conjugate
 signal, which is not an NR or LTE downlink (the SS/PBCH block and LTE's DC subcarrier sit asymmetrically), so
 it would teach the network spectra that never occur. Colour jitter is not offered either: the images are a
-fixed colormap of min-max normalized power, and jitter would leave that map.
+fixed colormap of normalized power, and jitter would leave that map. What does vary between real images is the
+grey-level scaling (min-max puts the noise floor anywhere from grey 50 to 140 depending on the frame's brightest
+pixel; the floor scaling always at 64), so `grey_rescale` moves the floor and the slope within the map.
 
 Each function takes an example and a stateless seed (2 int32) and is deterministic in both.
 """
@@ -14,7 +16,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
+import numpy as np
 import tensorflow as tf
+
+from specsense_jax import spectrogram
 
 Example = dict[str, Any]
 
@@ -34,9 +39,44 @@ def time_flip(example: Example, seed: tf.Tensor) -> Example:
   return {**example, 'image': apply(example['image']), 'mask': apply(example['mask'])}
 
 
+# grey_rescale: the noise floor (the image's 10th-percentile grey, as `spectrogram.floor_grey_levels` measures it)
+# moves to U[48, 144] and the grey per dB scales by log-U[0.7, 1.4], on half the examples. The ranges span the
+# 10th-percentile greys of min-max parity and realistic frames (48-142) and the floor scaling's 64.
+GREY_FLOOR_RANGE = (48.0, 144.0)
+GREY_SLOPE_RANGE = (0.7, 1.4)
+GREY_RESCALE_PROBABILITY = 0.5
+
+
+def grey_rescale(example: Example, seed: tf.Tensor) -> Example:
+  """Redraws the grey-level scaling of a parula image (float RGB in [0, 1]; the mask is unchanged).
+
+  Each pixel's grey level is read back exactly from the 256-entry colour map, shifted so that the image's noise
+  floor lands on a drawn grey, scaled about it by a drawn slope, clipped to 0..255 and coloured again. Images
+  in another colour map stop with an InvalidArgumentError.
+  """
+  table = tf.constant(spectrogram.colorize(np.arange(256, dtype=np.uint8)).astype(np.float32) / 255.0)
+  image = example['image']
+  pixels = tf.reshape(image, (-1, 3))
+  distance = (tf.reduce_sum(pixels ** 2, -1, keepdims=True) - 2 * tf.matmul(pixels, table, transpose_b=True)
+              + tf.reduce_sum(table ** 2, -1)[None])
+  nearest = tf.argmin(distance, axis=-1, output_type=tf.int32)
+  check = tf.debugging.assert_less(tf.reduce_max(tf.reduce_min(distance, -1)), 1e-4,
+                                   message='grey_rescale: the image is not in the parula colour map')
+  with tf.control_dependencies([check]):
+    grey = tf.cast(nearest, tf.float32)
+  floor = tf.sort(grey)[tf.size(grey) // 10]
+  draws = tf.random.stateless_uniform((3,), seed)
+  target = GREY_FLOOR_RANGE[0] + draws[0] * (GREY_FLOOR_RANGE[1] - GREY_FLOOR_RANGE[0])
+  slope = tf.exp(np.log(GREY_SLOPE_RANGE[0]) + draws[1] * np.log(GREY_SLOPE_RANGE[1] / GREY_SLOPE_RANGE[0]))
+  rescaled = tf.cast(tf.clip_by_value(tf.round(target + slope * (grey - floor)), 0, 255), tf.int32)
+  recoloured = tf.reshape(tf.gather(table, rescaled), tf.shape(image))
+  return {**example, 'image': tf.where(draws[2] < GREY_RESCALE_PROBABILITY, recoloured, image)}
+
+
 AUGMENTATIONS: dict[str, Callable[[Example, tf.Tensor], Example]] = {
     'time_roll': time_roll,
     'time_flip': time_flip,
+    'grey_rescale': grey_rescale,
 }
 
 

@@ -57,6 +57,7 @@ def test_realistic_recipe():
   assert deeplab.model == 'deeplabv3plus_resnet18' and deeplab.train_mix == ''
   assert deeplab.dataset == 'spectrum_sensing/realistic_128'
   assert realistic.get_config('minmax,short=false').dataset == 'spectrum_sensing/realistic_128_minmax'
+  assert realistic.get_config('grey_rescale').augment == ('grey_rescale',) and config.augment == ()
   with pytest.raises(ValueError, match='minmax images exist for 40 ms frames only'):
     realistic.get_config('minmax')
   smoke = realistic.get_config('runlocal')
