@@ -56,7 +56,7 @@ class SyntheticCapture:
   """
 
   def __init__(self, composed: scene.ComposedFrame, params: receiver.ReceiverParams, name: str = 'synthetic'):
-    noise_power = composed.noise_std ** 2
+    noise_power = composed.noise_std * composed.noise_std
     self.chain = receiver_chain.ReceiverChain(composed.render, composed.num_samples, composed.sample_rate, params,
                                               input_power=composed.signal_power() + noise_power,
                                               noise_power=noise_power,

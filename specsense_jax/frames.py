@@ -28,6 +28,7 @@ import numpy as np
 import scipy.fft
 import scipy.signal
 
+from specsense_jax import portable_math
 from specsense_jax import spectrogram
 from specsense_jax.constants import FRAME_S
 from specsense_jax.constants import MODEL_RATE
@@ -91,11 +92,11 @@ def noise_floor_density(iq: np.ndarray, sample_rate: float) -> float:
     nperseg = int(min(512, max(64, len(iq) // 32), len(iq)))
     iq = iq[:len(iq) // nperseg * nperseg].reshape(-1, nperseg)
   nperseg = iq.shape[1]
-  window = scipy.signal.windows.hann(nperseg, sym=False)
-  cells = np.abs(scipy.fft.fft(iq * window, axis=1)) ** 2 / (sample_rate * np.sum(window ** 2))
+  window = portable_math.hann(nperseg, sym=False)
+  cells = portable_math.abs2(scipy.fft.fft(iq * window, axis=1)) / (sample_rate * np.sum(window ** 2))
   f = np.fft.fftfreq(nperseg, 1 / sample_rate)
-  level = np.median(cells, axis=0) / np.log(2)
-  smooth = np.convolve(level, np.ones(5) / 5, mode='same')
+  level = np.median(cells, axis=0) / portable_math.log(2.0)
+  smooth = portable_math.convolve(level, np.ones(5) / 5, mode='same')
   keep = (np.abs(f) < 0.49 * sample_rate) & (np.abs(f) > 3 * sample_rate / nperseg)
   if not keep.any():
     keep = np.ones(nperseg, bool)
@@ -323,7 +324,7 @@ def recording_frames(recording: recordings.Recording, size: tuple[int, int] = (1
     yield Frame(span.index, image, span.first / rate, span.duration_s, span.segment.center_frequency, MODEL_RATE,
                 valid_columns, valid_rows, _frame_annotations(recording, span), recording.name, span.num_samples,
                 span.valid / span.num_samples,
-                float(10 * np.log10(max(fill.floor(span.segment), 1e-30))) if filled else None)
+                portable_math.power_to_db(max(fill.floor(span.segment), 1e-30)) if filled else None)
 
 
 def label_mask(frame: Frame, mode: str = 'band', spectrogram_mode: str = 'matlab') -> np.ndarray:

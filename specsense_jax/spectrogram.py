@@ -18,6 +18,7 @@ import numpy as np
 import scipy.fft
 import scipy.signal
 
+from specsense_jax import portable_math
 from specsense_jax.constants import CLASS_IDS
 from specsense_jax.constants import IGNORE_LABEL
 from specsense_jax.constants import NO_LABEL
@@ -101,20 +102,40 @@ def matlab_sample_indices(num_samples: int, height: int) -> np.ndarray:
 
 def matlab_psd_db_from_segments(segments: np.ndarray, sample_rate: float, width: int) -> np.ndarray:
   """PSD in dB of (H, 256) segments at the W frequency bins the nearest resize keeps."""
-  window = scipy.signal.windows.hann(MATLAB_WINDOW, sym=True)
-  power = np.abs(segments @ _matlab_windowed_dft(width)).astype(np.float64) ** 2
-  return 10 * np.log10(power / (sample_rate * np.sum(window ** 2)) + _EPS)
+  window = portable_math.hann(MATLAB_WINDOW, sym=True)
+  weights, bins = _matlab_bin_plan(width)
+  if weights is None:
+    spectrum = scipy.fft.fft(segments * window.astype(np.float32), MATLAB_NFFT, axis=1)[:, bins]
+  else:
+    spectrum = _folded_dft(segments, weights, width)
+  power = portable_math.abs2(spectrum).astype(np.float64)
+  return portable_math.power_to_db(power / (sample_rate * np.sum(window ** 2)) + _EPS)
+
+
+def _folded_dft(segments: np.ndarray, weights: np.ndarray, width: int) -> np.ndarray:
+  # Bins b0 + s j (s = NFFT / W): X[b0 + s j] = sum_n x[n] w[n] e^{-2 pi i b0 n / NFFT} e^{-2 pi i j n / W}, a W-point
+  # DFT of the modulated segment folded modulo W. An FFT, not a product with the DFT matrix: BLAS's sums differ
+  # between CPUs, the FFT's do not.
+  modulated = portable_math.cmul(segments, weights[None, :])
+  length = -(-MATLAB_WINDOW // width) * width
+  if length != MATLAB_WINDOW:
+    modulated = np.concatenate([modulated, np.zeros((len(modulated), length - MATLAB_WINDOW), np.complex64)], axis=1)
+  folded = modulated.reshape(len(modulated), length // width, width).sum(axis=1)
+  return scipy.fft.fft(folded, axis=1)
 
 
 @functools.lru_cache(maxsize=8)
-def _matlab_windowed_dft(width: int) -> np.ndarray:
-  """(256, W) complex64: the Hann window times the DFT at the bins the nearest resize keeps (read-only)."""
-  window = scipy.signal.windows.hann(MATLAB_WINDOW, sym=True)
+def _matlab_bin_plan(width: int) -> tuple[np.ndarray | None, np.ndarray]:
+  """(weights, bins): the Hann window times the modulation to the first kept bin (read-only complex64), when the
+  W kept bins are evenly spaced by NFFT / W (then the folded DFT finds them), else None; and the kept FFT bins."""
   bins = matlab_centered_bins(MATLAB_NFFT)[nearest_indices(MATLAB_NFFT, width)]
-  dft = np.exp(-2j * np.pi * np.outer(np.arange(MATLAB_WINDOW), bins) / MATLAB_NFFT).astype(np.complex64)
-  matrix = window.astype(np.float32)[:, None] * dft
-  matrix.flags.writeable = False
-  return matrix
+  if MATLAB_NFFT % width or np.any(np.diff(bins) != MATLAB_NFFT // width):
+    return None, bins % MATLAB_NFFT
+  n = np.arange(MATLAB_WINDOW)
+  modulation = portable_math.cis(-2 * np.pi * np.mod(bins[0] * n, MATLAB_NFFT) / MATLAB_NFFT)
+  weights = (modulation * portable_math.hann(MATLAB_WINDOW, sym=True)).astype(np.complex64)  # a real factor
+  weights.flags.writeable = False
+  return weights, bins % MATLAB_NFFT
 
 
 def _matlab_psd_db(iq: np.ndarray, sample_rate: float, height: int, width: int) -> np.ndarray:
@@ -138,14 +159,14 @@ def _average_psd_db(iq: np.ndarray, sample_rate: float, height: int, width: int)
   per_row = -(-row_len // nfft)  # segments spread evenly so every sample of the row is covered
   offsets = np.round(np.linspace(0, row_len - nfft, per_row)).astype(np.int64)
   starts = (edges[:-1, None] + offsets[None, :]).reshape(-1)
-  window = scipy.signal.windows.hann(nfft, sym=False).astype(np.float32)
+  window = portable_math.hann(nfft, sym=False).astype(np.float32)
   segments = iq[starts[:, None] + np.arange(nfft)]
   segments *= window
-  power = np.abs(scipy.fft.fft(segments, axis=1, overwrite_x=True)) ** 2
+  power = portable_math.abs2(scipy.fft.fft(segments, axis=1, overwrite_x=True))
   # Sum a row's segments first: the shift and the bin sums then touch one spectrum per row.
   power = scipy.fft.fftshift(power.reshape(height, per_row, nfft).sum(axis=1), axes=1)
   power = power.reshape(height, width, bins_per_column).sum(axis=2) / (per_row * bins_per_column)
-  return 10 * np.log10(power / (sample_rate * np.sum(window.astype(np.float64) ** 2)) + _EPS)
+  return portable_math.power_to_db(power / (sample_rate * np.sum(window.astype(np.float64) ** 2)) + _EPS)
 
 
 _PSD = {'matlab': _matlab_psd_db, 'average': _average_psd_db}

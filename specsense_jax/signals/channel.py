@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import numpy as np
 
+from specsense_jax import portable_math
 from specsense_jax.signals import waveform as waveform_lib
 
 _SINUSOIDS = 32
@@ -74,8 +75,8 @@ def _coarse_gains(rng: np.random.Generator, num_paths: int, num_samples: int, sa
   coarse_rate = max(1e3, _COARSE_RATE_PER_HZ * doppler_hz)
   step = max(1, int(sample_rate // coarse_rate))
   t_coarse = np.arange(0, num_samples + 2 * step, step) / sample_rate
-  arg = 2 * np.pi * doppler_hz * np.cos(angles)[:, :, None] * t_coarse + phases[:, :, None]
-  return np.exp(1j * arg).sum(axis=1) / np.sqrt(_SINUSOIDS), step
+  arg = 2 * np.pi * doppler_hz * portable_math.cos(angles)[:, :, None] * t_coarse + phases[:, :, None]
+  return portable_math.cis(arg).sum(axis=1) / np.sqrt(_SINUSOIDS), step
 
 
 def rayleigh_gains(rng: np.random.Generator, num_paths: int, num_samples: int, sample_rate: float,
@@ -96,12 +97,12 @@ def phasor(offset_hz: float, sample_rate: float, indices=None, num_samples: int 
     raise ValueError(f'offset_hz must be finite, got {offset_hz!r}')
   block = 4096
   count = num_samples if indices is None else int(np.max(indices, initial=0)) + 1
-  fine = np.exp(2j * np.pi * np.mod(np.arange(block) * (offset_hz / sample_rate), 1.0))
-  coarse = np.exp(2j * np.pi * np.mod(np.arange(-(-count // block)) * (block * offset_hz / sample_rate), 1.0))
+  fine = portable_math.cis(2 * np.pi * np.mod(np.arange(block) * (offset_hz / sample_rate), 1.0))
+  coarse = portable_math.cis(2 * np.pi * np.mod(np.arange(-(-count // block)) * (block * offset_hz / sample_rate), 1.0))
   if indices is None:
-    return (coarse[:, None] * fine[None, :]).astype(np.complex64).reshape(-1)[:num_samples]
+    return portable_math.cmul(coarse[:, None], fine[None, :]).astype(np.complex64).reshape(-1)[:num_samples]
   q, r = np.divmod(np.asarray(indices, np.int64), block)
-  return (coarse[q] * fine[r]).astype(np.complex64)
+  return portable_math.cmul(coarse[q], fine[r]).astype(np.complex64)
 
 
 @dataclasses.dataclass
@@ -137,11 +138,11 @@ class Fading:
     for p, d in enumerate(self.delays):
       g = self.gains(p, None, n)
       if d:
-        out[d:] += g[d:] * iq[:n - d]
+        out[d:] += portable_math.cmul(g[d:], iq[:n - d])
       else:
-        out += g * iq
+        out += portable_math.cmul(g, iq)
     if self.los_amplitude:
-      out += self._los(None, n) * iq
+      out += portable_math.cmul(self._los(None, n), iq)
     return out
 
   def apply_at(self, render, indices: np.ndarray) -> np.ndarray:
@@ -154,7 +155,7 @@ class Fading:
     indices = np.asarray(indices, np.int64).reshape(-1)
     if len(self.delays) == 1 and self.delays[0] == 0:
       x = render(indices)
-      out = self.gains(0, indices) * x
+      out = portable_math.cmul(self.gains(0, indices), x)
     else:
       longest = int(self.delays.max())
       breaks = np.flatnonzero(np.diff(indices) != 1) + 1
@@ -176,19 +177,19 @@ class Fading:
         np.take(self._slopes[p], step_index, out=term)
         gain += np.multiply(term, frac, out=term)
         np.take(x, np.subtract(here, d, out=where), out=term)
-        out += np.multiply(gain, term, out=gain)
+        out += portable_math.cmul(gain, term, out=gain)
       x = x[here]
     if self.los_amplitude:
-      out += self._los(indices) * x
+      out += portable_math.cmul(self._los(indices), x)
     return out.reshape(shape)
 
   def _los(self, indices, num_samples=0):
-    return (np.complex64(self.los_amplitude) *
-            phasor(self.los_doppler_hz, self.sample_rate, indices, num_samples)).astype(np.complex64)
+    return portable_math.cmul(np.complex64(self.los_amplitude),
+                              phasor(self.los_doppler_hz, self.sample_rate, indices, num_samples))
 
   def mean_power_gain(self, indices) -> np.ndarray:
     """Σ_k |g_k|^2 (+ |LoS|^2) at the given samples: the expected power gain there."""
-    total = sum(np.abs(self.gains(p, indices)) ** 2 for p in range(len(self.delays)))
+    total = sum(portable_math.abs2(self.gains(p, indices)) for p in range(len(self.delays)))
     return total + abs(self.los_amplitude) ** 2
 
 
@@ -196,7 +197,7 @@ def _taps(delays_s, powers_db, sample_rate, los_k_linear=0.0):
   """Taps on the sample grid (equal delays merged), normalized with the LoS part to unit total power."""
   delays = np.round(np.asarray(delays_s) * sample_rate).astype(np.int64)
   merged = {}
-  for d, p in zip(delays, 10 ** (np.asarray(powers_db) / 10)):
+  for d, p in zip(delays, portable_math.db_to_power(np.asarray(powers_db, np.float64))):
     merged[int(d)] = merged.get(int(d), 0.0) + p
   total = sum(merged.values()) + los_k_linear
   return np.array(sorted(merged)), np.array([merged[d] for d in sorted(merged)]) / total, los_k_linear / total
@@ -214,7 +215,7 @@ def _tdl_profile(tdl_profile='A', delay_spread_s=100e-9, **unused):
   delays = np.asarray(profile.delays) * delay_spread_s
   powers = np.asarray(profile.powers_db)
   if profile.los:  # entry 0: specular LoS part of tap 1 (K = P0 / P1); entries 1..: Rayleigh taps
-    return delays[1:], powers[1:], 10 ** (powers[0] / 10)
+    return delays[1:], powers[1:], portable_math.db_to_power(powers[0])
   return delays, powers, 0.0
 
 
@@ -244,8 +245,8 @@ def make_fading(model: str, sample_rate: float, num_samples: int, rng: np.random
   delays, powers, los = _taps(delays_s, powers_db, sample_rate, los)
   coarse, step = _coarse_gains(rng, len(delays), num_samples, sample_rate, doppler_hz)
   coarse = (coarse * np.sqrt(powers)[:, None]).astype(np.complex64)
-  los_amplitude = complex(np.sqrt(los) * np.exp(1j * rng.uniform(0, 2 * np.pi))) if los else 0j
-  return Fading(delays, coarse, step, sample_rate, los_amplitude, doppler_hz * np.cos(np.pi / 4))
+  los_amplitude = complex(np.sqrt(los) * portable_math.cis(rng.uniform(0, 2 * np.pi))) if los else 0j
+  return Fading(delays, coarse, step, sample_rate, los_amplitude, doppler_hz * np.sqrt(0.5))  # cos(pi/4)
 
 
 def add_awgn(iq: np.ndarray, snr_db: float, rng: np.random.Generator, signal_power: float | None = None
@@ -260,8 +261,8 @@ def add_awgn(iq: np.ndarray, snr_db: float, rng: np.random.Generator, signal_pow
   """
   if not np.isfinite(snr_db):
     raise ValueError(f'snr_db must be finite, got {snr_db!r}')
-  power = float(np.mean(np.abs(iq) ** 2)) if signal_power is None else signal_power
-  noise_power = power / 10 ** (snr_db / 10)
+  power = float(np.mean(portable_math.abs2(iq))) if signal_power is None else signal_power
+  noise_power = power / portable_math.db_to_power(snr_db)
   noise = rng.standard_normal((2, len(iq)), dtype=np.float32)
   return iq + np.float32(np.sqrt(noise_power / 2)) * (noise[0] + 1j * noise[1]).astype(np.complex64)
 
@@ -270,7 +271,7 @@ def frequency_shift(iq: np.ndarray, offset_hz: float, sample_rate: float) -> np.
   """Multiplies by exp(j 2π f n / fs), exact in phase over long frames (see `phasor`)."""
   if offset_hz == 0:
     return iq
-  return np.multiply(iq, phasor(offset_hz, sample_rate, None, len(iq)))  # operand order fixed (scene.received)
+  return portable_math.cmul(iq, phasor(offset_hz, sample_rate, None, len(iq)))
 
 
 def apply_channel(iq: np.ndarray, sample_rate: float, *, seed, model: str = 'single_path',

@@ -10,6 +10,7 @@ import functools
 
 import numpy as np
 
+from specsense_jax import portable_math
 from specsense_jax.signals import sequences
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -55,10 +56,10 @@ def integers(key: int, index, high: int) -> np.ndarray:
 def complex_normal(key: int, index) -> np.ndarray:
   """Circularly symmetric complex Gaussian samples with unit variance (Box-Muller), complex64."""
   h = hash_u64(key, index)
-  u1 = ((h >> np.uint64(32)).astype(np.float32) + np.float32(0.5)) * np.float32(2.0**-32)
-  angle = (h & np.uint64(0xFFFFFFFF)).astype(np.float32) * np.float32(2 * np.pi * 2.0**-32)
-  radius = np.sqrt(-np.log(u1))  # sqrt(-2 ln u1) / sqrt(2): unit complex variance
+  u1 = ((h >> np.uint64(32)).astype(np.float64) + 0.5) * 2.0**-32  # exact in float64
+  radius = np.sqrt(-portable_math.log(u1))  # sqrt(-2 ln u1) / sqrt(2): unit complex variance
+  sin, cos = portable_math.sincos_turns32(h & np.uint64(0xFFFFFFFF))  # angle 2 pi (h mod 2^32) / 2^32
   out = np.empty(radius.shape, np.complex64)
-  out.real = radius * np.cos(angle)
-  out.imag = radius * np.sin(angle)
+  out.real = radius * cos
+  out.imag = radius * sin
   return out

@@ -14,6 +14,7 @@ import functools
 import numpy as np
 import scipy.signal
 
+from specsense_jax import portable_math
 from specsense_jax.signals import dvbt
 from specsense_jax.signals import lte
 from specsense_jax.signals import lte_tdd
@@ -86,7 +87,7 @@ def cw_waveform(offset_hz: float = 0.0, *, seed, sample_rate: float = 61.44e6, d
   if linewidth_hz > 0:
     phase += np.cumsum(rng.normal(0, np.sqrt(2 * np.pi * linewidth_hz / sample_rate), num_samples))
   params = {'kind': 'cw', 'offset_hz': offset_hz, 'phase0': phase0, 'linewidth_hz': linewidth_hz}
-  return _waveform(np.exp(1j * phase), sample_rate, 2 * half,
+  return _waveform(portable_math.cis(phase), sample_rate, 2 * half,
                    [[0, num_samples, offset_hz - half, offset_hz + half]], params)
 
 
@@ -126,7 +127,7 @@ def fm_waveform(*, seed, sample_rate: float = 61.44e6, duration_s: float = 0.04,
   phase = 2 * np.pi * deviation_hz / sample_rate * np.cumsum(audio) + rng.uniform(0, 2 * np.pi)
   params = {'kind': 'fm', 'deviation_hz': deviation_hz, 'audio_bandwidth_hz': audio_bandwidth_hz,
             'preemphasis_us': tau * 1e6, 'carson_bandwidth_hz': carson}
-  return _waveform(np.exp(1j * phase), sample_rate, carson, [[0, num_samples, -carson / 2, carson / 2]], params)
+  return _waveform(portable_math.cis(phase), sample_rate, carson, [[0, num_samples, -carson / 2, carson / 2]], params)
 
 
 def _fsk_burst(rng: np.random.Generator, num_samples: int, sample_rate: float, symbol_rate: float,
@@ -137,12 +138,13 @@ def _fsk_burst(rng: np.random.Generator, num_samples: int, sample_rate: float, s
   levels = 2 * rng.integers(0, 2**bits, num_symbols) - (2**bits - 1)  # ±1 or ±1, ±3
   oversample = 8
   # Gaussian pulse of bandwidth-time product BT: σ = sqrt(ln 2) / (2π BT) symbols.
-  sigma = np.sqrt(np.log(2)) / (2 * np.pi * bt) * oversample
-  taps = np.exp(-0.5 * (np.arange(-4 * oversample, 4 * oversample + 1) / sigma)**2)
-  freq = np.convolve(np.repeat(levels, oversample), taps / taps.sum(), mode='same') * deviation * symbol_rate
+  sigma = np.sqrt(portable_math.log(2.0)) / (2 * np.pi * bt) * oversample
+  taps = portable_math.exp(-0.5 * (np.arange(-4 * oversample, 4 * oversample + 1) / sigma)**2)
+  freq = portable_math.convolve(np.repeat(levels, oversample).astype(np.float64), taps / taps.sum(), mode='same')
+  freq = freq * deviation * symbol_rate
   t = np.arange(num_samples) / sample_rate * symbol_rate * oversample + 2 * oversample
   inst = np.interp(t, np.arange(len(freq)), freq)
-  return np.exp(2j * np.pi * np.cumsum(inst) / sample_rate)
+  return portable_math.cis(2 * np.pi * np.cumsum(inst) / sample_rate)
 
 
 def narrowband_bursts(*, seed, sample_rate: float = 61.44e6, duration_s: float = 0.04, span_hz: float | None = None,
@@ -207,13 +209,14 @@ def narrowband_bursts(*, seed, sample_rate: float = 61.44e6, duration_s: float =
         ramp = int(min(ramp_s, length / 4) * sample_rate)
         envelope = np.ones(s1 - s0)
         if ramp > 0:  # the ramps sit at the burst's own ends, which may lie outside the waveform
-          rise = 0.5 - 0.5 * np.cos(np.pi * np.arange(ramp) / ramp)
+          rise = 0.5 - 0.5 * portable_math.cos(np.pi * np.arange(ramp) / ramp)
           whole = int(round((t + length) * sample_rate)) - int(round(t * sample_rate))
           j = s0 - int(round(t * sample_rate)) + np.arange(s1 - s0)  # the visible samples' places in the burst
           up, down = j < ramp, j >= whole - ramp
           envelope[up] = rise[j[up]]
           envelope[down] = rise[whole - 1 - j[down]]
-        iq[s0:s1] += (10**(power / 20) * envelope * burst * np.exp(2j * np.pi * centre * t_all[s0:s1]))
+        shifted = portable_math.cmul(burst, portable_math.cis(2 * np.pi * centre * t_all[s0:s1]))
+        iq[s0:s1] += portable_math.db_to_amplitude(power) * envelope * shifted  # real factors
         cells.append([s0, s1 - s0, centre - channel_spacing_hz / 2, centre + channel_spacing_hz / 2])
         bursts.append((s0, s1 - s0))
       t += length + float(rng.exponential(mean_gap)) if mean_gap > 0 else length
@@ -246,7 +249,7 @@ def _zadoff_chu(length: int, q: int) -> np.ndarray:
   (TS 36.211 §5.5.1.1; used here for every size, the tables of sizes 12 and 24 are not modelled)."""
   n_zc = _largest_prime_below(max(length, 3))
   m = np.arange(length) % n_zc
-  return np.exp(-1j * np.pi * (q % (n_zc - 1) + 1) * m * (m + 1) / n_zc).astype(np.complex64)
+  return portable_math.cis(-np.pi * (q % (n_zc - 1) + 1) * m * (m + 1) / n_zc, np.complex64)
 
 
 def uplink_symbols(rat: str, duplex: str, num_units: int, ul_dl_config: int = 2,
@@ -319,7 +322,7 @@ def scfdma_uplink(bandwidth_mhz: float, *, seed, sample_rate: float = 61.44e6, d
     starts = numerology.symbol_starts(grid.shape[0])
     lengths = numerology.cp_of(grid.shape[0]) + numerology.fft_size
     local = np.arange(len(iq)) - np.repeat(starts + numerology.cp_of(grid.shape[0]), lengths)
-    iq = iq * np.exp(1j * np.pi * scs_hz / numerology.sample_rate * local).astype(np.complex64)
+    iq = portable_math.cmul(iq, portable_math.cis(np.pi * scs_hz / numerology.sample_rate * local, np.complex64))
   if ratio != 1:
     iq = scipy.signal.resample_poly(iq, ratio.numerator, ratio.denominator)
   cells = waveform_lib.occupancy_cells(grid, numerology, ratio, num_samples)
@@ -377,7 +380,7 @@ def uplink_grid(bandwidth_mhz: float, *, seed, duration_s: float = 0.04, rat: st
   powers = rng.uniform(p_lo, p_hi, count)
   mods = [modulation or str(rng.choice(UPLINK_MODULATIONS)) for _ in range(count)]
   edge = int(rng.integers(1, 3)) if pucch else 0  # PUCCH RBs a side: indices m < 2·edge
-  pucch_amp = 10**(float(rng.uniform(p_lo, p_hi)) / 20)
+  pucch_amp = portable_math.db_to_amplitude(float(rng.uniform(p_lo, p_hi)))
   n_sc = 12 * n_rb
   grid = np.zeros((num_units * 14, n_sc), np.complex64)
   allocations = []
@@ -395,8 +398,8 @@ def uplink_grid(bandwidth_mhz: float, *, seed, duration_s: float = 0.04, rat: st
           continue
         rb = m // 2 if (m + half) % 2 == 0 else n_rb - 1 - m // 2
         base = _zadoff_chu(12, int(rng.integers(0, 10)))
-        grid[14 * u + rows, 12 * rb:12 * rb + 12] = pucch_amp * base[None, :] * sequences.random_qam(
-            rng, (len(rows), 1), 'qpsk')
+        grid[14 * u + rows, 12 * rb:12 * rb + 12] = pucch_amp * portable_math.cmul(
+            base[None, :], sequences.random_qam(rng, (len(rows), 1), 'qpsk'))
     cursor, top = edge, n_rb - edge
     for ue in rng.permutation(count):
       if rng.random() >= 0.7:
@@ -412,14 +415,14 @@ def uplink_grid(bandwidth_mhz: float, *, seed, duration_s: float = 0.04, rat: st
       block = sequences.random_qam(rng, (len(data_rows), m_sc), mods[ue])
       if transform_precoding:  # TS 36.211 §5.3.3: z = DFT(d) / sqrt(M)
         block = np.fft.fft(block, axis=1, norm='ortho').astype(np.complex64)
-      amp = 10**(powers[ue] / 20)
+      amp = portable_math.db_to_amplitude(powers[ue])
       grid[14 * u + data_rows, 12 * start:12 * start + m_sc] = amp * block
       ref_rows = symbols[dmrs[symbols]]
       grid[14 * u + ref_rows, 12 * start:12 * start + m_sc] = amp * _zadoff_chu(m_sc, int(rng.integers(0, 30)))
       allocations.append((u, int(ue), start, size))
   params = {'kind': 'scfdma_uplink', 'rat': rat, 'duplex': duplex, 'n_rb': n_rb, 'num_ues': count,
             'ue_power_db': powers.tolist(), 'modulations': mods, 'pucch_rbs_per_side': edge,
-            'pucch_power_db': float(20 * np.log10(pucch_amp)), 'allocations': allocations,
+            'pucch_power_db': 2 * portable_math.power_to_db(pucch_amp), 'allocations': allocations,
             'transform_precoding': bool(transform_precoding)}
   if duplex == 'tdd':
     params.update({'ul_dl_config': int(ul_dl_config)} if rat == 'lte' else {'tdd_pattern': str(tdd_pattern),

@@ -12,6 +12,7 @@ import functools
 
 import numpy as np
 
+from specsense_jax import portable_math
 from specsense_jax.signals import counter_rng
 from specsense_jax.signals import lte_control
 from specsense_jax.signals import lte_tdd
@@ -232,7 +233,7 @@ def lte_port_rows(ncellid: int, n_rb: int, num_subframes: int, key: int, *, cfi:
       pdcch_map[i, t['cce_res'][sf][np.flatnonzero(pdcch_cces[i, :t['n_cce'][sf]])].reshape(-1)] = True
     pdcch_map = pdcch_map.reshape(num_subframes, 3, n_sc)
   scale = None if num_ports == 1 else np.float32(1 / np.sqrt(num_ports))
-  boost = None if crs_boost_db == 0 else np.float32(10 ** (crs_boost_db / 20))
+  boost = None if crs_boost_db == 0 else np.float32(portable_math.db_to_amplitude(crs_boost_db))
 
   def make(port: int):
     crs_grid = t['crs'][port] if boost is None else t['crs'][port] * boost
@@ -241,7 +242,7 @@ def lte_port_rows(ncellid: int, n_rb: int, num_subframes: int, key: int, *, cfi:
                   and (port == 0 or name not in ('pss', 'sss'))),
                  np.zeros_like(t['pss']))  # a grid even when no static channel is chosen
     static_active = static != 0
-    static_power = np.sum(np.abs(static) ** 2, axis=2)  # (10, 14): exact, constant-modulus or zero REs
+    static_power = np.sum(portable_math.abs2(static), axis=2)  # (10, 14): exact, constant-modulus or zero REs
 
     def masks_of(symbols, i, l, sf):
       """(mask, modulation) of the random-data channels in the rows of `symbols`."""
@@ -307,11 +308,11 @@ def lte_port_rows(ncellid: int, n_rb: int, num_subframes: int, key: int, *, cfi:
       sf = (first_subframe + i) % 10
       power = static_power[sf, l].astype(np.float64)
       data = sum((np.count_nonzero(mask, axis=1) for mask, _ in masks_of(symbols, i, l, sf)), np.zeros(len(symbols)))
-      power += data * (1.0 if scale is None else float(scale) ** 2)
+      power += data * (1.0 if scale is None else float(scale) * float(scale))
       first = np.flatnonzero(l == 0)
       if 'phich' in channels and len(first):
         row, group, phich_values = phich_of(i, sf, first)
-        np.add.at(power, first[row], np.sum(np.abs(phich_values[row, group]) ** 2, axis=1))
+        np.add.at(power, first[row], np.sum(portable_math.abs2(phich_values[row, group]), axis=1))
       return power / n_sc
 
     rows.symbol_power = symbol_power  # the port's own power: scene scales each port through its own channel

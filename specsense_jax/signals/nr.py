@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from specsense_jax import portable_math
 from specsense_jax.signals import counter_rng
 from specsense_jax.signals import nr_cell
 from specsense_jax.signals import nr_csirs
@@ -287,7 +288,7 @@ class CellRows:
                scs_khz: int, modulation: str):
     self.cell, self.schedule, self._ssb, self._key = cell, schedule, ssb, key
     self._n_rb, self._scs = n_rb, scs_khz
-    amp = {name: float(10 ** (db / 20)) for name, db in cell.power_db.items() if db is not None}
+    amp = {name: portable_math.db_to_amplitude(db) for name, db in cell.power_db.items() if db is not None}
     self._ssb_amplitude = amp['ssb']
     c0 = N_SC * cell.coreset0.first_rb if cell.coreset0 else 0
     self._data = {nr_traffic.PDSCH: (modulation, 1.0), nr_traffic.SI: ('qpsk', 1.0),
@@ -316,7 +317,8 @@ class CellRows:
       power[code] = np.float32(amplitude) ** 2
     trs = self.cell.trs
     if trs is not None:
-      power[nr_traffic.TRS] = (np.float32(self._ssb_amplitude) * np.float32(10 ** (trs.power_offset_db / 20))) ** 2
+      offset = np.float32(portable_math.db_to_amplitude(trs.power_offset_db))
+      power[nr_traffic.TRS] = (np.float32(self._ssb_amplitude) * offset) ** 2
     power[nr_traffic.SSB] = np.float32(self._ssb_amplitude) ** 2
     return power
 

@@ -12,6 +12,7 @@ import typing
 
 import numpy as np
 
+from specsense_jax import portable_math
 from specsense_jax.signals import sequences
 
 N_SC = 12
@@ -190,5 +191,5 @@ def trs_rows(config: TrsConfig, n_rb: int, scs_khz: int, slots: np.ndarray, symb
     return TrsRows(rows, k, np.zeros((0, len(k)), np.complex64))
   inits = c_init(config.n_id, slots[rows] % (10 * 2**mu), symbols[rows])
   r = sequences.qpsk_from_bits(sequences.gold_sequence(inits, 2 * (int(m[-1]) + 1)))
-  amplitude = np.float32(10 ** (config.power_offset_db / 20))
+  amplitude = np.float32(portable_math.db_to_amplitude(config.power_offset_db))
   return TrsRows(rows, k, (r[:, m] * amplitude).astype(np.complex64))

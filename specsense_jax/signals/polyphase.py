@@ -62,15 +62,37 @@ class Interpolator:
     padded = np.concatenate([np.zeros(count, np.complex64), np.asarray(x, np.complex64),
                              np.zeros(count, np.complex64)])
     index = np.clip(first - x_start + count, 0, len(padded) - count)
+    if np.iscomplexobj(table):  # in real arithmetic: numpy's complex product differs between CPUs
+      return self._complex_at(table, count, padded, phase, index)
     out = np.zeros(positions.shape, np.complex64)
     coefficient = np.empty(positions.shape, table.dtype)
     sample = np.empty(positions.shape, np.complex64)
     for _ in range(count):  # one tap per output at a time: the same order for every output
       np.take(table, phase, out=coefficient)
       np.take(padded, index, out=sample)
-      out += np.multiply(coefficient, sample, out=sample)
+      out += np.multiply(coefficient, sample, out=sample)  # a real tap: each part rounded once
       phase -= self.grid
       index += 1
+    return out
+
+  def _complex_at(self, table, count, padded, phase, index) -> np.ndarray:
+    table_re, table_im = np.ascontiguousarray(table.real), np.ascontiguousarray(table.imag)
+    x_re, x_im = np.ascontiguousarray(padded.real), np.ascontiguousarray(padded.imag)
+    out_re, out_im = np.zeros(phase.shape, np.float32), np.zeros(phase.shape, np.float32)
+    c_re, c_im, s_re, s_im, term = (np.empty(phase.shape, np.float32) for _ in range(5))
+    for _ in range(count):  # (c_re s_re - c_im s_im) + j (c_re s_im + c_im s_re), each operation rounded once
+      np.take(table_re, phase, out=c_re)
+      np.take(table_im, phase, out=c_im)
+      np.take(x_re, index, out=s_re)
+      np.take(x_im, index, out=s_im)
+      out_re += np.multiply(c_re, s_re, out=term)
+      out_re -= np.multiply(c_im, s_im, out=term)
+      out_im += np.multiply(c_re, s_im, out=term)
+      out_im += np.multiply(c_im, s_re, out=term)
+      phase -= self.grid
+      index += 1
+    out = np.empty(phase.shape, np.complex64)
+    out.real, out.imag = out_re, out_im
     return out
 
 

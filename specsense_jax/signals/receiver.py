@@ -15,12 +15,12 @@ column of a `REFERENCE_COLUMNS`-wide spectrogram of the capture, the way those n
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 import numpy as np
 import scipy.optimize
 
+from specsense_jax import portable_math
 from specsense_jax.signals import waveform as waveform_lib
 
 CAPTURE_RATES = (15.36e6, 19.2e6, 23.04e6, 30.72e6, 46.08e6, 61.44e6)
@@ -96,7 +96,7 @@ class ReceiverParams:
   def response_db(self, freqs_hz) -> np.ndarray:
     """Analog gain shape (tilt + ripple) in dB at baseband frequencies, held at the captured band's edges."""
     u = np.clip(np.asarray(freqs_hz, np.float64) / self.capture_rate, -0.5, 0.5)  # -0.5..0.5 across the band
-    return self.tilt_db * u + self.ripple_db * np.sin(2 * np.pi * self.ripple_cycles * u + self.ripple_phase)
+    return self.tilt_db * u + self.ripple_db * portable_math.sin(2 * np.pi * self.ripple_cycles * u + self.ripple_phase)
 
   def validate(self) -> 'ReceiverParams':
     """Raises ValueError naming the first bad field; returns self."""
@@ -116,7 +116,8 @@ class ReceiverParams:
 
 
 def _irr_db(g: float, phi: float) -> float:
-  return 10 * math.log10((1 + 2 * g * math.cos(phi) + g * g) / (1 - 2 * g * math.cos(phi) + g * g))
+  cos = float(portable_math.cos(phi))
+  return portable_math.power_to_db((1 + 2 * g * cos + g * g) / (1 - 2 * g * cos + g * g))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -216,7 +217,7 @@ class ReceiverConfig:
     num_spurs = int(rng.integers(self.num_spurs[0], self.num_spurs[1] + 1))
     offsets = rng.uniform(*self.spur_offsets, num_spurs) * rng.choice((-1.0, 1.0), num_spurs) * rate
     g, phi = _imbalance_for(uniform(self.iq_image_rejection_db), float(rng.uniform(0, 2 * np.pi)))
-    decay = None if self.dc_decay_s is None else float(np.exp(rng.uniform(*np.log(self.dc_decay_s))))
+    decay = None if self.dc_decay_s is None else portable_math.log_uniform(rng, *self.dc_decay_s)
     pn = None if self.phase_noise_dbc_hz is None else uniform(self.phase_noise_dbc_hz)
     return ReceiverParams(
         capture_rate=rate, kind=kind, adc_bits=int(self.adc_bits[int(rng.integers(len(self.adc_bits)))]),
@@ -259,10 +260,11 @@ def _pairs(choices) -> tuple:
 def _imbalance_for(irr_db: float, angle: float) -> tuple[float, float]:
   """(g, φ) whose image rejection is exactly irr_db; `angle` splits the error between amplitude and phase."""
   def excess(r):
-    return _irr_db(1 + r * math.cos(angle), r * math.sin(angle)) - irr_db
-  r0 = 2 * 10 ** (-irr_db / 20)  # small-error approximation 1/IRR ~ (ε² + φ²) / 4
+    return _irr_db(1 + r * cos, r * sin) - irr_db
+  sin, cos = (float(v) for v in portable_math.sincos(angle))
+  r0 = 2 * portable_math.db_to_amplitude(-irr_db)  # small-error approximation 1/IRR ~ (ε² + φ²) / 4
   r = scipy.optimize.brentq(excess, r0 / 4, r0 * 4, xtol=1e-15)
-  return 1 + r * math.cos(angle), r * math.sin(angle)
+  return 1 + r * cos, r * sin
 
 
 def quantize(x: np.ndarray, bits: int) -> np.ndarray:

@@ -22,6 +22,7 @@ import numpy as np
 import scipy.signal
 
 from specsense_jax.signals import counter_rng
+from specsense_jax import portable_math
 from specsense_jax.signals import polyphase
 from specsense_jax.signals import receiver
 from specsense_jax.signals import waveform as waveform_lib
@@ -48,10 +49,11 @@ def _response_filter(sample_rate: float, capture_rate: float, tilt_db: float, ri
                                    ripple_cycles=ripple_cycles, ripple_phase=ripple_phase)
   grid = 4096
   freqs = np.fft.fftfreq(grid, 1 / sample_rate)
-  impulse = np.fft.ifft(10 ** (params.response_db(freqs) / 20))
+  impulse = np.fft.ifft(portable_math.db_to_amplitude(params.response_db(freqs)))
   half = RESPONSE_TAPS // 2
-  taps = np.concatenate([impulse[-half:], impulse[:half + 1]]) * np.kaiser(RESPONSE_TAPS, 6.0)
-  taps = (taps / np.sum(taps) * 10 ** (params.response_db(0.0) / 20)).astype(np.complex64)
+  taps = np.concatenate([impulse[-half:], impulse[:half + 1]]) * portable_math.kaiser(RESPONSE_TAPS, 6.0)
+  taps = portable_math.cmul(taps / np.sum(taps), portable_math.db_to_amplitude(params.response_db(0.0)))
+  taps = taps.astype(np.complex64)
   taps.flags.writeable = False
   return polyphase.Interpolator(taps, 1)
 
@@ -100,9 +102,10 @@ class ReceiverChain:
       self._lowpass = lowpass if response is None else polyphase.cascade(response, lowpass)
     else:
       self._response = response
-    self._dc = math.sqrt(input_power * 10 ** (params.dc_leak_dbc / 10)) if params.dc_leak_dbc is not None else 0.0
+    self._dc = (math.sqrt(input_power * portable_math.db_to_power(params.dc_leak_dbc))
+                if params.dc_leak_dbc is not None else 0.0)
     column_noise = noise_power / self.sample_rate * params.capture_rate / receiver.REFERENCE_COLUMNS
-    self._spurs = [(f, math.sqrt(column_noise * 10 ** (level / 10)), ph)
+    self._spurs = [(f, math.sqrt(column_noise * portable_math.db_to_power(level)), ph)
                    for f, level, ph in zip(params.spur_offsets_hz, params.spur_levels_db, params.spur_phases)]
     self._probe = None  # (starts, length, analog samples) of the AGC's windows
     self.gain = self._settle_agc(agc_windows or _spread_windows) if agc_gain is None else float(agc_gain)
@@ -113,7 +116,8 @@ class ReceiverChain:
     """Phase (rad) at each block start of a Wiener process with L(10 kHz) = phase_noise_dbc_hz, block increments
     from a counter-based generator (so any sample's phase needs no other draw than its blocks')."""
     # L(f) = D / (4π² f²) for a random walk of diffusion D rad²/s, so D = 4π²·(10 kHz)²·10^(L/10).
-    diffusion = 4 * np.pi ** 2 * receiver.PHASE_NOISE_OFFSET_HZ ** 2 * 10 ** (self.params.phase_noise_dbc_hz / 10)
+    offset = 2 * np.pi * receiver.PHASE_NOISE_OFFSET_HZ
+    diffusion = offset * offset * portable_math.db_to_power(self.params.phase_noise_dbc_hz)
     blocks = self.num_input // PHASE_NOISE_BLOCK + 2
     steps = counter_rng.complex_normal(self.params.seed % 2**63, np.arange(blocks)).real.astype(np.float64)
     steps *= math.sqrt(2 * diffusion * PHASE_NOISE_BLOCK / self.sample_rate)  # the real part has variance 1/2
@@ -132,14 +136,17 @@ class ReceiverChain:
       wiener = self._wiener
       phase = phase + wiener[block] + (wiener[block + 1] - wiener[block]) * (frac / PHASE_NOISE_BLOCK)
     if p.lo_ppm or p.phase_noise_dbc_hz is not None:
-      x = np.multiply(x, np.exp(1j * phase).astype(np.complex64))  # operand order fixed at any size (scene.received)
+      x = portable_math.cmul(x, portable_math.cis(phase, np.complex64))
     if p.iq_gain != 1 or p.iq_phase:  # the Q branch has gain g and phase error φ: image K2·conj(x)
-      x = (x.real + 1j * np.float32(p.iq_gain) * (x.imag * np.float32(math.cos(p.iq_phase))
-                                                   - x.real * np.float32(math.sin(p.iq_phase)))).astype(np.complex64)
+      sin, cos = portable_math.sincos(p.iq_phase)
+      image = np.float32(p.iq_gain) * (x.imag * np.float32(cos) - x.real * np.float32(sin))
+      imbalanced = np.empty(x.shape, np.complex64)
+      imbalanced.real, imbalanced.imag = x.real, image
+      x = imbalanced
     extra = np.zeros(m.shape, np.complex128)
     if self._dc:  # LO leakage self-mixes to DC, decaying as a USRP's DC-offset loop settles
-      envelope = 1.0 if p.dc_decay_s is None else np.exp(-t / p.dc_decay_s)
-      extra += self._dc * np.exp(1j * p.dc_phase) * envelope
+      envelope = 1.0 if p.dc_decay_s is None else portable_math.exp(-t / p.dc_decay_s)
+      extra += portable_math.cis(p.dc_phase) * (self._dc * envelope)  # a real factor: exact per component
     if self._dc:
       x = x + extra.astype(np.complex64)
     return np.where(inside, x, np.complex64(0))
@@ -175,7 +182,7 @@ class ReceiverChain:
       y = self._lowpass.at(x, np.repeat(x_start, length), positions.ravel()).reshape(rows, length)
     if self._spurs:  # clock harmonics coupled in after the filter: spurs near the band edges stay whole
       t = windows / self.params.capture_rate
-      tones = sum(amplitude * np.exp(1j * (2 * np.pi * f * t + ph)) for f, amplitude, ph in self._spurs)
+      tones = sum(amplitude * portable_math.cis(2 * np.pi * f * t + ph) for f, amplitude, ph in self._spurs)
       y = y + tones.astype(np.complex64)
     return y
 
@@ -184,8 +191,8 @@ class ReceiverChain:
     starts = np.asarray(starts, np.int64)
     y = self.analog_capture(starts[:, None] + np.arange(length))
     self._probe = (starts, int(length), y)
-    rms = math.sqrt(float(np.mean(np.abs(y.astype(np.complex128)) ** 2)))
-    return 10 ** (-self.params.agc_backoff_db / 20) / rms if rms > 0 else 1.0
+    rms = math.sqrt(float(np.mean(portable_math.abs2(y.astype(np.complex128)))))
+    return portable_math.db_to_amplitude(-self.params.agc_backoff_db) / rms if rms > 0 else 1.0
 
   def read_windows(self, starts: np.ndarray, length: int) -> np.ndarray:
     """complex64 (len(starts), length): captured samples (AGC and ADC applied) [s, s + length) for each start."""
@@ -227,8 +234,9 @@ def apply(iq: np.ndarray, sample_rate: float, params: receiver.ReceiverParams,
   if noise_power is None:
     noise_power = estimate_noise_power(x, sample_rate)
   chain = ReceiverChain(lambda m: x[m], len(x), sample_rate, params, agc_gain=1.0,
-                        input_power=float(np.mean(np.abs(x.astype(np.complex128)) ** 2)), noise_power=noise_power)
+                        input_power=float(np.mean(portable_math.abs2(x.astype(np.complex128)))),
+                        noise_power=noise_power)
   y = chain.analog_capture(np.arange(chain.num_samples)[None, :])[0]
-  rms = math.sqrt(float(np.mean(np.abs(y.astype(np.complex128)) ** 2)))
-  gain = 10 ** (-params.agc_backoff_db / 20) / rms if rms > 0 else 1.0
+  rms = math.sqrt(float(np.mean(portable_math.abs2(y.astype(np.complex128)))))
+  gain = portable_math.db_to_amplitude(-params.agc_backoff_db) / rms if rms > 0 else 1.0
   return receiver.quantize(y * np.float32(gain), params.adc_bits), float(params.capture_rate)

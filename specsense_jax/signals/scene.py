@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from specsense_jax import portable_math
 from specsense_jax.signals import channel
 from specsense_jax.signals import counter_rng
 from specsense_jax.signals import lte
@@ -75,9 +76,8 @@ class _Transmission:
     m = (np.asarray(indices, np.int64) - self.shift) % num_samples  # index before the circular shift
     render = lambda idx: ofdm.render_at(self.source.rows, self.numerology, self.source.num_symbols,
                                         np.where(idx < num_samples, idx, -1))
-    # np.multiply, not `*`: numpy may swap the operands of `a * temporary` to reuse the temporary (arrays over
-    # 256 KB), and its complex product is not bitwise commutative; windows must equal the whole frame at any size.
-    out = np.multiply(self.fading.apply_at(render, m), channel.phasor(self.centre_hz, sample_rate, m))
+    # cmul: numpy's complex product is neither the same bits on every CPU nor bitwise commutative
+    out = portable_math.cmul(self.fading.apply_at(render, m), channel.phasor(self.centre_hz, sample_rate, m))
     return np.float32(self.gain) * out
 
   def expected_power(self, sample_rate: float, num_samples: int) -> float:
@@ -96,7 +96,7 @@ class _Transmission:
     if self.exact_power and self.source.symbol_power is not None:  # from the generator's tables: no grid built
       symbol_power = np.asarray(self.source.symbol_power(), np.float64)
     elif self.exact_power:
-      symbol_power = np.sum(np.abs(self.source.grid()) ** 2, axis=1) / self.activity.shape[1]
+      symbol_power = np.sum(portable_math.abs2(self.source.grid()), axis=1) / self.activity.shape[1]
     else:  # unit-power constellations: the parity frames' bytes depend on this count
       symbol_power = np.count_nonzero(self.activity, axis=1) / self.activity.shape[1]
     inside = np.clip(np.minimum(starts + lengths, num_samples) - starts, 0, None)
@@ -128,16 +128,18 @@ def _band_gain(transmission, sample_rate: float, num_samples: int) -> float:
   else:
     frequencies = ofdm.subcarrier_frequency(np.arange(source.num_subcarriers), source.num_subcarriers, numerology)
     unique, inverse = np.unique(lags, return_inverse=True)
-    correlation = (np.exp(2j * np.pi * unique[:, None] / sample_rate * frequencies) @ weights)[inverse]
+    correlation = np.sum(portable_math.cis(2 * np.pi * unique[:, None] / sample_rate * frequencies) * weights,
+                         axis=1)[inverse]  # a real factor, no BLAS: the same bits on any CPU
     correlation = correlation.reshape(lags.shape)
   starts = numerology.symbol_starts(source.num_symbols) * float(ratio)
   lengths = (numerology.cp_of(source.num_symbols) + numerology.fft_size) * float(ratio)
   centres = np.minimum(starts + lengths / 2, num_samples - 1).astype(np.int64)
   gains = np.stack([fading.gains(p, centres) for p in range(len(fading.delays))]).astype(np.complex128)
-  expected = np.einsum('ks,s->', np.abs(gains) ** 2, per_symbol) + abs(fading.los_amplitude) ** 2 * per_symbol.sum()
+  expected = (np.einsum('ks,s->', portable_math.abs2(gains), per_symbol)
+              + float(portable_math.abs2(fading.los_amplitude)) * per_symbol.sum())
   if fading.los_amplitude:  # the LoS ray arrives with the first tap (delay 0) and beats with it
-    gains[np.argmin(fading.delays)] += fading.los_amplitude * channel.phasor(fading.los_doppler_hz, sample_rate,
-                                                                             centres)
+    gains[np.argmin(fading.delays)] += portable_math.cmul(
+        np.complex128(fading.los_amplitude), channel.phasor(fading.los_doppler_hz, sample_rate, centres))
   realised = np.einsum('ks,kl,ls,s->', gains, correlation, gains.conj(), per_symbol).real
   return float(realised / expected)
 
@@ -166,7 +168,7 @@ class ComposedFrame:
     frames each, 0.14 dB rms (0.4 dB at worst) through TDL, 0.21 dB rms (0.65 dB) through EPA/EVA/ETU, where
     Σ|g_k|² alone is 1.1 dB rms off (2.5 dB at worst). An interferer's power is measured on its low-rate samples.
     """
-    return float(sum(t.gain ** 2 * t.power * _band_gain(t, self.sample_rate, self.num_samples)
+    return float(sum(t.gain * t.gain * t.power * _band_gain(t, self.sample_rate, self.num_samples)
                      for t in self.transmissions))
 
   def render(self, indices: np.ndarray | None = None) -> np.ndarray:
@@ -298,7 +300,7 @@ def compose_frame(seed, config: SceneConfig | None = None) -> ComposedFrame:
   if config.short_frames:
     duration_rng = np.random.default_rng(duration_seq)
     if duration_rng.random() < config.short_frames:
-      duration_s = float(np.exp(duration_rng.uniform(*np.log(config.short_duration_s))))
+      duration_s = portable_math.log_uniform(duration_rng, *config.short_duration_s)
   num_samples = int(round(duration_s * fs))
   scene, specs = _draw_signals(rng, config)
   traffic_rng = np.random.default_rng(traffic_seq)
@@ -318,7 +320,7 @@ def compose_frame(seed, config: SceneConfig | None = None) -> ComposedFrame:
   model_kwargs = {}
   if model == 'tdl':
     model_kwargs = {'tdl_profile': config.tdl_profiles[int(rng.integers(len(config.tdl_profiles)))],
-                    'delay_spread_s': float(np.exp(rng.uniform(*np.log(config.delay_spread_s))))}
+                    'delay_spread_s': portable_math.log_uniform(rng, *config.delay_spread_s)}
   snrs = [float(rng.uniform(*config.snr_db)) for _ in specs]
 
   def make_transmission(source, activity, numerology, shift, centre, seq, exact_power=True, flat=False):
@@ -344,11 +346,12 @@ def compose_frame(seed, config: SceneConfig | None = None) -> ComposedFrame:
              for port, port_active, port_seq in zip(ports, port_activity, port_seqs)]
     powers = [t.expected_power(fs, num_samples) for t in group]
     power = sum(powers)
-    level = 10 ** ((snr if config.snr_mode == 'per_signal' else 0.0) / 10 - offsets[k] / 10)  # power as scaled
+    level = portable_math.db_to_power((snr if config.snr_mode == 'per_signal' else 0.0) - offsets[k])  # as scaled
     if multi:
       gain = float(np.sqrt(level / power)) if power > 0 else 0.0  # a carrier that sends nothing in a short frame
     else:
-      gain = float(np.sqrt(10 ** (snr / 10) / power) if config.snr_mode == 'per_signal' else 1 / np.sqrt(power))
+      gain = float(np.sqrt(portable_math.db_to_power(snr) / power) if config.snr_mode == 'per_signal'
+                   else 1 / np.sqrt(power))
     for t, p in zip(group, powers):  # every port of a cell shares its scale: the cell, not each port, has unit power
       t.gain, t.power = gain, p
     carriers.append({'label': label, 'kwargs': kwargs, 'centre_hz': centre, 'bandwidth_hz': source.bandwidth_hz,
@@ -386,14 +389,14 @@ def compose_frame(seed, config: SceneConfig | None = None) -> ComposedFrame:
     # (several carriers: the sum of their levels 10^(-offset/10)). The second signal's draw stays unused so the
     # random stream, and every single-signal frame, is unchanged.
     frame_snr = snrs[0]
-    nominal = sum(10 ** (-o / 10) for o in offsets) if multi else len(specs)
-    noise_std = float(np.sqrt(nominal * 10 ** (-snrs[0] / 10)))
+    nominal = sum(portable_math.db_to_power(-o) for o in offsets) if multi else len(specs)
+    noise_std = float(np.sqrt(nominal * portable_math.db_to_power(-snrs[0])))
   else:
-    frame_snr = float(10 * np.log10(sum(10 ** (s / 10) for s in snrs)))
+    frame_snr = portable_math.power_to_db(sum(portable_math.db_to_power(s) for s in snrs))
     noise_std = 1.0
   if multi:  # the carriers' power as sent (a cut carrier sends less) over the noise
-    sent = sum(t.gain ** 2 * t.power for t in transmissions)
-    frame_snr = float(10 * np.log10(max(sent, 1e-30) / noise_std ** 2))  # -300 dB: nothing sent at all
+    sent = sum(t.gain * t.gain * t.power for t in transmissions)
+    frame_snr = portable_math.power_to_db(max(sent, 1e-30) / (noise_std * noise_std))  # -300 dB: nothing sent at all
   params = {'scene': scene, 'signals': signal_params, 'channel_model': model, 'doppler_hz': doppler,
             'snr_db': frame_snr, **model_kwargs}
   if multi:

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from specsense_jax import portable_math
 from specsense_jax.signals import channel
 from specsense_jax.signals import dvbt
 from specsense_jax.signals import interferers
@@ -49,8 +50,9 @@ def _taps(a: int, b: int) -> np.ndarray:
   """(2·half, b) float32: column j holds the taps of fractional phase j/b, for inputs q+1-half .. q+half."""
   frac = np.arange(b)[None, :] / b
   t = frac + _HALF_TAPS - 1 - np.arange(2 * _HALF_TAPS)[:, None]  # instant minus input position
-  window = np.i0(_KAISER_BETA * np.sqrt(np.clip(1 - (t / _HALF_TAPS) ** 2, 0, None))) / np.i0(_KAISER_BETA)
-  taps = np.sinc(t) * window
+  window = (portable_math.bessel_i0(_KAISER_BETA * np.sqrt(np.clip(1 - (t / _HALF_TAPS) ** 2, 0, None)))
+            / portable_math.bessel_i0(_KAISER_BETA))
+  taps = portable_math.sinc(t) * window
   return np.ascontiguousarray((taps / taps.sum(axis=0, keepdims=True)).astype(np.float32))
 
 
@@ -120,8 +122,9 @@ class ToneTransmission:
 
   def received(self, sample_rate: float, num_samples: int, indices: np.ndarray | None) -> np.ndarray:
     phasor = channel.phasor(self.centre_hz, sample_rate, indices, num_samples)
-    real = np.full(phasor.shape, np.cos(self.phase0), np.float32)
-    return _rotate(real, np.full(phasor.shape, np.sin(self.phase0), np.float32), phasor, self.gain)
+    sin, cos = portable_math.sincos(self.phase0)
+    real = np.full(phasor.shape, cos, np.float32)
+    return _rotate(real, np.full(phasor.shape, sin, np.float32), phasor, self.gain)
 
 
 @dataclasses.dataclass
@@ -161,9 +164,9 @@ def _low_rate_transmission(iq: np.ndarray, a: int, b: int, num_samples: int, cen
   """The transmission and its power while active (samples marked in `active`, all when None)."""
   iq = np.asarray(iq, np.complex64)[:_samples_needed(num_samples, a, b)]
   span = iq[_HALF_TAPS:_HALF_TAPS + -(-num_samples * a // b)].astype(np.complex128)
-  power = float(np.mean(np.abs(span) ** 2))
+  power = float(np.mean(portable_math.abs2(span)))
   inside = np.ones(len(span), bool) if active is None else active[_HALF_TAPS:_HALF_TAPS + len(span)]
-  active_power = float(np.mean(np.abs(span[inside]) ** 2)) if inside.any() else 0.0
+  active_power = float(np.mean(portable_math.abs2(span[inside]))) if inside.any() else 0.0
   return LowRateTransmission(np.ascontiguousarray(iq.real), np.ascontiguousarray(iq.imag), a, b, centre_hz,
                              power), active_power
 
@@ -392,7 +395,7 @@ def draw_interferers(seed: np.random.SeedSequence, config, carriers: list[dict[s
       interferer = draw_bursts(rng, seeds[k], free, fs, num_samples)
     if interferer is None or interferer.active_power <= 0:
       continue
-    target = reference * 10 ** (power_db / 10) * interferer.band_hz
+    target = reference * portable_math.db_to_power(power_db) * interferer.band_hz
     interferer.transmission.gain = float(np.sqrt(target / interferer.active_power))
     interferer.params.update(kind=kind, power_db=power_db)
     if not config.occupancy_cells:

@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from specsense_jax import portable_math
 from specsense_jax.signals import nr_raster
 from specsense_jax.signals import ofdm
 
@@ -180,7 +181,7 @@ class EdgeCutRows:
 
 def grid_symbol_power(rows, num_symbols: int, num_subcarriers: int) -> np.ndarray:
   """Per-symbol power Σ|x|²/num_subcarriers of a grid built by `rows` (a cut carrier's `symbol_power`)."""
-  return np.sum(np.abs(rows(np.arange(num_symbols))) ** 2, axis=1) / num_subcarriers
+  return np.sum(portable_math.abs2(rows(np.arange(num_symbols))), axis=1) / num_subcarriers
 
 
 def inside_frame(num_subcarriers: int, numerology, centre_hz: float, sample_rate: float) -> np.ndarray:

@@ -10,6 +10,8 @@ import functools
 
 import numpy as np
 
+from specsense_jax import portable_math
+
 _NC = 1600  # TS 38.211 §5.2.1 / TS 36.211 §7.2: output is offset by Nc
 
 
@@ -162,7 +164,7 @@ def lte_pss(n_id2: int) -> np.ndarray:
   u = _LTE_PSS_ROOTS[n_id2]
   n = np.arange(62, dtype=np.float64)
   k = np.where(n < 31, n * (n + 1), (n + 1) * (n + 2))
-  return np.exp(-1j * np.pi * u * k / 63).astype(np.complex64)
+  return portable_math.cis(-np.pi * u * k / 63, np.complex64)
 
 
 def lte_sss(ncellid: int, subframe: int) -> np.ndarray:

@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 
+from specsense_jax import portable_math
 from specsense_jax.data import examples
 from specsense_jax.signals import scene
 from specsense_jax.signals import SceneConfig, generate_frame
@@ -96,7 +97,8 @@ def test_single_signal_frames_keep_their_noise_level():
   for seed in range(4):
     composed = scene.compose_frame(seed, config)
     assert len(composed.transmissions) == 1
-    assert composed.noise_std == float(np.sqrt(10 ** (-composed.snr_db / 10)))
+    assert composed.noise_std == float(np.sqrt(portable_math.db_to_power(-composed.snr_db)))
+    assert composed.noise_std == pytest.approx(10 ** (-composed.snr_db / 20), rel=1e-15)
     assert _measured_snr_db(composed) == pytest.approx(composed.snr_db, abs=0.1)
 
 
