@@ -1,14 +1,17 @@
 r"""Networks for real spectra: realistic frames (several carriers, interferers, fading, a drawn receiver and
-inference's capture path; floor-scaled, four classes) with MathWorks-parity frames mixed in.
+inference's capture path; floor-scaled, four classes) with MathWorks-parity frames mixed in, and the grey levels
+of either scaling redrawn (`augment.grey_rescale`).
 
   python -m launch.train --config=configs/realistic.py --workdir=runs/realistic
   python -m launch.train --config=configs/realistic.py:encoder=resnet18 --workdir=runs/realistic_dl_r18
   python -m launch.train --config=configs/realistic.py:runlocal --workdir=/tmp/smoke   # tiny, CPU, minutes
 
 The parity share keeps the network right on `synthetic_128` (min-max images, its own test split) while it learns
-the realistic frames; without it a realistic-only network falls to 0.37 mean IoU there. Short frames (a quarter
-of 1-20 ms) are in both sets because captures are often 1-10 ms long. Ablations behind these choices: the
-README's "Networks for real spectra".
+the realistic frames; without it a realistic-only network falls to 0.37 mean IoU there. `grey_rescale` lets one
+network see both scalings' grey levels (the floor-scaled realistic frames sit at grey 64, the min-max parity
+frames at 48-142): with it the sparse n78 capture goes from 0.000 to 1.000. The recipe is run r5 of the README's
+"Networks for real spectra"; short=true (a quarter of the frames 1-20 ms) and minmax (one scaling everywhere)
+are the ablations r3 and r4.
 """
 
 import ml_collections
@@ -19,8 +22,8 @@ from specsense_jax.models import registry
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  args = common.parse_arg(arg, 'configs/realistic.py', encoder='', parity_share=0.3, short=True, minmax=False,
-                           grey_rescale=False, runlocal=False)
+  args = common.parse_arg(arg, 'configs/realistic.py', encoder='', parity_share=0.3, short=False, minmax=False,
+                           grey_rescale=True, runlocal=False)
   if args.encoder and args.encoder not in registry.ENCODERS:
     raise ValueError(f'configs/realistic.py: unknown encoder {args.encoder!r}; known: '
                      f'{", ".join(sorted(registry.ENCODERS))}')
@@ -28,7 +31,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     raise ValueError(f'configs/realistic.py: parity_share must be in [0, 1), got {args.parity_share}')
   if args.minmax and args.short:
     raise ValueError('configs/realistic.py: minmax images exist for 40 ms frames only (realistic_128_minmax); '
-                     'give short=false with minmax')
+                     'leave short=false with minmax')
   config = default.base_config()
   suffix = '_short' if args.short else ''
   config.dataset = f'spectrum_sensing/realistic_128{suffix}{"_minmax" if args.minmax else ""}'

@@ -49,17 +49,19 @@ def test_bad_arguments_name_the_file_and_choices():
 
 
 def test_realistic_recipe():
-  config = realistic.get_config()
-  assert (config.dataset, config.train_mix) == ('spectrum_sensing/realistic_128_short',
-                                                'spectrum_sensing/synthetic_128_short:0.3')
+  config = realistic.get_config()  # run r5: 40 ms floor-scaled frames, 30 % parity frames, grey levels redrawn
+  assert (config.dataset, config.train_mix) == ('spectrum_sensing/realistic_128', 'spectrum_sensing/synthetic_128:0.3')
+  assert config.augment == ('grey_rescale',)
   assert config.model == 'custom' and config.model_kwargs.stem_stride == 2
-  deeplab = realistic.get_config('encoder=resnet18,parity_share=0,short=false')
-  assert deeplab.model == 'deeplabv3plus_resnet18' and deeplab.train_mix == ''
+  deeplab = realistic.get_config('encoder=resnet18,parity_share=0,grey_rescale=false')
+  assert deeplab.model == 'deeplabv3plus_resnet18' and deeplab.train_mix == '' and deeplab.augment == ()
   assert deeplab.dataset == 'spectrum_sensing/realistic_128'
-  assert realistic.get_config('minmax,short=false').dataset == 'spectrum_sensing/realistic_128_minmax'
-  assert realistic.get_config('grey_rescale').augment == ('grey_rescale',) and config.augment == ()
+  assert realistic.get_config('minmax').dataset == 'spectrum_sensing/realistic_128_minmax'
+  short = realistic.get_config('short')
+  assert (short.dataset, short.train_mix) == ('spectrum_sensing/realistic_128_short',
+                                              'spectrum_sensing/synthetic_128_short:0.3')
   with pytest.raises(ValueError, match='minmax images exist for 40 ms frames only'):
-    realistic.get_config('minmax')
+    realistic.get_config('minmax,short')
   smoke = realistic.get_config('runlocal')
   assert (smoke.dataset, smoke.train_mix, smoke.image_size) == (
       'spectrum_sensing/realistic_tiny', 'spectrum_sensing/synthetic_tiny:0.3', 64)
