@@ -217,11 +217,6 @@ def log10(x):
   return _finish(_log64(x64) * _INV_LN10, dtype, np.ndim(x) == 0)
 
 
-def power(base, exponent):
-  """base ** exponent for base > 0 (exp(exponent * log(base))), elementwise, float64."""
-  return exp(np.asarray(exponent, np.float64) * log(np.asarray(base, np.float64)))
-
-
 def db_to_power(db):
   """10 ** (db / 10), elementwise, float64 (a Python float for a scalar)."""
   y = _exp64(np.asarray(db, np.float64) * (_LN10 / 10))

@@ -102,7 +102,7 @@ def matlab_sample_indices(num_samples: int, height: int) -> np.ndarray:
 
 def matlab_psd_db_from_segments(segments: np.ndarray, sample_rate: float, width: int) -> np.ndarray:
   """PSD in dB of (H, 256) segments at the W frequency bins the nearest resize keeps."""
-  window = portable_math.hann(MATLAB_WINDOW, sym=True)
+  window = _matlab_window()
   weights, bins = _matlab_bin_plan(width)
   if weights is None:
     spectrum = scipy.fft.fft(segments * window.astype(np.float32), MATLAB_NFFT, axis=1)[:, bins]
@@ -124,6 +124,14 @@ def _folded_dft(segments: np.ndarray, weights: np.ndarray, width: int) -> np.nda
   return scipy.fft.fft(folded, axis=1)
 
 
+@functools.lru_cache(maxsize=1)
+def _matlab_window() -> np.ndarray:
+  """MATLAB's hann(256), symmetric (read-only)."""
+  window = portable_math.hann(MATLAB_WINDOW, sym=True)
+  window.flags.writeable = False
+  return window
+
+
 @functools.lru_cache(maxsize=8)
 def _matlab_bin_plan(width: int) -> tuple[np.ndarray | None, np.ndarray]:
   """(weights, bins): the Hann window times the modulation to the first kept bin (read-only complex64), when the
@@ -133,7 +141,7 @@ def _matlab_bin_plan(width: int) -> tuple[np.ndarray | None, np.ndarray]:
     return None, bins % MATLAB_NFFT
   n = np.arange(MATLAB_WINDOW)
   modulation = portable_math.cis(-2 * np.pi * np.mod(bins[0] * n, MATLAB_NFFT) / MATLAB_NFFT)
-  weights = (modulation * portable_math.hann(MATLAB_WINDOW, sym=True)).astype(np.complex64)  # a real factor
+  weights = (modulation * _matlab_window()).astype(np.complex64)  # a real factor
   weights.flags.writeable = False
   return weights, bins % MATLAB_NFFT
 

@@ -21,8 +21,8 @@ from typing import Callable
 import numpy as np
 import scipy.signal
 
-from specsense_jax.signals import counter_rng
 from specsense_jax import portable_math
+from specsense_jax.signals import counter_rng
 from specsense_jax.signals import polyphase
 from specsense_jax.signals import receiver
 from specsense_jax.signals import waveform as waveform_lib
@@ -39,6 +39,12 @@ def estimate_noise_power(iq: np.ndarray, sample_rate: float) -> float:
   """Noise power over the full band from the quietest bins of a Welch PSD (needs some noise-only spectrum)."""
   _, psd = scipy.signal.welch(iq, fs=sample_rate, nperseg=min(1024, len(iq)), return_onesided=False, detrend=False)
   return float(np.percentile(psd, 10) * sample_rate)
+
+
+def _agc_gain(y: np.ndarray, backoff_db: float) -> float:
+  """The linear gain that puts the RMS of `y` `backoff_db` below full scale (1.0 for silence)."""
+  rms = math.sqrt(float(np.mean(portable_math.abs2(y.astype(np.complex128)))))
+  return portable_math.db_to_amplitude(-backoff_db) / rms if rms > 0 else 1.0
 
 
 @functools.lru_cache(maxsize=32)
@@ -143,12 +149,9 @@ class ReceiverChain:
       imbalanced = np.empty(x.shape, np.complex64)
       imbalanced.real, imbalanced.imag = x.real, image
       x = imbalanced
-    extra = np.zeros(m.shape, np.complex128)
     if self._dc:  # LO leakage self-mixes to DC, decaying as a USRP's DC-offset loop settles
       envelope = 1.0 if p.dc_decay_s is None else portable_math.exp(-t / p.dc_decay_s)
-      extra += portable_math.cis(p.dc_phase) * (self._dc * envelope)  # a real factor: exact per component
-    if self._dc:
-      x = x + extra.astype(np.complex64)
+      x = x + (portable_math.cis(p.dc_phase) * (self._dc * envelope)).astype(np.complex64)  # a real factor
     return np.where(inside, x, np.complex64(0))
 
   # -- windows ---------------------------------------------------------------------------------------------------
@@ -191,8 +194,7 @@ class ReceiverChain:
     starts = np.asarray(starts, np.int64)
     y = self.analog_capture(starts[:, None] + np.arange(length))
     self._probe = (starts, int(length), y)
-    rms = math.sqrt(float(np.mean(portable_math.abs2(y.astype(np.complex128)))))
-    return portable_math.db_to_amplitude(-self.params.agc_backoff_db) / rms if rms > 0 else 1.0
+    return _agc_gain(y, self.params.agc_backoff_db)
 
   def read_windows(self, starts: np.ndarray, length: int) -> np.ndarray:
     """complex64 (len(starts), length): captured samples (AGC and ADC applied) [s, s + length) for each start."""
@@ -237,6 +239,5 @@ def apply(iq: np.ndarray, sample_rate: float, params: receiver.ReceiverParams,
                         input_power=float(np.mean(portable_math.abs2(x.astype(np.complex128)))),
                         noise_power=noise_power)
   y = chain.analog_capture(np.arange(chain.num_samples)[None, :])[0]
-  rms = math.sqrt(float(np.mean(portable_math.abs2(y.astype(np.complex128)))))
-  gain = portable_math.db_to_amplitude(-params.agc_backoff_db) / rms if rms > 0 else 1.0
+  gain = _agc_gain(y, params.agc_backoff_db)
   return receiver.quantize(y * np.float32(gain), params.adc_bits), float(params.capture_rate)
