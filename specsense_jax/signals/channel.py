@@ -190,7 +190,7 @@ class Fading:
   def mean_power_gain(self, indices) -> np.ndarray:
     """Σ_k |g_k|^2 (+ |LoS|^2) at the given samples: the expected power gain there."""
     total = sum(portable_math.abs2(self.gains(p, indices)) for p in range(len(self.delays)))
-    return total + abs(self.los_amplitude) ** 2
+    return total + float(portable_math.abs2(self.los_amplitude))  # not abs() ** 2: libm hypot and pow vary by CPU
 
 
 def _taps(delays_s, powers_db, sample_rate, los_k_linear=0.0):
