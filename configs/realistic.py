@@ -5,6 +5,8 @@ of either scaling redrawn (`augment.grey_rescale`).
   python -m launch.train --config=configs/realistic.py --workdir=runs/realistic
   python -m launch.train --config=configs/realistic.py:encoder=resnet18 --workdir=runs/realistic_dl_r18
   python -m launch.train --config=configs/realistic.py:runlocal --workdir=/tmp/smoke   # tiny, CPU, minutes
+  python -m launch.train --config=configs/realistic.py:encoder=resnet50,size=256 --workdir=runs/realistic_r50_256 \
+      --config.half_precision=True --config.batch_size=64                          # the paper's model, on a GPU
 
 The parity share keeps the network right on `synthetic_128` (min-max images, its own test split) while it learns
 the realistic frames; without it a realistic-only network falls to 0.37 mean IoU there. `grey_rescale` lets one
@@ -22,8 +24,8 @@ from specsense_jax.models import registry
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  args = common.parse_arg(arg, 'configs/realistic.py', encoder='', parity_share=0.3, short=False, minmax=False,
-                           grey_rescale=True, runlocal=False)
+  args = common.parse_arg(arg, 'configs/realistic.py', encoder='', size=128, parity_share=0.3, short=False,
+                           minmax=False, grey_rescale=True, runlocal=False)
   if args.encoder and args.encoder not in registry.ENCODERS:
     raise ValueError(f'configs/realistic.py: unknown encoder {args.encoder!r}; known: '
                      f'{", ".join(sorted(registry.ENCODERS))}')
@@ -32,10 +34,17 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   if args.minmax and args.short:
     raise ValueError('configs/realistic.py: minmax images exist for 40 ms frames only (realistic_128_minmax); '
                      'leave short=false with minmax')
+  if args.size not in (128, 256):
+    raise ValueError(f'configs/realistic.py: size must be 128 or 256, got {args.size}')
+  if args.size == 256 and (args.short or args.minmax):
+    raise ValueError('configs/realistic.py: at size=256 only 40 ms floor-scaled frames exist (realistic_256); '
+                     'leave short and minmax false')
   config = default.base_config()
+  config.image_size = args.size
   suffix = '_short' if args.short else ''
-  config.dataset = f'spectrum_sensing/realistic_128{suffix}{"_minmax" if args.minmax else ""}'
-  config.train_mix = f'spectrum_sensing/synthetic_128{suffix}:{args.parity_share:g}' if args.parity_share else ''
+  config.dataset = f'spectrum_sensing/realistic_{args.size}{suffix}{"_minmax" if args.minmax else ""}'
+  config.train_mix = (f'spectrum_sensing/synthetic_{args.size}{suffix}:{args.parity_share:g}'
+                      if args.parity_share else '')
   if args.grey_rescale:  # the parity (min-max) and realistic grey scalings seen from either side
     config.augment = ('grey_rescale',)
   if args.encoder:  # DeepLabv3+ over a registry encoder, at the learning rate of configs/deeplabv3plus.py

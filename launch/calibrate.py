@@ -1,6 +1,6 @@
 r"""Fits a model's confidence temperature on a validation split and reports the expected calibration error.
 
-  python -m launch.calibrate --model=custom_synthetic_128_short
+  python -m launch.calibrate --model=custom_realistic_128
   python -m launch.calibrate --model=runs/packaged --write      # record it: predict then uses it
 
 The temperature is fitted on --split (never the test split); the ECE is reported there and on --test_split,

@@ -2,7 +2,7 @@ r"""Evaluates a training workdir's best checkpoint, or a shipped or packaged mod
 
   python -m launch.evaluate --workdir=runs/default --split=test
   python -m launch.evaluate --workdir=runs/default --dataset=spectrum_sensing/captured_128 --split=train
-  python -m launch.evaluate --model=custom_synthetic_128_short --dataset=spectrum_sensing/realistic_128 \
+  python -m launch.evaluate --model=custom_realistic_128 --dataset=spectrum_sensing/realistic_128 \
       --output=reports/realistic_baseline
 """
 

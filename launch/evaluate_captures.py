@@ -2,7 +2,7 @@ r"""Evaluates trained networks on real recordings: one table, per recording and 
 
   python -m launch.evaluate_captures --captures=../shared/realdata/captures --output=reports/captures
   python -m launch.evaluate_captures --captures=../shared/realdata/captures --model=all
-  python -m launch.evaluate_captures --captures=DIR --model=runs/default,custom_synthetic_128_short
+  python -m launch.evaluate_captures --captures=DIR --model=runs/default,custom_realistic_128
 
 The folder's annotated recordings are its SigMF recordings with annotations (`core:label` NR, LTE, Unknown;
 Ignore for regions whose truth is unknown) and the raw captures the built-in catalogue describes.

@@ -20,7 +20,7 @@ from specsense_jax.signals import SceneConfig
 RATE = 61.44e6
 TARGET_RTF = {'matlab': 0.25, 'average': 1.0}
 # (mode, shipped model): the default of each mode, and the full-resolution network for comparison
-CASES = (('matlab', 'custom_synthetic_128_short'), ('average', 'custom_synthetic_128_average'),
+CASES = (('matlab', trained_models.DEFAULT), ('average', 'custom_synthetic_128_average'),
          ('matlab', 'custom_synthetic_128'))
 
 

@@ -24,7 +24,7 @@ from specsense_jax.training import checkpoints
 from specsense_jax.training import tasks
 
 SHIPPED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'trained')
-DEFAULT = 'custom_synthetic_128_short'
+DEFAULT = 'custom_realistic_128'
 
 
 @dataclasses.dataclass

@@ -57,6 +57,13 @@ def test_realistic_recipe():
   assert deeplab.model == 'deeplabv3plus_resnet18' and deeplab.train_mix == '' and deeplab.augment == ()
   assert deeplab.dataset == 'spectrum_sensing/realistic_128'
   assert realistic.get_config('minmax').dataset == 'spectrum_sensing/realistic_128_minmax'
+  paper = realistic.get_config('encoder=resnet50,size=256')  # the paper's model and size, for a GPU
+  assert (paper.dataset, paper.train_mix, paper.image_size, paper.model) == (
+      'spectrum_sensing/realistic_256', 'spectrum_sensing/synthetic_256:0.3', 256, 'deeplabv3plus_resnet50')
+  with pytest.raises(ValueError, match='configs/realistic.py: size must be 128 or 256, got 64'):
+    realistic.get_config('size=64')
+  with pytest.raises(ValueError, match='at size=256 only 40 ms floor-scaled frames exist'):
+    realistic.get_config('size=256,short')
   short = realistic.get_config('short')
   assert (short.dataset, short.train_mix) == ('spectrum_sensing/realistic_128_short',
                                               'spectrum_sensing/synthetic_128_short:0.3')

@@ -67,7 +67,10 @@ def test_prediction_applies_the_recorded_temperature(tmp_path):
   calibration.write_temperature(model_dir, {'temperature': 2.0, 'fit_split': 'validation'})
   image = np.random.default_rng(0).integers(0, 256, (128, 128, 3), dtype=np.uint8)
   frame = frames.Frame(0, image, 0.0, FRAME_S, 0.0, MODEL_RATE, np.ones(128, bool), np.ones(128, bool))
-  _, _, raw = next(predict.predict_frames(trained_models.load(trained_models.DEFAULT), [frame]))
+  default = trained_models.load(trained_models.DEFAULT)
+  _, _, raw = next(predict.predict_frames(default, [frame]))
   _, _, calibrated = next(predict.predict_frames(trained_models.load(model_dir), [frame]))
-  # softmax(z / 2) from softmax(z): log-probabilities are z up to a constant per pixel
-  np.testing.assert_allclose(calibrated, scipy.special.softmax(np.log(raw) / 2.0, axis=-1), atol=2e-4)
+  # softmax(z / 2) from softmax(z / T0), T0 the default's own temperature: log-probabilities are z / T0 up to a
+  # constant per pixel
+  np.testing.assert_allclose(calibrated, scipy.special.softmax(np.log(raw) * default.temperature / 2.0, axis=-1),
+                             atol=2e-4)

@@ -39,6 +39,11 @@ def write_recording(path, rate, carriers, seconds=0.04, snr_db=15.0, seed=0, dat
   return sigmf.write_recording(str(path), iq, rate, center_frequency=CENTER, datatype=datatype)
 
 
+# Full-load carriers in white noise are MathWorks-parity frames: the pipeline's frequency and time mapping is checked
+# with the model trained on them (short frames included). The default (realistic) model is checked on them below.
+PARITY_MODEL = 'custom_synthetic_128_short'
+
+
 @pytest.mark.parametrize('rate,carriers', [
     (61.44e6, [('NR', 20, -12e6), ('LTE', 10, 14e6)]),
     (30.72e6, [('NR', 10, -7e6), ('LTE', 5, 8e6)]),
@@ -46,7 +51,7 @@ def write_recording(path, rate, carriers, seconds=0.04, snr_db=15.0, seed=0, dat
 ])
 def test_finds_each_carrier(tmp_path, rate, carriers):
   meta = write_recording(tmp_path / 'rec', rate, carriers)
-  document = predict.run_predict([meta], str(tmp_path / 'out'), figures=False)
+  document = predict.run_predict([meta], str(tmp_path / 'out'), figures=False, model=PARITY_MODEL)
   found = document['detections']
   assert len(found) == len(carriers), found
   for standard, bandwidth, offset, *_ in carriers:
@@ -61,6 +66,20 @@ def test_finds_each_carrier(tmp_path, rate, carriers):
     assert (mask[:, 0] == constants.NO_LABEL).all() and (mask[:, 64] != constants.NO_LABEL).all()
 
 
+@pytest.mark.parametrize('rate,carriers', [
+    (61.44e6, [('NR', 20, -12e6), ('LTE', 10, 14e6)]),
+    (30.72e6, [('NR', 10, -7e6), ('LTE', 5, 8e6)]),
+])
+def test_default_model_finds_full_load_carriers(tmp_path, rate, carriers):
+  meta = write_recording(tmp_path / 'rec', rate, carriers)
+  found = predict.run_predict([meta], str(tmp_path / 'out'), figures=False)['detections']
+  assert sorted(d['standard'] for d in found) == sorted(c[0] for c in carriers), found
+  for standard, bandwidth, offset, *_ in carriers:
+    (match,) = [d for d in found if d['standard'] == standard]
+    assert abs(match['center_frequency_mhz'] - (CENTER + offset) / 1e6) <= 1.0, match
+    assert abs(match['bandwidth_mhz'] - bandwidth) <= 2.0 and match['confidence'] > 0.7, match
+
+
 def test_cli_writes_figures_masks_and_detections(tmp_path, repo_dir):
   meta = write_recording(tmp_path / 'rec', 61.44e6, [('LTE', 20, 5e6)], seconds=0.05)
   out = tmp_path / 'out'
@@ -73,7 +92,7 @@ def test_cli_writes_figures_masks_and_detections(tmp_path, repo_dir):
                    'frame_0001.png', 'frame_0001_mask.npy', 'frame_0001_mask.png']
   document = json.loads((out / 'detections.json').read_text())
   assert document['frames'] == 2 and document['average'] == 2
-  assert document['classes'] == ['Noise', 'NR', 'LTE']  # what the masks' ids mean
+  assert document['classes'] == ['Noise', 'NR', 'LTE', 'Unknown']  # what the masks' ids mean (the default's)
   # the last 10 ms are a frame of their own length, not a 40 ms frame padded with noise
   second = np.load(out / 'frame_0001_mask.npy')
   assert (second != constants.NO_LABEL).all() and (second == 2).any()
@@ -88,7 +107,7 @@ def test_recording_shorter_than_a_frame_is_one_frame_of_its_length(tmp_path, rat
   meta = write_recording(tmp_path / 'rec', rate, [('NR', 20, 6e6)], seconds=0.003)
   (frame,) = frames.recording_frames(recordings.open_recording(meta))
   assert frame.duration_s == pytest.approx(0.003) and frame.valid_rows.all()  # no 37 ms of noise fill
-  document = predict.run_predict([meta], str(tmp_path / 'out'), figures=False)
+  document = predict.run_predict([meta], str(tmp_path / 'out'), figures=False, model=PARITY_MODEL)
   (carrier,) = document['detections']
   assert carrier['standard'] == 'NR' and abs(carrier['center_frequency_mhz'] - (CENTER + 6e6) / 1e6) <= 1.0
   assert carrier['start_s'] == 0.0 and carrier['end_s'] == pytest.approx(0.003, abs=1e-4)
@@ -173,7 +192,7 @@ def test_average_mode_at_the_model_rate_equals_the_whole_frame_spectrogram(tmp_p
   short_tail = write_recording(tmp_path / 'tail', 61.44e6, [('NR', 20, 5e6)], seconds=0.041)
   last = list(frames.recording_frames(recordings.open_recording(short_tail), mode='average'))[-1]
   assert last.duration_s == pytest.approx(128 * 1024 / 61.44e6) and last.valid_rows.sum() == 60
-  with pytest.raises(ValueError, match="--mode=average: model 'custom_synthetic_128_short' was trained on matlab-mode "
+  with pytest.raises(ValueError, match="--mode=average: model 'custom_realistic_128' was trained on matlab-mode "
                      r"spectrograms .* \(shipped: \['custom_synthetic_128_average'\]\)"):
     predict.run_predict([meta], str(tmp_path / 'wrong'), mode='average', figures=False)
   assert not (tmp_path / 'wrong').exists() and not (tmp_path / 'wrong.partial').exists()
