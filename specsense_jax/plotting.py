@@ -65,7 +65,7 @@ def save_prediction_figure(image: np.ndarray, mask: np.ndarray, path: str, *, ce
                            span_hz: float, start_s: float, duration_s: float, title: str = '',
                            confidence: np.ndarray | None = None) -> str:
   """The received spectrogram (absolute MHz, ms) above the estimated labels, with a legend, and below them the
-  per-pixel confidence (the model's calibrated largest class probability) when given: where the model is unsure.
+  per-pixel confidence (the largest class probability, after the model's recorded temperature) when given.
 
   Mask values outside the class range (columns without data) are drawn white, in both lower panels.
   """
@@ -83,7 +83,7 @@ def save_prediction_figure(image: np.ndarray, mask: np.ndarray, path: str, *, ce
   if confidence is not None:
     shown = axes[2].imshow(np.ma.masked_array(confidence, blank), extent=extent, aspect='auto',
                            interpolation='nearest', cmap='magma', vmin=0, vmax=1)
-    axes[2].set_title('confidence (calibrated; dark: unsure)', fontsize=8)
+    axes[2].set_title('confidence (largest class probability; dark: unsure)', fontsize=8)
     colorbar = fig.colorbar(shown, cax=axes[2].inset_axes((1.01, 0.0, 0.025, 1.0)))  # panel keeps its width
     colorbar.ax.tick_params(labelsize=6)
   for ax in axes:
