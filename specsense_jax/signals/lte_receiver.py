@@ -34,10 +34,10 @@ from specsense_jax.signals import power_profile
 from specsense_jax.signals import sequences
 
 SEARCH_RATE = 1.92e6
-_N = 128  # FFT size at 1.92 Msps (2048 T_s)
+FFT_SIZE = 128  # FFT size at 1.92 Msps (2048 T_s)
 _SLOT = 960  # samples per 0.5 ms slot
 _HALF_FRAME = 5 * 2 * _SLOT
-_FRAME = 2 * _HALF_FRAME
+FRAME_SAMPLES = 2 * _HALF_FRAME
 # CP lengths of the symbols of a slot at 1.92 Msps (TS 36.211 Table 6.12-1: 160/144 T_s normal, 512 extended).
 CP_LAYOUTS = {'normal': (10, 9, 9, 9, 9, 9, 9), 'extended': (32,) * 6}
 # (slot, symbol of the slot) of the PSS and SSS in the first half-frame; negative symbols count from the end of
@@ -45,10 +45,10 @@ CP_LAYOUTS = {'normal': (10, 9, 9, 9, 9, 9, 9), 'extended': (32,) * 6}
 # Type 2 (TDD): PSS in the third symbol of subframe 1, SSS in the last symbol of subframe 0.
 SYNC_POSITIONS = {'fdd': {'pss': (0, -1), 'sss': (0, -2)}, 'tdd': {'pss': (2, 2), 'sss': (1, -1)}}
 # The 72 central subcarriers of any carrier in the 128 bins at 1.92 Msps; PSS/SSS use 5..66 (TS 36.211 §6.11).
-_BINS = ofdm.subcarrier_bins(72, ofdm.lte_numerology(SEARCH_RATE))
-_SYNC_BINS = _BINS[5:67]
+CENTRAL_BINS = ofdm.subcarrier_bins(72, ofdm.lte_numerology(SEARCH_RATE))
+_SYNC_BINS = CENTRAL_BINS[5:67]
 _CP_SPAN = 6  # consecutive CP positions summed for the CFO estimate (a CP is 9 or 10 samples long)
-_FFT_BACKOFF = 2  # FFT windows start this many samples into the CP, so late paths stay inside it
+FFT_BACKOFF = 2  # FFT windows start this many samples into the CP, so late paths stay inside it
 _CRS_M_CENTRAL = np.arange(104, 116)  # TS 36.211 §6.10.1.2: m' = m + 110 - N_RB of the 12 central RS, any N_RB
 # ±40 kHz: 20 ppm at 2 GHz (the real captures are 8 and 14 ppm off).
 DEFAULT_CFO_SEARCH_HZ = tuple(np.arange(-40e3, 40e3 + 1, 2.5e3))
@@ -89,10 +89,10 @@ def useful_start(cp: str, slot: int, symbol: int) -> int:
   """1.92 Msps sample (from the frame start) where the useful part of `symbol` of `slot` begins."""
   cps = CP_LAYOUTS[cp]
   symbol %= len(cps)
-  return slot * _SLOT + sum(cps[:symbol]) + _N * symbol + cps[symbol]
+  return slot * _SLOT + sum(cps[:symbol]) + FFT_SIZE * symbol + cps[symbol]
 
 
-def _to_search_rate(iq: np.ndarray, sample_rate: float, centre_offset_hz: float) -> np.ndarray:
+def to_search_rate(iq: np.ndarray, sample_rate: float, centre_offset_hz: float) -> np.ndarray:
   """The receiver's DC offset removed, the carrier centre moved to 0 Hz, resampled to exactly 1.92 Msps."""
   ratio = (fractions.Fraction(int(SEARCH_RATE)) / fractions.Fraction(sample_rate)).limit_denominator(1000)
   if abs(float(ratio) * sample_rate / SEARCH_RATE - 1) > 1e-6:
@@ -108,7 +108,7 @@ def _to_search_rate(iq: np.ndarray, sample_rate: float, centre_offset_hz: float)
 
 def _pss_replicas() -> np.ndarray:
   """(3, 128) unit-energy time-domain PSS symbols (no CP) at 1.92 Msps."""
-  spectrum = np.zeros((3, _N), np.complex64)
+  spectrum = np.zeros((3, FFT_SIZE), np.complex64)
   spectrum[:, _SYNC_BINS] = np.stack([sequences.lte_pss(i) for i in range(3)])
   replicas = np.fft.ifft(spectrum, axis=1)
   return (replicas / np.linalg.norm(replicas, axis=1, keepdims=True)).astype(np.complex64)
@@ -117,19 +117,19 @@ def _pss_replicas() -> np.ndarray:
 def _window_energy(x: np.ndarray) -> np.ndarray:
   """Energy of every 128-sample window (len(x) - 127 values)."""
   c = np.concatenate([[0.0], np.cumsum(np.abs(x.astype(np.complex128)) ** 2)])
-  return np.maximum(c[_N:] - c[:-_N], 1e-30)
+  return np.maximum(c[FFT_SIZE:] - c[:-FFT_SIZE], 1e-30)
 
 
 def _pss_metrics(x: np.ndarray, cfos_hz) -> np.ndarray:
   """(len(cfos), 3, len(x) - 127) normalised PSS correlation of every window, per CFO and N_ID2."""
-  valid = len(x) - _N + 1
+  valid = len(x) - FFT_SIZE + 1
   nfft = scipy.fft.next_fast_len(len(x))
   # Narrowing to the central subcarriers keeps data and noise outside the PSS out of the normalisation.
   taps = scipy.signal.firwin(33, 560e3, fs=SEARCH_RATE).astype(np.float32)
   narrow = np.convolve(x, taps, mode='same').astype(np.complex64)
   spectrum = scipy.fft.fft(narrow, nfft)
   energy = _window_energy(narrow)
-  n = np.arange(_N)
+  n = np.arange(FFT_SIZE)
   out = np.empty((len(cfos_hz), 3, valid), np.float32)
   for i, cfo in enumerate(cfos_hz):  # a CFO f makes the PSS r[n]·exp(j2πfn/fs): correlate with that
     replicas = _pss_replicas() * np.exp(2j * np.pi * cfo * n / SEARCH_RATE)
@@ -152,7 +152,7 @@ def _cp_cfo(x: np.ndarray) -> float:
   """CFO in (-7.5, 7.5] kHz from the cyclic prefixes, without the timing: x[t]·conj(x[t+128]) summed at each
   position of the 0.5 ms slot peaks where the CPs are; those positions, weighted by their magnitude, give the
   phase -2π·f·128/fs."""
-  prod = x[:-_N] * np.conj(x[_N:])
+  prod = x[:-FFT_SIZE] * np.conj(x[FFT_SIZE:])
   n = len(prod) // _SLOT * _SLOT
   if n == 0:
     return 0.0
@@ -160,7 +160,7 @@ def _cp_cfo(x: np.ndarray) -> float:
   smoothed = np.convolve(np.concatenate([per_position, per_position[:_CP_SPAN - 1]]), np.ones(_CP_SPAN), 'valid')
   strong = np.abs(smoothed) >= 0.5 * np.abs(smoothed).max()  # the CP positions; elsewhere data self-noise
   total = np.sum(smoothed[strong] * np.abs(smoothed[strong]))
-  return float(-np.angle(total) * SEARCH_RATE / (2 * np.pi * _N))
+  return float(-np.angle(total) * SEARCH_RATE / (2 * np.pi * FFT_SIZE))
 
 
 @functools.lru_cache(maxsize=3)
@@ -171,7 +171,7 @@ def _sss_candidates(n_id2: int) -> np.ndarray:
 
 
 def _subcarriers(x: np.ndarray, starts: np.ndarray, bins: np.ndarray) -> np.ndarray:
-  return np.fft.fft(x[starts[:, None] + np.arange(_N)], axis=1)[:, bins]
+  return np.fft.fft(x[starts[:, None] + np.arange(FFT_SIZE)], axis=1)[:, bins]
 
 
 def _decode_sss(x: np.ndarray, pss_positions: np.ndarray, n_id2: int) -> dict:
@@ -182,11 +182,11 @@ def _decode_sss(x: np.ndarray, pss_positions: np.ndarray, n_id2: int) -> dict:
   for cp in CP_LAYOUTS:
     for duplex, where in SYNC_POSITIONS.items():
       distance = useful_start(cp, *where['pss']) - useful_start(cp, *where['sss'])
-      index = np.flatnonzero((pss_positions - distance - _FFT_BACKOFF >= 0)
-                             & (pss_positions - _FFT_BACKOFF + _N <= len(x)))
+      index = np.flatnonzero((pss_positions - distance - FFT_BACKOFF >= 0)
+                             & (pss_positions - FFT_BACKOFF + FFT_SIZE <= len(x)))
       if len(index) == 0:
         continue
-      pos = pss_positions[index] - _FFT_BACKOFF
+      pos = pss_positions[index] - FFT_BACKOFF
       h = _subcarriers(x, pos, _SYNC_BINS) * np.conj(sequences.lte_pss(n_id2))  # channel · |PSS|^2
       y = _subcarriers(x, pos - distance, _SYNC_BINS)
       z = y * np.conj(h)  # equalised (matched) SSS, one row per occurrence
@@ -207,7 +207,7 @@ def _decode_sss(x: np.ndarray, pss_positions: np.ndarray, n_id2: int) -> dict:
   return best
 
 
-def _crs_values(ncellid: int, ns: np.ndarray, l: int, cp: str) -> np.ndarray:
+def crs_values(ncellid: int, ns: np.ndarray, l: int, cp: str) -> np.ndarray:
   """(len(ns), 12) RS sequence r_{l,ns}(m') of the 12 central RS positions (TS 36.211 §6.10.1.1)."""
   n_cp = 1 if cp == 'normal' else 0
   c_init = 2**10 * (7 * (ns + 1) + l + 1) * (2 * ncellid + 1) + 2 * ncellid + n_cp
@@ -230,16 +230,16 @@ def _crs_metrics(x: np.ndarray, frame_start: float, ncellid: int, cp: str, duple
   # first two symbols of the DwPTS of subframes 1 and 6 (at least 3 symbols long, Table 4.2-1).
   slots = np.arange(20) if duplex == 'fdd' else np.array([0, 1, 2, 10, 11, 12])
   symbols = (0, 1, per_slot - 3)
-  frames = np.arange(-1, int(np.ceil((len(x) - frame_start) / _FRAME)) + 1)
+  frames = np.arange(-1, int(np.ceil((len(x) - frame_start) / FRAME_SAMPLES)) + 1)
   ns = np.broadcast_to(slots, (len(frames), len(slots))).reshape(-1)
-  starts = frame_start + np.repeat(frames, len(slots))[:, None] * _FRAME + np.array(
+  starts = frame_start + np.repeat(frames, len(slots))[:, None] * FRAME_SAMPLES + np.array(
       [[useful_start(cp, n, l) for l in symbols] for n in ns])
-  starts = np.round(starts).astype(np.int64) - _FFT_BACKOFF
-  ok = np.all((starts >= 0) & (starts + _N <= len(x)), axis=1)
+  starts = np.round(starts).astype(np.int64) - FFT_BACKOFF
+  ok = np.all((starts >= 0) & (starts + FFT_SIZE <= len(x)), axis=1)
   ns, starts = ns[ok], starts[ok]
   if len(ns) == 0:
     return (0.0,) * 4
-  y = np.fft.fft(x[starts[..., None] + np.arange(_N)], axis=-1)[..., _BINS]  # (slot, symbol, 72)
+  y = np.fft.fft(x[starts[..., None] + np.arange(FFT_SIZE)], axis=-1)[..., CENTRAL_BINS]  # (slot, symbol, 72)
   k0 = 6 * np.arange(12) + ncellid % 6
   floor = 0.01 * np.mean(np.abs(y[:, 0, k0]) ** 2, axis=1, keepdims=True) + 1e-30
   # (port, index into `symbols`, v of an even slot, v of an odd slot)
@@ -249,7 +249,7 @@ def _crs_metrics(x: np.ndarray, frame_start: float, ncellid: int, cp: str, duple
     use = np.ones(len(ns), bool) if symbols[i] < 3 or duplex == 'fdd' else ns % 10 != 2  # DwPTS may be 3 long
     v = np.where(ns[use] % 2 == 0, v_even, v_odd)
     k = 6 * np.arange(12)[None, :] + ((v + ncellid % 6) % 6)[:, None]
-    z = np.take_along_axis(y[use, i], k, axis=1) * np.conj(_crs_values(ncellid, ns[use], symbols[i], cp))
+    z = np.take_along_axis(y[use, i], k, axis=1) * np.conj(crs_values(ncellid, ns[use], symbols[i], cp))
     u = z / np.sqrt(np.abs(z) ** 2 + floor[use])
     coherent[port] += np.sum(u[:, 1:] * np.conj(u[:, :-1]))
     pairs[port] += u[:, 1:].size
@@ -282,10 +282,10 @@ def _cell_at(x: np.ndarray, metric: np.ndarray, tau: int, n_id2: int, scale: flo
   sss = _decode_sss(x, positions, n_id2)
   ncellid = 3 * sss['n_id1'] + n_id2
   pss_offset = useful_start(sss['cp'], *SYNC_POSITIONS[sss['duplex']]['pss'])
-  frame_start = (tau + frac + _HALF_FRAME * sss['parity'] - pss_offset) % _FRAME
+  frame_start = (tau + frac + _HALF_FRAME * sss['parity'] - pss_offset) % FRAME_SAMPLES
   crs = _crs_metrics(x, frame_start, ncellid, sss['cp'], sss['duplex'])
   return dict(ncellid=ncellid, n_id1=sss['n_id1'], n_id2=n_id2, duplex=sss['duplex'], cp=sss['cp'],
-              frame_start=int(round(frame_start * scale)) % int(round(_FRAME * scale)),
+              frame_start=int(round(frame_start * scale)) % int(round(FRAME_SAMPLES * scale)),
               cfo_hz=float(cfo + sss['cfo_residual']), pss_metric=float(b), sss_metric=sss['sss_metric'],
               num_ports=_num_ports(crs), crs_metrics=crs)
 
@@ -315,7 +315,7 @@ def detect_lte_cells(iq: np.ndarray, sample_rate: float, *, centre_offset_hz: fl
   cfos = np.atleast_1d(np.asarray(cfo_search_hz, np.float64))
   if len(cfos) == 0 or not np.all(np.isfinite(cfos)) or np.any(np.abs(cfos) > SEARCH_RATE / 4):
     raise ValueError(f'cfo_search_hz must be finite offsets within ±480 kHz, got {cfo_search_hz!r}')
-  x = _to_search_rate(iq, sample_rate, centre_offset_hz)
+  x = to_search_rate(iq, sample_rate, centre_offset_hz)
   if len(x) < _HALF_FRAME + 2 * _SLOT:
     raise ValueError(f'iq must hold at least 6 ms ({int(6e-3 * sample_rate)} samples), got {len(iq)}')
   scale = sample_rate / SEARCH_RATE
