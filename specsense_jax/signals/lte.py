@@ -1,8 +1,9 @@
 """LTE FDD or TDD downlink (TS 36.211 / TS 36.101): resource grid with PSS, SSS, CRS, PBCH, PCFICH, PHICH, PDCCH
 and PDSCH on 1, 2 or 4 antenna ports, OFDM-modulated at the requested sample rate.
 
-PBCH, PDCCH and PDSCH carry random data symbols (the load the spectrogram sees); the reference and
-synchronization signals, the PCFICH and the PHICH are bit-exact. Control-region helpers live in `lte_control`,
+The PBCH carries the cell's coded MIB (bandwidth, PHICH N_g, SFN, port count; `lte_pbch`); PDCCH and PDSCH
+carry random data symbols (the load the spectrogram sees); the reference and synchronization signals, the PCFICH
+and the PHICH are bit-exact. Control-region helpers live in `lte_control`,
 the traffic of the 'idle'..'heavy' loads in `lte_traffic`.
 """
 
@@ -15,6 +16,7 @@ import numpy as np
 from specsense_jax import portable_math
 from specsense_jax.signals import counter_rng
 from specsense_jax.signals import lte_control
+from specsense_jax.signals import lte_pbch
 from specsense_jax.signals import lte_tdd
 from specsense_jax.signals import lte_traffic
 from specsense_jax.signals import ofdm
@@ -182,7 +184,7 @@ def lte_port_rows(ncellid: int, n_rb: int, num_subframes: int, key: int, *, cfi:
                   phich=None, pdsch_rbs: np.ndarray | None = None, modulation: str = 'qpsk', first_subframe: int = 0,
                   channels=ALL_CHANNELS, duplex: str = 'fdd', ul_dl_config: int = 2,
                   special_subframe_config: int = 7, num_ports: int = 1, crs_boost_db: float = 0.0,
-                  pdcch_cces: np.ndarray | None = None, si_rbs: np.ndarray | None = None) -> tuple:
+                  pdcch_cces: np.ndarray | None = None, si_rbs: np.ndarray | None = None, sfn0: int = 0) -> tuple:
   """The row builders of the resource grid of each antenna port (14·num_subframes rows, 12·n_rb subcarriers).
 
   Args:
@@ -202,11 +204,12 @@ def lte_port_rows(ncellid: int, n_rb: int, num_subframes: int, key: int, *, cfi:
     special_subframe_config: TDD special subframe configuration 0..9, normal CP (Table 4.2-1); ignored for FDD.
     num_ports: cell-specific RS antenna ports, 1, 2 or 4. The CRS of each port sits on its own REs (§6.10.1.2),
       which no port uses for anything else; PSS/SSS go on port 0; PCFICH and PHICH are transmit-diversity
-      precoded (§6.3.4.3, §6.9.2); PBCH, PDCCH and PDSCH carry independent random symbols on each port at
-      1/num_ports of the RE power.
+      precoded (§6.3.4.3, §6.9.2), and so is the PBCH (its coded MIB, TS 36.211 §6.6); PDCCH and PDSCH carry
+      independent random symbols on each port at 1/num_ports of the RE power.
     crs_boost_db: CRS EPRE over the data EPRE, dB.
     pdcch_cces: (num_subframes, >= N_CCE) bool, the CCEs of the DCIs sent; default the whole PDCCH region.
     si_rbs: (num_subframes, n_rb) bool, RBs of QPSK PDSCH (system information, paging); default none.
+    sfn0: system frame number of the radio frame holding the first subframe (the PBCH's SFN counts from it).
 
   Returns:
     One builder per port: rows(symbol_indices, values=True) -> complex64 rows (or, with values=False, a bool map
@@ -233,6 +236,17 @@ def lte_port_rows(ncellid: int, n_rb: int, num_subframes: int, key: int, *, cfi:
       pdcch_map[i, t['cce_res'][sf][np.flatnonzero(pdcch_cces[i, :t['n_cce'][sf]])].reshape(-1)] = True
     pdcch_map = pdcch_map.reshape(num_subframes, 3, n_sc)
   scale = None if num_ports == 1 else np.float32(1 / np.sqrt(num_ports))
+  if not 0 <= sfn0 < 1024:
+    raise ValueError(f'sfn0 must be a system frame number 0..1023, got {sfn0!r}')
+
+  @functools.lru_cache(maxsize=8)
+  def pbch_rows(sfn: int) -> np.ndarray:
+    """(num_ports, 4, n_sc) the PBCH of the radio frame numbered `sfn` in symbols 7..10 of subframe 0."""
+    mib = lte_pbch.Mib(n_rb, 'normal', phich_ng, sfn=sfn % 1024, num_ports=num_ports)
+    out = np.zeros((num_ports, 4, n_sc), np.complex64)
+    out[:, t['pbch'][7:11]] = lte_pbch.pbch_symbols(mib, ncellid)  # subcarrier first, then symbol
+    return out
+
   boost = None if crs_boost_db == 0 else np.float32(portable_math.db_to_amplitude(crs_boost_db))
 
   def make(port: int):
@@ -248,7 +262,7 @@ def lte_port_rows(ncellid: int, n_rb: int, num_subframes: int, key: int, *, cfi:
       """(mask, modulation) of the random-data channels in the rows of `symbols`."""
       masks = []
       if 'pbch' in channels:
-        masks.append((t['pbch'][l] & (sf == 0)[:, None], 'qpsk'))
+        masks.append((t['pbch'][l] & (sf == 0)[:, None], 'pbch'))
       if 'pdcch' in channels and pdcch_map is None:
         masks.append((t['pdcch'][sf, l], 'qpsk'))
       elif 'pdcch' in channels:
@@ -285,7 +299,11 @@ def lte_port_rows(ncellid: int, n_rb: int, num_subframes: int, key: int, *, cfi:
       out = source[sf, l]
       re_index = symbols[:, None] * n_sc + np.arange(n_sc) + port * _PORT_STRIDE if values else None
       for mask, mod in masks_of(symbols, i, l, sf):
-        if not values:
+        if mod == 'pbch':  # with 4 ports each SFBC pair uses two of them: activity from the values
+          for r in np.flatnonzero(mask.any(axis=1)):
+            pbch = pbch_rows(int(sfn0 + (first_subframe + i[r]) // 10) % 1024)[port, l[r] - 7, mask[r]]
+            out[r, mask[r]] = pbch if values else pbch != 0
+        elif not values:
           out[mask] = True
         elif scale is None:
           out[mask] = counter_rng.qam(key, re_index[mask], mod)
@@ -407,7 +425,8 @@ def lte_source(bandwidth_mhz: float, *, ncellid: int, seed, duration_s: float = 
     plan = dict(pdsch_rbs=schedule.pdsch_rbs, si_rbs=schedule.si_rbs, pdcch_cces=schedule.pdcch_cces)
     extra = dict(crs_boost_db=cell.crs_boost_db, sfn0=cell.sfn0, pdsch_share=schedule.pdsch_share)
   builders = lte_port_rows(int(ncellid), n_rb, num_subframes, counter_rng.key_from(data_seq), cfi=cfi,
-                           modulation=modulation, crs_boost_db=crs_boost_db or 0.0, **plan, **cell_kwargs)
+                           modulation=modulation, crs_boost_db=crs_boost_db or 0.0, sfn0=extra.get('sfn0', 0),
+                           **plan, **cell_kwargs)
   params = {'standard': 'LTE', 'bandwidth_mhz': float(bandwidth_mhz), 'n_rb': n_rb, 'ncellid': int(ncellid),
             'rmc': rmc, 'modulation': modulation, 'load': load, 'cfi': cfi}
   if duplex == 'tdd':  # FDD params stay as they were (they are stored with existing datasets)

@@ -16,6 +16,7 @@ import functools
 
 import numpy as np
 
+from specsense_jax.signals import lte_control
 from specsense_jax.signals import sequences
 
 MIB_BITS = 24
@@ -208,30 +209,11 @@ def pbch_bits(mib: Mib, ncellid: int, cp: str = 'normal') -> np.ndarray:
   return (rate_match(conv_encode(block), e) ^ scrambling(ncellid, cp)).reshape(4, e // 4)
 
 
-def transmit_diversity(symbols: np.ndarray, num_ports: int) -> np.ndarray:
-  """(num_ports, M) precoded symbols of TS 36.211 §6.3.3.3/§6.3.4.3 (SFBC; with four ports pairs alternate
-  between ports 0/2 and 1/3); one port: the symbols themselves."""
-  d = np.asarray(symbols, np.complex128)
-  if num_ports == 1:
-    return d[None]
-  if num_ports not in (2, 4) or len(d) % num_ports:
-    raise ValueError(f'num_ports={num_ports!r} with {len(d)} symbols: 1, 2 or 4 ports, a multiple of them')
-  y = np.zeros((num_ports, len(d)), np.complex128)
-  first, second = d[0::2], d[1::2]
-  pairs = [(0, 1)] if num_ports == 2 else [(0, 2), (1, 3)]
-  for p, (a, b) in enumerate(pairs):
-    take = slice(p, None, len(pairs))  # with four ports, pair i goes to ports (0, 2) for even i, (1, 3) for odd
-    idx = np.arange(len(first))[take]
-    y[a, 2 * idx], y[a, 2 * idx + 1] = first[idx], second[idx]
-    y[b, 2 * idx], y[b, 2 * idx + 1] = -np.conj(second[idx]), np.conj(first[idx])
-  return y / np.sqrt(2)
-
-
 def pbch_symbols(mib: Mib, ncellid: int, cp: str = 'normal') -> np.ndarray:
   """(num_ports, E/8) precoded QPSK symbols of the radio frame whose SFN is `mib.sfn`, in the order they map to
   the PBCH resource elements (TS 36.211 §6.6.4: subcarrier first, then symbol, CRS of four ports skipped)."""
   bits = pbch_bits(mib, ncellid, cp)[mib.sfn % 4]
-  return transmit_diversity(sequences.qpsk_from_bits(bits), mib.num_ports)
+  return lte_control.transmit_diversity(sequences.qpsk_from_bits(bits), mib.num_ports)
 
 
 def decode_pbch_frame(soft_bits: np.ndarray, ncellid: int, cp: str = 'normal') -> Mib | None:

@@ -66,20 +66,6 @@ def test_viterbi_corrects_errors():
     np.testing.assert_array_equal(lte_pbch.viterbi_tail_biting(soft), bits)
 
 
-def test_transmit_diversity_is_sfbc():
-  d = np.exp(1j * np.pi / 4 * np.arange(1, 9, 2))[[0, 1, 2, 3, 1, 0, 3, 2]]
-  two = lte_pbch.transmit_diversity(d, 2) * np.sqrt(2)
-  np.testing.assert_allclose(two[0], d)
-  np.testing.assert_allclose(two[1, 0::2], -np.conj(d[1::2]))
-  np.testing.assert_allclose(two[1, 1::2], np.conj(d[0::2]))
-  four = lte_pbch.transmit_diversity(d, 4) * np.sqrt(2)
-  # TS 36.211 §6.3.4.3: symbols 4i, 4i+1 on ports 0 and 2; 4i+2, 4i+3 on ports 1 and 3
-  np.testing.assert_allclose(four[0], [d[0], d[1], 0, 0, d[4], d[5], 0, 0])
-  np.testing.assert_allclose(four[2], [-np.conj(d[1]), np.conj(d[0]), 0, 0, -np.conj(d[5]), np.conj(d[4]), 0, 0])
-  np.testing.assert_allclose(four[1], [0, 0, d[2], d[3], 0, 0, d[6], d[7]])
-  np.testing.assert_allclose(four[3], [0, 0, -np.conj(d[3]), np.conj(d[2]), 0, 0, -np.conj(d[7]), np.conj(d[6])])
-
-
 @pytest.mark.parametrize('cp', ['normal', 'extended'])
 @pytest.mark.parametrize('num_ports', [1, 2, 4])
 def test_encode_then_decode_every_frame_of_the_sfn_cycle(cp, num_ports):
