@@ -138,6 +138,12 @@ def _pss_metrics(x: np.ndarray, cfos_hz) -> np.ndarray:
   return out
 
 
+def pss_peak(x: np.ndarray, cfos_hz) -> float:
+  """The strongest normalised PSS correlation of `x` (1.92 Msps, centred on a candidate carrier), folded over
+  5 ms half-frames, over the frequency offsets `cfos_hz` and N_ID2: 0..1, near 1 for a clean PSS."""
+  return float(_fold(_pss_metrics(np.asarray(x, np.complex64), cfos_hz)).max())
+
+
 def _fold(metric: np.ndarray, period: int = _HALF_FRAME) -> np.ndarray:
   """Mean over periods of metric[..., t] at each t mod period (the PSS repeats every 5 ms)."""
   reps = -(-metric.shape[-1] // period)
