@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 # name -> "module:function"; imported lazily so one stage's heavy imports never slow another.
 BENCHMARKS: dict[str, str] = {
+    'cellsearch': 'specsense_jax.benchmarks.cellsearch:run',
     'devices': 'specsense_jax.benchmarks.devices:run',
     'generation': 'specsense_jax.benchmarks.generation:run',
     'models': 'specsense_jax.benchmarks.models:run',
