@@ -44,12 +44,16 @@ class LteCarrier:
       the capture's centre frequency was given.
     cell: the cell search's result at that centre (cell ID, duplex, CP, frame timing, CFO, ports).
     mibs: the MIB of every radio frame that decoded.
-    ul_dl_config: TDD uplink-downlink configuration (Table 4.2-2) from the subframe energy; None for FDD.
+    ul_dl_config: TDD uplink-downlink configuration (Table 4.2-2) from the subframe energy; None for FDD or
+      when the recording is shorter than a frame from the frame start.
+    special_subframe_configs: the TDD special subframe configurations (Table 4.2-1) whose DwPTS fits the
+      symbol power of subframe 1; () for FDD or when unknown.
   """
   centre_offset_hz: float
   cell: lte_receiver.LteCell
   mibs: tuple[lte_mib.DecodedMib, ...]
   ul_dl_config: int | None = None
+  special_subframe_configs: tuple[int, ...] = ()
 
   @property
   def n_rb(self) -> int:
@@ -192,16 +196,16 @@ def _carrier_at(iq: np.ndarray, sample_rate: float, offset: float) -> LteCarrier
   mibs = lte_mib.decode_mib(iq, sample_rate, cell, centre_offset_hz=offset)
   if not mibs:
     return None
-  config = None
+  config, special = None, ()
   if cell.duplex == 'tdd':
-    half = mibs[0].mib.bandwidth_rb * 90e3
-    band = _band_only(iq, sample_rate, offset, half)
+    band = _band_only(iq, sample_rate, offset, mibs[0].mib.bandwidth_rb * 90e3)
     try:
       config, _ = lte_receiver.guess_ul_dl_config(lte_receiver.tdd_subframe_energy(band, sample_rate,
                                                                                     cell.frame_start))
+      _, special = lte_receiver.guess_dwpts_symbols(band, sample_rate, cell.frame_start)
     except ValueError:  # shorter than a frame from its start: the configuration stays unknown
-      config = None
-  return LteCarrier(offset, cell, tuple(mibs), config)
+      pass
+  return LteCarrier(offset, cell, tuple(mibs), config, special)
 
 
 def _band_only(iq: np.ndarray, sample_rate: float, offset: float, half_width: float) -> np.ndarray:
