@@ -46,7 +46,7 @@ def _trial(seed: int, snr_db: float) -> tuple[bool, bool, float]:
 
   def right(d: lte_mib.DecodedMib) -> bool:
     index = int(round((d.frame_start - pad) / frame))
-    return d.mib == lte_pbch.Mib(lte.n_rb_for(bandwidth), 'normal', 1, sfn=wave.params['sfn0'] + index,
+    return d.mib == lte_pbch.Mib(lte.n_rb_for(bandwidth), 'normal', 1, sfn=(wave.params['sfn0'] + index) % 1024,
                                  num_ports=ports)
   return found, found and any(right(d) for d in decoded), elapsed
 

@@ -3,8 +3,8 @@ radio frame's PBCH is equalised from the cell-specific reference signals and dec
 
 Everything runs at 1.92 Msps on the 72 central subcarriers, as the cell search does. Per radio frame: the four
 PBCH symbols (slot 1 of subframe 0) and the CRS around them are transformed; each port's channel comes from its
-RS (least squares, interpolated linearly over frequency, and for ports 0/1 linearly in time between the RS
-symbols before and after the PBCH); one, two and four ports are tried (the CRC mask tells which is right), the
+RS (least squares, interpolated linearly over frequency, and for ports 0/1 linearly in time between the RS in
+the first PBCH symbol and the one after the PBCH); one, two and four ports are tried (the CRC mask tells which is right), the
 transmit-diversity pairs combined by their channels, and the QPSK soft bits decoded.
 """
 
@@ -18,7 +18,6 @@ from specsense_jax.signals import channel
 from specsense_jax.signals import lte_pbch
 from specsense_jax.signals import lte_receiver
 
-_SLOT = lte_receiver.FRAME_SAMPLES // 20
 _PBCH_SYMBOLS = 4  # symbols 0..3 of slot 1 of subframe 0 (TS 36.211 §6.6.4)
 
 
@@ -27,8 +26,8 @@ class DecodedMib:
   """A MIB decoded from one radio frame of a recording.
 
   Attributes:
-    frame_start: input-rate sample where that radio frame starts (may be negative when the capture starts inside
-      it: its PBCH is then inside the capture).
+    frame_start: input-rate sample where that radio frame starts (negative when the capture starts inside its
+      first slot: its PBCH, in the second slot, is then inside the capture).
     mib: the decoded `lte_pbch.Mib` (its SFN is that frame's).
   """
   frame_start: int
@@ -38,6 +37,7 @@ class DecodedMib:
 def pbch_mask(ncellid: int, cp: str) -> np.ndarray:
   """(4, 72) PBCH resource elements of the central 72 subcarriers in slot 1, symbols 0..3: those not reserved
   for the CRS of ports 0-3 (symbols 0 and 1, and 3 with extended CP; k mod 3 = N_ID mod 3)."""
+  _check_cell(ncellid, cp)
   mask = np.ones((_PBCH_SYMBOLS, 72), bool)
   crs_symbols = (0, 1) if cp == 'normal' else (0, 1, 3)
   for l in crs_symbols:
@@ -45,12 +45,18 @@ def pbch_mask(ncellid: int, cp: str) -> np.ndarray:
   return mask
 
 
+def _check_cell(ncellid: int, cp: str) -> None:
+  if cp not in lte_receiver.CP_LAYOUTS:
+    raise ValueError(f"cp must be 'normal' or 'extended', got {cp!r}")
+  if not 0 <= ncellid < 504:
+    raise ValueError(f'ncellid must be in [0, 503], got {ncellid!r}')
+
+
 def _grid(x: np.ndarray, frame_start: float, cp: str) -> np.ndarray | None:
-  """(symbols of slot 0 and slot 1, 72) subcarriers of subframe 0 of the frame at `frame_start` (1.92 Msps
-  samples), or None when they are not all inside `x`."""
+  """(symbols 0..N_symb-3 of slot 1 of subframe 0, 72): the PBCH symbols and the CRS symbols around them, of the
+  frame at `frame_start` (1.92 Msps samples), or None when they are not all inside `x`."""
   per_slot = len(lte_receiver.CP_LAYOUTS[cp])
-  starts = np.array([frame_start + lte_receiver.useful_start(cp, slot, l) for slot in (0, 1)
-                     for l in range(per_slot)])
+  starts = np.array([frame_start + lte_receiver.useful_start(cp, 1, l) for l in range(per_slot - 2)])
   starts = np.round(starts).astype(np.int64) - lte_receiver.FFT_BACKOFF
   if starts[0] < 0 or starts[-1] + lte_receiver.FFT_SIZE > len(x):
     return None
@@ -59,21 +65,22 @@ def _grid(x: np.ndarray, frame_start: float, cp: str) -> np.ndarray | None:
 
 
 def _ls_estimate(grid: np.ndarray, ncellid: int, cp: str, port: int, ns: int, l: int) -> np.ndarray:
-  """(72,) channel of `port` from its RS in symbol `l` of slot `ns`, linear over frequency between RS."""
-  per_slot = len(lte_receiver.CP_LAYOUTS[cp])
+  """(72,) channel of `port` from its RS in symbol `l` of slot `ns` (= 1: the grid's slot), linear over
+  frequency between RS (TS 36.211 §6.10.1.2, either CP; `lte.crs` covers the normal CP only)."""
   if port < 2:
     v = (0 if l == 0 else 3) if port == 0 else (3 if l == 0 else 0)
   else:
     v = 3 * (ns % 2) if port == 2 else 3 + 3 * (ns % 2)
   k = 6 * np.arange(12) + (v + ncellid % 6) % 6
   rs = lte_receiver.crs_values(ncellid, np.array([ns]), l, cp)[0]
-  h = grid[ns * per_slot + l, k] / rs
+  h = grid[l, k] / rs
   grid_k = np.arange(72)
   return np.interp(grid_k, k, h.real) + 1j * np.interp(grid_k, k, h.imag)
 
 
 def _channels(grid: np.ndarray, ncellid: int, cp: str, num_ports: int) -> np.ndarray:
-  """(num_ports, 4, 72) channel of each port on the PBCH symbols."""
+  """(num_ports, 4, 72) channel of each port on the PBCH symbols: ports 0/1 from their RS in the first PBCH
+  symbol and in symbol N_symb-3, linear in time between; ports 2/3 from their RS in the second PBCH symbol."""
   per_slot = len(lte_receiver.CP_LAYOUTS[cp])
   late = per_slot - 3  # the second RS symbol of ports 0/1
   out = np.zeros((num_ports, _PBCH_SYMBOLS, 72), np.complex128)
@@ -91,9 +98,8 @@ def _channels(grid: np.ndarray, ncellid: int, cp: str, num_ports: int) -> np.nda
 def pbch_soft_bits(grid: np.ndarray, ncellid: int, cp: str, num_ports: int) -> np.ndarray:
   """The E/4 soft bits (positive for 0) of one frame's PBCH from its subframe-0 grid, combined for `num_ports`
   transmit-diversity ports (maximum-ratio for one port, SFBC pairs otherwise)."""
-  per_slot = len(lte_receiver.CP_LAYOUTS[cp])
   mask = pbch_mask(ncellid, cp)
-  r = grid[per_slot:per_slot + _PBCH_SYMBOLS][mask]  # RE order: subcarrier first, then symbol
+  r = grid[:_PBCH_SYMBOLS][mask]  # RE order: subcarrier first, then symbol
   h = _channels(grid, ncellid, cp, num_ports)[:, mask]
   if num_ports == 1:
     d = np.conj(h[0]) * r
@@ -136,8 +142,8 @@ def decode_mib(iq: np.ndarray, sample_rate: float, cell: lte_receiver.LteCell, *
       continue
     for num_ports in (1, 2, 4):
       mib = lte_pbch.decode_pbch_frame(pbch_soft_bits(grid, cell.ncellid, cell.cp, num_ports), cell.ncellid,
-                                       cell.cp)
-      if mib is not None and mib.num_ports == num_ports:
+                                       cell.cp, num_ports=num_ports)
+      if mib is not None:
         decoded.append(DecodedMib(int(round(frame_start * scale)), mib))
         break
   return decoded

@@ -93,6 +93,8 @@ def parse_mib(bits: np.ndarray, *, sfn_lsbs: int = 0, num_ports: int = 1) -> Mib
   """The `Mib` of 24 payload bits (the inverse of `mib_bits`); the SFN's two LSBs and the port count come from
   the decoding. A `dl-Bandwidth` code beyond n100 raises ValueError."""
   bits = np.asarray(bits).astype(int)
+  if bits.shape != (MIB_BITS,):
+    raise ValueError(f'MIB bits: {MIB_BITS} expected, got shape {bits.shape}')
   code = _from_bits(bits[:3])
   if code >= len(DL_BANDWIDTHS_RB):
     raise ValueError(f'MIB dl-Bandwidth code {code}: only 0..5 (n6..n100) exist')
@@ -197,6 +199,10 @@ def rate_match(coded: np.ndarray, e: int) -> np.ndarray:
 
 def scrambling(ncellid: int, cp: str = 'normal') -> np.ndarray:
   """c(i) over the M_bit bits of four radio frames, c_init = N_ID^cell (TS 36.211 §6.6.1)."""
+  if cp not in PBCH_BITS:
+    raise ValueError(f"cp must be 'normal' or 'extended', got {cp!r}")
+  if not 0 <= ncellid < 504:
+    raise ValueError(f'ncellid must be in [0, 503], got {ncellid!r}')
   return sequences.gold_sequence(ncellid, PBCH_BITS[cp]).astype(np.uint8)
 
 
@@ -216,15 +222,17 @@ def pbch_symbols(mib: Mib, ncellid: int, cp: str = 'normal') -> np.ndarray:
   return lte_control.transmit_diversity(sequences.qpsk_from_bits(bits), mib.num_ports)
 
 
-def decode_pbch_frame(soft_bits: np.ndarray, ncellid: int, cp: str = 'normal') -> Mib | None:
+def decode_pbch_frame(soft_bits: np.ndarray, ncellid: int, cp: str = 'normal', *,
+                      num_ports: int | None = None) -> Mib | None:
   """Decodes one radio frame's PBCH soft bits (E/4 values in RE order, positive for bit 0).
 
   Each of the four scrambling phases (SFN mod 4) is descrambled, the repetitions combined and Viterbi-decoded;
-  the first phase whose CRC matches a port mask gives the `Mib` (SFN LSBs from the phase, ports from the mask).
+  the first phase whose CRC matches a port mask (only that of `num_ports` when given: the count the soft bits
+  were combined for) and whose MIB is valid gives the `Mib` (SFN LSBs from the phase, ports from the mask).
   Returns None when no phase and mask pass.
   """
   soft_bits = np.asarray(soft_bits, np.float64)
-  e = PBCH_BITS[cp]
+  e = len(scrambling(ncellid, cp))  # checks cp and ncellid
   if soft_bits.shape != (e // 4,):
     raise ValueError(f'soft_bits: {e // 4} values for {cp} CP, got shape {soft_bits.shape}')
   c = scrambling(ncellid, cp).reshape(4, e // 4)
@@ -235,10 +243,10 @@ def decode_pbch_frame(soft_bits: np.ndarray, ncellid: int, cp: str = 'normal') -
     combined = np.bincount(positions, weights=descrambled, minlength=3 * num_bits).reshape(3, num_bits)
     block = viterbi_tail_biting(combined)
     mask = crc16(block[:MIB_BITS]) ^ block[MIB_BITS:]
-    for ports in (1, 2, 4):
+    for ports in (1, 2, 4) if num_ports is None else (num_ports,):
       if np.array_equal(mask, port_mask(ports)):
         try:
           return parse_mib(block[:MIB_BITS], sfn_lsbs=phase, num_ports=ports)
-        except ValueError:
-          return None
+        except ValueError:  # a CRC passed by chance on a dl-Bandwidth code that does not exist
+          continue
   return None

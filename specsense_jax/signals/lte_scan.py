@@ -89,7 +89,7 @@ def occupied_bands(iq: np.ndarray, sample_rate: float, *, threshold_db: float = 
   floor = np.percentile(level, 3)
   above = level > floor * portable_math.db_to_power(threshold_db)
   gap = int(round(360e3 / (sample_rate / len(psd))))
-  below = np.flatnonzero(np.diff(np.r_[1, (~above).astype(np.int8), 1]))
+  below = np.flatnonzero(np.diff(np.r_[0, (~above).astype(np.int8), 0]))
   for a, b in zip(below[0::2], below[1::2]):  # runs of bins below the threshold: short inner ones bridged
     if 0 < a and b < len(above) and b - a <= gap:
       above[a:b] = True
@@ -158,14 +158,17 @@ def find_lte_carriers(iq: np.ndarray, sample_rate: float, *, center_frequency: f
                      f'{len(iq) / sample_rate * 1e3:.2f} ms')
   prescreen = _Prescreen(iq, sample_rate)
   pending = occupied_bands(iq, sample_rate)
-  # The whole span last: a carrier filling it leaves no noise floor to find its band against (band-3 take 2).
-  pending.append((-sample_rate / 2, sample_rate / 2))
   found: list[LteCarrier] = []
   tried: set[int] = set()
-  while pending and len(found) < max_carriers:
+  whole_span_tried = False
+  while len(found) < max_carriers:
+    if not pending:
+      # Nothing found in the bands: a carrier filling the span leaves no noise floor to find its band
+      # against (band-3 take 2), so the whole span is searched once.
+      if found or whole_span_tried:
+        break
+      pending, whole_span_tried = [(-sample_rate / 2, sample_rate / 2)], True
     band = pending.pop(0)
-    if found and band == (-sample_rate / 2, sample_rate / 2):
-      break
     carrier = None
     for candidates in _candidate_sets(band, center_frequency, sample_rate):
       candidates = [c for c in candidates if int(round(c)) not in tried]
@@ -194,7 +197,7 @@ def _carrier_at(iq: np.ndarray, sample_rate: float, offset: float) -> LteCarrier
   except ValueError:  # too short for this search
     return None
   mibs = lte_mib.decode_mib(iq, sample_rate, cell, centre_offset_hz=offset)
-  if not mibs:
+  if not mibs or not _consistent(mibs, sample_rate):
     return None
   config, special = None, ()
   if cell.duplex == 'tdd':
@@ -206,6 +209,18 @@ def _carrier_at(iq: np.ndarray, sample_rate: float, offset: float) -> LteCarrier
     except ValueError:  # shorter than a frame from its start: the configuration stays unknown
       pass
   return LteCarrier(offset, cell, tuple(mibs), config, special)
+
+
+def _consistent(mibs: list[lte_mib.DecodedMib], sample_rate: float) -> bool:
+  """Whether the frames' MIBs tell one cell: the same bandwidth, PHICH and ports, and SFNs that count with the
+  frames (a CRC passed by chance, about 1e-4 per frame, would break this when two or more frames decode)."""
+  first = mibs[0]
+  frame = sample_rate * 0.01
+  for d in mibs[1:]:
+    step = int(round((d.frame_start - first.frame_start) / frame))
+    if dataclasses.replace(d.mib, sfn=(d.mib.sfn - step) % 1024) != first.mib:
+      return False
+  return True
 
 
 def _band_only(iq: np.ndarray, sample_rate: float, offset: float, half_width: float) -> np.ndarray:

@@ -18,9 +18,9 @@ from specsense_jax.training import checkpoints
 def test_shipped_models_segment_unseen_frames(name, mode):
   trained = trained_models.load(name)
   assert trained.name == name and trained.image_size == 128 and trained.spectrogram_mode == mode
-  # seeds far from the dataset's: frames the model never saw
-  examples = [synthetic.make_example(10_000_000 + i, image_config=synthetic.ImageConfig(spectrogram_mode=mode))
-              for i in range(6)]
+  # seeds far from the dataset's: frames the model never saw, imaged as predict feeds the model
+  image_config = synthetic.ImageConfig(spectrogram_mode=mode, scaling=trained.image_scaling)
+  examples = [synthetic.make_example(10_000_000 + i, image_config=image_config) for i in range(6)]
   images = np.stack([e['image'] for e in examples]).astype(np.float32) / 255.0
   predicted = np.asarray(jax.jit(trained.model.apply, static_argnames='train')(trained.variables, images,
                                                                                train=False).argmax(-1))

@@ -64,8 +64,8 @@ def test_rs_res_of_a_port_are_empty_on_the_others(num_ports):
     assert np.all(grids[port][rs[port]] != 0)
   # Outside symbol 0 and the PBCH (their REs of 4 ports carry one pair of ports each, SFBC-FSTD) the other REs
   # are used by every port or none, PSS/SSS being on port 0 only.
-  data = ((grids != 0) & ~rs.any(axis=0)).reshape(num_ports, 10, 14, 180)[:, :, 1:]
-  data[:, 0, 6:10] = False  # the PBCH: symbols 7..10 of subframe 0
+  pbch = _port_grids(29, 15, 10, 1, channels=('pbch',))[0] != 0
+  data = ((grids != 0) & ~rs.any(axis=0) & ~pbch).reshape(num_ports, 10, 14, 180)[:, :, 1:]
   pss_sss = (_port_grids(29, 15, 10, 1, channels=('pss', 'sss'))[0] != 0).reshape(10, 14, 180)[:, 1:]
   np.testing.assert_array_equal(data[0] & ~pss_sss, data[-1])
   assert data[-1].sum() > 0.5 * data[-1].size

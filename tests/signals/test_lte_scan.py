@@ -12,24 +12,29 @@ CENTER = 2.6e9  # on the 100 kHz raster
 RATE = 30.72e6
 
 
-def test_two_cells_in_one_recording():
+def test_two_touching_cells_in_one_recording():
+  # 5 MHz at -2.7 MHz (occupied -4.95..-0.45) and 10 MHz at +4.2 MHz (-0.3..+8.7): one band once the 150 kHz gap
+  # is bridged, whose midpoint is neither centre; the first is found against the band's edge, the second in what
+  # is left
   rng = np.random.default_rng(0)
   n = int(0.025 * RATE)
   iq = np.zeros(n, np.complex64)
-  cells = [(5, -8.3e6, 41, 2, dict(duplex='fdd', load='light')),
-           (10, 6.5e6, 250, 1, dict(duplex='tdd', ul_dl_config=1, special_subframe_config=7, load='idle'))]
+  cells = [(5, -2.7e6, 41, 2, dict(duplex='fdd', load='heavy')),
+           (10, 4.2e6, 250, 1, dict(duplex='tdd', ul_dl_config=1, special_subframe_config=7, load='heavy'))]
   for i, (bandwidth, offset, ncellid, ports, options) in enumerate(cells):
     wave = lte.lte_waveform(bandwidth, ncellid=ncellid, seed=i, sample_rate=RATE, duration_s=0.025,
                             num_ports=ports, **options)
     x = channel.apply_channel(wave.iq[:n], RATE, seed=i, model='epa', doppler_hz=5, freq_offset_hz=offset + 2e3)
     iq += np.roll(x / np.sqrt(np.mean(np.abs(x) ** 2)), int(rng.integers(n)))  # its own frame timing
   iq += (rng.normal(size=n) + 1j * rng.normal(size=n)).astype(np.complex64) * np.float32(0.2)
+  (band,) = lte_scan.occupied_bands(iq, RATE)
+  assert band[0] == pytest.approx(-4.95e6, abs=0.2e6) and band[1] == pytest.approx(8.7e6, abs=0.2e6)
   found = lte_scan.find_lte_carriers(iq, RATE, center_frequency=CENTER)
   assert [(c.centre_offset_hz, c.cell.ncellid, c.n_rb, c.cell.num_ports, c.cell.duplex) for c in found] == [
-      (-8.3e6, 41, 25, 2, 'fdd'), (6.5e6, 250, 50, 1, 'tdd')]
+      (-2.7e6, 41, 25, 2, 'fdd'), (4.2e6, 250, 50, 1, 'tdd')]
   assert found[1].ul_dl_config == 1 and found[0].ul_dl_config is None
   assert 7 in found[1].special_subframe_configs and found[0].special_subframe_configs == ()
-  assert found[0].occupied_hz == (-8.3e6 - 2.25e6, -8.3e6 + 2.25e6) and found[1].channel_bandwidth_hz == 10e6
+  assert found[0].occupied_hz == (-2.7e6 - 2.25e6, -2.7e6 + 2.25e6) and found[1].channel_bandwidth_hz == 10e6
   with pytest.raises(ValueError, match='at least 6 ms'):
     lte_scan.find_lte_carriers(iq[:int(0.005 * RATE)], RATE)
 
