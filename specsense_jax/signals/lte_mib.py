@@ -4,8 +4,8 @@ radio frame's PBCH is equalised from the cell-specific reference signals and dec
 Everything runs at 1.92 Msps on the 72 central subcarriers, as the cell search does. Per radio frame: the four
 PBCH symbols (slot 1 of subframe 0) and the CRS around them are transformed; each port's channel comes from its
 RS (least squares, interpolated linearly over frequency, and for ports 0/1 linearly in time between the RS in
-the first PBCH symbol and the one after the PBCH); one, two and four ports are tried (the CRC mask tells which is right), the
-transmit-diversity pairs combined by their channels, and the QPSK soft bits decoded.
+the first PBCH symbol and the one after the PBCH); one, two and four ports are tried (the CRC mask tells which
+is right), the transmit-diversity pairs combined by their channels, and the QPSK soft bits decoded.
 """
 
 from __future__ import annotations
