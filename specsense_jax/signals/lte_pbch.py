@@ -104,13 +104,7 @@ def parse_mib(bits: np.ndarray, *, sfn_lsbs: int = 0, num_ports: int = 1) -> Mib
 
 def crc16(bits: np.ndarray) -> np.ndarray:
   """The 16 parity bits p_0..p_15 of TS 36.212 §5.1.1 (gCRC16; zero initial state, first bit first)."""
-  register = 0
-  for bit in np.asarray(bits).astype(int):
-    feedback = ((register >> 15) & 1) ^ bit
-    register = (register << 1) & 0xFFFF
-    if feedback:
-      register ^= _CRC16
-  return np.array(_to_bits(register, 16), np.uint8)
+  return sequences.crc(bits, _CRC16, 16)
 
 
 def port_mask(num_ports: int) -> np.ndarray:

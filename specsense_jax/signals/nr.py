@@ -84,14 +84,14 @@ def ssb_grid(ncellid: int, ssb_index: int, num_blocks: int, pbch_data: np.ndarra
   block = np.zeros((4, 240), np.complex64)
   block[0, 56:183] = sequences.nr_pss(ncellid % 3)
   block[2, 56:183] = sequences.nr_sss(ncellid)
-  pbch, dmrs = _pbch_masks(ncellid % 4)
+  pbch, dmrs = pbch_masks(ncellid % 4)
   block[pbch] = pbch_data[pbch]
   rows, cols = np.nonzero(dmrs)  # row-major: increasing k within l, then l
   block[rows, cols] = pbch_dmrs(ncellid, ssb_index, num_blocks)
   return block
 
 
-def _pbch_masks(v: int) -> tuple[np.ndarray, np.ndarray]:
+def pbch_masks(v: int) -> tuple[np.ndarray, np.ndarray]:
   """(PBCH data, PBCH DMRS) RE masks of a block; DMRS on k = 4m + v (TS 38.211 Table 7.4.3.1-1)."""
   allocated = np.zeros((4, 240), bool)
   allocated[1] = allocated[3] = True
@@ -242,7 +242,7 @@ class _Ssb:
     for l0, _ in blocks:
       self.block_of[l0:l0 + 4] = l0
     self.index_of = dict(blocks)
-    pbch_data, pbch_dmrs_mask = _pbch_masks(ncellid % 4)
+    pbch_data, pbch_dmrs_mask = pbch_masks(ncellid % 4)
     self.active = pbch_data | pbch_dmrs_mask
     self.active[[0, 2], 56:183] = True
     self._cache = {}

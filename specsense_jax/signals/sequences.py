@@ -76,6 +76,20 @@ def gold_sequence(c_init, length: int) -> np.ndarray:
   return (x2.astype(np.uint8) ^ x1[:length]).astype(np.uint8)
 
 
+def crc(bits: np.ndarray, polynomial: int, width: int) -> np.ndarray:
+  """The `width` parity bits of TS 36.212 / TS 38.212 §5.1: the remainder of the bits (first bit the highest
+  power) times D^width divided by the generator, `polynomial` holding its coefficients below D^width (0x1021
+  for gCRC16, 0xB2B117 for gCRC24C); zero initial register."""
+  top, mask = 1 << (width - 1), (1 << width) - 1
+  register = 0
+  for bit in np.asarray(bits).astype(np.int64):
+    feedback = bool(register & top) ^ bool(bit)
+    register = (register << 1) & mask
+    if feedback:
+      register ^= polynomial
+  return np.array([(register >> (width - 1 - i)) & 1 for i in range(width)], np.uint8)
+
+
 def qpsk_from_bits(bits: np.ndarray) -> np.ndarray:
   """TS 38.211 §5.1.3 QPSK of bit pairs: (1 - 2b(2i) + j(1 - 2b(2i+1))) / sqrt(2)."""
   bits = np.asarray(bits, np.float32)
