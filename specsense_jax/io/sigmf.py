@@ -57,7 +57,8 @@ def write_recording(path: str, iq: np.ndarray, sample_rate: float, *, center_fre
     iq: complex samples; integer datatypes take full scale ±1 (values beyond are clipped with an error).
     sample_rate: samples per second.
     center_frequency: Hz of the capture's centre.
-    annotations: framework-shaped annotations (frequencies relative to the centre).
+    annotations: framework-shaped annotations (frequencies relative to the centre); their `specsense:` keys are
+      written as they are (the declared extension).
     datatype: one of DATATYPES.
     description: core:description.
     extra_global: more global fields.
@@ -105,7 +106,8 @@ def write_metadata(path: str, datatype: str, sample_rate: float, num_samples: in
   for ann in annotations:
     meta.add_annotation(int(ann['sample_start']), int(ann['sample_count']), metadata={
         'core:label': ann['label'], 'core:freq_lower_edge': float(ann['freq_lower_edge'] + center_frequency),
-        'core:freq_upper_edge': float(ann['freq_upper_edge'] + center_frequency)})
+        'core:freq_upper_edge': float(ann['freq_upper_edge'] + center_frequency),
+        **{key: value for key, value in ann.items() if key.startswith('specsense:')}})  # the declared extension
   try:
     meta.validate()
   except Exception as e:  # the sigmf package raises several error types

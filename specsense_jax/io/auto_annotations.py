@@ -1,0 +1,140 @@
+"""Annotations of a recording without a human: LTE and NR cells found on their rasters and proven by their MIB,
+their bands, and the energy nothing explains (Unknown).
+
+- LTE: the MIB's N_RB gives the channel bandwidth (TS 36.101 Table 5.6-1); the label covers the nominal channel
+  band centre ± BW/2 over the whole recording (the band convention), source 'mib'.
+- NR: the carrier holds the SS/PBCH block and, when the MIB has one (k_SSB <= 23), CORESET0 (TS 38.213 §13).
+  When the occupied band around them matches a transmission bandwidth N_RB·12·SCS of TS 38.104 Table 5.3.2-1
+  (within two RBs), the carrier is that channel (source 'spectrum'); otherwise the label covers what is known
+  (block, CORESET0 and the energy joined to them, source 'coreset0' or 'ssb') and Ignore reaches out to the widest
+  channel the band allows at that SCS, since the rest of the carrier cannot be told from noise.
+- Unknown: occupied bands (`lte_scan.occupied_bands`) that no cell explains, less what is Ignore.
+
+Each annotation is framework-shaped (`label`, `freq_lower_edge`/`freq_upper_edge` relative to the centre,
+`sample_start`, `sample_count`) plus `specsense:` fields: `cell_id`, `duplex`, `bandwidth_source`, `confidence`
+(the share of the recording's radio frames whose MIB decoded; 1 for an NR block that decoded), `mib`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from specsense_jax import constants
+from specsense_jax.signals import lte_scan
+from specsense_jax.signals import nr
+from specsense_jax.signals import nr_coreset
+from specsense_jax.signals import nr_raster
+from specsense_jax.signals import nr_scan
+
+_MATCH_RBS = 2  # a transmission bandwidth matches an occupied band within this many RBs
+_MIN_UNKNOWN_HZ = 180e3  # unexplained energy narrower than a resource block is not annotated
+
+
+def _lte_annotations(iq: np.ndarray, sample_rate: float, center_frequency: float) -> list[dict]:
+  try:
+    carriers = lte_scan.find_lte_carriers(iq, sample_rate, center_frequency=center_frequency)
+  except ValueError:  # shorter than an LTE search needs
+    return []
+  frames = max(1, int(len(iq) // (sample_rate * 0.01)))
+  out = []
+  for c in carriers:
+    half = c.channel_bandwidth_hz / 2
+    out.append({'label': 'LTE', 'freq_lower_edge': c.centre_offset_hz - half,
+                'freq_upper_edge': c.centre_offset_hz + half, 'specsense:cell_id': c.cell.ncellid,
+                'specsense:duplex': c.cell.duplex, 'specsense:bandwidth_source': 'mib',
+                'specsense:confidence': min(1.0, len(c.mibs) / frames),
+                'specsense:mib': {'n_rb': c.n_rb, 'sfn': c.mibs[0].mib.sfn, 'ports': c.mibs[0].mib.num_ports,
+                                  'ul_dl_config': c.ul_dl_config}})
+  return out
+
+
+def _coreset0_span(cell: nr_scan.NrCell) -> tuple[float, float] | None:
+  """CORESET0's edges (Hz from the capture centre) from the MIB, or None without one (k_SSB > 23)."""
+  mib = cell.ssb.mib
+  if mib.k_ssb > nr_coreset.MAX_K_SSB:
+    return None
+  row = nr_coreset.coreset0(mib.coreset_zero, cell.scs_khz, mib.scs_common_khz, k_ssb=mib.k_ssb)
+  rb_hz = 12 * mib.scs_common_khz * 1e3
+  # the common RB holding the block's first subcarrier starts k_SSB 15 kHz subcarriers below it (FR1)
+  crb = cell.ssb_offset_hz - 120 * cell.scs_khz * 1e3 - mib.k_ssb * 15e3
+  low = crb - row.offset_rb * rb_hz
+  return low, low + row.n_rb * rb_hz
+
+
+def _nr_annotations(iq: np.ndarray, sample_rate: float, center_frequency: float,
+                    bands: list[tuple[float, float]]) -> list[dict]:
+  out = []
+  for cell in nr_scan.find_nr_cells(iq, sample_rate, center_frequency=center_frequency):
+    scs = cell.scs_khz * 1e3
+    known = [cell.ssb_offset_hz - 120 * scs, cell.ssb_offset_hz + 120 * scs]
+    coreset = _coreset0_span(cell)
+    if coreset is not None:
+      known = [min(known[0], coreset[0]), max(known[1], coreset[1])]
+    joined = list(known)
+    for lo, hi in bands:  # the energy joined to what the cell is known to occupy
+      if lo <= joined[1] and hi >= joined[0]:
+        joined = [min(joined[0], lo), max(joined[1], hi)]
+    fields = {'specsense:cell_id': cell.ncellid, 'specsense:confidence': 1.0,
+              'specsense:mib': {'sfn': cell.ssb.mib.sfn, 'k_ssb': cell.ssb.mib.k_ssb, 'gscn': cell.gscn,
+                                'coreset_zero': cell.ssb.mib.coreset_zero,
+                                'search_space_zero': cell.ssb.mib.search_space_zero}}
+    carrier_scs = cell.ssb.mib.scs_common_khz
+    width = joined[1] - joined[0]
+    rb_hz = 12 * carrier_scs * 1e3
+    bw, n_rb = min(nr.NR_N_RB[carrier_scs].items(), key=lambda item: abs(width - item[1] * rb_hz))
+    if abs(width - n_rb * rb_hz) <= _MATCH_RBS * rb_hz:  # a loaded carrier: its channel
+      half, centre = bw * 1e6 / 2, (joined[0] + joined[1]) / 2
+      out.append({'label': 'NR', 'freq_lower_edge': centre - half, 'freq_upper_edge': centre + half,
+                  'specsense:bandwidth_source': 'spectrum', **fields})
+      continue
+    # CORESET0 bounds what is known; without one, the energy around the block does
+    source = 'coreset0' if coreset is not None else 'ssb'
+    known = known if coreset is not None else joined
+    out.append({'label': 'NR', 'freq_lower_edge': known[0], 'freq_upper_edge': known[1],
+                'specsense:bandwidth_source': source, **fields})
+    widest = max(nr.NR_N_RB[carrier_scs]) * 1e6
+    band_lo, band_hi = (edge - center_frequency for edge in nr_raster.get_band(cell.band).dl_hz)
+    reach = (max(known[1] - widest, band_lo, -sample_rate / 2), min(known[0] + widest, band_hi, sample_rate / 2))
+    for lo, hi in ((reach[0], known[0]), (known[1], reach[1])):
+      if hi > lo:
+        out.append({'label': constants.IGNORE_LABEL, 'freq_lower_edge': lo, 'freq_upper_edge': hi,
+                    'specsense:bandwidth_source': source, 'specsense:cell_id': cell.ncellid})
+  return out
+
+
+def _subtract(bands: list[tuple[float, float]], covered: list[tuple[float, float]]) -> list[tuple[float, float]]:
+  """The parts of `bands` outside every span of `covered`."""
+  out = []
+  for lo, hi in bands:
+    parts = [(lo, hi)]
+    for c_lo, c_hi in covered:
+      parts = [p for a, b in parts for p in ((a, min(b, c_lo)), (max(a, c_hi), b)) if p[1] > p[0]]
+    out += parts
+  return out
+
+
+def annotate(iq: np.ndarray, sample_rate: float, *, center_frequency: float) -> list[dict]:
+  """The automatic annotations of a recording (see the module docstring), each over the whole recording,
+  clipped to the captured band; an empty list when nothing is found."""
+  iq = np.asarray(iq, np.complex64)
+  bands = lte_scan.occupied_bands(iq, sample_rate)
+  annotations = _lte_annotations(iq, sample_rate, center_frequency)
+  annotations += _nr_annotations(iq, sample_rate, center_frequency, bands)
+  labelled = [(a['freq_lower_edge'], a['freq_upper_edge']) for a in annotations
+              if a['label'] != constants.IGNORE_LABEL]
+  # one cell's Ignore never covers another's label
+  annotations = [a if a['label'] != constants.IGNORE_LABEL else {**a, 'freq_lower_edge': lo, 'freq_upper_edge': hi}
+                 for a in annotations for lo, hi in (_subtract([(a['freq_lower_edge'], a['freq_upper_edge'])], labelled)
+                                                     if a['label'] == constants.IGNORE_LABEL else [(0, 0)])]
+  covered = [(a['freq_lower_edge'], a['freq_upper_edge']) for a in annotations]
+  annotations += [{'label': 'Unknown', 'freq_lower_edge': lo, 'freq_upper_edge': hi,
+                   'specsense:bandwidth_source': 'spectrum', 'specsense:confidence': 1.0}
+                  for lo, hi in _subtract(bands, covered) if hi - lo >= _MIN_UNKNOWN_HZ]
+  half = sample_rate / 2
+  clipped = []
+  for a in annotations:
+    lo, hi = max(a['freq_lower_edge'], -half), min(a['freq_upper_edge'], half)
+    if hi > lo:
+      clipped.append({**a, 'freq_lower_edge': float(lo), 'freq_upper_edge': float(hi), 'sample_start': 0,
+                      'sample_count': len(iq)})
+  return clipped
