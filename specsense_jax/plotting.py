@@ -101,6 +101,45 @@ def save_prediction_figure(image: np.ndarray, mask: np.ndarray, path: str, *, ce
   return path
 
 
+def save_annotation_figure(iq: np.ndarray, sample_rate: float, path: str, *, center_frequency: float,
+                           annotations: list[dict], title: str = '') -> str:
+  """The spectrogram of `iq` (absolute MHz, ms; 256-point Hann segments, dB) with each annotation drawn as a
+  box in its class colour (Ignore hatched grey) and named; written atomically."""
+  import scipy.signal  # pylint: disable=g-import-not-at-top
+  nperseg = 256
+  hop = max(nperseg, len(iq) // 400)  # at most ~400 rows whatever the length
+  starts = np.arange(0, max(1, len(iq) - nperseg + 1), hop)
+  segments = np.stack([iq[s:s + nperseg] for s in starts]) * scipy.signal.get_window('hann', nperseg)
+  power = np.fft.fftshift(np.abs(np.fft.fft(segments, axis=1)) ** 2, axes=1)
+  image = 10 * np.log10(power + 1e-20)
+  fig = matplotlib.figure.Figure(figsize=(6.4, 4.2))
+  ax = fig.subplots()
+  duration = len(iq) / sample_rate
+  low, high = (center_frequency - sample_rate / 2) / 1e6, (center_frequency + sample_rate / 2) / 1e6
+  floor = np.percentile(image, 5)
+  ax.imshow(image, extent=(low, high, duration * 1e3, 0), aspect='auto', interpolation='nearest', cmap='viridis',
+            vmin=floor, vmax=max(floor + 1, image.max()))
+  colours = dict(zip(CLASS_NAMES, CLASS_COLORS))
+  for a in annotations:
+    lo, hi = (center_frequency + a['freq_lower_edge']) / 1e6, (center_frequency + a['freq_upper_edge']) / 1e6
+    t0, t1 = a['sample_start'] / sample_rate * 1e3, (a['sample_start'] + a['sample_count']) / sample_rate * 1e3
+    ignore = a['label'] not in colours
+    ax.add_patch(matplotlib.patches.Rectangle((lo, t0), hi - lo, t1 - t0, fill=False, linewidth=1.5,
+                                              edgecolor='0.6' if ignore else colours[a['label']],
+                                              hatch='//' if ignore else None))
+    cell = a.get('specsense:cell_id')
+    ax.text(lo, t0, f" {a['label']}" + (f' {cell}' if cell is not None and not ignore else ''), fontsize=7,
+            color='white', va='top')
+  ax.set_xlabel('frequency (MHz)', fontsize=8)
+  ax.set_ylabel('time (ms)', fontsize=8)
+  ax.set_title(title, fontsize=8)
+  fig.tight_layout()
+  tmp = path + '.tmp.png'
+  fig.savefig(tmp, dpi=110)
+  os.replace(tmp, path)
+  return path
+
+
 def save_confusion_matrix(confusion: np.ndarray, path: str) -> None:
   """Row-normalized confusion matrix (true classes down, predicted across) with each cell's share."""
   confusion = np.asarray(confusion, np.float64)

@@ -21,7 +21,8 @@ def _load(shared_dir, capture):
 
 # file -> the auto labels (label, low MHz, high MHz, cell ID, bandwidth source); each NR edge is within 0.5 MHz of
 # the catalogue's (nominal band for the 100 MHz carrier, visible extent for 40 MHz and n3)
-# (The LTE captures' carriers come from `lte_scan`, whose tests cover them; an LTE label is its MIB's channel.)
+# (The LTE captures' carriers come from `lte_scan`, whose tests cover them; an LTE label, its MIB's channel, is
+# checked in tests/io/test_auto_labelling.py.)
 EXPECTED = {
     'nr_n78_100MHz_f3500.01MHz_s184.32Msps_cf32.bin': [  # PCI 398: a second operator, Unknown in the catalogue
         ('NR', 51.93, 69.21, 398, 'coreset0'), ('Ignore', 49.96, 51.93, 398, 'coreset0'),
@@ -63,14 +64,3 @@ def test_capture_without_a_cell_is_unknown(shared_dir):
   assert found[0]['freq_lower_edge'] == pytest.approx(-10.17e6, abs=0.3e6)
   assert found[0]['freq_upper_edge'] == pytest.approx(-5.68e6, abs=0.3e6)
 
-
-def test_generated_lte_cell():
-  from specsense_jax.signals import lte  # pylint: disable=g-import-not-at-top
-  wave = lte.lte_waveform(3, ncellid=9, seed=1, sample_rate=3.84e6, duration_s=0.03, load='light')
-  noise = np.random.default_rng(0).normal(size=(len(wave.iq), 2)) @ [0.05, 0.05j]
-  found = auto_annotations.annotate(wave.iq / np.sqrt(np.mean(np.abs(wave.iq) ** 2)) + noise, 3.84e6,
-                                    center_frequency=1815.3e6)
-  (carrier,) = found  # the nominal 3 MHz channel, all three frames' MIBs decoded
-  assert (carrier['label'], carrier['freq_lower_edge'], carrier['freq_upper_edge']) == ('LTE', -1.5e6, 1.5e6)
-  assert carrier['specsense:cell_id'] == 9 and carrier['specsense:bandwidth_source'] == 'mib'
-  assert carrier['specsense:confidence'] == 1.0 and carrier['specsense:mib']['n_rb'] == 15
