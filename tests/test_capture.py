@@ -126,4 +126,4 @@ def test_realistic_example_bytes_are_pinned():
   example = capture.make_example(5, scene.SceneConfig.realistic(), synthetic.ImageConfig(scaling='floor'))
   digest = hashlib.sha256(example['image'].tobytes() + example['mask'].tobytes()
                           + example['occupancy_mask'].tobytes()).hexdigest()
-  assert digest[:32] == '8a70dee2372c37e800e2ebbf2237d2dc'
+  assert digest[:32] == 'f69e9cbf01494acad470314e350f5c0e'

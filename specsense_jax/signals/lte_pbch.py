@@ -236,6 +236,8 @@ def decode_pbch_frame(soft_bits: np.ndarray, ncellid: int, cp: str = 'normal', *
     positions = _rate_match_indices(num_bits, e)[phase * (e // 4):(phase + 1) * (e // 4)]
     combined = np.bincount(positions, weights=descrambled, minlength=3 * num_bits).reshape(3, num_bits)
     block = viterbi_tail_biting(combined)
+    if not block.any():  # passes the one-port CRC: what silence decodes to, not a sent MIB
+      continue
     mask = crc16(block[:MIB_BITS]) ^ block[MIB_BITS:]
     for ports in (1, 2, 4) if num_ports is None else (num_ports,):
       if np.array_equal(mask, port_mask(ports)):

@@ -1,11 +1,14 @@
 """5G NR downlink (TS 38.211 / 38.213 / 38.104): SS/PBCH burst, CORESET0 with PDCCH, PDSCH (and, for the
 realistic loads of `nr_traffic`, TRS), OFDM-modulated at the requested sample rate.
 
-PSS, SSS, PBCH DMRS, PDCCH DMRS, PDSCH DMRS and TRS are bit-exact; PBCH, PDCCH and PDSCH carry random data
-symbols (the load the spectrogram sees).
+PSS, SSS, PBCH DMRS, PDCCH DMRS, PDSCH DMRS and TRS are bit-exact; the PBCH carries the cell's coded MIB
+(`nr_pbch`: SFN, k_SSB, CORESET0 and search space 0, or k_SSB 31 without CORESET0); PDCCH and PDSCH carry random
+data symbols (the load the spectrogram sees).
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 
@@ -14,6 +17,7 @@ from specsense_jax.signals import counter_rng
 from specsense_jax.signals import nr_cell
 from specsense_jax.signals import nr_csirs
 from specsense_jax.signals import nr_matlab
+from specsense_jax.signals import nr_pbch
 from specsense_jax.signals import nr_pdsch
 from specsense_jax.signals import nr_ssb
 from specsense_jax.signals import nr_tdd
@@ -40,6 +44,8 @@ _SSB_FIRST_SYMBOLS = {
     'C': lambda L: [s + 14 * n for n in range(L // 2) for s in (2, 8)],
 }
 _CASE_SCS = {'A': 15, 'B': 30, 'C': 30}
+_SFN_INDEX = 2**62  # the counter-RNG index of a cell's first SFN (far beyond any resource element index)
+_NO_CORESET0_K_SSB = 31  # TS 38.213 §4.1: k_SSB > 23 (FR1) tells that no CORESET0 goes with the block
 dmrs_c_init = nr_pdsch.dmrs_c_init
 random_groups = nr_matlab.random_groups
 
@@ -214,6 +220,16 @@ def nr_source(bandwidth_mhz: float, scs_khz: int, *, ncellid: int, seed, duratio
           'ncellid': ncellid, 'ssb_case': ssb_case, 'ssb_num_blocks': num_blocks,
           'ssb_transmitted': transmitted.astype(int).tolist(), 'modulation': modulation}
   params = {**base, **params}
+  cell = None if load == 'matlab' else rows.cell
+  # the MIB of the cell: its CORESET0 and search space 0, or k_SSB 31 where it has none (no SIB1)
+  mib = nr_pbch.NrMib(k_ssb=(ssb_k0 % N_SC) * scs_khz // 15, scs_common_khz=scs_khz,
+                      coreset_zero=cell.coreset0_index, search_space_zero=cell.search_space0_index) \
+      if cell is not None and cell.coreset0_index is not None else \
+      nr_pbch.NrMib(k_ssb=_NO_CORESET0_K_SSB, scs_common_khz=scs_khz)
+  sfn0 = int(counter_rng.integers(key, _SFN_INDEX, 1024))
+  ssb.set_mib(mib, sfn0, 140 * 2**mu)
+  if load != 'matlab':
+    params['sfn0'] = sfn0
   # New options appear in params only where used, so the MathWorks-parity parameters stay as they were.
   if load != 'matlab' or ssb_period_ms != 20:
     params['ssb_period_ms'] = int(ssb_period_ms)
@@ -233,19 +249,36 @@ def nr_source(bandwidth_mhz: float, scs_khz: int, *, ncellid: int, seed, duratio
 
 
 class _Ssb:
-  """The sent SS/PBCH blocks of a grid and their rows (blocks built once, from counter-based PBCH data)."""
+  """The sent SS/PBCH blocks of a grid and their rows (blocks built once; their PBCH carries the cell's MIB, set by
+  `set_mib` before any row is built)."""
 
   def __init__(self, ncellid: int, num_blocks: int, k0: int, num_symbols: int, blocks, key: int, n_sc: int):
     self.ncellid, self.num_blocks, self.k0, self.key, self.n_sc = ncellid, num_blocks, k0, key, n_sc
+    self.mib, self.sfn0, self.frame_symbols = None, 0, 0
     self.blocks = blocks
     self.block_of = np.full(num_symbols, -1)  # first symbol of the block each symbol belongs to
     for l0, _ in blocks:
       self.block_of[l0:l0 + 4] = l0
     self.index_of = dict(blocks)
-    pbch_data, pbch_dmrs_mask = pbch_masks(ncellid % 4)
-    self.active = pbch_data | pbch_dmrs_mask
+    self.pbch_data, pbch_dmrs_mask = pbch_masks(ncellid % 4)
+    self.active = self.pbch_data | pbch_dmrs_mask
     self.active[[0, 2], 56:183] = True
     self._cache = {}
+
+  def set_mib(self, mib: nr_pbch.NrMib, sfn0: int, frame_symbols: int) -> None:
+    """The MIB the blocks' PBCH carries (its SFN counting from `sfn0` at symbol 0, `frame_symbols` a frame)."""
+    self.mib, self.sfn0, self.frame_symbols = mib, int(sfn0), int(frame_symbols)
+    self._cache.clear()
+
+  def _pbch(self, l0: int) -> np.ndarray:
+    """(4, 240) with the coded PBCH (TS 38.212 §7.1) of the block starting at symbol `l0` on its REs."""
+    frame, within = divmod(l0, self.frame_symbols)
+    mib = dataclasses.replace(self.mib, sfn=(self.sfn0 + frame) % 1024,
+                              half_frame=int(within >= self.frame_symbols // 2))
+    data = np.zeros((4, 240), np.complex64)
+    data[self.pbch_data] = sequences.qpsk_from_bits(
+        nr_pbch.pbch_bits(mib, self.ncellid, self.index_of[l0], self.num_blocks))
+    return data
 
   def fill(self, out: np.ndarray, symbols: np.ndarray, values: bool, amplitude: float = 1.0) -> None:
     """Writes the block's 240 subcarriers into the rows of `symbols` that carry one."""
@@ -255,8 +288,7 @@ class _Ssb:
         out[j, self.k0:self.k0 + 240] = self.active[symbols[j] - l0]
         continue
       if l0 not in self._cache:
-        block_re = (l0 + np.arange(4))[:, None] * self.n_sc + self.k0 + np.arange(240)
-        block = ssb_grid(self.ncellid, self.index_of[l0], self.num_blocks, counter_rng.qam(self.key, block_re))
+        block = ssb_grid(self.ncellid, self.index_of[l0], self.num_blocks, self._pbch(l0))
         self._cache[l0] = block if amplitude == 1 else (block * np.float32(amplitude)).astype(np.complex64)
       out[j, self.k0:self.k0 + 240] = self._cache[l0][symbols[j] - l0]
 

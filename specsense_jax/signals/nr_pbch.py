@@ -1,13 +1,12 @@
-"""NR PBCH (TS 38.212 §7.1, TS 38.211 §7.3.3, TS 38.331 MIB): the MIB and the timing bits to 864 scrambled
-bits and back, and decoding the PBCH of an SS/PBCH block in a recording.
+"""NR PBCH coding (TS 38.212 §7.1, TS 38.211 §7.3.3, TS 38.331 MIB): the MIB and the timing bits to 864
+scrambled bits and back (`nr_mib` decodes them from a recording).
 
 Transmit (`pbch_bits`): the BCCH-BCH message (a choice bit and the MIB's 23 bits), the SFN's 4 LSBs, the
 half-frame bit and the k_SSB MSB (or the SSB index MSBs when L_max = 64) interleaved by G (Table 7.1.1-1),
 scrambled except for the SFN's 2nd/3rd LSBs, the half-frame and SSB-index bits (§7.1.2), CRC-24C, the polar code
 (`nr_polar`), then PBCH scrambling with the SSB index's LSBs (TS 38.211 §7.3.3.1).
-Receive (`decode_ssb`): the four OFDM symbols of the block, its PBCH DMRS correlated against every ī_SSB (SSB
-index LSBs and half frame), a channel estimate from the DMRS, equalised QPSK soft bits, the PBCH descrambled,
-polar-decoded and the CRC checked; the payload descrambled and de-interleaved into an `NrMib`.
+Receive (`decode_pbch`): 864 soft bits descrambled, polar-decoded and the CRC checked; the payload descrambled
+and de-interleaved into an `NrMib`.
 """
 
 from __future__ import annotations
@@ -16,10 +15,7 @@ import dataclasses
 
 import numpy as np
 
-from specsense_jax.signals import channel
-from specsense_jax.signals import nr
 from specsense_jax.signals import nr_polar
-from specsense_jax.signals import ofdm
 from specsense_jax.signals import sequences
 
 PAYLOAD_BITS = 32
@@ -150,71 +146,11 @@ def decode_pbch(soft_bits: np.ndarray, ncellid: int, ssb_index_lsbs: int, l_max:
   c = sequences.gold_sequence(ncellid, (nu + 1) * nr_polar.PBCH_E)[nu * nr_polar.PBCH_E:]
   block = nr_polar.decode(soft_bits * (1.0 - 2.0 * c))
   scrambled, parity = block[:PAYLOAD_BITS], block[PAYLOAD_BITS:]
-  if not np.array_equal(nr_polar.crc24c(scrambled), parity):
+  # all zeros passes a zero-register CRC: what silence or an empty band decodes to, never a sent PBCH
+  if not block.any() or not np.array_equal(nr_polar.crc24c(scrambled), parity):
     return None
   v = 2 * int(scrambled[_POSITIONS[_MIB_LEN + 1]]) + int(scrambled[_POSITIONS[_MIB_LEN + 2]])
   try:
     return parse_payload((scrambled ^ _payload_scrambling(ncellid, v))[_POSITIONS])
   except ValueError:
     return None
-
-
-@dataclasses.dataclass(frozen=True)
-class DecodedSsb:
-  """An SS/PBCH block's PBCH, decoded.
-
-  Attributes:
-    pss_start: input-rate sample where the useful part of its PSS symbol starts.
-    ssb_index: candidate index (its 3 LSBs from the DMRS; with L_max = 4 the half frame is in the DMRS too).
-    dmrs_metric: normalised DMRS correlation of the chosen ī_SSB, 0..1.
-    mib: the decoded MIB and timing bits.
-  """
-  pss_start: int
-  ssb_index: int
-  dmrs_metric: float
-  mib: NrMib
-
-
-def _block(iq: np.ndarray, sample_rate: float, scs_khz: int, ssb_offset_hz: float, pss_start: int) -> np.ndarray:
-  """(4, 240) subcarriers of the SS/PBCH block whose PSS useful part starts at `pss_start`; its symbols have the
-  normal CP (no SSB candidate holds a 0.5 ms boundary's longer symbol)."""
-  numerology = ofdm.nr_numerology(scs_khz, sample_rate)
-  n, cp = numerology.fft_size, numerology.cp_lengths[1]
-  starts = pss_start + np.arange(4) * (n + cp)
-  if starts[-1] + n > len(iq) or pss_start < 0:
-    raise ValueError(f'pss_start={pss_start}: the block is not inside the recording')
-  # each symbol's constant phase from where the shift starts is absorbed by its own DMRS channel estimate
-  segment = channel.frequency_shift(iq[starts[0]:starts[-1] + n], -ssb_offset_hz, sample_rate)
-  spectra = np.fft.fft(segment[(starts - starts[0])[:, None] + np.arange(n)], axis=1)
-  return spectra[:, (np.arange(240) - 120) % n]
-
-
-def decode_ssb(iq: np.ndarray, sample_rate: float, *, ncellid: int, scs_khz: int, ssb_offset_hz: float,
-               pss_start: int) -> DecodedSsb | None:
-  """Decodes the PBCH of the SS/PBCH block at `pss_start` (e.g. `nr_receiver.detect_nr_cell`'s, with the
-  frequency offset already in `ssb_offset_hz`); None when no DMRS hypothesis gives a passing CRC."""
-  block = _block(np.asarray(iq, np.complex64), sample_rate, scs_khz, ssb_offset_hz, pss_start)
-  pbch_mask, dmrs_mask = nr.pbch_masks(ncellid % 4)
-  received = block[dmrs_mask]
-  hypotheses = []
-  for i_bar in range(8):  # ī_SSB: the index's 3 LSBs (L_max = 8), or 2 LSBs and the half frame (L_max = 4)
-    reference = nr.pbch_dmrs(ncellid, i_bar, 8)
-    metric = abs(np.vdot(reference, received)) / (np.linalg.norm(received) * np.sqrt(len(reference)) + 1e-30)
-    hypotheses.append((metric, i_bar, reference))
-  hypotheses.sort(key=lambda h: -h[0])
-  rows, cols = np.nonzero(dmrs_mask)
-  for metric, i_bar, reference in hypotheses[:2]:
-    estimate = np.zeros((4, 240), np.complex128)
-    for l in (1, 2, 3):
-      k = cols[rows == l]
-      h = received[rows == l] / reference[rows == l]
-      estimate[l] = np.interp(np.arange(240), k, h.real) + 1j * np.interp(np.arange(240), k, h.imag)
-    z = np.conj(estimate[pbch_mask]) * block[pbch_mask]
-    soft = np.empty(2 * len(z))
-    soft[0::2], soft[1::2] = z.real, z.imag
-    soft /= np.abs(soft).mean() + 1e-30
-    for l_max in (8, 4):
-      mib = decode_pbch(soft, ncellid, i_bar, l_max)
-      if mib is not None:
-        return DecodedSsb(int(pss_start), i_bar % l_max, float(metric), mib)
-  return None

@@ -5,7 +5,7 @@ searched, and a cell counts only when its PBCH decodes (CRC-24C).
 Each candidate's 256 subcarriers around SS_REF are cut from one FFT of the recording (a brick-wall channel filter,
 then exactly 256·SCS samples per second), where the three PSS are correlated; the candidates whose normalised PSS
 peak clears a floor get the full-rate search (`nr_receiver.detect_nr_cell`: timing, PCI) and the PBCH decoding
-(`nr_pbch.decode_ssb`).
+(`nr_mib.decode_ssb`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import dataclasses
 
 import numpy as np
 
-from specsense_jax.signals import nr_pbch
+from specsense_jax.signals import nr_mib
 from specsense_jax.signals import nr_raster
 from specsense_jax.signals import nr_receiver
 from specsense_jax.signals import sequences
@@ -45,7 +45,7 @@ class NrCell:
   ssb_offset_hz: float
   scs_khz: int
   ncellid: int
-  ssb: nr_pbch.DecodedSsb
+  ssb: nr_mib.DecodedSsb
   pss_metric: float
 
 
@@ -123,7 +123,7 @@ def find_nr_cells(iq: np.ndarray, sample_rate: float, *, center_frequency: float
       break
     try:
       cell = nr_receiver.detect_nr_cell(iq, sample_rate, scs, offset)
-      ssb = nr_pbch.decode_ssb(iq, sample_rate, ncellid=cell['ncellid'], scs_khz=scs, ssb_offset_hz=offset,
+      ssb = nr_mib.decode_ssb(iq, sample_rate, ncellid=cell['ncellid'], scs_khz=scs, ssb_offset_hz=offset,
                                pss_start=cell['pss_start'])
     except ValueError:  # a block too near the recording's edge
       continue

@@ -77,6 +77,7 @@ def test_encode_then_decode_every_frame_of_the_sfn_cycle(cp, num_ports):
     soft = (1.0 - 2.0 * bits) + rng.normal(scale=1.0, size=bits.shape)  # 0 dB per bit: 4 repeats + the code
     assert lte_pbch.decode_pbch_frame(soft, ncellid, cp) == mib
   assert lte_pbch.decode_pbch_frame(soft, ncellid + 1, cp) is None  # another cell's scrambling: no CRC passes
+  assert lte_pbch.decode_pbch_frame(np.zeros_like(soft), ncellid, cp) is None  # silence: the all-zero block
   symbols = lte_pbch.pbch_symbols(mib, ncellid, cp)
   assert symbols.shape == (num_ports, lte_pbch.PBCH_BITS[cp] // 8)
   with pytest.raises(ValueError, match='soft_bits: '):

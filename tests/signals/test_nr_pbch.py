@@ -5,6 +5,7 @@ the check that every stage and table agrees with the networks that sent them."""
 import numpy as np
 import pytest
 
+from specsense_jax.signals import nr_mib
 from specsense_jax.signals import nr_pbch
 from specsense_jax.signals import nr_polar
 from specsense_jax.signals import nr_receiver
@@ -52,6 +53,7 @@ def test_encode_then_decode(l_max):
     soft = 1.0 - 2.0 * bits + rng.normal(scale=0.8, size=bits.shape)
     assert nr_pbch.decode_pbch(soft, 517, ssb_index, l_max) == mib
   assert nr_pbch.decode_pbch(soft, 518, ssb_index, l_max) is None  # another cell's scrambling
+  assert nr_pbch.decode_pbch(np.zeros(864), 517, ssb_index, l_max) is None  # silence: the all-zero block
 
 
 # file, rate, SCS kHz, SSB centre (Hz from the capture centre), PCI: README of ../shared/realdata; the MIB each
@@ -73,5 +75,27 @@ def test_real_captures(shared_dir, name, rate, scs, offset, pci, mib):
   iq = np.fromfile(shared_dir / 'realdata/captures' / name, np.complex64)
   cell = nr_receiver.detect_nr_cell(iq, rate, scs, offset)
   assert cell['ncellid'] == pci
-  decoded = nr_pbch.decode_ssb(iq, rate, ncellid=pci, scs_khz=scs, ssb_offset_hz=offset, pss_start=cell['pss_start'])
+  decoded = nr_mib.decode_ssb(iq, rate, ncellid=pci, scs_khz=scs, ssb_offset_hz=offset, pss_start=cell['pss_start'])
   assert decoded.mib == mib and decoded.ssb_index == 0
+
+
+@pytest.mark.parametrize('load,bandwidth,scs,rate', [('matlab', 20, 30, 30.72e6), ('light', 40, 30, 61.44e6),
+                                                     ('idle', 10, 15, 15.36e6)])
+def test_generated_cells_carry_their_mib(load, bandwidth, scs, rate):
+  from specsense_jax.signals import nr  # pylint: disable=g-import-not-at-top
+  source = nr.nr_source(bandwidth, scs, ncellid=123, seed=4, duration_s=0.02, load=load)
+  wave = nr.nr_waveform(bandwidth, scs, ncellid=123, seed=4, sample_rate=rate, duration_s=0.02, load=load)
+  offset = (source.ssb_subcarrier - 6 * wave.params['n_rb']) * scs * 1e3
+  # at 20 dB SNR (the PSS search normalises by the window's energy, which a clean idle grid leaves at zero)
+  iq = wave.iq / np.sqrt(np.mean(np.abs(wave.iq) ** 2))
+  iq = iq + np.random.default_rng(0).normal(size=(len(iq), 2)) @ [0.07, 0.07j]
+  cell = nr_receiver.detect_nr_cell(iq, rate, scs, offset)
+  assert cell['ncellid'] == 123
+  decoded = nr_mib.decode_ssb(iq, rate, ncellid=123, scs_khz=scs, ssb_offset_hz=offset, pss_start=cell['pss_start'])
+  p = wave.params
+  if load == 'matlab':  # no CORESET0 (no SIB1): k_SSB 31
+    assert (decoded.mib.k_ssb, decoded.mib.scs_common_khz) == (31, scs)
+  else:
+    frame = int(cell['pss_start'] // int(rate * 0.01))
+    assert decoded.mib == nr_pbch.NrMib(sfn=(p['sfn0'] + frame) % 1024, k_ssb=p['k_ssb'], scs_common_khz=scs,
+                                        coreset_zero=p['coreset0_index'], search_space_zero=p['search_space0_index'])

@@ -125,8 +125,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
   VERSION = tfds.core.Version('1.5.0')
   RELEASE_NOTES = {
       '1.0.0': 'Initial release.',
-      '1.5.0': 'The LTE PBCH carries the cell\'s coded MIB (bandwidth, PHICH N_g, SFN, port count; TS 36.212 '
-               '§5.3.1) instead of random QPSK: the same REs and power, every other sample unchanged, so an image '
+      '1.5.0': 'The LTE and NR PBCH carry the cell\'s coded MIB (LTE: bandwidth, PHICH N_g, SFN, port count, '
+               'TS 36.212 §5.3.1; NR: SFN, k_SSB, CORESET0 and search space 0 or k_SSB 31 without them, TS 38.212 '
+               '§7.1) instead of random QPSK: the same REs and power, every other sample unchanged, so an image '
                'changes only where the spectrogram reads PBCH symbols.',
       '1.4.0': 'The same bytes on every CPU (`specsense_jax.portable_math`: elementary functions and complex '
                'products that do not depend on numpy\'s or glibc\'s SIMD kernels; the matlab-mode spectrogram\'s '
