@@ -67,7 +67,7 @@ def test_entry_points_restart_with_huge_page_malloc(tmp_path, env, expected):
 
 def test_cellsearch_benchmark_quick_rows():
   rows = harness.resolve('cellsearch')(harness.Options(repeats=1, quick=True))
-  assert [r['snr_db'] for r in rows] == [15, 20] and all(r['trials'] == 2 for r in rows)
+  assert [r['snr_db'] for r in rows] == [15, 20] * 2 and all(r['trials'] == 2 for r in rows)
   assert all(r['cell_found'] == r['mib_decoded'] == 1.0 and r['median_s'] > 0 for r in rows)
 
 
