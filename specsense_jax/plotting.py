@@ -106,7 +106,7 @@ def save_annotation_figure(iq: np.ndarray, sample_rate: float, path: str, *, cen
   """The spectrogram of `iq` (absolute MHz, ms; 256-point Hann segments, dB) with each annotation drawn as a
   box in its class colour (Ignore hatched grey) and named; written atomically."""
   import scipy.signal  # pylint: disable=g-import-not-at-top
-  nperseg = 256
+  nperseg = max(8, min(256, len(iq)))
   hop = max(nperseg, len(iq) // 400)  # at most ~400 rows whatever the length
   starts = np.arange(0, max(1, len(iq) - nperseg + 1), hop)
   segments = np.stack([iq[s:s + nperseg] for s in starts]) * scipy.signal.get_window('hann', nperseg)

@@ -7,7 +7,8 @@ their bands, and the energy nothing explains (Unknown).
   When the occupied band around them matches a transmission bandwidth N_RB·12·SCS of TS 38.104 Table 5.3.2-1
   (within two RBs), the carrier is that channel (source 'spectrum'); otherwise the label covers what is known
   (block, CORESET0 and the energy joined to them, source 'coreset0' or 'ssb') and Ignore reaches out to the widest
-  channel the band allows at that SCS, since the rest of the carrier cannot be told from noise.
+  channel of TS 38.104 Table 5.3.2-1 at that SCS (within the band's edges), since the rest of the carrier cannot be
+  told from noise.
 - Unknown: occupied bands (`lte_scan.occupied_bands`) that no cell explains, less what is Ignore.
 
 Each annotation is framework-shaped (`label`, `freq_lower_edge`/`freq_upper_edge` relative to the centre,
@@ -53,7 +54,10 @@ def _coreset0_span(cell: nr_scan.NrCell) -> tuple[float, float] | None:
   mib = cell.ssb.mib
   if mib.k_ssb > nr_coreset.MAX_K_SSB:
     return None
-  row = nr_coreset.coreset0(mib.coreset_zero, cell.scs_khz, mib.scs_common_khz, k_ssb=mib.k_ssb)
+  try:  # the 5/10 MHz tables (13-1..13-4); the 40 MHz-class ones of n79's sparse raster are not tried
+    row = nr_coreset.coreset0(mib.coreset_zero, cell.scs_khz, mib.scs_common_khz, k_ssb=mib.k_ssb)
+  except ValueError:  # a reserved index: the block alone is known
+    return None
   rb_hz = 12 * mib.scs_common_khz * 1e3
   # the common RB holding the block's first subcarrier starts k_SSB 15 kHz subcarriers below it (FR1)
   crb = cell.ssb_offset_hz - 120 * cell.scs_khz * 1e3 - mib.k_ssb * 15e3

@@ -78,14 +78,16 @@ def pbch_dmrs(ncellid: int, ssb_index: int, num_blocks: int, half_frame: int = 0
   return sequences.qpsk_from_bits(sequences.gold_sequence(c_init, 288))
 
 
-def ssb_grid(ncellid: int, ssb_index: int, num_blocks: int, pbch_data: np.ndarray) -> np.ndarray:
+def ssb_grid(ncellid: int, ssb_index: int, num_blocks: int, pbch_data: np.ndarray, half_frame: int = 0
+             ) -> np.ndarray:
   """One SS/PBCH block as a (4, 240) grid (TS 38.211 §7.4.3.1, Table 7.4.3.1-1).
 
   Args:
     ncellid: physical cell identity.
     ssb_index: candidate block index (sets the PBCH DMRS).
     num_blocks: burst length L.
-    pbch_data: (4, 240) symbols from which the 432 PBCH data REs are taken (random QPSK here).
+    pbch_data: (4, 240) symbols from which the 432 PBCH data REs are taken.
+    half_frame: the half frame the block is in (with L = 4 it sets the PBCH DMRS, TS 38.211 §7.4.1.4.1).
   """
   block = np.zeros((4, 240), np.complex64)
   block[0, 56:183] = sequences.nr_pss(ncellid % 3)
@@ -93,7 +95,7 @@ def ssb_grid(ncellid: int, ssb_index: int, num_blocks: int, pbch_data: np.ndarra
   pbch, dmrs = pbch_masks(ncellid % 4)
   block[pbch] = pbch_data[pbch]
   rows, cols = np.nonzero(dmrs)  # row-major: increasing k within l, then l
-  block[rows, cols] = pbch_dmrs(ncellid, ssb_index, num_blocks)
+  block[rows, cols] = pbch_dmrs(ncellid, ssb_index, num_blocks, half_frame)
   return block
 
 
@@ -270,11 +272,13 @@ class _Ssb:
     self.mib, self.sfn0, self.frame_symbols = mib, int(sfn0), int(frame_symbols)
     self._cache.clear()
 
+  def _half_frame(self, l0: int) -> int:
+    return int(l0 % self.frame_symbols >= self.frame_symbols // 2)
+
   def _pbch(self, l0: int) -> np.ndarray:
     """(4, 240) with the coded PBCH (TS 38.212 §7.1) of the block starting at symbol `l0` on its REs."""
-    frame, within = divmod(l0, self.frame_symbols)
-    mib = dataclasses.replace(self.mib, sfn=(self.sfn0 + frame) % 1024,
-                              half_frame=int(within >= self.frame_symbols // 2))
+    mib = dataclasses.replace(self.mib, sfn=(self.sfn0 + l0 // self.frame_symbols) % 1024,
+                              half_frame=self._half_frame(l0))
     data = np.zeros((4, 240), np.complex64)
     data[self.pbch_data] = sequences.qpsk_from_bits(
         nr_pbch.pbch_bits(mib, self.ncellid, self.index_of[l0], self.num_blocks))
@@ -288,7 +292,7 @@ class _Ssb:
         out[j, self.k0:self.k0 + 240] = self.active[symbols[j] - l0]
         continue
       if l0 not in self._cache:
-        block = ssb_grid(self.ncellid, self.index_of[l0], self.num_blocks, self._pbch(l0))
+        block = ssb_grid(self.ncellid, self.index_of[l0], self.num_blocks, self._pbch(l0), self._half_frame(l0))
         self._cache[l0] = block if amplitude == 1 else (block * np.float32(amplitude)).astype(np.complex64)
       out[j, self.k0:self.k0 + 240] = self._cache[l0][symbols[j] - l0]
 

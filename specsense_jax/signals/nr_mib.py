@@ -47,8 +47,9 @@ def _block(iq: np.ndarray, sample_rate: float, scs_khz: int, ssb_offset_hz: floa
 
 def decode_ssb(iq: np.ndarray, sample_rate: float, *, ncellid: int, scs_khz: int, ssb_offset_hz: float,
                pss_start: int) -> DecodedSsb | None:
-  """Decodes the PBCH of the SS/PBCH block at `pss_start` (e.g. `nr_receiver.detect_nr_cell`'s, with the
-  frequency offset already in `ssb_offset_hz`); None when no DMRS hypothesis gives a passing CRC."""
+  """Decodes the PBCH of the SS/PBCH block at `pss_start` (e.g. `nr_receiver.detect_nr_cell`'s), centred at
+  `ssb_offset_hz` from the capture centre (add a measured frequency offset to it when there is one); None when no
+  DMRS hypothesis gives a passing CRC."""
   block = _block(np.asarray(iq, np.complex64), sample_rate, scs_khz, ssb_offset_hz, pss_start)
   pbch_mask, dmrs_mask = nr.pbch_masks(ncellid % 4)
   received = block[dmrs_mask]

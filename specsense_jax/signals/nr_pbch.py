@@ -1,9 +1,9 @@
 """NR PBCH coding (TS 38.212 §7.1, TS 38.211 §7.3.3, TS 38.331 MIB): the MIB and the timing bits to 864
 scrambled bits and back (`nr_mib` decodes them from a recording).
 
-Transmit (`pbch_bits`): the BCCH-BCH message (a choice bit and the MIB's 23 bits), the SFN's 4 LSBs, the
-half-frame bit and the k_SSB MSB (or the SSB index MSBs when L_max = 64) interleaved by G (Table 7.1.1-1),
-scrambled except for the SFN's 2nd/3rd LSBs, the half-frame and SSB-index bits (§7.1.2), CRC-24C, the polar code
+Transmit (`pbch_bits`, L_max 4 or 8): the BCCH-BCH message (a choice bit and the MIB's 23 bits), the SFN's 4
+LSBs, the half-frame bit, the k_SSB MSB and two reserved bits interleaved by G (Table 7.1.1-1), scrambled except
+for the SFN's 2nd/3rd LSBs and the half-frame bit (§7.1.2, M = A - 3), CRC-24C, the polar code
 (`nr_polar`), then PBCH scrambling with the SSB index's LSBs (TS 38.211 §7.3.3.1).
 Receive (`decode_pbch`): 864 soft bits descrambled, polar-decoded and the CRC checked; the payload descrambled
 and de-interleaved into an `NrMib`.

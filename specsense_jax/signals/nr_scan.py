@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 
+import fractions
+
 import numpy as np
+import scipy.signal
 
 from specsense_jax.signals import nr_mib
 from specsense_jax.signals import nr_raster
@@ -104,7 +107,7 @@ def find_nr_cells(iq: np.ndarray, sample_rate: float, *, center_frequency: float
 
   Args:
     iq: complex baseband samples holding at least one SS/PBCH block (4 OFDM symbols).
-    sample_rate: samples per second; rate / SCS must be a whole FFT size (as `nr_receiver` needs).
+    sample_rate: samples per second (rates that are no multiple of 3.84 MHz are resampled up to one).
     center_frequency: the capture's centre in Hz (places the raster and picks the bands).
     max_cells: at most this many cells (one per GSCN and SCS).
   Returns:
@@ -112,8 +115,19 @@ def find_nr_cells(iq: np.ndarray, sample_rate: float, *, center_frequency: float
   """
   iq = np.asarray(iq, np.complex64)
   candidates = ssb_candidates(center_frequency, sample_rate)
-  if not candidates:
+  if not candidates or len(iq) < 1e-3 * sample_rate:  # under 1 ms: not even one slot of a 15 kHz cell
     return []
+  # The receiver's FFT sizes need a multiple of 3.84 MHz (1.92 MHz per 15 kHz): other rates are resampled up to
+  # the next one, and the cells' sample positions given back at the recording's rate.
+  grid = 3.84e6 * np.ceil(sample_rate / 3.84e6 - 1e-9)
+  if grid != sample_rate:
+    ratio = fractions.Fraction(grid / sample_rate).limit_denominator(1000)
+    iq = scipy.signal.resample_poly(iq, ratio.numerator, ratio.denominator).astype(np.complex64)
+    cells = find_nr_cells(iq, sample_rate * ratio.numerator / ratio.denominator,
+                          center_frequency=center_frequency, max_cells=max_cells)
+    scale = ratio.denominator / ratio.numerator
+    return [dataclasses.replace(c, ssb=dataclasses.replace(c.ssb, pss_start=int(round(c.ssb.pss_start * scale))))
+            for c in cells]
   prescreen = _Prescreen(iq, sample_rate)
   scored = sorted(((prescreen(offset, scs), band, gscn, scs, offset) for band, gscn, scs, offset in candidates),
                   reverse=True)
@@ -125,7 +139,7 @@ def find_nr_cells(iq: np.ndarray, sample_rate: float, *, center_frequency: float
       cell = nr_receiver.detect_nr_cell(iq, sample_rate, scs, offset)
       ssb = nr_mib.decode_ssb(iq, sample_rate, ncellid=cell['ncellid'], scs_khz=scs, ssb_offset_hz=offset,
                                pss_start=cell['pss_start'])
-    except ValueError:  # a block too near the recording's edge
+    except ValueError:  # the strongest block too near the recording's edge
       continue
     if ssb is not None and all(f.gscn != gscn for f in found):
       found.append(NrCell(band, gscn, offset, scs, cell['ncellid'], ssb, metric))

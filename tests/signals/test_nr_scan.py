@@ -37,3 +37,14 @@ def test_candidates_on_the_raster():
   n78 = nr_scan.ssb_candidates(3500.01e6, 46.08e6)
   assert {c[0] for c in n78} == {'n78'} and len({c[1] for c in n78}) == len(n78)
   assert nr_scan.ssb_candidates(100e6, 10e6) == []  # no tabulated band there
+
+
+def test_rates_off_the_receiver_grid_are_resampled(shared_dir):
+  # 23.04 Msps resampled to 25 Msps (no multiple of 3.84 MHz): the cell is still found, its PSS given back at 25 Msps
+  iq = np.fromfile(shared_dir / 'realdata/captures/nr_n3_20MHz_f1865MHz_s23.04Msps_cf32.bin', np.complex64)
+  import scipy.signal  # pylint: disable=g-import-not-at-top
+  resampled = scipy.signal.resample_poly(iq, 625, 576).astype(np.complex64)
+  (cell,) = nr_scan.find_nr_cells(resampled, 25e6, center_frequency=1865e6)
+  assert (cell.ncellid, cell.gscn, cell.ssb.mib.sfn) == (1, 4643, 327)
+  assert abs(cell.ssb.pss_start - 3406 * 625 / 576) <= 2
+  assert nr_scan.find_nr_cells(resampled[:20_000], 25e6, center_frequency=1865e6) == []  # under 1 ms
