@@ -73,19 +73,12 @@ class Mib:
       raise ValueError(f'spare={self.spare!r}: 10 bits')
 
 
-def _to_bits(value: int, width: int) -> list[int]:
-  return [(value >> (width - 1 - i)) & 1 for i in range(width)]
-
-
-def _from_bits(bits) -> int:
-  return int(''.join(str(int(b)) for b in bits), 2)
-
-
 def mib_bits(mib: Mib) -> np.ndarray:
   """The MIB's 24 payload bits a_0..a_23, first bit first (ASN.1 unaligned PER, TS 36.331 §6.2.2)."""
   resource = int(np.argmin([abs(mib.phich_resource - g) for g in PHICH_RESOURCES]))
-  bits = (_to_bits(DL_BANDWIDTHS_RB.index(mib.bandwidth_rb), 3) + [int(mib.phich_duration == 'extended')]
-          + _to_bits(resource, 2) + _to_bits(mib.sfn >> 2, 8) + _to_bits(mib.spare, 10))
+  to_bits = sequences.int_to_bits
+  bits = (to_bits(DL_BANDWIDTHS_RB.index(mib.bandwidth_rb), 3) + [int(mib.phich_duration == 'extended')]
+          + to_bits(resource, 2) + to_bits(mib.sfn >> 2, 8) + to_bits(mib.spare, 10))
   return np.array(bits, np.uint8)
 
 
@@ -95,11 +88,12 @@ def parse_mib(bits: np.ndarray, *, sfn_lsbs: int = 0, num_ports: int = 1) -> Mib
   bits = np.asarray(bits).astype(int)
   if bits.shape != (MIB_BITS,):
     raise ValueError(f'MIB bits: {MIB_BITS} expected, got shape {bits.shape}')
-  code = _from_bits(bits[:3])
+  value = sequences.bits_to_int
+  code = value(bits[:3])
   if code >= len(DL_BANDWIDTHS_RB):
     raise ValueError(f'MIB dl-Bandwidth code {code}: only 0..5 (n6..n100) exist')
-  return Mib(DL_BANDWIDTHS_RB[code], 'extended' if bits[3] else 'normal', PHICH_RESOURCES[_from_bits(bits[4:6])],
-             (_from_bits(bits[6:14]) << 2) | sfn_lsbs, num_ports, _from_bits(bits[14:24]))
+  return Mib(DL_BANDWIDTHS_RB[code], 'extended' if bits[3] else 'normal', PHICH_RESOURCES[value(bits[4:6])],
+             (value(bits[6:14]) << 2) | sfn_lsbs, num_ports, value(bits[14:24]))
 
 
 def crc16(bits: np.ndarray) -> np.ndarray:
@@ -131,7 +125,7 @@ def conv_encode(bits: np.ndarray) -> np.ndarray:
   starting with the last six input bits."""
   bits = np.asarray(bits).astype(int)
   next_state, outputs = _trellis()
-  state = _from_bits(bits[::-1][:_CONSTRAINT - 1])  # s_i = c_{K-1-i}: c_{K-1} is the MSB
+  state = sequences.bits_to_int(bits[::-1][:_CONSTRAINT - 1])  # s_i = c_{K-1-i}: c_{K-1} is the MSB
   out = np.zeros((3, len(bits)), np.uint8)
   for k, bit in enumerate(bits):
     out[:, k] = outputs[state, bit]

@@ -127,15 +127,11 @@ class _Prescreen:
   1.92 Msps), so a candidate costs a 23,040-point inverse FFT instead of a resampling of the whole head."""
 
   def __init__(self, iq: np.ndarray, sample_rate: float):
-    head = np.asarray(iq[:int(round(min(_PRESCREEN_S, len(iq) / sample_rate) * sample_rate))], np.complex128)
-    self.spectrum = np.fft.fft(head - head.mean())  # a receiver's DC offset is no PSS
-    self.bin_hz = sample_rate / len(head)
-    self.width = int(round(lte_receiver.SEARCH_RATE / self.bin_hz))
+    self.spectrum = channel.SpectrumCut(iq, sample_rate,
+                                        int(round(min(_PRESCREEN_S, len(iq) / sample_rate) * sample_rate)))
 
   def __call__(self, offset: float) -> float:
-    k = int(round(offset / self.bin_hz)) + np.fft.fftfreq(self.width, 1 / self.width).astype(np.int64)
-    x = np.fft.ifft(self.spectrum[k % len(self.spectrum)]) * (self.width / len(self.spectrum))
-    return lte_receiver.pss_peak(x.astype(np.complex64), _CFO_SPAN_HZ[::2])
+    return lte_receiver.pss_peak(self.spectrum.cut(offset, lte_receiver.SEARCH_RATE), _CFO_SPAN_HZ[::2])
 
 
 def find_lte_carriers(iq: np.ndarray, sample_rate: float, *, center_frequency: float = 0.0,

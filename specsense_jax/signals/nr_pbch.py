@@ -62,21 +62,14 @@ class NrMib:
         raise ValueError(f'{name}={getattr(self, name)!r}: allowed {values}')
 
 
-def _bits(value: int, width: int) -> list[int]:
-  return [(int(value) >> (width - 1 - i)) & 1 for i in range(width)]
-
-
-def _value(bits) -> int:
-  return int(''.join(str(int(b)) for b in bits), 2)
-
-
 def payload(mib: NrMib) -> np.ndarray:
   """a_0..a_31 of TS 38.212 §7.1.1 for L_max = 4 or 8: the BCCH-BCH message (choice bit 0 and the MIB in
   ASN.1 unaligned PER), the SFN's 4th..1st LSBs, the half-frame bit, the k_SSB MSB and two reserved zeros."""
-  message = ([0] + _bits(mib.sfn >> 4, 6) + [int(mib.scs_common_khz == 30)] + _bits(mib.k_ssb & 15, 4)
-             + [mib.dmrs_type_a_position - 2] + _bits(mib.coreset_zero, 4) + _bits(mib.search_space_zero, 4)
+  to_bits = sequences.int_to_bits
+  message = ([0] + to_bits(mib.sfn >> 4, 6) + [int(mib.scs_common_khz == 30)] + to_bits(mib.k_ssb & 15, 4)
+             + [mib.dmrs_type_a_position - 2] + to_bits(mib.coreset_zero, 4) + to_bits(mib.search_space_zero, 4)
              + [int(not mib.cell_barred), int(not mib.intra_freq_reselection_allowed), mib.spare])
-  timing = _bits(mib.sfn & 15, 4) + [mib.half_frame, mib.k_ssb >> 4, 0, 0]
+  timing = to_bits(mib.sfn & 15, 4) + [mib.half_frame, mib.k_ssb >> 4, 0, 0]
   return np.array(message + timing, np.uint8)
 
 
@@ -87,10 +80,11 @@ def parse_payload(a: np.ndarray) -> NrMib:
     raise ValueError(f'PBCH payload: {PAYLOAD_BITS} bits expected, got shape {a.shape}')
   if a[0]:
     raise ValueError('PBCH payload: the BCCH-BCH message is not a MIB (messageClassExtension)')
-  return NrMib(sfn=(_value(a[1:7]) << 4) | _value(a[24:28]), half_frame=int(a[28]),
-               k_ssb=(int(a[29]) << 4) | _value(a[8:12]), scs_common_khz=30 if a[7] else 15,
-               dmrs_type_a_position=2 + int(a[12]), coreset_zero=_value(a[13:17]),
-               search_space_zero=_value(a[17:21]), cell_barred=not a[21],
+  value = sequences.bits_to_int
+  return NrMib(sfn=(value(a[1:7]) << 4) | value(a[24:28]), half_frame=int(a[28]),
+               k_ssb=(int(a[29]) << 4) | value(a[8:12]), scs_common_khz=30 if a[7] else 15,
+               dmrs_type_a_position=2 + int(a[12]), coreset_zero=value(a[13:17]),
+               search_space_zero=value(a[17:21]), cell_barred=not a[21],
                intra_freq_reselection_allowed=not a[22], spare=int(a[23]))
 
 
@@ -122,6 +116,11 @@ def _payload_scrambling(ncellid: int, v: int) -> np.ndarray:
   return s
 
 
+def _pbch_scrambling(ncellid: int, nu: int) -> np.ndarray:
+  """c(i + ν·M_bit), i < 864, of TS 38.211 §7.3.3.1 (c_init = N_ID^cell; ν the SSB index LSBs)."""
+  return sequences.gold_sequence(ncellid, (nu + 1) * nr_polar.PBCH_E)[nu * nr_polar.PBCH_E:]
+
+
 def pbch_bits(mib: NrMib, ncellid: int, ssb_index: int, l_max: int = 8) -> np.ndarray:
   """The 864 PBCH bits of block `ssb_index` after TS 38.211 §7.3.3.1 scrambling (L_max 4 or 8)."""
   if l_max not in (4, 8):
@@ -132,8 +131,7 @@ def pbch_bits(mib: NrMib, ncellid: int, ssb_index: int, l_max: int = 8) -> np.nd
   v = 2 * int(a[_MIB_LEN + 1]) + int(a[_MIB_LEN + 2])  # the SFN's 3rd and 2nd LSBs
   scrambled = interleaved ^ _payload_scrambling(ncellid, v)
   coded = nr_polar.encode(np.concatenate([scrambled, nr_polar.crc24c(scrambled)]))
-  nu = ssb_index % l_max
-  return coded ^ sequences.gold_sequence(ncellid, (nu + 1) * nr_polar.PBCH_E)[nu * nr_polar.PBCH_E:]
+  return coded ^ _pbch_scrambling(ncellid, ssb_index % l_max)
 
 
 def decode_pbch(soft_bits: np.ndarray, ncellid: int, ssb_index_lsbs: int, l_max: int = 8) -> NrMib | None:
@@ -142,9 +140,7 @@ def decode_pbch(soft_bits: np.ndarray, ncellid: int, ssb_index_lsbs: int, l_max:
   soft_bits = np.asarray(soft_bits, np.float64)
   if soft_bits.shape != (nr_polar.PBCH_E,):
     raise ValueError(f'soft_bits: {nr_polar.PBCH_E} values expected, got shape {soft_bits.shape}')
-  nu = ssb_index_lsbs % l_max
-  c = sequences.gold_sequence(ncellid, (nu + 1) * nr_polar.PBCH_E)[nu * nr_polar.PBCH_E:]
-  block = nr_polar.decode(soft_bits * (1.0 - 2.0 * c))
+  block = nr_polar.decode(soft_bits * (1.0 - 2.0 * _pbch_scrambling(ncellid, ssb_index_lsbs % l_max)))
   scrambled, parity = block[:PAYLOAD_BITS], block[PAYLOAD_BITS:]
   # all zeros passes a zero-register CRC: what silence or an empty band decodes to, never a sent PBCH
   if not block.any() or not np.array_equal(nr_polar.crc24c(scrambled), parity):

@@ -17,6 +17,7 @@ import fractions
 import numpy as np
 import scipy.signal
 
+from specsense_jax.signals import channel
 from specsense_jax.signals import nr_mib
 from specsense_jax.signals import nr_raster
 from specsense_jax.signals import nr_receiver
@@ -75,24 +76,16 @@ class _Prescreen:
 
   def __init__(self, iq: np.ndarray, sample_rate: float):
     whole_ms = int(min(_MAX_PRESCREEN_S, len(iq) / sample_rate) * 1e3)  # whole ms: 256·SCS is then whole bins
-    head = np.asarray(iq[:whole_ms * int(round(sample_rate / 1e3))], np.complex128)
-    self.spectrum = np.fft.fft(head - head.mean())
-    self.bin_hz = sample_rate / len(head)
-    self.replicas = {}
-
-  def _replicas(self, scs_khz: int) -> np.ndarray:
-    if scs_khz not in self.replicas:
-      spectra = np.zeros((3, _NARROW_FFT), np.complex128)
-      for n_id2 in range(3):
-        spectra[n_id2, _PSS_SUBCARRIERS % _NARROW_FFT] = sequences.nr_pss(n_id2)
-      self.replicas[scs_khz] = np.fft.ifft(spectra, axis=1)
-    return self.replicas[scs_khz]
+    self.spectrum = channel.SpectrumCut(iq, sample_rate, whole_ms * int(round(sample_rate / 1e3)))
+    # the three PSS on a 256-point symbol: the same samples at either SCS (the rate scales with it)
+    spectra = np.zeros((3, _NARROW_FFT), np.complex128)
+    for n_id2 in range(3):
+      spectra[n_id2, _PSS_SUBCARRIERS % _NARROW_FFT] = sequences.nr_pss(n_id2)
+    self.replicas = np.fft.ifft(spectra, axis=1)
 
   def __call__(self, offset_hz: float, scs_khz: int) -> float:
-    width = int(round(_NARROW_FFT * scs_khz * 1e3 / self.bin_hz))
-    k = int(round(offset_hz / self.bin_hz)) + np.fft.fftfreq(width, 1 / width).astype(np.int64)
-    x = np.fft.ifft(self.spectrum[k % len(self.spectrum)])
-    replicas = self._replicas(scs_khz)
+    x = self.spectrum.cut(offset_hz, _NARROW_FFT * scs_khz * 1e3).astype(np.complex128)
+    replicas = self.replicas
     nfft = len(x) + _NARROW_FFT
     corr = np.fft.ifft(np.fft.fft(x, nfft)[None] * np.conj(np.fft.fft(replicas, nfft, axis=1)), axis=1)
     corr = np.abs(corr[:, :len(x) - _NARROW_FFT + 1]) ** 2

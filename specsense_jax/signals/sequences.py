@@ -76,6 +76,16 @@ def gold_sequence(c_init, length: int) -> np.ndarray:
   return (x2.astype(np.uint8) ^ x1[:length]).astype(np.uint8)
 
 
+def int_to_bits(value: int, width: int) -> list[int]:
+  """The `width` bits of `value`, most significant first (as ASN.1 PER and the CRCs order them)."""
+  return [(int(value) >> (width - 1 - i)) & 1 for i in range(width)]
+
+
+def bits_to_int(bits) -> int:
+  """The value of bits given most significant first (the inverse of `int_to_bits`)."""
+  return int(''.join(str(int(b)) for b in bits), 2)
+
+
 def crc(bits: np.ndarray, polynomial: int, width: int) -> np.ndarray:
   """The `width` parity bits of TS 36.212 / TS 38.212 §5.1: the remainder of the bits (first bit the highest
   power) times D^width divided by the generator, `polynomial` holding its coefficients below D^width (0x1021
@@ -87,7 +97,7 @@ def crc(bits: np.ndarray, polynomial: int, width: int) -> np.ndarray:
     register = (register << 1) & mask
     if feedback:
       register ^= polynomial
-  return np.array([(register >> (width - 1 - i)) & 1 for i in range(width)], np.uint8)
+  return np.array(int_to_bits(register, width), np.uint8)
 
 
 def qpsk_from_bits(bits: np.ndarray) -> np.ndarray:
