@@ -9,6 +9,9 @@ import pytest
 from specsense_jax.io import auto_annotations
 from specsense_jax.io import catalog
 from specsense_jax.io import sigmf
+from specsense_jax.signals import channel
+from specsense_jax.signals import nr
+from specsense_jax.signals import nr_raster
 
 
 def _load(shared_dir, capture):
@@ -48,6 +51,9 @@ def test_real_captures_against_the_catalogue(shared_dir, name, tmp_path):
     assert any(a['label'] == region['label'] and abs(a['freq_lower_edge'] - region['freq_lower_edge']) <= 0.5e6
                and abs(a['freq_upper_edge'] - region['freq_upper_edge']) <= 0.5e6 for a in found), region
   assert all(a['sample_start'] == 0 and a['sample_count'] == len(iq) for a in found)
+  cells = [a for a in found if a['label'] == 'NR']
+  assert {a['specsense:duplex'] for a in cells} == {'fdd' if '_n3_' in name else 'tdd'}
+  assert all(a.get('specsense:tdd') is None for a in cells)  # 1 ms: under two periods of any TDD pattern
   meta = sigmf.write_metadata(str(tmp_path / 'rec'), 'cf32_le', capture.sample_rate, len(iq),
                               center_frequency=capture.center_frequency, annotations=found)
   written = json.loads(open(meta).read())['annotations']
@@ -64,3 +70,22 @@ def test_capture_without_a_cell_is_unknown(shared_dir):
   assert found[0]['freq_lower_edge'] == pytest.approx(-10.17e6, abs=0.3e6)
   assert found[0]['freq_upper_edge'] == pytest.approx(-5.68e6, abs=0.3e6)
 
+
+
+def test_generated_tdd_cell_gets_its_pattern():
+  # a fully loaded 40 MHz n78 cell (TDL-A, 20 dB) whose SS/PBCH block sits on GSCN 7850: the channel from its
+  # spectrum, the pattern from its symbols' energy
+  rate, scs = 61.44e6, 30
+  options = dict(ncellid=321, seed=5, duration_s=0.02, duplex='tdd', tdd_pattern='DDDSU', load='full',
+                 ssb_case='C')
+  wave = nr.nr_waveform(40, scs, sample_rate=rate, **options)
+  ss_ref = (nr.nr_source(40, scs, **options).ssb_subcarrier - 6 * wave.params['n_rb']) * scs * 1e3
+  centre = nr_raster.gscn_to_hz(7850) - ss_ref
+  iq = channel.apply_channel(wave.iq, rate, seed=5, model='tdl', snr_db=20)[1000:]
+  found = auto_annotations.annotate(iq, rate, center_frequency=centre)
+  cell = next(a for a in found if a['label'] == 'NR')
+  assert (cell['specsense:cell_id'], cell['specsense:bandwidth_source']) == (321, 'spectrum')
+  assert cell['freq_lower_edge'] == pytest.approx(-20e6, abs=0.1e6)  # a fading notch inside is bridged
+  assert cell['freq_upper_edge'] == pytest.approx(20e6, abs=0.1e6)
+  assert cell['specsense:tdd']['slots'] == 'DDDSU' and cell['specsense:tdd']['periodicity_ms'] == [2.5]
+  assert cell['specsense:tdd']['downlink_symbols'] == [10]
