@@ -26,6 +26,9 @@ def base_config() -> ml_collections.ConfigDict:
   config.model = 'custom'
   config.model_kwargs = ml_collections.ConfigDict()
   config.init_weights = ml_collections.FieldReference(None, field_type=str)  # ImageNet .h5 / .safetensors file
+  # Fine-tuning: a packaged model folder or a training workdir (its best checkpoint) of the same model and
+  # classes, whose weights start the run.
+  config.init_from = ml_collections.FieldReference(None, field_type=str)
   # Output classes; None: the dataset's class set (its TFDS metadata) for segmentation, the standards (NR, LTE)
   # for frame classifiers. An explicit value must agree with the dataset (train.check_config).
   config.num_classes = ml_collections.FieldReference(None, field_type=int)
@@ -48,6 +51,8 @@ def base_config() -> ml_collections.ConfigDict:
   # Datasets mixed into training, 'name:share,...' (e.g. 'spectrum_sensing/synthetic_128:0.3'); the rest of the
   # examples come from `dataset`, which alone is validated and tested on.
   config.train_mix = ''
+  # Recording names ('a,b') whose frames no training dataset gives (leave-one-recording-out fine-tuning).
+  config.exclude_recordings = ''
   config.max_steps = ml_collections.FieldReference(None, field_type=int)  # overrides num_epochs when set
   return config
 

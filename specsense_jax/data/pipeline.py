@@ -76,7 +76,9 @@ def _preprocess(example: dict[str, Any], table: tf.Tensor | None = None) -> dict
 
 def parse_mix(mix: str) -> list[tuple[str, float]]:
   """'name:weight,name:weight' -> [(name, weight)]: datasets mixed into training, each the share `weight` of the
-  examples; ValueError naming `config.train_mix` for anything else."""
+  examples; a name may end in '@split' to mix that split instead of the training split (`mix_source`), e.g.
+  'spectrum_sensing/captured_128@train+validation+test:0.2'. ValueError naming `config.train_mix` for anything
+  else."""
   pairs = []
   for item in filter(None, (part.strip() for part in (mix or '').split(','))):
     name, _, weight = item.rpartition(':')
@@ -92,11 +94,24 @@ def parse_mix(mix: str) -> list[tuple[str, float]]:
   return pairs
 
 
+def mix_source(name: str, split: str) -> tuple[str, str]:
+  """(dataset, split) of a `parse_mix` name: its own '@split' or else `split`."""
+  dataset, _, own = name.partition('@')
+  return dataset, own or split
+
+
+def _without_recordings(ds: tf.data.Dataset, names: Sequence[str]) -> tf.data.Dataset:
+  """The examples whose 'recording' is none of `names` (captured frames carry their recording's name)."""
+  excluded = tf.constant(list(names), tf.string)
+  return ds.filter(lambda example: tf.logical_not(tf.reduce_any(tf.equal(example['recording'], excluded))))
+
+
 def input_pipeline(dataset: str, split: str, *, global_batch_size: int, train: bool, data_dir: str | None = None,
                    seed: int = 0, shuffle_buffer: int = 2048, cache: bool = True,
                    augment: Sequence[str] = (), skip_batches: int = 0,
                    class_names: Sequence[str] | None = None,
-                   mix: Sequence[tuple[str, float]] = ()) -> tf.data.Dataset:
+                   mix: Sequence[tuple[str, float]] = (),
+                   exclude_recordings: Sequence[str] = ()) -> tf.data.Dataset:
   """Global batches (the same on every process) of {'image' float32 [0, 1] (b, H, W, 3), 'mask' int32
   (b, H, W), 'signals', 'snr_db', 'valid'}.
 
@@ -116,18 +131,21 @@ def input_pipeline(dataset: str, split: str, *, global_batch_size: int, train: b
       it lacks as `NO_LABEL` (`metrics.to_model_classes`). None: the dataset's own classes.
     mix: (dataset, share) pairs (`parse_mix`) whose `split` is mixed into training, each drawn for that share of
       the examples (seeded) and mapped to the same classes; the rest come from `dataset`. Training only.
+    exclude_recordings: recording names whose frames are left out of `dataset` and of every mixed dataset
+      (leave-one-recording-out training). Training only.
   """
   check_batch_size(global_batch_size)
-  if mix and not train:
-    raise ValueError('input_pipeline: mix is for training pipelines only')
+  if (mix or exclude_recordings) and not train:
+    raise ValueError('input_pipeline: mix and exclude_recordings are for training pipelines only')
   builder = prepared_builder(dataset, data_dir)
   class_names = dataset_class_names(builder) if class_names is None and mix else class_names
-  ds = _examples(builder, split, train, seed, class_names, cache)
+  ds = _examples(builder, split, train, seed, class_names, cache, exclude_recordings)
   if train:
     ds = ds.repeat()
     if mix:
-      parts = [ds] + [_examples(prepared_builder(name, data_dir), split, True, seed, class_names, cache).repeat()
-                      for name, _ in mix]
+      parts = [ds] + [_examples(prepared_builder(mixed, data_dir), mixed_split, True, seed, class_names, cache,
+                                exclude_recordings).repeat()
+                      for mixed, mixed_split in (mix_source(name, split) for name, _ in mix)]
       shares = [1 - sum(w for _, w in mix)] + [w for _, w in mix]
       ds = tf.data.Dataset.sample_from_datasets(parts, weights=shares, seed=seed)
     if augment:
@@ -144,10 +162,12 @@ def input_pipeline(dataset: str, split: str, *, global_batch_size: int, train: b
 
 
 def _examples(builder, split: str, train: bool, seed: int, class_names: Sequence[str] | None,
-              cache: bool) -> tf.data.Dataset:
+              cache: bool, exclude_recordings: Sequence[str] = ()) -> tf.data.Dataset:
   """One split's preprocessed examples, masks in the ids of `class_names` (the dataset's own when None)."""
   read_config = tfds.ReadConfig(shuffle_seed=seed, interleave_cycle_length=1 if not train else 16)
   ds = builder.as_dataset(split=split, shuffle_files=train, read_config=read_config)
+  if exclude_recordings:
+    ds = _without_recordings(ds, exclude_recordings)
   table = None
   if class_names is not None:
     lookup = metrics.class_map(dataset_class_names(builder), class_names)

@@ -104,12 +104,12 @@ def load(name_or_dir: str = DEFAULT) -> TrainedModel:
   """A shipped model by name, a packaged model folder, or a training workdir (its best checkpoint, restored
   without the optimizer state)."""
   path = resolve(name_or_dir)
-  if not os.path.exists(os.path.join(path, 'variables.msgpack')) and (
+  if not os.path.exists(os.path.join(path, checkpoints.PACKAGED_VARIABLES)) and (
       checkpoints.has_checkpoints(path) or os.path.isdir(os.path.join(path, 'best'))):
     config = _with_class_count(checkpoints.load_config(path))
     return TrainedModel(os.path.basename(os.path.normpath(path)), config, registry.build_from_config(config),
                         checkpoints.restore_variables(path))
-  config_path, variables_path = os.path.join(path, 'config.json'), os.path.join(path, 'variables.msgpack')
+  config_path, variables_path = os.path.join(path, 'config.json'), os.path.join(path, checkpoints.PACKAGED_VARIABLES)
   for required in (config_path, variables_path):
     if not os.path.isfile(required):
       raise ValueError(f'{path} is not a packaged model: {os.path.basename(required)} is missing')
@@ -159,7 +159,7 @@ def package(workdir: str, output_dir: str) -> str:
   staging = output_dir + '.tmp'
   shutil.rmtree(staging, ignore_errors=True)
   os.makedirs(staging)
-  with open(os.path.join(staging, 'variables.msgpack'), 'wb') as f:
+  with open(os.path.join(staging, checkpoints.PACKAGED_VARIABLES), 'wb') as f:
     f.write(flax.serialization.to_bytes(to_storage(variables)))
   with open(os.path.join(staging, 'config.json'), 'w') as f:
     f.write(config.to_json_best_effort(indent=1))

@@ -3,7 +3,9 @@ same base name in the output folder, its annotations from `auto_annotations`, an
 drawn on the spectrogram.
 
 Raw recordings need their sample rate, sample type and centre frequency: from a JSON manifest
-(`{"file.bin": {"sample_rate": 19.2e6, "dtype": "ci8", "center_frequency": 1815.3e6}}`) or one setting for all.
+(`{"file.bin": {"sample_rate": 19.2e6, "dtype": "ci8", "center_frequency": 1815.3e6}}`; dtype ci8, ci16 or cf32,
+or their SigMF names ci16_le, cf32_le) or one setting for all. Every input is opened and checked, and no two may
+share a base name, before anything is written.
 The data bytes are copied when the input's own file holds exactly the samples (raw files, plain SigMF pairs);
 other inputs (archives, chunked data) are written as cf32.
 """
@@ -61,7 +63,14 @@ def _raw_settings(path: str, manifest: dict, defaults: dict) -> dict:
   missing = [key for key in ('sample_rate', 'dtype', 'center_frequency') if settings.get(key) is None]
   if missing:
     raise ValueError(f'{path}: a raw recording needs {", ".join(missing)} (a --manifest entry or the flags)')
-  return settings
+  # the SigMF spellings (cf32_le, ci16_le) name the same sample types
+  by_sigmf = {sigmf_name: short for short, sigmf_name in recordings.RAW_DTYPES.items()}
+  return {**settings, 'dtype': by_sigmf.get(settings['dtype'], settings['dtype'])}
+
+
+def _output_name(path: str) -> str:
+  return recordings.recording_name(path) if not path.endswith(RAW_SUFFIXES) else \
+      os.path.splitext(os.path.basename(path))[0]
 
 
 def _open(path: str, manifest: dict, defaults: dict) -> recordings.Recording:
@@ -83,8 +92,7 @@ def label_recording(path: str, output_dir: str, *, manifest: dict | None = None,
   annotations = auto_annotations.annotate(search, recording.sample_rate,
                                           center_frequency=recording.center_frequency)
   annotations = [{**a, 'sample_count': recording.num_samples} for a in annotations]  # cells last the recording
-  name = recordings.recording_name(path) if not path.endswith(RAW_SUFFIXES) else \
-      os.path.splitext(os.path.basename(path))[0]
+  name = _output_name(path)
   base = os.path.join(output_dir, name)
   datatype = getattr(recording, 'datatype', None)
   component = sigmf.DATATYPES[datatype][0] if datatype in sigmf.DATATYPES else None
@@ -129,8 +137,12 @@ def label_folder(input_dir: str, output_dir: str, *, manifest_path: str | None =
   paths = find_recordings(input_dir)
   if not paths:
     raise ValueError(f'--input={input_dir}: no SigMF or raw recordings ({", ".join(RAW_SUFFIXES)}) in it')
-  for path in paths:  # every raw file's settings checked before anything is written
-    if path.endswith(RAW_SUFFIXES):
-      _raw_settings(path, manifest, defaults or {})
+  by_name = {}
+  for path in paths:  # every recording opened and checked before anything is written
+    _open(path, manifest, defaults or {})
+    name = _output_name(path)
+    if name in by_name:
+      raise ValueError(f'{path} and {by_name[name]} would both be written as {name}.sigmf-meta; rename one')
+    by_name[name] = path
   os.makedirs(output_dir, exist_ok=True)
   return [label_recording(p, output_dir, manifest=manifest, defaults=defaults, figure=figures) for p in paths]

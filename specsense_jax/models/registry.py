@@ -103,8 +103,9 @@ def build_model(name: str, num_classes: int, **kwargs) -> nn.Module:
     name: 'custom', 'deeplabv3plus_<encoder>' or 'classifier_<encoder>' with an encoder of `ENCODERS`.
     num_classes: output classes (segmentation: per pixel; classifier: multi-label logits).
     **kwargs: output_stride (8, 16, 32; not for 'custom'), separable (DeepLabv3+: atrous separable 3x3
-      convs, default True), decoder_convs (DeepLabv3+: 3x3 convs after the skip concat, default 2), dtype (e.g. jnp.bfloat16
-      compute; parameters stay float32), input_transform (heads: a key of pretrained.INPUT_TRANSFORMS).
+      convs, default True), decoder_convs (DeepLabv3+: 3x3 convs after the skip concat, default 2), dtype
+      (e.g. jnp.bfloat16 compute; parameters stay float32), input_transform (heads: a key of
+      pretrained.INPUT_TRANSFORMS).
 
   Returns:
     A Flax Linen module called as `model.apply(variables, images, train=...)` on NHWC float images.
@@ -123,7 +124,8 @@ def build_from_config(config, dtype: Any = jnp.float32) -> nn.Module:
   A model initialized from ImageNet weights gets the input transform those weights expect unless
   `model_kwargs.input_transform` says otherwise.
   """
-  kwargs = dict(config.model_kwargs)
+  # lists (a config read back from JSON) as tuples: Flax modules hash their attributes
+  kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(config.model_kwargs).items()}
   if config.get('init_weights') and 'input_transform' not in kwargs:
     kwargs['input_transform'] = model_info(config.model).input_transform
   return build_model(config.model, config.num_classes, dtype=dtype, **kwargs)

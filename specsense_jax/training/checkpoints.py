@@ -21,6 +21,9 @@ import signal
 import threading
 from typing import Any, Iterator
 
+import flax.core
+import flax.serialization
+import flax.traverse_util
 import jax
 import ml_collections
 import numpy as np
@@ -139,6 +142,51 @@ def restore_variables(workdir: str, which: str = 'best') -> dict[str, Any]:
     restored = manager.restore(step, args=ocp.args.PyTreeRestore(
         item=target, restore_args=ocp.checkpoint_utils.construct_restore_args(target), partial_restore=True))
   return {'params': restored['params'], 'batch_stats': restored.get('batch_stats', {})}
+
+
+PACKAGED_VARIABLES = 'variables.msgpack'  # a packaged model's weights beside its config.json
+
+
+def _trained_config(path: str) -> ml_collections.ConfigDict:
+  """The config of a packaged model folder or training workdir, or ValueError naming `path`."""
+  if not os.path.isfile(os.path.join(path, CONFIG)):
+    raise ValueError(f'config.init_from {path!r}: neither a packaged model folder nor a training workdir (no '
+                     f'{CONFIG})')
+  return load_config(path)
+
+
+def check_trained(path: str, config: ml_collections.ConfigDict) -> None:
+  """ValueError naming config.init_from unless `path` holds weights of `config`'s model and image size."""
+  trained = _trained_config(path)
+  for key in ('model', 'image_size', 'model_kwargs'):
+    mine, theirs = config.get(key), trained.get(key)
+    if key == 'model_kwargs':  # as JSON records them (tuples become lists)
+      mine, theirs = (json.loads(json.dumps(dict(v or {}), default=list)) for v in (mine, theirs))
+    if mine != theirs:
+      raise ValueError(f'config.init_from {path!r} was trained with {key}={theirs!r}; this run has {mine!r}')
+  if not os.path.isfile(os.path.join(path, PACKAGED_VARIABLES)) and not has_checkpoints(path):
+    raise ValueError(f'config.init_from {path!r} has neither {PACKAGED_VARIABLES} nor checkpoints')
+
+
+def load_trained_variables(path: str, template: dict[str, Any]) -> dict[str, Any]:
+  """{'params', 'batch_stats'} of a packaged model folder (float16 on disk) or a workdir's best checkpoint, cast
+  to the dtypes of `template` (the new run's variables); ValueError when their shapes differ (another class set or
+  model width)."""
+  packaged = os.path.join(path, PACKAGED_VARIABLES)
+  if os.path.isfile(packaged):
+    with open(packaged, 'rb') as f:
+      loaded = flax.serialization.msgpack_restore(f.read())
+  else:
+    loaded = jax.device_get(restore_variables(path))
+  out = {}
+  for key in ('params', 'batch_stats'):
+    got = flax.traverse_util.flatten_dict(flax.core.unfreeze(loaded.get(key, {})))
+    want = flax.traverse_util.flatten_dict(flax.core.unfreeze(template.get(key, {})))
+    if {k: np.shape(v) for k, v in got.items()} != {k: np.shape(v) for k, v in want.items()}:
+      raise ValueError(f'config.init_from {path!r}: its {key} do not fit this run\'s network (another class set, '
+                       'width or layout)')
+    out[key] = flax.traverse_util.unflatten_dict({k: np.asarray(got[k], want[k].dtype) for k in want})
+  return out
 
 
 class Preemption:

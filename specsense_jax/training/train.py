@@ -173,9 +173,12 @@ def check_config(config: ml_collections.ConfigDict):
       raise ValueError(f'config.{key} {config[key]!r} is not a split of {config.dataset} {problem}')
   dataset_size = builder.info.features['image'].shape[0]
   _check_mix(config, builder, dataset_size)
+  _check_exclusions(config, builder)
   if config.image_size != dataset_size:
     raise ValueError(f'config.image_size is {config.image_size} but {config.dataset} has {dataset_size}x'
                      f'{dataset_size} images; set --config.image_size={dataset_size} or pick a dataset of that size')
+  if config.get('init_from'):
+    checkpoints.check_trained(config.init_from, config)
   if config.init_weights:
     pretrained.check_weights_file(config.model, registry.model_info(config.model).weight_format,
                                   config.init_weights)
@@ -198,15 +201,38 @@ def _split_problem(builder, split: str) -> str:
   return ''
 
 
+def excluded_recordings(config: ml_collections.ConfigDict) -> tuple[str, ...]:
+  """The recording names of `config.exclude_recordings` ('name,name', '' for none)."""
+  return tuple(filter(None, (n.strip() for n in (config.get('exclude_recordings') or '').split(','))))
+
+
+def _check_exclusions(config, builder) -> None:
+  """Every training source keeps frames once `config.exclude_recordings` are left out (an empty one would end
+  or skew the training stream)."""
+  excluded = set(excluded_recordings(config))
+  if not excluded:
+    return
+  sources = [(builder, config.train_split)] + [
+      (pipeline.prepared_builder(name, config.data_dir), split) for name, split in
+      (pipeline.mix_source(source, config.train_split) for source, _ in pipeline.parse_mix(config.get('train_mix')))]
+  for source, split in sources:
+    skip = {k: tfds.decode.SkipDecoding() for k in ('image', 'mask', 'occupancy_mask') if k in source.info.features}
+    names = source.as_dataset(split=split, decoders=skip).map(lambda e: e['recording'])
+    if not any(n.decode() not in excluded for n in tfds.as_numpy(names)):
+      raise ValueError(f'config.exclude_recordings={config.exclude_recordings!r} leaves no frame of '
+                       f'{source.info.full_name} split {split!r} to train on')
+
+
 def _check_mix(config, builder, image_size: int) -> None:
   """The datasets of `config.train_mix` have `config.train_split`, images of the primary's size, and no class the
   primary dataset lacks (their masks are mapped to its ids)."""
   classes = pipeline.dataset_class_names(builder)
-  for name, _ in pipeline.parse_mix(config.get('train_mix')):
+  for source, _ in pipeline.parse_mix(config.get('train_mix')):
+    name, split = pipeline.mix_source(source, config.train_split)
     mixed = pipeline.prepared_builder(name, config.data_dir)
-    problem = _split_problem(mixed, config.train_split)
+    problem = _split_problem(mixed, split)
     if problem:
-      raise ValueError(f'config.train_mix: {name} has no split {config.train_split!r} {problem}')
+      raise ValueError(f'config.train_mix: {name} has no split {split!r} {problem}')
     if mixed.info.features['image'].shape[0] != image_size:
       raise ValueError(f'config.train_mix: {name} has {mixed.info.features["image"].shape[0]}-pixel images, '
                        f'{config.dataset} {image_size}-pixel ones')
@@ -255,7 +281,11 @@ class _Run:
                'evals_without_improvement': 0, 'epochs': []}
     latest = self.manager.latest_step()
     if latest is None:
-      if self.config.init_weights:
+      if self.config.get('init_from'):  # fine-tuning: every weight of a trained network
+        variables = checkpoints.load_trained_variables(self.config.init_from, state.variables)
+        state = state.replace(params=variables['params'], batch_stats=variables['batch_stats'])
+        say(f'initialized from {self.config.init_from}')
+      elif self.config.init_weights:
         info = registry.model_info(self.config.model)
         variables = pretrained.load_pretrained(self.config.model, info.encoder, info.weight_format,
                                                self.config.init_weights, state.variables)
@@ -279,7 +309,8 @@ class _Run:
     ds = pipeline.input_pipeline(config.dataset, config.train_split, global_batch_size=config.batch_size,
                                  train=True, data_dir=config.data_dir, seed=config.seed,
                                  shuffle_buffer=config.shuffle_buffer, augment=config.augment, skip_batches=start,
-                                 mix=pipeline.parse_mix(config.get('train_mix')))
+                                 mix=pipeline.parse_mix(config.get('train_mix')),
+                                 exclude_recordings=excluded_recordings(config))
     batches = pipeline.global_batches(ds, self.sharding)
     bar = None
     try:

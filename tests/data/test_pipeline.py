@@ -91,6 +91,6 @@ def test_mixed_training_draws_each_dataset_for_its_share(realistic_tiny_data_dir
   assert {int(v) for b in batches for v in np.unique(b['mask'])} <= {0, 1, 2, 3, 255}
   again, _ = drawn(0)
   np.testing.assert_array_equal(from_parity, again)  # seeded: the same draws
-  with pytest.raises(ValueError, match='mix is for training pipelines only'):
+  with pytest.raises(ValueError, match='mix and exclude_recordings are for training pipelines only'):
     pipeline.input_pipeline(DATASET, 'train', global_batch_size=8, train=False, data_dir=realistic_tiny_data_dir,
                             mix=[(DATASET, 0.3)])

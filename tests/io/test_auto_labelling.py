@@ -59,3 +59,19 @@ def test_bad_input_writes_nothing(lte_iq, tmp_path):
   (source / 'bad.json').write_text('[1, 2]')
   with pytest.raises(ValueError, match='a JSON object of file name'):
     auto_labelling.label_folder(str(source), str(tmp_path / 'out'), manifest_path=str(source / 'bad.json'))
+  # a bad file after a good one: nothing is written for either
+  (source / 'late.bin').write_bytes(b'\0' * 64)
+  manifest = {name: {'sample_rate': 7.68e6, 'dtype': dtype, 'center_frequency': 1.8e9}
+              for name, dtype in (('cell.bin', 'cf32_le'), ('late.bin', 'cf64'))}
+  (source / 'manifest.json').write_text(json.dumps(manifest))
+  with pytest.raises(ValueError, match=r"late.bin: --dtype must be one of .*got 'cf64'"):
+    auto_labelling.label_folder(str(source), str(tmp_path / 'out'), manifest_path=str(source / 'manifest.json'))
+  assert not (tmp_path / 'out').exists()
+  # two inputs that would share an output name
+  (source / 'late.bin').unlink()
+  np.stack([lte_iq.real, lte_iq.imag], axis=1).astype('<f4').tofile(source / 'cell.cf32')
+  manifest['cell.cf32'] = manifest['cell.bin']
+  (source / 'manifest.json').write_text(json.dumps(manifest))
+  with pytest.raises(ValueError, match=r'cell.cf32 and .*cell.bin would both be written as cell.sigmf-meta'):
+    auto_labelling.label_folder(str(source), str(tmp_path / 'out'), manifest_path=str(source / 'manifest.json'))
+  assert not (tmp_path / 'out').exists()
