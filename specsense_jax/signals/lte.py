@@ -16,6 +16,7 @@ import numpy as np
 from specsense_jax import portable_math
 from specsense_jax.signals import counter_rng
 from specsense_jax.signals import lte_control
+from specsense_jax.signals import lte_crs
 from specsense_jax.signals import lte_pbch
 from specsense_jax.signals import lte_tdd
 from specsense_jax.signals import lte_traffic
@@ -24,7 +25,7 @@ from specsense_jax.signals import sequences
 from specsense_jax.signals import waveform as waveform_lib
 
 N_SC = 12
-N_RB_MAX = 110
+N_RB_MAX = lte_crs.N_RB_MAX
 # TS 36.101 Table 5.6-1: channel bandwidth (MHz) -> transmission bandwidth configuration N_RB.
 LTE_N_RB = {1.4: 6, 3: 15, 5: 25, 10: 50, 15: 75, 20: 100}
 # TS 36.101 Annex A.3.3 reference measurement channels used by the MathWorks example, by bandwidth.
@@ -61,12 +62,9 @@ def crs(ncellid: int, n_rb: int, port: int, ns, l) -> tuple[np.ndarray, np.ndarr
   Returns:
     (subcarrier indices k, complex64 values) for the 2·N_RB REs of each (ns, l).
   """
-  ns, l = np.broadcast_arrays(np.asarray(ns, np.int64), np.asarray(l, np.int64))
-  c_init = 2**10 * (7 * (ns + 1) + l + 1) * (2 * ncellid + 1) + 2 * ncellid + 1
-  r = sequences.qpsk_from_bits(sequences.gold_sequence(c_init, 4 * N_RB_MAX))
+  r = lte_crs.sequence(ncellid, ns, l)
   m = np.arange(2 * n_rb)
-  v = np.where(l == 0, 3 * port, 3 - 3 * port) if port < 2 else 3 * (port - 2) + 3 * (ns % 2)
-  k = 6 * m + (v[..., None] + ncellid % 6) % 6
+  k = 6 * m + lte_crs.subcarrier_offset(ncellid, port, ns, l)[..., None]
   return k, r[..., m + N_RB_MAX - n_rb]
 
 

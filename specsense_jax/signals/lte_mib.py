@@ -15,6 +15,7 @@ import dataclasses
 import numpy as np
 
 from specsense_jax.signals import channel
+from specsense_jax.signals import lte_crs
 from specsense_jax.signals import lte_pbch
 from specsense_jax.signals import lte_receiver
 
@@ -67,11 +68,7 @@ def _grid(x: np.ndarray, frame_start: float, cp: str) -> np.ndarray | None:
 def _ls_estimate(grid: np.ndarray, ncellid: int, cp: str, port: int, ns: int, l: int) -> np.ndarray:
   """(72,) channel of `port` from its RS in symbol `l` of slot `ns` (= 1: the grid's slot), linear over
   frequency between RS (TS 36.211 §6.10.1.2, either CP; `lte.crs` covers the normal CP only)."""
-  if port < 2:
-    v = (0 if l == 0 else 3) if port == 0 else (3 if l == 0 else 0)
-  else:
-    v = 3 * (ns % 2) if port == 2 else 3 + 3 * (ns % 2)
-  k = 6 * np.arange(12) + (v + ncellid % 6) % 6
+  k = 6 * np.arange(12) + lte_crs.subcarrier_offset(ncellid, port, ns, l)
   rs = lte_receiver.crs_values(ncellid, np.array([ns]), l, cp)[0]
   h = grid[l, k] / rs
   grid_k = np.arange(72)

@@ -28,6 +28,7 @@ import scipy.fft
 import scipy.signal
 
 from specsense_jax.signals import channel
+from specsense_jax.signals import lte_crs
 from specsense_jax.signals import lte_tdd
 from specsense_jax.signals import ofdm
 from specsense_jax.signals import power_profile
@@ -215,9 +216,7 @@ def _decode_sss(x: np.ndarray, pss_positions: np.ndarray, n_id2: int) -> dict:
 
 def crs_values(ncellid: int, ns: np.ndarray, l: int, cp: str) -> np.ndarray:
   """(len(ns), 12) RS sequence r_{l,ns}(m') of the 12 central RS positions (TS 36.211 §6.10.1.1)."""
-  n_cp = 1 if cp == 'normal' else 0
-  c_init = 2**10 * (7 * (ns + 1) + l + 1) * (2 * ncellid + 1) + 2 * ncellid + n_cp
-  return sequences.qpsk_from_bits(sequences.gold_sequence(c_init, 4 * 110))[:, _CRS_M_CENTRAL]
+  return lte_crs.sequence(ncellid, ns, l, cp)[:, _CRS_M_CENTRAL]
 
 
 def _crs_metrics(x: np.ndarray, frame_start: float, ncellid: int, cp: str, duplex: str) -> tuple[float, ...]:
@@ -228,8 +227,7 @@ def _crs_metrics(x: np.ndarray, frame_start: float, ncellid: int, cp: str, duple
   nearly the same channel and the terms add coherently (near 1 at high SNR); data, noise or nothing there gives
   about 1/sqrt(pairs). Each RE counts once whatever its power (a few loud data REs cannot dominate), and the
   floor (-20 dB of the slot's port-0 RS power) keeps empty REs' tiny filter leakage from counting as a match.
-  TS 36.211 §6.10.1.2: ports 0/1 in symbols 0 and N_symb - 3 with v = 0/3 and 3/0; ports 2/3 in symbol 1 with
-  v = 3(ns mod 2) and 3 + 3(ns mod 2); k = 6m + (v + N_ID mod 6) mod 6.
+  TS 36.211 §6.10.1.2: ports 0/1 in symbols 0 and N_symb - 3, ports 2/3 in symbol 1 (`lte_crs`).
   """
   per_slot = len(CP_LAYOUTS[cp])
   # Slots whose first symbols are downlink in every configuration: all (FDD); in TDD subframes 0 and 5 and the
@@ -248,13 +246,10 @@ def _crs_metrics(x: np.ndarray, frame_start: float, ncellid: int, cp: str, duple
   y = np.fft.fft(x[starts[..., None] + np.arange(FFT_SIZE)], axis=-1)[..., CENTRAL_BINS]  # (slot, symbol, 72)
   k0 = 6 * np.arange(12) + ncellid % 6
   floor = 0.01 * np.mean(np.abs(y[:, 0, k0]) ** 2, axis=1, keepdims=True) + 1e-30
-  # (port, index into `symbols`, v of an even slot, v of an odd slot)
-  layout = [(0, 0, 0, 0), (0, 2, 3, 3), (1, 0, 3, 3), (1, 2, 0, 0), (2, 1, 0, 3), (3, 1, 3, 0)]
   coherent, pairs = np.zeros(4, np.complex128), np.zeros(4)
-  for port, i, v_even, v_odd in layout:
+  for port, i in ((0, 0), (0, 2), (1, 0), (1, 2), (2, 1), (3, 1)):  # (port, index into `symbols`) holding its RS
     use = np.ones(len(ns), bool) if symbols[i] < 3 or duplex == 'fdd' else ns % 10 != 2  # DwPTS may be 3 long
-    v = np.where(ns[use] % 2 == 0, v_even, v_odd)
-    k = 6 * np.arange(12)[None, :] + ((v + ncellid % 6) % 6)[:, None]
+    k = 6 * np.arange(12)[None, :] + lte_crs.subcarrier_offset(ncellid, port, ns[use], symbols[i])[:, None]
     z = np.take_along_axis(y[use, i], k, axis=1) * np.conj(crs_values(ncellid, ns[use], symbols[i], cp))
     u = z / np.sqrt(np.abs(z) ** 2 + floor[use])
     coherent[port] += np.sum(u[:, 1:] * np.conj(u[:, :-1]))
