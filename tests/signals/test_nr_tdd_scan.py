@@ -1,5 +1,6 @@
 """NR TDD patterns read back from generated cells' symbol energy (`nr_tdd_scan`), through fading and noise, from
-a recording that starts mid-frame; the frame timing from a decoded SS/PBCH block."""
+a recording that starts mid-frame; the frame timing from a decoded SS/PBCH block of each case (A, B, C; one
+off-centre), whose PCI and MIB are the generated cell's."""
 
 import numpy as np
 import pytest
@@ -56,17 +57,21 @@ def test_fdd_and_noise_have_no_pattern():
   assert nr_tdd_scan.estimate_tdd(noise, RATE, frame_start=0, scs_khz=30) is None
 
 
-@pytest.mark.parametrize('scs,case', [(15, 'A'), (30, 'B'), (30, 'C')])
-def test_frame_start_from_a_decoded_block(scs, case):
-  wave, iq = _cell(scs, 'DDDSU', 'light', seed=7, ssb_case=case, ssb_bitmap='1111', ssb_num_blocks=4,
-                   ssb_period_ms=5)
+@pytest.mark.parametrize('scs,case,rb_offset', [(15, 'A', None), (30, 'B', None), (30, 'C', 2)])
+def test_frame_start_from_a_decoded_block(scs, case, rb_offset):
+  # four blocks a burst every 5 ms (the block found is any of them), TDL-A at 10 dB, the last one off-centre
+  options = dict(ssb_case=case, ssb_bitmap='1111', ssb_num_blocks=4, ssb_period_ms=5, ssb_rb_offset=rb_offset)
+  wave, iq = _cell(scs, 'DDDSU', 'light', seed=7, **options)
   offset = (nr.nr_source(20, scs, ncellid=17, seed=7, duration_s=0.02, duplex='tdd', tdd_pattern='DDDSU',
-                         load='light', ssb_case=case, ssb_bitmap='1111', ssb_num_blocks=4,
-                         ssb_period_ms=5).ssb_subcarrier - 6 * wave.params['n_rb']) * scs * 1e3
+                         load='light', **options).ssb_subcarrier - 6 * wave.params['n_rb']) * scs * 1e3
   cell = nr_receiver.detect_nr_cell(iq, RATE, scs, offset)
   ssb = nr_mib.decode_ssb(iq, RATE, ncellid=17, scs_khz=scs, ssb_offset_hz=offset, pss_start=cell['pss_start'])
+  p = wave.params
+  assert cell['ncellid'] == 17 and (ssb.mib.k_ssb, ssb.mib.coreset_zero, ssb.mib.search_space_zero) == (
+      p['k_ssb'], p['coreset0_index'], p['search_space0_index'])
   start = nr_tdd_scan.frame_start(ssb.pss_start, ssb.ssb_index, ssb.mib.half_frame, scs_khz=scs, case=case,
                                   sample_rate=RATE)
   frame = int(RATE * 0.01)
   error = (start + CUT + frame // 2) % frame - frame // 2  # from the nearest frame start of the waveform
   assert abs(error) <= 2  # the PSS timing's sample
+  assert ssb.mib.sfn == (p['sfn0'] + (ssb.pss_start + CUT) // frame) % 1024
