@@ -13,7 +13,7 @@ the realistic frames; without it a realistic-only network falls to 0.37 mean IoU
 network see both scalings' grey levels (the floor-scaled realistic frames sit at grey 64, the min-max parity
 frames at 48-142): with it the sparse n78 capture goes from 0.000 to 1.000. The recipe is run r5 of the README's
 "Networks for real spectra"; short=true (a quarter of the frames 1-20 ms) and minmax (one scaling everywhere)
-are the ablations r3 and r4.
+are the ablations r3 and r4, large=true (realistic_128_large: four times the frames) the data-size run r8.
 """
 
 import ml_collections
@@ -25,7 +25,7 @@ from specsense_jax.models import registry
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   args = common.parse_arg(arg, 'configs/realistic.py', encoder='', size=128, parity_share=0.3, short=False,
-                           minmax=False, grey_rescale=True, runlocal=False)
+                           minmax=False, large=False, grey_rescale=True, runlocal=False)
   if args.encoder and args.encoder not in registry.ENCODERS:
     raise ValueError(f'configs/realistic.py: unknown encoder {args.encoder!r}; known: '
                      f'{", ".join(sorted(registry.ENCODERS))}')
@@ -34,6 +34,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   if args.minmax and args.short:
     raise ValueError('configs/realistic.py: minmax images exist for 40 ms frames only (realistic_128_minmax); '
                      'leave short=false with minmax')
+  if args.large and (args.short or args.minmax or args.size != 128):
+    raise ValueError('configs/realistic.py: large (realistic_128_large) is 40 ms floor-scaled 128x128 frames; leave '
+                     'short and minmax false and size 128')
   if args.size not in (128, 256):
     raise ValueError(f'configs/realistic.py: size must be 128 or 256, got {args.size}')
   if args.size == 256 and (args.short or args.minmax):
@@ -43,6 +46,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.image_size = args.size
   suffix = '_short' if args.short else ''
   config.dataset = f'spectrum_sensing/realistic_{args.size}{suffix}{"_minmax" if args.minmax else ""}'
+  if args.large:  # four times the frames for about the steps of 30 epochs of realistic_128 (4,800 against 4,500)
+    config.dataset = 'spectrum_sensing/realistic_128_large'
+    config.num_epochs = 8
   config.train_mix = (f'spectrum_sensing/synthetic_{args.size}{suffix}:{args.parity_share:g}'
                       if args.parity_share else '')
   if args.grey_rescale:  # the parity (min-max) and realistic grey scalings seen from either side

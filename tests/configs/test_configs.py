@@ -57,6 +57,10 @@ def test_realistic_recipe():
   assert deeplab.model == 'deeplabv3plus_resnet18' and deeplab.train_mix == '' and deeplab.augment == ()
   assert deeplab.dataset == 'spectrum_sensing/realistic_128'
   assert realistic.get_config('minmax').dataset == 'spectrum_sensing/realistic_128_minmax'
+  large = realistic.get_config('large')
+  assert (large.dataset, large.num_epochs) == ('spectrum_sensing/realistic_128_large', 8)
+  with pytest.raises(ValueError, match='large .* leave short and minmax false'):
+    realistic.get_config('large,short')
   paper = realistic.get_config('encoder=resnet50,size=256')  # the paper's model and size, for a GPU
   assert (paper.dataset, paper.train_mix, paper.image_size, paper.model) == (
       'spectrum_sensing/realistic_256', 'spectrum_sensing/synthetic_256:0.3', 256, 'deeplabv3plus_resnet50')

@@ -97,6 +97,10 @@ def _configs():
                             description=f'3,000 frames of SceneConfig.realistic(), 128x128, floor-scaled images: {realistic}.'),
       SpectrumSensingConfig(name='realistic_256', image_size=256, **captured_like,
                             description=f'3,000 frames of SceneConfig.realistic(), 256x256, floor-scaled images: {realistic}.'),
+      SpectrumSensingConfig(name='realistic_128_large', image_size=128, num_frames=12000, seed=1, **captured_like,
+                            description=f'12,000 frames of SceneConfig.realistic(), 128x128, floor-scaled, drawn with '
+                            f'seed 1 (none of them is a frame of realistic_128, whose test split stays unseen): '
+                            f'{realistic}.'),
       SpectrumSensingConfig(name='realistic_128_short', image_size=128, **captured_like,
                             scene_overrides=(('short_frames', 0.25), ('short_duration_s', (0.001, 0.02))),
                             description=f'realistic_128 where a quarter of the frames last 1-20 ms (log-uniform), '
