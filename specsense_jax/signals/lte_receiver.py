@@ -107,12 +107,27 @@ def to_search_rate(iq: np.ndarray, sample_rate: float, centre_offset_hz: float) 
   return np.asarray(x, np.complex64)
 
 
+@functools.lru_cache(maxsize=1)
 def _pss_replicas() -> np.ndarray:
-  """(3, 128) unit-energy time-domain PSS symbols (no CP) at 1.92 Msps."""
+  """(3, 128) unit-energy time-domain PSS symbols (no CP) at 1.92 Msps (read-only: built once)."""
   spectrum = np.zeros((3, FFT_SIZE), np.complex64)
   spectrum[:, _SYNC_BINS] = np.stack([sequences.lte_pss(i) for i in range(3)])
   replicas = np.fft.ifft(spectrum, axis=1)
-  return (replicas / np.linalg.norm(replicas, axis=1, keepdims=True)).astype(np.complex64)
+  replicas = (replicas / np.linalg.norm(replicas, axis=1, keepdims=True)).astype(np.complex64)
+  replicas.flags.writeable = False
+  return replicas
+
+
+def _conj_replica_spectra(cfos_hz: tuple[float, ...], nfft: int) -> np.ndarray:
+  """(len(cfos), 3, nfft) conj(FFT_nfft) of the PSS replicas shifted by each offset."""
+  n = np.arange(FFT_SIZE)
+  shifted = _pss_replicas()[None] * np.exp(2j * np.pi * np.asarray(cfos_hz)[:, None, None] * n / SEARCH_RATE)
+  return np.conj(scipy.fft.fft(shifted, nfft, axis=-1))
+
+
+# A raster prescreen correlates many candidates of one length at the same offsets: their replicas' spectra are
+# made once (one entry: the prescreen's, a few tens of MB).
+_prescreen_spectra = functools.lru_cache(maxsize=1)(_conj_replica_spectra)
 
 
 def _window_energy(x: np.ndarray) -> np.ndarray:
@@ -121,8 +136,9 @@ def _window_energy(x: np.ndarray) -> np.ndarray:
   return np.maximum(c[FFT_SIZE:] - c[:-FFT_SIZE], 1e-30)
 
 
-def _pss_metrics(x: np.ndarray, cfos_hz) -> np.ndarray:
-  """(len(cfos), 3, len(x) - 127) normalised PSS correlation of every window, per CFO and N_ID2."""
+def _pss_metrics(x: np.ndarray, cfos_hz, spectra_of=_conj_replica_spectra) -> np.ndarray:
+  """(len(cfos), 3, len(x) - 127) normalised PSS correlation of every window, per CFO and N_ID2 (`spectra_of`
+  gives the replicas' conjugate spectra)."""
   valid = len(x) - FFT_SIZE + 1
   nfft = scipy.fft.next_fast_len(len(x))
   # Narrowing to the central subcarriers keeps data and noise outside the PSS out of the normalisation.
@@ -130,11 +146,11 @@ def _pss_metrics(x: np.ndarray, cfos_hz) -> np.ndarray:
   narrow = np.convolve(x, taps, mode='same').astype(np.complex64)
   spectrum = scipy.fft.fft(narrow, nfft)
   energy = _window_energy(narrow)
-  n = np.arange(FFT_SIZE)
   out = np.empty((len(cfos_hz), 3, valid), np.float32)
-  for i, cfo in enumerate(cfos_hz):  # a CFO f makes the PSS r[n]·exp(j2πfn/fs): correlate with that
-    replicas = _pss_replicas() * np.exp(2j * np.pi * cfo * n / SEARCH_RATE)
-    corr = scipy.fft.ifft(spectrum * np.conj(scipy.fft.fft(replicas, nfft, axis=1)), axis=1)[:, :valid]
+  # a CFO f makes the PSS r[n]·exp(j2πfn/fs): correlate with that
+  replica_spectra = spectra_of(tuple(float(f) for f in np.atleast_1d(cfos_hz)), nfft)
+  for i in range(len(cfos_hz)):
+    corr = scipy.fft.ifft(spectrum * replica_spectra[i], axis=1)[:, :valid]
     out[i] = np.abs(corr) ** 2 / energy[:valid]
   return out
 
@@ -142,7 +158,7 @@ def _pss_metrics(x: np.ndarray, cfos_hz) -> np.ndarray:
 def pss_peak(x: np.ndarray, cfos_hz) -> float:
   """The strongest normalised PSS correlation of `x` (1.92 Msps, centred on a candidate carrier), folded over
   5 ms half-frames, over the frequency offsets `cfos_hz` and N_ID2: 0..1, near 1 for a clean PSS."""
-  return float(_fold(_pss_metrics(np.asarray(x, np.complex64), cfos_hz)).max())
+  return float(_fold(_pss_metrics(np.asarray(x, np.complex64), cfos_hz, _prescreen_spectra)).max())
 
 
 def _fold(metric: np.ndarray, period: int = _HALF_FRAME) -> np.ndarray:
