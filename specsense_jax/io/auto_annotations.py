@@ -119,6 +119,7 @@ def _nr_annotations(iq: np.ndarray, sample_rate: float, center_frequency: float,
     duplex = nr_raster.get_band(cell.band).duplex.lower()
     fields = {'specsense:cell_id': cell.ncellid, 'specsense:duplex': duplex, 'specsense:confidence': 1.0,
               'specsense:mib': {'sfn': cell.ssb.mib.sfn, 'k_ssb': cell.ssb.mib.k_ssb, 'gscn': cell.gscn,
+                                'blocks_decoded': 1 + len(cell.repeats),
                                 'coreset_zero': cell.ssb.mib.coreset_zero,
                                 'search_space_zero': cell.ssb.mib.search_space_zero}}
     carrier_scs = cell.ssb.mib.scs_common_khz

@@ -1,6 +1,7 @@
 """NR cells of a recording, without being told where their SS/PBCH blocks are: every GSCN of the synchronization
 raster (TS 38.104 §5.4.3, the bands of `nr_raster` that hold the capture's centre) inside the captured span is
-searched, and a cell counts only when its PBCH decodes (CRC-24C).
+searched, and a cell counts only when its PBCH decodes (CRC-24C) and every repeat of its block found a whole
+number of half frames away carries the SFN and half frame that the distance gives.
 
 Each candidate's 256 subcarriers around SS_REF are cut from one FFT of the recording (a brick-wall channel filter,
 then exactly 256·SCS samples per second), where the three PSS are correlated; the candidates whose normalised PSS
@@ -43,6 +44,8 @@ class NrCell:
     ncellid: physical cell identity.
     ssb: the decoded block (timing, SSB index, MIB).
     pss_metric: the prescreen's normalised PSS peak, 0..1.
+    repeats: the same block decoded again a whole number of half frames away, each with the SFN and half
+      frame that its distance gives (a block repeats every 5-160 ms; `_repeats`).
   """
   band: str
   gscn: int
@@ -51,6 +54,7 @@ class NrCell:
   ncellid: int
   ssb: nr_mib.DecodedSsb
   pss_metric: float
+  repeats: tuple[nr_mib.DecodedSsb, ...] = ()
 
 
 def ssb_candidates(center_frequency: float, sample_rate: float) -> list[tuple[str, int, int, float]]:
@@ -94,6 +98,30 @@ class _Prescreen:
     return float(metric.max())
 
 
+def _repeats(iq: np.ndarray, sample_rate: float, scs_khz: int, offset_hz: float, ncellid: int,
+             ssb: nr_mib.DecodedSsb) -> tuple[nr_mib.DecodedSsb, ...] | None:
+  """The block decoded at every other half frame of the recording (the period is unknown: 5 ms steps), or None
+  when one decodes with an SFN and half frame that its distance contradicts (a CRC passed by chance)."""
+  half = 5e-3 * sample_rate
+  position = 2 * ssb.mib.sfn + ssb.mib.half_frame  # half frames since SFN 0
+  found = []
+  for k in range(-int(ssb.pss_start // half), int((len(iq) - ssb.pss_start) // half) + 1):
+    start = int(round(ssb.pss_start + k * half))
+    if k == 0:
+      continue
+    try:
+      again = nr_mib.decode_ssb(iq, sample_rate, ncellid=ncellid, scs_khz=scs_khz, ssb_offset_hz=offset_hz,
+                                pss_start=start)
+    except ValueError:  # the block would run past the recording's end
+      continue
+    if again is None:
+      continue
+    if 2 * again.mib.sfn + again.mib.half_frame != (position + k) % 2048 or again.ssb_index != ssb.ssb_index:
+      return None
+    found.append(again)
+  return tuple(found)
+
+
 def find_nr_cells(iq: np.ndarray, sample_rate: float, *, center_frequency: float,
                   max_cells: int = 4) -> list[NrCell]:
   """The NR cells of a recording whose SS/PBCH block on the synchronization raster decodes, strongest PSS first.
@@ -119,7 +147,8 @@ def find_nr_cells(iq: np.ndarray, sample_rate: float, *, center_frequency: float
     cells = find_nr_cells(iq, sample_rate * ratio.numerator / ratio.denominator,
                           center_frequency=center_frequency, max_cells=max_cells)
     scale = ratio.denominator / ratio.numerator
-    return [dataclasses.replace(c, ssb=dataclasses.replace(c.ssb, pss_start=int(round(c.ssb.pss_start * scale))))
+    at_input_rate = lambda d: dataclasses.replace(d, pss_start=int(round(d.pss_start * scale)))
+    return [dataclasses.replace(c, ssb=at_input_rate(c.ssb), repeats=tuple(map(at_input_rate, c.repeats)))
             for c in cells]
   prescreen = _Prescreen(iq, sample_rate)
   scored = sorted(((prescreen(offset, scs), band, gscn, scs, offset) for band, gscn, scs, offset in candidates),
@@ -134,6 +163,9 @@ def find_nr_cells(iq: np.ndarray, sample_rate: float, *, center_frequency: float
                                pss_start=cell['pss_start'])
     except ValueError:  # the strongest block too near the recording's edge
       continue
-    if ssb is not None and all(f.gscn != gscn for f in found):
-      found.append(NrCell(band, gscn, offset, scs, cell['ncellid'], ssb, metric))
+    if ssb is None or any(f.gscn == gscn for f in found):
+      continue
+    repeats = _repeats(iq, sample_rate, scs, offset, cell['ncellid'], ssb)
+    if repeats is not None:  # SFNs that count with the half frames, or a single block
+      found.append(NrCell(band, gscn, offset, scs, cell['ncellid'], ssb, metric, repeats))
   return found

@@ -4,6 +4,9 @@
 import numpy as np
 import pytest
 
+from specsense_jax.signals import channel
+from specsense_jax.signals import nr
+from specsense_jax.signals import nr_raster
 from specsense_jax.signals import nr_scan
 
 # file, rate, centre (Hz), [(GSCN, SS_REF offset Hz, PCI, SFN)]: the catalogue's SSBs, and in the 100 MHz capture
@@ -25,6 +28,22 @@ def test_real_captures(shared_dir, name, rate, centre, expected):
   assert [(c.gscn, c.ssb_offset_hz, c.ncellid, c.ssb.mib.sfn) for c in found] == [
       (g, pytest.approx(o, abs=1.0), pci, sfn) for g, o, pci, sfn in expected]
   assert all(c.band == ('n3' if centre < 3e9 else 'n78') for c in found)
+  assert all(c.repeats == () for c in found)  # one burst in each (1 ms, or 10 ms of a 20 ms period)
+
+
+def test_repeated_blocks_count_the_sfn():
+  # 50 ms of a cell with a 10 ms SSB period, through TDL-A at 10 dB, starting mid-frame: five bursts, SFNs in
+  # step with their distance
+  rate, scs = 30.72e6, 30
+  options = dict(ncellid=77, seed=2, duration_s=0.05, load='light', ssb_case='C', ssb_period_ms=10)
+  wave = nr.nr_waveform(20, scs, sample_rate=rate, **options)
+  ss_ref = (nr.nr_source(20, scs, **options).ssb_subcarrier - 6 * wave.params['n_rb']) * scs * 1e3
+  iq = channel.apply_channel(wave.iq, rate, seed=2, model='tdl', snr_db=10)[3000:]
+  (cell,) = nr_scan.find_nr_cells(iq, rate, center_frequency=nr_raster.gscn_to_hz(7850) - ss_ref)
+  blocks = sorted((cell.ssb,) + cell.repeats, key=lambda b: b.pss_start)
+  assert cell.ncellid == 77 and len(blocks) == 5
+  assert [b.mib.sfn for b in blocks] == [(wave.params['sfn0'] + i) % 1024 for i in range(5)]
+  assert np.all(np.diff([b.pss_start for b in blocks]) == int(rate * 0.01))
 
 
 def test_candidates_on_the_raster():
