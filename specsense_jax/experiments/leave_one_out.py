@@ -106,6 +106,9 @@ def leave_one_recording_out(config: ml_collections.ConfigDict, workdir: str, tru
       else:
         train.say(f'fold {i + 1}/{len(names)} ({name}): fine-tuning without it in {fold_dir}')
         test = train.train_and_evaluate(fold_config, fold_dir)
+        if 'preempted_at_step' in test:  # rerun to resume this fold; nothing half-trained is scored
+          train.say(f'leave one out: stopped in fold {i + 1} ({name}) for preemption; rerun to resume')
+          return rows
       recording = recordings.read_recording(paths[name])
       before = captures.evaluate_recording(starting, recording)
       after = captures.evaluate_recording(trained_models.load(fold_dir), recording)

@@ -32,9 +32,9 @@ from specsense_jax.signals import nr_scan
 from specsense_jax.signals import nr_tdd_scan
 
 _MATCH_RBS = 2  # a transmission bandwidth matches an occupied band within this many RBs
-# Occupied bands this near a cell's band are its own: a fading notch splits one carrier's spectrum (a 40 MHz cell
-# through TDL-A at 10 dB SNR shows 1.3-1.7 MHz gaps); neighbouring operators' carriers leave wider guards (4.4 MHz
-# in the 100 MHz n78 capture).
+# A fading notch splits one carrier's spectrum (a 40 MHz cell through TDL-A at 10 dB SNR shows 1.3-1.7 MHz gaps).
+# Bands this near a cell's are joined to it only when the join then matches a channel of its numerology; adjacent
+# carriers can be as near (1.7-1.9 MHz), so bands an LTE carrier explains are never joined.
 _JOIN_GAP_HZ = 2e6
 _MIN_UNKNOWN_HZ = 180e3  # unexplained energy narrower than a resource block is not annotated
 
@@ -73,16 +73,27 @@ def _coreset0_span(cell: nr_scan.NrCell) -> tuple[float, float] | None:
   return low, low + row.n_rb * rb_hz
 
 
-def _joined(span: list[float], bands: list[tuple[float, float]]) -> list[float]:
-  """`span` grown by every occupied band that touches it or comes within _JOIN_GAP_HZ of it, until none does."""
+def _joined(span: list[float], bands: list[tuple[float, float]], gap: float = 0.0) -> list[float]:
+  """`span` grown by every occupied band that touches it or comes within `gap` of it, until none does."""
   span = list(span)
   grown = True
   while grown:
     grown = False
     for lo, hi in bands:
-      if lo <= span[1] + _JOIN_GAP_HZ and hi >= span[0] - _JOIN_GAP_HZ and (lo < span[0] or hi > span[1]):
+      if lo <= span[1] + gap and hi >= span[0] - gap and (lo < span[0] or hi > span[1]):
         span, grown = [min(span[0], lo), max(span[1], hi)], True
   return span
+
+
+def _channel(span: list[float], scs_khz: int) -> tuple[float, float] | None:
+  """The channel (edges, Hz) whose transmission bandwidth (TS 38.104 Table 5.3.2-1) `span` matches within
+  _MATCH_RBS resource blocks, or None."""
+  width, rb_hz = span[1] - span[0], 12 * scs_khz * 1e3
+  bw, n_rb = min(nr.NR_N_RB[scs_khz].items(), key=lambda item: abs(width - item[1] * rb_hz))
+  if abs(width - n_rb * rb_hz) > _MATCH_RBS * rb_hz:
+    return None
+  centre = (span[0] + span[1]) / 2
+  return centre - bw * 1e6 / 2, centre + bw * 1e6 / 2
 
 
 def _tdd_fields(iq: np.ndarray, sample_rate: float, cell: nr_scan.NrCell, band: tuple[float, float]) -> dict | None:
@@ -108,6 +119,7 @@ def _tdd_fields(iq: np.ndarray, sample_rate: float, cell: nr_scan.NrCell, band: 
 
 def _nr_annotations(iq: np.ndarray, sample_rate: float, center_frequency: float,
                     bands: list[tuple[float, float]]) -> list[dict]:
+  """NR cells' labels and Ignore margins; `bands` are the occupied bands no LTE carrier explains."""
   out = []
   for cell in nr_scan.find_nr_cells(iq, sample_rate, center_frequency=center_frequency):
     scs = cell.scs_khz * 1e3
@@ -123,13 +135,10 @@ def _nr_annotations(iq: np.ndarray, sample_rate: float, center_frequency: float,
                                 'coreset_zero': cell.ssb.mib.coreset_zero,
                                 'search_space_zero': cell.ssb.mib.search_space_zero}}
     carrier_scs = cell.ssb.mib.scs_common_khz
-    width = joined[1] - joined[0]
-    rb_hz = 12 * carrier_scs * 1e3
-    bw, n_rb = min(nr.NR_N_RB[carrier_scs].items(), key=lambda item: abs(width - item[1] * rb_hz))
-    loaded = abs(width - n_rb * rb_hz) <= _MATCH_RBS * rb_hz
+    channel = _channel(joined, carrier_scs) or _channel(_joined(known, bands, _JOIN_GAP_HZ), carrier_scs)
+    loaded = channel is not None
     if loaded:  # a loaded carrier: its channel
-      half, centre = bw * 1e6 / 2, (joined[0] + joined[1]) / 2
-      label, source = (centre - half, centre + half), 'spectrum'
+      label, source = channel, 'spectrum'
     else:  # CORESET0 bounds what is known; without one, the energy around the block does
       source = 'coreset0' if coreset is not None else 'ssb'
       label = known = tuple(known if coreset is not None else joined)
@@ -166,7 +175,9 @@ def annotate(iq: np.ndarray, sample_rate: float, *, center_frequency: float) -> 
   iq = np.asarray(iq, np.complex64)
   bands = lte_scan.occupied_bands(iq, sample_rate)
   annotations = _lte_annotations(iq, sample_rate, center_frequency)
-  annotations += _nr_annotations(iq, sample_rate, center_frequency, bands)
+  lte = [(a['freq_lower_edge'], a['freq_upper_edge']) for a in annotations]
+  annotations += _nr_annotations(iq, sample_rate, center_frequency,
+                                 [b for b in bands if not any(b[0] < hi and b[1] > lo for lo, hi in lte)])
   labelled = [(a['freq_lower_edge'], a['freq_upper_edge']) for a in annotations
               if a['label'] != constants.IGNORE_LABEL]
   # one cell's Ignore never covers another's label

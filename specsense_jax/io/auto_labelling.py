@@ -74,11 +74,16 @@ def _output_name(path: str) -> str:
 
 
 def _open(path: str, manifest: dict, defaults: dict) -> recordings.Recording:
+  """The recording, checked for what automatic labels need (one centre frequency)."""
   if path.endswith('.sigmf-meta') or path.endswith(recordings.ARCHIVE_SUFFIXES):
-    return recordings.open_recording(path)
-  settings = _raw_settings(path, manifest, defaults)
-  return recordings.open_recording(path, sample_rate=float(settings['sample_rate']), dtype=settings['dtype'],
-                                   center_frequency=float(settings['center_frequency']))
+    recording = recordings.open_recording(path)
+  else:
+    settings = _raw_settings(path, manifest, defaults)
+    recording = recordings.open_recording(path, sample_rate=float(settings['sample_rate']), dtype=settings['dtype'],
+                                          center_frequency=float(settings['center_frequency']))
+  if len({s.center_frequency for s in recording.segments}) > 1:
+    raise ValueError(f'{path}: its captures have several centre frequencies; automatic labels need one')
+  return recording
 
 
 def label_recording(path: str, output_dir: str, *, manifest: dict | None = None, defaults: dict | None = None,
@@ -86,8 +91,6 @@ def label_recording(path: str, output_dir: str, *, manifest: dict | None = None,
   """Labels one recording into `output_dir` (see the module docstring); ValueError naming the file on bad
   input. Nothing is left half-written: data and metadata are each written atomically, the data first."""
   recording = _open(path, manifest or {}, defaults or {})
-  if len({s.center_frequency for s in recording.segments}) > 1:
-    raise ValueError(f'{path}: its captures have several centre frequencies; automatic labels need one')
   search = recording.read(0, min(recording.num_samples, int(SEARCH_SECONDS * recording.sample_rate)))
   annotations = auto_annotations.annotate(search, recording.sample_rate,
                                           center_frequency=recording.center_frequency)

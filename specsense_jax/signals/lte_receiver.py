@@ -136,9 +136,10 @@ def _window_energy(x: np.ndarray) -> np.ndarray:
   return np.maximum(c[FFT_SIZE:] - c[:-FFT_SIZE], 1e-30)
 
 
-def _pss_metrics(x: np.ndarray, cfos_hz, spectra_of=_conj_replica_spectra) -> np.ndarray:
-  """(len(cfos), 3, len(x) - 127) normalised PSS correlation of every window, per CFO and N_ID2 (`spectra_of`
-  gives the replicas' conjugate spectra)."""
+def _pss_metrics(x: np.ndarray, cfos_hz, cached: bool = False) -> np.ndarray:
+  """(len(cfos), 3, len(x) - 127) normalised PSS correlation of every window, per CFO and N_ID2 (`cached`: the
+  replicas' spectra of all offsets kept for the next call of the same length, as a prescreen wants; else made one
+  offset at a time)."""
   valid = len(x) - FFT_SIZE + 1
   nfft = scipy.fft.next_fast_len(len(x))
   # Narrowing to the central subcarriers keeps data and noise outside the PSS out of the normalisation.
@@ -148,9 +149,11 @@ def _pss_metrics(x: np.ndarray, cfos_hz, spectra_of=_conj_replica_spectra) -> np
   energy = _window_energy(narrow)
   out = np.empty((len(cfos_hz), 3, valid), np.float32)
   # a CFO f makes the PSS r[n]·exp(j2πfn/fs): correlate with that
-  replica_spectra = spectra_of(tuple(float(f) for f in np.atleast_1d(cfos_hz)), nfft)
-  for i in range(len(cfos_hz)):
-    corr = scipy.fft.ifft(spectrum * replica_spectra[i], axis=1)[:, :valid]
+  offsets = tuple(float(f) for f in np.atleast_1d(cfos_hz))
+  kept = _prescreen_spectra(offsets, nfft) if cached else None
+  for i, cfo in enumerate(offsets):
+    replica_spectra = kept[i] if cached else _conj_replica_spectra((cfo,), nfft)[0]
+    corr = scipy.fft.ifft(spectrum * replica_spectra, axis=1)[:, :valid]
     out[i] = np.abs(corr) ** 2 / energy[:valid]
   return out
 
@@ -158,7 +161,7 @@ def _pss_metrics(x: np.ndarray, cfos_hz, spectra_of=_conj_replica_spectra) -> np
 def pss_peak(x: np.ndarray, cfos_hz) -> float:
   """The strongest normalised PSS correlation of `x` (1.92 Msps, centred on a candidate carrier), folded over
   5 ms half-frames, over the frequency offsets `cfos_hz` and N_ID2: 0..1, near 1 for a clean PSS."""
-  return float(_fold(_pss_metrics(np.asarray(x, np.complex64), cfos_hz, _prescreen_spectra)).max())
+  return float(_fold(_pss_metrics(np.asarray(x, np.complex64), cfos_hz, cached=True)).max())
 
 
 def _fold(metric: np.ndarray, period: int = _HALF_FRAME) -> np.ndarray:

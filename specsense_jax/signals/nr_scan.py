@@ -100,7 +100,7 @@ class _Prescreen:
 
 def _repeats(iq: np.ndarray, sample_rate: float, scs_khz: int, offset_hz: float, ncellid: int,
              ssb: nr_mib.DecodedSsb) -> tuple[nr_mib.DecodedSsb, ...] | None:
-  """The block decoded at every other half frame of the recording (the period is unknown: 5 ms steps), or None
+  """The block decoded at each further half frame of the recording (the period is unknown: 5 ms steps), or None
   when one decodes with an SFN and half frame that its distance contradicts (a CRC passed by chance)."""
   half = 5e-3 * sample_rate
   position = 2 * ssb.mib.sfn + ssb.mib.half_frame  # half frames since SFN 0

@@ -15,8 +15,8 @@ import numpy as np
 
 DUPLEX_MODES = ('fdd', 'tdd')
 SYMBOLS_PER_SLOT = 14
-# TS 38.331 TDD-UL-DL-Pattern dl-UL-TransmissionPeriodicity (ms), with the Rel-15 extension values.
-PERIODICITIES_MS = (0.5, 0.625, 1, 1.25, 2, 2.5, 5, 10)
+# TS 38.331 TDD-UL-DL-Pattern dl-UL-TransmissionPeriodicity (ms) and dl-UL-TransmissionPeriodicity-v1530 (3, 4).
+PERIODICITIES_MS = (0.5, 0.625, 1, 1.25, 2, 2.5, 3, 4, 5, 10)
 # Slot sequences of common deployments, one period each; a '+' separates pattern1 from pattern2. The period is
 # the number of slots times the slot length (2.5 ms for 'DDDSU' at 30 kHz, 5 ms at 15 kHz).
 PRESETS = {
@@ -124,7 +124,11 @@ def check(config: TddConfig, scs_khz: int) -> None:
     if used > SYMBOLS_PER_SLOT * slots:
       raise ValueError(f'{which}: downlink and uplink slots and symbols ({used} symbols) exceed the '
                        f'{SYMBOLS_PER_SLOT * slots} symbols of its {pattern.periodicity_ms} ms period')
-  if config.pattern2 is not None:  # TS 38.213 §11.1: 20 / (P + P2) is an integer
+  if config.pattern2 is None:  # TS 38.213 §11.1: the pattern restarts with every even frame, 20 / P an integer
+    if (20 / fractions.Fraction(str(config.pattern1.periodicity_ms))).denominator != 1:
+      raise ValueError(f'pattern1.periodicity_ms={config.pattern1.periodicity_ms} must divide 20 ms without a '
+                       'pattern2 (TS 38.213 §11.1; 3 ms only with a pattern2, as 3 + 2)')
+  else:  # TS 38.213 §11.1: 20 / (P + P2) is an integer
     total = fractions.Fraction(str(config.pattern1.periodicity_ms)) \
         + fractions.Fraction(str(config.pattern2.periodicity_ms))
     if (20 / total).denominator != 1:

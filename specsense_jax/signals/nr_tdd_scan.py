@@ -5,8 +5,9 @@ A downlink recording shows where the gNB transmits: the downlink slots and the d
 slot. Folded on the right period, every symbol that ever carries energy lies in one prefix of the period (the
 downlink part of tdd-UL-DL-ConfigurationCommon, TS 38.213 §11.1) and the rest of the period is silent in every
 period seen; a period too short mixes downlink into the silent part, a multiple of the right one leaves less of
-it silent. So the estimate is the periodicity (TS 38.331 dl-UL-TransmissionPeriodicity, one pattern or two)
-whose silent tails hold the most symbols, fewest slots on a tie.
+it silent. So the estimate is the periodicity (TS 38.331 dl-UL-TransmissionPeriodicity and its v1530 3/4 ms,
+one pattern or two whose period divides a frame) whose silent tails hold the largest share of its symbols; on a
+tie, one pattern before two, then the shorter period.
 
 What energy cannot tell: guard from uplink symbols (both silent downlink), an idle downlink symbol from an uplink
 one (an idle cell sends little, so its pattern is read as shorter than it is: `fill` says how much of the
@@ -33,11 +34,13 @@ _SYMBOLS = nr_tdd.SYMBOLS_PER_SLOT
 # symbol's power (1/sqrt(samples) of its mean) above it: weak enough for an idle cell's SS/PBCH blocks and
 # CORESET0, rare enough in noise that no silent tail is broken by chance.
 _ON_SIGMAS = 8.0
-_P10_SIGMAS = 1.28
+_P10_SIGMAS = 1.28  # the 10th percentile of a normal variable, in standard deviations below its mean
 # The silent part is noise: the downlink symbols that carry energy are at least 3 dB above it (at 5 dB SNR a
 # loaded TDD cell's are 9 dB above; a fully loaded FDD carrier's PDCCH symbols 2.2 dB above its PDSCH ones).
 _MIN_CONTRAST = 2.0
-MIN_FILL = 0.5  # the 10th percentile of a normal variable, in standard deviations below its mean
+# Below this share of its downlink symbols carrying energy (an idle cell) a pattern is not to be trusted: generated
+# idle cells read 0.05-0.28 with wrong patterns, light to full loads 0.65-1.00 with the right one.
+MIN_FILL = 0.5
 _MIN_PERIODS = 2  # a period must be seen whole at least this often
 
 
@@ -109,12 +112,19 @@ def symbol_energy(iq: np.ndarray, sample_rate: float, *, frame_start: int, scs_k
   if whole_ms < 1:
     raise ValueError(f'iq must hold at least 1 ms, got {len(iq) / sample_rate * 1e3:.3f} ms')
   low, high = band_hz if band_hz is not None else (-sample_rate / 2, sample_rate / 2)
-  rate = 3.84e6 * np.ceil((high - low) / 3.84e6 - 1e-9)  # NR symbols are whole samples at 3.84 MHz multiples
+  # NR symbols are whole samples at 3.84 MHz multiples: the band's, but no wider than the recording (a wider cut
+  # would wrap around its spectrum and count bins twice)
+  rate = min(3.84e6 * np.ceil((high - low) / 3.84e6 - 1e-9), 3.84e6 * np.floor(sample_rate / 3.84e6 + 1e-9))
+  if rate <= 0:
+    raise ValueError(f'sample_rate={sample_rate:g}: below 3.84 MHz there is no whole-sample NR symbol grid')
   x = channel.SpectrumCut(iq, sample_rate, int(round(whole_ms * sample_rate / 1e3))).cut((low + high) / 2, rate)
   numerology = ofdm.nr_numerology(scs_khz, rate)
   per_subframe = numerology.samples_per_subframe
   start = int(round(frame_start * rate / sample_rate))
   offset = start % per_subframe  # the first subframe boundary in the recording
+  if len(x) - offset < per_subframe:
+    raise ValueError(f'iq must hold a whole subframe after a subframe boundary, got '
+                     f'{len(iq) / sample_rate * 1e3:.3f} ms')
   powers = power_profile.symbol_powers(x, numerology, start=offset)  # (subframes, 14 * slots per subframe)
   first_subframe = (offset - start) // per_subframe % 10
   return powers.reshape(-1, _SYMBOLS), int(first_subframe) * (scs_khz // 15), numerology.fft_size

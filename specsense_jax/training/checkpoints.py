@@ -19,7 +19,7 @@ import json
 import os
 import signal
 import threading
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import flax.core
 import flax.serialization
@@ -155,16 +155,25 @@ def _trained_config(path: str) -> ml_collections.ConfigDict:
   return load_config(path)
 
 
-def check_trained(path: str, config: ml_collections.ConfigDict) -> None:
-  """ValueError naming config.init_from unless `path` holds weights of `config`'s model and image size."""
+def check_trained(path: str, config: ml_collections.ConfigDict, class_names: Sequence[str]) -> None:
+  """ValueError naming config.init_from unless `path` holds weights of `config`'s model, image size and layout,
+  trained on `class_names` (the run's) with its spectrogram mode and image scaling where it recorded them."""
   trained = _trained_config(path)
+  recorded = trained.get('class_names')
+  if recorded is not None and list(recorded) != list(class_names):
+    raise ValueError(f'config.init_from {path!r} predicts {list(recorded)}; this run trains {list(class_names)}')
+  for key in ('spectrogram_mode', 'image_scaling'):
+    if trained.get(key) is not None and config.get(key) is not None and trained.get(key) != config.get(key):
+      raise ValueError(f'config.init_from {path!r} was trained with {key}={trained.get(key)!r}; this run has '
+                       f'{config.get(key)!r}')
   for key in ('model', 'image_size', 'model_kwargs'):
     mine, theirs = config.get(key), trained.get(key)
     if key == 'model_kwargs':  # as JSON records them (tuples become lists)
       mine, theirs = (json.loads(json.dumps(dict(v or {}), default=list)) for v in (mine, theirs))
     if mine != theirs:
       raise ValueError(f'config.init_from {path!r} was trained with {key}={theirs!r}; this run has {mine!r}')
-  if not os.path.isfile(os.path.join(path, PACKAGED_VARIABLES)) and not has_checkpoints(path):
+  legacy_best = os.path.isdir(os.path.join(path, 'best'))  # workdirs written before the one-manager layout
+  if not os.path.isfile(os.path.join(path, PACKAGED_VARIABLES)) and not has_checkpoints(path) and not legacy_best:
     raise ValueError(f'config.init_from {path!r} has neither {PACKAGED_VARIABLES} nor checkpoints')
 
 

@@ -178,7 +178,7 @@ def check_config(config: ml_collections.ConfigDict):
     raise ValueError(f'config.image_size is {config.image_size} but {config.dataset} has {dataset_size}x'
                      f'{dataset_size} images; set --config.image_size={dataset_size} or pick a dataset of that size')
   if config.get('init_from'):
-    checkpoints.check_trained(config.init_from, config)
+    checkpoints.check_trained(config.init_from, config, model_class_names(config, task, builder))
   if config.init_weights:
     pretrained.check_weights_file(config.model, registry.model_info(config.model).weight_format,
                                   config.init_weights)
@@ -215,12 +215,18 @@ def _check_exclusions(config, builder) -> None:
   sources = [(builder, config.train_split)] + [
       (pipeline.prepared_builder(name, config.data_dir), split) for name, split in
       (pipeline.mix_source(source, config.train_split) for source, _ in pipeline.parse_mix(config.get('train_mix')))]
+  matched = set()
   for source, split in sources:
     skip = {k: tfds.decode.SkipDecoding() for k in ('image', 'mask', 'occupancy_mask') if k in source.info.features}
-    names = source.as_dataset(split=split, decoders=skip).map(lambda e: e['recording'])
-    if not any(n.decode() not in excluded for n in tfds.as_numpy(names)):
+    names = {n.decode() for n in tfds.as_numpy(source.as_dataset(split=split, decoders=skip).map(
+        lambda e: e['recording']))}
+    matched |= names & excluded
+    if not names - excluded:
       raise ValueError(f'config.exclude_recordings={config.exclude_recordings!r} leaves no frame of '
                        f'{source.info.full_name} split {split!r} to train on')
+  if excluded - matched:  # a misspelt name would leave its recording in training
+    raise ValueError(f'config.exclude_recordings: {sorted(excluded - matched)} are recordings of no training '
+                     'dataset (names are file names without extension)')
 
 
 def _check_mix(config, builder, image_size: int) -> None:

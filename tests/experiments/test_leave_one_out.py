@@ -83,5 +83,11 @@ def test_folds_train_without_their_recording(captured_dir, tiny_config, tmp_path
   with pytest.raises(ValueError, match=r"exclude_recordings='lte_dummy,nr_dummy' leaves no frame of "
                                        r"spectrum_sensing/captured_128.* split 'train\+test'"):
     leave_one_out.leave_one_recording_out(config, str(tmp_path / 'loo2'), DUMMY, always_excluded=['nr_dummy'])
+  with config.unlocked():
+    config.exclude_recordings = 'nr_dumy'
+  with pytest.raises(ValueError, match=r"exclude_recordings: \['nr_dumy'\] are recordings of no training dataset"):
+    train.check_config(config)  # a misspelt name would leave its recording in training
+  with config.unlocked():
+    config.exclude_recordings = ''
   with pytest.raises(ValueError, match=r"no annotated recording named \['elsewhere'\]"):
     leave_one_out.leave_one_recording_out(config, str(tmp_path / 'loo'), DUMMY, recordings_to_score=['elsewhere'])

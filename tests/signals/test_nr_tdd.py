@@ -115,7 +115,8 @@ def _pattern(**kwargs):
 
 
 @pytest.mark.parametrize('scs, tdd_pattern, match', [
-    (30, _pattern(periodicity_ms=3), r'pattern1.periodicity_ms must be one of \(0.5, 0.625, 1, 1.25, 2, 2.5, 5'),
+    (30, _pattern(periodicity_ms=7), r'pattern1.periodicity_ms must be one of \(0.5, 0.625, 1, 1.25, 2, 2.5, 3, 4'),
+    (30, _pattern(periodicity_ms=3), r'periodicity_ms=3 must divide 20 ms without a pattern2'),
     (30, _pattern(periodicity_ms=0.625), r'does not hold a whole number of 30 kHz slots; allowed .*\[0.5, 1, 2'),
     (30, _pattern(periodicity_ms=1.25), 'periodicity_ms=1.25'),
     (15, _pattern(), r'periodicity_ms=2.5 does not hold a whole number of 15 kHz slots'),

@@ -75,3 +75,16 @@ def test_frame_start_from_a_decoded_block(scs, case, rb_offset):
   error = (start + CUT + frame // 2) % frame - frame // 2  # from the nearest frame start of the waveform
   assert abs(error) <= 2  # the PSS timing's sample
   assert ssb.mib.sfn == (p['sfn0'] + (ssb.pss_start + CUT) // frame) % 1024
+
+
+@pytest.mark.parametrize('slots', ['DDDDSU+DSUU', 'DDDDDDSU+DS'])
+def test_rel15_periodicities_read_back(slots):
+  # 3 ms + 2 ms and 4 ms + 1 ms (dl-UL-TransmissionPeriodicity-v1530) at 30 kHz, fully loaded
+  patterns = [nr_tdd.TddPattern(len(part) / 2, part.index('S'), 10, len(part) - part.index('S') - 1, 2)
+              for part in slots.split('+')]
+  config = nr_tdd.TddConfig(*patterns)
+  _, iq = _cell(30, config, 'full', seed=3)
+  estimate = nr_tdd_scan.estimate_tdd(iq, RATE, frame_start=-CUT, scs_khz=30, band_hz=(-9.5e6, 9.5e6))
+  assert estimate.slots == slots.replace('+', '') and estimate.config.pattern2 is not None
+  assert (estimate.config.pattern1.periodicity_ms, estimate.config.pattern2.periodicity_ms) == (
+      patterns[0].periodicity_ms, patterns[1].periodicity_ms)
