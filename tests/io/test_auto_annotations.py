@@ -76,7 +76,7 @@ def test_generated_tdd_cell_gets_its_pattern():
   # a fully loaded 40 MHz n78 cell (TDL-A, 20 dB) whose SS/PBCH block sits on GSCN 7850: the channel from its
   # spectrum, the pattern from its symbols' energy
   rate, scs = 61.44e6, 30
-  options = dict(ncellid=321, seed=5, duration_s=0.02, duplex='tdd', tdd_pattern='DDDSU', load='full',
+  options = dict(ncellid=321, seed=5, duration_s=0.012, duplex='tdd', tdd_pattern='DDDSU', load='full',
                  ssb_case='C')
   wave = nr.nr_waveform(40, scs, sample_rate=rate, **options)
   ss_ref = (nr.nr_source(40, scs, **options).ssb_subcarrier - 6 * wave.params['n_rb']) * scs * 1e3
