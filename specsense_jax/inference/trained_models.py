@@ -104,8 +104,7 @@ def load(name_or_dir: str = DEFAULT) -> TrainedModel:
   """A shipped model by name, a packaged model folder, or a training workdir (its best checkpoint, restored
   without the optimizer state)."""
   path = resolve(name_or_dir)
-  if not os.path.exists(os.path.join(path, checkpoints.PACKAGED_VARIABLES)) and (
-      checkpoints.has_checkpoints(path) or os.path.isdir(os.path.join(path, 'best'))):
+  if not os.path.exists(os.path.join(path, checkpoints.PACKAGED_VARIABLES)) and checkpoints.has_trained_weights(path):
     config = _with_class_count(checkpoints.load_config(path))
     return TrainedModel(os.path.basename(os.path.normpath(path)), config, registry.build_from_config(config),
                         checkpoints.restore_variables(path))

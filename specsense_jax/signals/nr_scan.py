@@ -106,12 +106,11 @@ def _repeats(iq: np.ndarray, sample_rate: float, scs_khz: int, offset_hz: float,
   position = 2 * ssb.mib.sfn + ssb.mib.half_frame  # half frames since SFN 0
   found = []
   for k in range(-int(ssb.pss_start // half), int((len(iq) - ssb.pss_start) // half) + 1):
-    start = int(round(ssb.pss_start + k * half))
     if k == 0:
       continue
     try:
       again = nr_mib.decode_ssb(iq, sample_rate, ncellid=ncellid, scs_khz=scs_khz, ssb_offset_hz=offset_hz,
-                                pss_start=start)
+                                pss_start=int(round(ssb.pss_start + k * half)))
     except ValueError:  # the block would run past the recording's end
       continue
     if again is None:

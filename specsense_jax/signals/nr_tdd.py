@@ -89,17 +89,23 @@ def resolve(tdd_pattern: str | TddPattern | TddConfig, scs_khz: int) -> TddConfi
   return config
 
 
+def period_slots(scs_khz: int) -> dict[float, int]:
+  """{periodicity ms: slots} of the PERIODICITIES_MS that hold a whole number of slots at `scs_khz` (TS 38.213
+  §11.1: 0.625 ms only for mu = 3, 1.25 for mu >= 2, 2.5 for mu >= 1)."""
+  slots = {p: fractions.Fraction(str(p)) * (scs_khz // 15) for p in PERIODICITIES_MS}
+  return {p: int(n) for p, n in slots.items() if n.denominator == 1}
+
+
 def _slots_in_period(pattern: TddPattern, scs_khz: int, which: str) -> int:
   """Slots of a pattern's period; ValueError unless the periodicity is allowed and holds whole slots."""
   p = pattern.periodicity_ms
   if isinstance(p, bool) or not any(p == v for v in PERIODICITIES_MS):
     raise ValueError(f'{which}.periodicity_ms must be one of {PERIODICITIES_MS} (TS 38.331), got {p!r}')
-  slots = fractions.Fraction(str(p)) * (scs_khz // 15)
-  if slots.denominator != 1:  # TS 38.213 §11.1: 0.625 ms only for mu = 3, 1.25 for mu >= 2, 2.5 for mu >= 1
-    valid = [v for v in PERIODICITIES_MS if (fractions.Fraction(str(v)) * (scs_khz // 15)).denominator == 1]
+  whole = period_slots(scs_khz)
+  if p not in whole:
     raise ValueError(f'{which}.periodicity_ms={p!r} does not hold a whole number of {scs_khz} kHz slots; '
-                     f'allowed at {scs_khz} kHz: {valid}')
-  return int(slots)
+                     f'allowed at {scs_khz} kHz: {list(whole)}')
+  return whole[p]
 
 
 def check(config: TddConfig, scs_khz: int) -> None:

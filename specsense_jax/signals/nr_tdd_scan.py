@@ -130,12 +130,6 @@ def symbol_energy(iq: np.ndarray, sample_rate: float, *, frame_start: int, scs_k
   return powers.reshape(-1, _SYMBOLS), int(first_subframe) * (scs_khz // 15), numerology.fft_size
 
 
-def _allowed_period_slots(scs_khz: int) -> list[int]:
-  mu = scs_khz // 15
-  return sorted({int(fractions.Fraction(str(p)) * mu) for p in nr_tdd.PERIODICITIES_MS
-                 if (fractions.Fraction(str(p)) * mu).denominator == 1})
-
-
 def _prefix(on: np.ndarray, seen: np.ndarray) -> tuple[int, int] | None:
   """(downlink symbols, silent symbols) of one folded pattern period, or None unless its silent tail was seen."""
   ever = np.flatnonzero(on)
@@ -177,7 +171,7 @@ def estimate_tdd(iq: np.ndarray, sample_rate: float, *, frame_start: int, scs_kh
     return None
   position = (first_slot * _SYMBOLS + np.arange(len(flat)))  # symbol number counted from a frame start
   best = None
-  allowed = _allowed_period_slots(scs_khz)
+  allowed = sorted(nr_tdd.period_slots(scs_khz).values())
   # One pattern, or pattern1 + pattern2, whose whole period divides a frame: `frame_start` may be an odd frame's,
   # and a period that does not divide 10 ms would not start there (TS 38.213 §11.1 starts it every 20 ms).
   splits = {}

@@ -55,6 +55,12 @@ def has_checkpoints(workdir: str) -> bool:
   return os.path.isdir(folder) and any(name.isdigit() for name in os.listdir(folder))
 
 
+def has_trained_weights(workdir: str) -> bool:
+  """Whether `restore_variables` has something to read: checkpoints, or the `best/` folder of workdirs written
+  before the one-manager layout."""
+  return has_checkpoints(workdir) or os.path.isdir(os.path.join(workdir, 'best'))
+
+
 def _ranking(metrics: dict[str, Any]) -> tuple[float, int]:
   """Orbax's best_fn (higher ranks better): the selection metric's score, ties going to the earlier step (as
   training's early stopping counts them); steps without a score (preemption saves) rank last."""
@@ -172,8 +178,7 @@ def check_trained(path: str, config: ml_collections.ConfigDict, class_names: Seq
       mine, theirs = (json.loads(json.dumps(dict(v or {}), default=list)) for v in (mine, theirs))
     if mine != theirs:
       raise ValueError(f'config.init_from {path!r} was trained with {key}={theirs!r}; this run has {mine!r}')
-  legacy_best = os.path.isdir(os.path.join(path, 'best'))  # workdirs written before the one-manager layout
-  if not os.path.isfile(os.path.join(path, PACKAGED_VARIABLES)) and not has_checkpoints(path) and not legacy_best:
+  if not os.path.isfile(os.path.join(path, PACKAGED_VARIABLES)) and not has_trained_weights(path):
     raise ValueError(f'config.init_from {path!r} has neither {PACKAGED_VARIABLES} nor checkpoints')
 
 

@@ -212,9 +212,7 @@ def _check_exclusions(config, builder) -> None:
   excluded = set(excluded_recordings(config))
   if not excluded:
     return
-  sources = [(builder, config.train_split)] + [
-      (pipeline.prepared_builder(name, config.data_dir), split) for name, split in
-      (pipeline.mix_source(source, config.train_split) for source, _ in pipeline.parse_mix(config.get('train_mix')))]
+  sources = [(builder, config.train_split)] + [(mixed, split) for _, mixed, split in _mixed_sources(config)]
   matched = set()
   for source, split in sources:
     skip = {k: tfds.decode.SkipDecoding() for k in ('image', 'mask', 'occupancy_mask') if k in source.info.features}
@@ -229,13 +227,17 @@ def _check_exclusions(config, builder) -> None:
                      'dataset (names are file names without extension)')
 
 
+def _mixed_sources(config) -> list[tuple[str, Any, str]]:
+  """(dataset name, TFDS builder, split) of each dataset of `config.train_mix`."""
+  named = [pipeline.mix_source(source, config.train_split) for source, _ in pipeline.parse_mix(config.get('train_mix'))]
+  return [(name, pipeline.prepared_builder(name, config.data_dir), split) for name, split in named]
+
+
 def _check_mix(config, builder, image_size: int) -> None:
-  """The datasets of `config.train_mix` have `config.train_split`, images of the primary's size, and no class the
-  primary dataset lacks (their masks are mapped to its ids)."""
+  """The datasets of `config.train_mix` have their split (`config.train_split` unless they name one), images of the
+  primary's size, and no class the primary dataset lacks (their masks are mapped to its ids)."""
   classes = pipeline.dataset_class_names(builder)
-  for source, _ in pipeline.parse_mix(config.get('train_mix')):
-    name, split = pipeline.mix_source(source, config.train_split)
-    mixed = pipeline.prepared_builder(name, config.data_dir)
+  for name, mixed, split in _mixed_sources(config):
     problem = _split_problem(mixed, split)
     if problem:
       raise ValueError(f'config.train_mix: {name} has no split {split!r} {problem}')
