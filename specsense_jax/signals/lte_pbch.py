@@ -16,6 +16,7 @@ import functools
 
 import numpy as np
 
+from specsense_jax.signals import conv_code
 from specsense_jax.signals import lte_control
 from specsense_jax.signals import sequences
 
@@ -31,7 +32,6 @@ PBCH_BITS = {'normal': 1920, 'extended': 1728}
 # TS 36.212 §5.1.3.1: generator polynomials 133, 171, 165 (octal); the MSB taps the current input bit.
 _GENERATORS = (0o133, 0o171, 0o165)
 _CONSTRAINT = 7
-_STATES = 2 ** (_CONSTRAINT - 1)
 # TS 36.212 Table 5.1.4-2: inter-column permutation of the convolutional code's sub-block interleaver.
 _CC_PERMUTATION = (1, 17, 9, 25, 5, 21, 13, 29, 3, 19, 11, 27, 7, 23, 15, 31,
                    0, 16, 8, 24, 4, 20, 12, 28, 2, 18, 10, 26, 6, 22, 14, 30)
@@ -109,28 +109,10 @@ def port_mask(num_ports: int) -> np.ndarray:
   return masks[num_ports]
 
 
-@functools.lru_cache(maxsize=None)
-def _trellis() -> tuple[np.ndarray, np.ndarray]:
-  """(next_state, outputs) for state s = (c_{k-1}..c_{k-6}, c_{k-1} as the MSB) and input b: (64, 2) and
-  (64, 2, 3)."""
-  states = np.arange(_STATES)[:, None]
-  inputs = np.arange(2)[None, :]
-  window = (inputs << (_CONSTRAINT - 1)) | states  # c_k, c_{k-1}, ..., c_{k-6} from the MSB down
-  outputs = np.stack([np.vectorize(lambda w, g=g: bin(w & g).count('1') & 1)(window) for g in _GENERATORS], -1)
-  return window >> 1, outputs.astype(np.uint8)
-
-
 def conv_encode(bits: np.ndarray) -> np.ndarray:
   """Tail-biting convolutional code of TS 36.212 §5.1.3.1: (3, K) streams d^(0), d^(1), d^(2), the shift register
   starting with the last six input bits."""
-  bits = np.asarray(bits).astype(int)
-  next_state, outputs = _trellis()
-  state = sequences.bits_to_int(bits[::-1][:_CONSTRAINT - 1])  # s_i = c_{K-1-i}: c_{K-1} is the MSB
-  out = np.zeros((3, len(bits)), np.uint8)
-  for k, bit in enumerate(bits):
-    out[:, k] = outputs[state, bit]
-    state = next_state[state, bit]
-  return out
+  return conv_code.encode(bits, _GENERATORS, _CONSTRAINT, tail_biting=True)
 
 
 def viterbi_tail_biting(soft: np.ndarray) -> np.ndarray:
@@ -141,28 +123,7 @@ def viterbi_tail_biting(soft: np.ndarray) -> np.ndarray:
   Returns:
     The K decoded bits: every start state is tried, the path must end where it started, the best metric wins.
   """
-  soft = np.asarray(soft, np.float64)
-  length = soft.shape[1]
-  next_state, outputs = _trellis()
-  sign = 1.0 - 2.0 * outputs  # (64, 2, 3)
-  branch = np.einsum('sbj,jk->ksb', sign, soft)  # (K, state, input) correlation metrics
-  # predecessors of each state: p = ((s << 1) & 63) | low bit, with input s >> 5
-  prev = ((np.arange(_STATES)[:, None] << 1) & (_STATES - 1)) | np.arange(2)[None, :]
-  bit_in = np.arange(_STATES) >> (_CONSTRAINT - 2)
-  metric = np.full((_STATES, _STATES), -np.inf)  # (start hypothesis, state)
-  metric[np.arange(_STATES), np.arange(_STATES)] = 0.0
-  choices = np.zeros((length, _STATES, _STATES), np.uint8)
-  for k in range(length):
-    candidates = metric[:, prev] + branch[k][prev, bit_in[:, None]][None]  # (start, state, 2)
-    choice = np.argmax(candidates, axis=-1)
-    choices[k] = choice
-    metric = np.take_along_axis(candidates, choice[..., None], -1)[..., 0]
-  start = int(np.argmax(np.diag(metric)))
-  state, bits = start, np.zeros(length, np.uint8)
-  for k in range(length - 1, -1, -1):
-    bits[k] = bit_in[state]
-    state = prev[state, choices[k, start, state]]
-  return bits
+  return conv_code.viterbi(soft, _GENERATORS, _CONSTRAINT, tail_biting=True)
 
 
 @functools.lru_cache(maxsize=None)

@@ -21,12 +21,15 @@ class Waveform:
     iq: 1-D complex64 samples.
     sample_rate: samples per second.
     bandwidth_hz: nominal channel bandwidth (what `band` labels cover).
-    label: 'NR' or 'LTE'.
+    label: the class name ('NR', 'LTE', 'WLAN', 'Radar', 'Unknown').
     occupancy: (K, 4) float64 rows [sample_start, sample_count, freq_lower_edge, freq_upper_edge] of the
       time-frequency cells whose resource elements carry energy (Hz relative to the waveform centre).
     ssb_offset_hz: NR only: SS/PBCH block centre relative to the carrier centre.
     ssb_starts: NR only: first sample of each transmitted SS/PBCH block.
     params: the generator's parameters and random draws.
+    annotations: bursty signals (WLAN, radar): one SigMF-shaped dict per packet or pulse, `sample_start`,
+      `sample_count`, `freq_lower_edge`/`freq_upper_edge` (Hz relative to the centre), `label`, and the draws
+      under `specsense:` keys.
   """
   iq: np.ndarray
   sample_rate: float
@@ -36,6 +39,7 @@ class Waveform:
   ssb_offset_hz: float | None = None
   ssb_starts: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
   params: dict[str, Any] = dataclasses.field(default_factory=dict)
+  annotations: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
