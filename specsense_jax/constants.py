@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import Sequence
 
-# Class ids are stable: a name keeps its id in every dataset, mask and model (issue 18 appends new names).
-CLASS_IDS = {'Noise': 0, 'NR': 1, 'LTE': 2, 'Unknown': 3}
+# Class ids are stable: a name keeps its id in every dataset, mask and model; new classes are appended.
+CLASS_IDS = {'Noise': 0, 'NR': 1, 'LTE': 2, 'Unknown': 3, 'WLAN': 4, 'Radar': 5}
 CLASS_NAMES = tuple(CLASS_IDS)
-CLASS_COLORS = ('#2b2b2b', '#1f9bde', '#f0a020', '#b040c0')  # Noise, NR, LTE, Unknown (figures, mask panels)
+# Noise, NR, LTE, Unknown, WLAN, Radar (figures, mask panels)
+CLASS_COLORS = ('#2b2b2b', '#1f9bde', '#f0a020', '#b040c0', '#3cb44b', '#e6194b')
 STANDARDS = ('NR', 'LTE')  # the standards a frame classifier predicts: class ids 1 and 2, in that order
 
 # Class sets of the datasets: a dataset's (and its models') classes are the first names of CLASS_NAMES.
 MATHWORKS_CLASSES = ('Noise', 'NR', 'LTE')  # the MathWorks-parity datasets and every model trained before sets
 FOUR_CLASSES = ('Noise', 'NR', 'LTE', 'Unknown')  # the realistic datasets: interferers labelled Unknown
+# MathWorks' 2025 example's classes (Noise/NR/LTE/WLAN/Unknown), in our stable ids; and with pulsed radar.
+FIVE_CLASSES = ('Noise', 'NR', 'LTE', 'Unknown', 'WLAN')
+SIX_CLASSES = ('Noise', 'NR', 'LTE', 'Unknown', 'WLAN', 'Radar')
+CLASS_SETS = {3: MATHWORKS_CLASSES, 4: FOUR_CLASSES, 5: FIVE_CLASSES, 6: SIX_CLASSES}
+# Labels of signals that come and go within a frame (packets, pulses): in `matlab` spectrogram mode a row shows
+# only the 256 samples it reads, so their annotations mark only the rows whose read window they overlap.
+BURSTY_LABELS = ('WLAN', 'Radar')
 
 MODEL_RATE = 61.44e6  # samples per second of every frame a network sees (MathWorks' example rate)
 FRAME_S = 0.04        # seconds of one frame (40 ms)

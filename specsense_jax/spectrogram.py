@@ -19,6 +19,7 @@ import scipy.fft
 import scipy.signal
 
 from specsense_jax import portable_math
+from specsense_jax.constants import BURSTY_LABELS
 from specsense_jax.constants import CLASS_IDS
 from specsense_jax.constants import IGNORE_LABEL
 from specsense_jax.constants import NO_LABEL
@@ -292,7 +293,9 @@ def label_mask(annotations, sample_rate: float, num_samples: int, size=(128, 128
       `IGNORE_LABEL` ('Ignore') marks its region NO_LABEL (255), over any other annotation.
     spectrogram_mode: the image's mode. In 'matlab' mode a row shows only the 256 samples its segment reads, so an
       occupancy cell marks the rows whose read window it overlaps (a burst between two windows marks none); in
-      'average' mode a row covers its whole time span. Band annotations cover their span's rows in both.
+      'average' mode a row covers its whole time span. Band annotations cover their span's rows in both, except
+      those of `BURSTY_LABELS` (a WLAN packet, a radar pulse), which in 'matlab' mode mark the rows whose read
+      window they overlap in both mask modes.
 
   Returns:
     uint8 (H, W), 0 where no annotation falls.
@@ -310,8 +313,7 @@ def label_mask(annotations, sample_rate: float, num_samples: int, size=(128, 128
     raise ValueError(f'spectrogram_mode must be one of {SPECTROGRAM_MODES}, got {spectrogram_mode!r}')
   class_ids = class_ids or CLASS_IDS
   mask = np.zeros((height, width), np.uint8)
-  read_starts = (matlab_segment_starts(int(num_samples), height)
-                 if mode == 'occupancy' and spectrogram_mode == 'matlab' else None)
+  read_starts = None  # matlab mode's segment starts, computed when a cell or a bursty annotation needs them
   for i, ann in annotations:
     missing = [k for k in _REQUIRED_KEYS if k not in ann]
     if missing:
@@ -330,7 +332,10 @@ def label_mask(annotations, sample_rate: float, num_samples: int, size=(128, 128
       cols = frequency_columns(f_lo, f_hi, sample_rate, width)
       if not cols:
         continue
-      if from_cells and read_starts is not None:  # rows whose read window [start, start + 256) meets the cell
+      if (from_cells or ann['label'] in BURSTY_LABELS) and spectrogram_mode == 'matlab':
+        # rows whose read window [start, start + 256) meets the cell
+        if read_starts is None:
+          read_starts = matlab_segment_starts(int(num_samples), height)
         lo = np.searchsorted(read_starts, s0 - MATLAB_WINDOW, side='right')
         hi = np.searchsorted(read_starts, s0 + n, side='left')
         mask[lo:hi, cols[0]:cols[1] + 1] = class_id

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.signal
 
+from specsense_jax import constants
 from specsense_jax import spectrogram
 from specsense_jax.signals import generate_frame
 from specsense_jax.signals import SceneConfig
@@ -181,3 +182,23 @@ def test_ignore_annotations_mark_no_label_over_everything():
   with pytest.raises(ValueError, match=r"annotation 1 lacks key\(s\) \['sample_count'\]"):
     spectrogram.label_mask([ann('Ignore', 0, 1), {k: v for k, v in ann('NR', 0, 1).items() if k != 'sample_count'}],
                            1e6, 1000, (4, 10))
+
+
+@pytest.mark.parametrize('mask_mode', ['band', 'occupancy'])
+def test_packets_and_pulses_mark_the_rows_whose_read_window_they_meet(mask_mode):
+  # A WLAN packet or radar pulse comes and goes within a frame: in matlab mode it labels only the rows whose
+  # 256-sample read window it overlaps, in either mask mode, over the carrier band it lies on (annotated later).
+  fs, n, height = 1e6, 40_000, 8
+  starts = spectrogram.matlab_segment_starts(n, height)
+  carrier = {'label': 'NR', 'freq_lower_edge': -4e5, 'freq_upper_edge': 4e5, 'sample_start': 0, 'sample_count': n}
+  pulse = {'label': 'Radar', 'freq_lower_edge': -1e5, 'freq_upper_edge': 1e5, 'sample_start': int(starts[2]) + 100,
+           'sample_count': 20}
+  packet = {'label': 'WLAN', 'freq_lower_edge': 2e5, 'freq_upper_edge': 3e5, 'sample_start': int(starts[4]) + 300,
+            'sample_count': int(starts[6] - starts[4])}  # from after row 4's window into row 6's
+  matlab = spectrogram.label_mask([carrier, pulse, packet], fs, n, (height, 16), mask_mode, spectrogram_mode='matlab')
+  radar_rows = np.flatnonzero((matlab == constants.CLASS_IDS['Radar']).any(axis=1)).tolist()
+  wlan_rows = np.flatnonzero((matlab == constants.CLASS_IDS['WLAN']).any(axis=1)).tolist()
+  assert radar_rows == [2] and wlan_rows == [5, 6]
+  assert (matlab[[0, 1, 3, 4, 7]] <= constants.CLASS_IDS['NR']).all()  # the carrier's label elsewhere
+  average = spectrogram.label_mask([carrier, pulse, packet], fs, n, (height, 16), mask_mode)
+  assert np.flatnonzero((average == constants.CLASS_IDS['WLAN']).any(axis=1)).tolist() == [4, 5, 6]

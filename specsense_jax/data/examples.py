@@ -42,6 +42,7 @@ class SyntheticSpec:
   receiver_preset: str = ''  # '' (no receiver: the frame is imaged directly) or a `capture.RECEIVER_PRESETS` name
   scaling: str = 'minmax'
   occupancy_mask: bool = False  # also write the occupancy truth as feature 'occupancy_mask'
+  class_names: tuple[str, ...] = constants.MATHWORKS_CLASSES  # the set's classes: its `signals` flags
 
   def scene_config(self) -> scene.SceneConfig:
     if self.scene_preset not in scene_config.SCENE_PRESETS:
@@ -72,11 +73,18 @@ def _jsonable(value):
   return value
 
 
-def _signals_present(labels) -> np.ndarray:
-  present = np.zeros(len(SIGNAL_LABELS), bool)
+def signal_labels(class_names=constants.MATHWORKS_CLASSES) -> tuple[str, ...]:
+  """The labels of a dataset's `signals` flags: SIGNAL_LABELS, then the class set's names past Unknown (WLAN,
+  Radar), so that the sets made before those classes keep their three flags."""
+  return SIGNAL_LABELS + tuple(class_names[len(constants.FOUR_CLASSES):])
+
+
+def _signals_present(labels, class_names=constants.MATHWORKS_CLASSES) -> np.ndarray:
+  names = signal_labels(class_names)
+  present = np.zeros(len(names), bool)
   for label in labels:
     if label != constants.IGNORE_LABEL:  # a region of unknown truth, not a signal
-      present[SIGNAL_LABELS.index(label if label in SIGNAL_LABELS else 'Unknown')] = True
+      present[names.index(label if label in names else 'Unknown')] = True
   return present
 
 
@@ -92,7 +100,8 @@ def synthetic_example(spec: SyntheticSpec, index: int) -> tuple[int, dict[str, A
   params = ex['params']
   out = {
       'image': ex['image'], 'mask': ex['mask'][..., None], 'snr_db': np.float32(ex['snr_db']),
-      'signals': _signals_present(a['label'] for a in ex['annotations']), 'scene': params['scene'],
+      'signals': _signals_present((a['label'] for a in ex['annotations']), spec.class_names),
+      'scene': params['scene'],
       'params': json.dumps(_jsonable(params), sort_keys=True), 'recording': 'synthetic',
       'frame_index': index, 'valid_fraction': np.float32(ex.get('valid_fraction', 1.0))}
   if spec.occupancy_mask:

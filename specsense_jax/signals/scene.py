@@ -1,5 +1,6 @@
 """Scene composer: one 40 ms frame with NR, LTE or NR + LTE carriers (one or several of each, see
-`scene_layout`) and interferers (`scene_interferers`) through channels and noise, with annotations.
+`scene_layout`), interferers (`scene_interferers`) and WLAN and radar (`scene_bursty`) through channels and
+noise, with annotations.
 
 Every random draw derives from the frame's seed through `numpy.random.SeedSequence`, so frame k of a split
 is the same bytes on every machine and in every worker. Annotations list the interferers first, then the
@@ -21,6 +22,7 @@ from specsense_jax.signals import counter_rng
 from specsense_jax.signals import lte
 from specsense_jax.signals import nr
 from specsense_jax.signals import ofdm
+from specsense_jax.signals import scene_bursty
 from specsense_jax.signals import scene_config
 from specsense_jax.signals import scene_interferers
 from specsense_jax.signals import scene_layout
@@ -292,8 +294,8 @@ def compose_frame(seed, config: SceneConfig | None = None) -> ComposedFrame:
   config = (config or SceneConfig()).validate()
   # spawn(8) leaves the first children as spawn(4..7) made them: frames without short frames, realistic traffic,
   # several carriers or interferers are unchanged
-  draw_seq, noise_seq, signal_seq0, signal_seq1, duration_seq, traffic_seq, layout_seq, interferer_seq = \
-      waveform_lib.seed_sequence(seed).spawn(8)
+  (draw_seq, noise_seq, signal_seq0, signal_seq1, duration_seq, traffic_seq, layout_seq, interferer_seq,
+   bursty_seq) = waveform_lib.seed_sequence(seed).spawn(9)
   rng = np.random.default_rng(draw_seq)
   fs = config.sample_rate
   duration_s = config.duration_s
@@ -407,6 +409,11 @@ def compose_frame(seed, config: SceneConfig | None = None) -> ComposedFrame:
     transmissions.extend(i.transmission for i in found)
     annotations = [i.annotation for i in found] + annotations
     params['interferers'] = [i.params for i in found]
+  if config.has_bursty:  # after the carriers: a packet or pulse labels its pixels over a carrier's band
+    emitters = scene_bursty.draw_bursty(bursty_seq, config, carriers, duration_s, num_samples)
+    transmissions.extend(e.transmission for e in emitters)
+    annotations = annotations + [a for e in emitters for a in e.annotations]
+    params['bursty'] = [e.params for e in emitters]
   annotations = [scene_layout.clip_annotation(a, fs) for a in annotations]
   if config.short_frames:
     params['duration_s'] = duration_s

@@ -27,6 +27,10 @@ SNR_MODES = ('frame', 'per_signal')
 NR_BANDS = {('fdd', 15): 'n3', ('fdd', 30): 'n78', ('tdd', 15): 'n41', ('tdd', 30): 'n78'}
 # Interferers a scene may hold, all labelled Unknown (see `scene_interferers`).
 INTERFERER_KINDS = ('dvbt', 'cw', 'fm', 'bursts', 'uplink')
+# Emitters labelled per packet or pulse (see `scene_bursty`): 'wlan' -> WLAN, 'radar' -> Radar.
+BURSTY_KINDS = {'wlan': 'WLAN', 'radar': 'Radar'}
+WLAN_FORMATS = ('non_ht', 'ht', 'vht', 'he_su')
+WLAN_CHANNELS = ('none', 'B', 'C', 'D', 'E')
 MAX_CARRIERS = 8  # per standard
 
 
@@ -119,6 +123,16 @@ class SceneConfig:
       in its band; drawn only where the scene has one). Each is labelled 'Unknown'.
     interferer_power_db: (min, max) power spectral density of an interferer over its band relative to the
       strongest carrier's over its nominal band (dB, uniform); see `scene_interferers` for each kind's band.
+    bursty_counts: weighted numbers of WLAN channels and radars in a frame ((count, weight), ...; 0..8).
+    bursty_kinds: weighted kinds of `BURSTY_KINDS` ('wlan', 'radar'), labelled per packet or pulse.
+    bursty_power_db: (min, max) power spectral density of a WLAN channel or radar while on, relative to the
+      strongest carrier's (dB, uniform).
+    bursty_cochannel_share: probability that one lies over a carrier's band rather than in free spectrum.
+    wlan_formats: weighted 802.11 formats of `WLAN_FORMATS`.
+    wlan_bandwidths_mhz: weighted channel widths (20, 40, 80; a width a format lacks or the sample rate cannot
+      hold is skipped).
+    wlan_channels: weighted TGn/TGax delay profiles ('B'..'E') or 'none'.
+    wlan_traffic: `wlan.TRAFFIC_MODELS` name: 'bss' (TXOPs, Acks, beacons, a drawn duty cycle) or 'matlab'.
   """
   sample_rate: float = 61.44e6
   duration_s: float = 0.04
@@ -160,6 +174,14 @@ class SceneConfig:
   interferer_counts: tuple = ((0, 1.0),)
   interferer_kinds: tuple = (('dvbt', 1.0), ('cw', 1.0), ('fm', 1.0), ('bursts', 1.0), ('uplink', 1.0))
   interferer_power_db: tuple[float, float] = (-30.0, 0.0)
+  bursty_counts: tuple = ((0, 1.0),)
+  bursty_kinds: tuple = (('wlan', 1.0), ('radar', 1.0))
+  bursty_power_db: tuple[float, float] = (-10.0, 10.0)
+  bursty_cochannel_share: float = 0.3
+  wlan_formats: tuple = (('he_su', 0.4), ('vht', 0.25), ('ht', 0.2), ('non_ht', 0.15))
+  wlan_bandwidths_mhz: tuple = ((20, 0.6), (40, 0.3), (80, 0.1))
+  wlan_channels: tuple = (('B', 0.2), ('C', 0.3), ('D', 0.3), ('E', 0.2))
+  wlan_traffic: str = 'bss'
 
   @classmethod
   def realistic(cls, **overrides) -> 'SceneConfig':
@@ -243,6 +265,20 @@ class SceneConfig:
     waveform_lib.check_range('carrier_power_offset_db', self.carrier_power_offset_db, 0, 60)
     waveform_lib.check_range('edge_cut_fraction', self.edge_cut_fraction, 0.01, 0.95)
     waveform_lib.check_range('interferer_power_db', self.interferer_power_db, -80, 20)
+    if not _weighted(self.bursty_counts):
+      raise ValueError(f'bursty_counts must be weighted choices ((count, weight), ...), got {self.bursty_counts!r}')
+    check_choices('bursty_counts', self.bursty_counts, None, check=count_check(0))
+    for name, allowed in (('bursty_kinds', BURSTY_KINDS), ('wlan_formats', WLAN_FORMATS),
+                          ('wlan_bandwidths_mhz', (20, 40, 80)), ('wlan_channels', WLAN_CHANNELS)):
+      if not _weighted(getattr(self, name)):
+        raise ValueError(f'{name} must be weighted choices ((value, weight), ...), got {getattr(self, name)!r}')
+      check_choices(name, getattr(self, name), allowed)
+    waveform_lib.check_range('bursty_power_db', self.bursty_power_db, -60, 30)
+    if self.wlan_traffic not in ('bss', 'matlab'):
+      raise ValueError(f"wlan_traffic must be one of ('bss', 'matlab'), got {self.wlan_traffic!r}")
+    if not 0 <= self.bursty_cochannel_share <= 1:
+      raise ValueError(f'bursty_cochannel_share must be a probability in [0, 1], got '
+                       f'{self.bursty_cochannel_share!r}')
 
   @property
   def multi_carrier(self) -> bool:
@@ -250,6 +286,19 @@ class SceneConfig:
     instead of the MathWorks placement; False for the parity defaults."""
     return (any(count != 1 for count, weight in self.nr_carriers + self.lte_carriers if weight > 0)
             or self.carrier_power_offset_db[1] > 0 or self.edge_cut_share > 0)
+
+  @property
+  def has_bursty(self) -> bool:
+    """Whether a frame may hold WLAN or radar; False for the parity defaults."""
+    return any(count > 0 and weight > 0 for count, weight in self.bursty_counts)
+
+  @property
+  def labels(self) -> tuple[str, ...]:
+    """The annotation labels its frames can carry (a dataset's class set must hold them)."""
+    out = ['NR', 'LTE'] + (['Unknown'] if self.has_interferers else [])
+    if self.has_bursty:
+      out += [BURSTY_KINDS[kind] for kind, weight in self.bursty_kinds if weight > 0]
+    return tuple(out)
 
   @property
   def has_interferers(self) -> bool:
@@ -314,8 +363,35 @@ REALISTIC = dict(
     doppler_hz=(0.0, 100.0),
 )
 
+# WLAN and radar beside the realistic cells: one or two emitters in most frames, a third of them over a carrier.
+REALISTIC_BURSTY = dict(bursty_counts=((0, 0.3), (1, 0.45), (2, 0.25)), bursty_cochannel_share=0.35)
+
+
+def _realistic_wlan(**overrides) -> SceneConfig:
+  """`realistic()` with WLAN channels (five classes: Noise, NR, LTE, Unknown, WLAN)."""
+  return SceneConfig.realistic(**{**REALISTIC_BURSTY, 'bursty_kinds': (('wlan', 1.0),), **overrides})
+
+
+def _realistic_bursty(**overrides) -> SceneConfig:
+  """`realistic()` with WLAN channels and radars (six classes)."""
+  return SceneConfig.realistic(**{**REALISTIC_BURSTY, 'bursty_kinds': (('wlan', 0.6), ('radar', 0.4)),
+                                  **overrides})
+
+
+def _matlab_wlan(**overrides) -> SceneConfig:
+  """The MathWorks 2025 example's mix (its `helperSpecSenseWLANSignal`): its NR/LTE frames with an HE SU WLAN
+  channel of 20 or 40 MHz beside them (MCS 0-11, TGax model D, packets after idle gaps of 0.1-1.0 ms), labelled
+  in the rows where a packet is."""
+  return SceneConfig(**{'bursty_counts': ((0, 0.25), (1, 0.75)), 'bursty_kinds': (('wlan', 1.0),),
+                        'wlan_formats': (('he_su', 1.0),), 'wlan_bandwidths_mhz': ((20, 0.5), (40, 0.5)),
+                        'wlan_channels': (('D', 1.0),), 'wlan_traffic': 'matlab', 'bursty_cochannel_share': 0.0,
+                        'bursty_power_db': (-10.0, 0.0), **overrides})
+
+
 # Scene presets by name (what a dataset's config names): keyword overrides -> SceneConfig.
-SCENE_PRESETS: dict[str, Callable[..., SceneConfig]] = {'matlab': SceneConfig, 'realistic': SceneConfig.realistic}
+SCENE_PRESETS: dict[str, Callable[..., SceneConfig]] = {
+    'matlab': SceneConfig, 'realistic': SceneConfig.realistic, 'matlab_wlan': _matlab_wlan,
+    'realistic_wlan': _realistic_wlan, 'realistic_bursty': _realistic_bursty}
 
 _MATHWORKS_LTE_LOADS = ('thinned', 'full', 'sparse', 'off')
 

@@ -32,8 +32,23 @@ DIFS_US = SIFS_US + 2 * SLOT_US
 CW_MIN = 15
 BEACON_INTERVAL_US = 102400.0  # 100 TU
 DUTY_RANGE = (0.01, 0.9)
+TRAFFIC_MODELS = ('bss', 'matlab')
 _ACK_BYTES = (14, 32)  # Ack, compressed BlockAck
 _LOOKBACK_US = 6000.0  # start the traffic before the window so that it can open mid-PPDU
+
+
+def _matlab_traffic(rng: np.random.Generator, fmt: str, bandwidth_mhz: int, mcs, duration_us: float
+                    ) -> list[dict]:
+  """The MathWorks 2025 helper's traffic: data PPDUs back to back, each after an idle gap of 0.1, 0.2, ... or
+  1.0 ms, none that would run past the frame; no Acks, no beacons."""
+  ppdus, t = [], 0.0
+  while True:
+    t += 100.0 * int(rng.integers(1, 11))
+    spec = _spec_draw(rng, fmt, bandwidth_mhz, mcs)
+    if t + spec.duration_us > duration_us:
+      return ppdus
+    ppdus.append(dict(start_us=t, spec=spec, kind='data', power_db=0.0, offset_hz=0.0))
+    t += spec.duration_us
 
 
 def _spec_draw(rng: np.random.Generator, fmt: str, bandwidth_mhz: int, mcs: int | None) -> wlan_ppdu.PpduSpec:
@@ -129,7 +144,7 @@ def _render(ppdu: dict, rng: np.random.Generator, sample_rate: float, channel: s
 
 def wlan_waveform(bandwidth_mhz: int = 20, *, fmt: str = 'he_su', seed, duration_s: float = 0.04,
                   sample_rate: float = 61.44e6, duty: float | None = None, mcs: int | None = None,
-                  channel: str | None = 'C', beacons: bool = True) -> waveform_lib.Waveform:
+                  channel: str | None = 'C', beacons: bool = True, traffic: str = 'bss') -> waveform_lib.Waveform:
   """802.11 traffic on one channel, centred at 0 Hz.
 
   Args:
@@ -142,11 +157,16 @@ def wlan_waveform(bandwidth_mhz: int = 20, *, fmt: str = 'he_su', seed, duration
     mcs: data MCS (non-HT: the rate in Mb/s); None draws it per PPDU.
     channel: TGn/TGax delay profile 'B'..'E' (see CHANNEL_DELAY_SPREADS_S), or None for none.
     beacons: send the AP's beacon every 102.4 ms.
+    traffic: 'bss' (TXOPs with Acks, beacons, the drawn duty) or 'matlab' (the MathWorks 2025 helper's: data PPDUs
+      after idle gaps of 0.1-1.0 ms; `duty` and `beacons` unused).
 
   Returns:
     A `Waveform` labelled 'WLAN': data PPDUs at unit mean power (Acks -10..+3 dB from their own station), one
-    `annotations` dict and one occupancy row per PPDU within the window, `params['ppdus']` the same draws.
+    `annotations` dict per PPDU within the window over the channel it occupies (the whole channel, as NR and LTE
+    labels cover theirs; a beacon its primary 20 MHz), and one occupancy row per PPDU over its occupied tones.
   """
+  if traffic not in TRAFFIC_MODELS:
+    raise ValueError(f'traffic must be one of {TRAFFIC_MODELS}, got {traffic!r}')
   if fmt not in wlan_fields.FORMATS:
     raise ValueError(f'fmt must be one of {wlan_fields.FORMATS}, got {fmt!r}')
   if bandwidth_mhz not in wlan_fields.BANDWIDTHS_MHZ[fmt]:
@@ -169,7 +189,10 @@ def wlan_waveform(bandwidth_mhz: int = 20, *, fmt: str = 'he_su', seed, duration
     raise ValueError(f'duty must be in {DUTY_RANGE}, got {duty!r}')
   primary = int(rng.integers(bandwidth_mhz // 20))
   num_samples = int(round(duration_s * sample_rate))
-  ppdus = _traffic(rng, fmt, bandwidth_mhz, mcs, float(duty), duration_s * 1e6, beacons, primary)
+  if traffic == 'matlab':
+    ppdus = _matlab_traffic(rng, fmt, bandwidth_mhz, mcs, duration_s * 1e6)
+  else:
+    ppdus = _traffic(rng, fmt, bandwidth_mhz, mcs, float(duty), duration_s * 1e6, beacons, primary)
   iq = np.zeros(num_samples, np.complex64)
   annotations, occupancy, kept = [], [], []
   for ppdu, ppdu_ss in zip(ppdus, payload_ss.spawn(len(ppdus))):
@@ -184,16 +207,18 @@ def wlan_waveform(bandwidth_mhz: int = 20, *, fmt: str = 'he_su', seed, duration
     iq[lo:hi] += y[lo - (start - lead):hi - (start - lead)]
     edge = wlan_ppdu.occupied_edge_hz(spec)
     band = (ppdu['offset_hz'] - edge, ppdu['offset_hz'] + edge)
+    half = spec.bandwidth_mhz * 1e6 / 2
     lsig_rate, lsig_length = spec.lsig
     annotations.append({
-        'sample_start': first, 'sample_count': last - first, 'freq_lower_edge': band[0],
-        'freq_upper_edge': band[1], 'label': LABEL, 'specsense:kind': ppdu['kind'], 'specsense:format': spec.fmt,
+        'sample_start': first, 'sample_count': last - first, 'freq_lower_edge': ppdu['offset_hz'] - half,
+        'freq_upper_edge': ppdu['offset_hz'] + half, 'label': LABEL, 'specsense:occupied_hz': 2 * edge,
+        'specsense:kind': ppdu['kind'], 'specsense:format': spec.fmt,
         'specsense:bandwidth_mhz': spec.bandwidth_mhz, 'specsense:mcs': spec.mcs, 'specsense:length': spec.length,
         'specsense:gi_us': spec.gi_us, 'specsense:lsig_rate': lsig_rate, 'specsense:lsig_length': lsig_length,
         'specsense:ppdu_start': start, 'specsense:ppdu_samples': count, 'specsense:power_db': ppdu['power_db']})
     occupancy.append([first, last - first, band[0], band[1]])
     kept.append(ppdu)
-  params = {'kind': 'wlan', 'format': fmt, 'bandwidth_mhz': bandwidth_mhz, 'duty': float(duty),
+  params = {'kind': 'wlan', 'format': fmt, 'bandwidth_mhz': bandwidth_mhz, 'traffic': traffic, 'duty': float(duty),
             'primary_subchannel': primary, 'channel': channel, 'num_ppdus': len(kept),
             'busy_share': float(sum(a['sample_count'] for a in annotations if a['specsense:kind'] != 'beacon')
                                 / num_samples)}

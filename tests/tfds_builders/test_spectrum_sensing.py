@@ -1,5 +1,6 @@
 """spectrum_sensing builds: determinism across workers and Beam, labels, and bad input."""
 
+import dataclasses
 import glob
 import json
 import os
@@ -176,7 +177,8 @@ def test_realistic_configs_draw_realistic_scenes():
   signals = [json.loads(examples.synthetic_example(spec, i)[1]['params'])['signals'] for i in range(4)]
   assert all('load' in s for frame in signals for s in frame)
   assert any(s.get('duplex') == 'tdd' for frame in signals for s in frame)
-  with pytest.raises(ValueError, match=r"scene_preset must be one of \['matlab', 'realistic'\], got 'real'"):
+  with pytest.raises(ValueError, match=r"scene_preset must be one of \['matlab', 'matlab_wlan', 'realistic', "
+                                       r"'realistic_bursty', 'realistic_wlan'\], got 'real'"):
     examples.SyntheticSpec(10, 128, scene_preset='real').scene_config()
 
 
@@ -203,10 +205,17 @@ def test_class_set_is_in_the_metadata_and_the_mask_doc_of_every_config(tmp_path)
   for config in builder_lib.Builder.BUILDER_CONFIGS:
     info = builder_lib.Builder(config=config.name, data_dir=str(tmp_path)).info
     four = config.scene_preset == 'realistic' or config.kind == 'captured'  # interferers / other labels: Unknown
-    expected = constants.FOUR_CLASSES if four else ('Noise', 'NR', 'LTE')
+    expected = {'realistic_wlan': constants.FIVE_CLASSES, 'matlab_wlan': constants.FIVE_CLASSES,
+                'realistic_bursty': constants.SIX_CLASSES}.get(
+                    config.scene_preset, constants.FOUR_CLASSES if four else ('Noise', 'NR', 'LTE'))
     assert info.metadata['class_names'] == list(expected), config.name
     ids = ', '.join(f"'{name}': {i}" for i, name in enumerate(expected))
     assert info.features['mask'].doc.desc == f'class ids: {{{ids}}}; 255: no label', config.name
   with pytest.raises(ValueError, match=r"class_names must list class names in id order from 0 .*got \('Noise', "
                                        r"'LTE'\)"):
     constants.check_class_names(('Noise', 'LTE'))
+  # A set whose scenes carry labels its classes lack is refused before anything is built.
+  bad = dataclasses.replace(builder_lib.Builder.builder_configs['realistic_128_wlan_radar'], name='bad',
+                            class_names=constants.FIVE_CLASSES)
+  with pytest.raises(ValueError, match=r"bad: its scenes carry \['Radar'\], which class_names .* lack"):
+    builder_lib.Builder(config=bad, data_dir=str(tmp_path)).info  # pylint: disable=expression-not-assigned

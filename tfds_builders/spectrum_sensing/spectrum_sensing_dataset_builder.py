@@ -68,7 +68,7 @@ class SpectrumSensingConfig(tfds.core.BuilderConfig):
   def synthetic_spec(self) -> examples.SyntheticSpec:
     return examples.SyntheticSpec(self.num_frames, self.image_size, self.seed, self.spectrogram_mode,
                                   self.mask_mode, tuple(self.scene_overrides), self.scene_preset,
-                                  self.receiver_preset, self.scaling, self.occupancy_mask)
+                                  self.receiver_preset, self.scaling, self.occupancy_mask, tuple(self.class_names))
 
 
 def _configs():
@@ -80,6 +80,10 @@ def _configs():
                'four classes; `mask` band truth and `occupancy_mask`; ' + common)
   captured_like = dict(scene_preset='realistic', class_names=constants.FOUR_CLASSES, receiver_preset='realistic',
                        scaling='floor', occupancy_mask=True)
+  wlan_like = dict(scene_preset='realistic_wlan', class_names=constants.FIVE_CLASSES)
+  radar_like = dict(scene_preset='realistic_bursty', class_names=constants.SIX_CLASSES)
+  bursty = ('0-2 emitters a frame, a third of them over a carrier, PSD -10..+10 dB from the strongest carrier\'s, '
+            'each packet or pulse labelled in the rows whose read window it overlaps')
   return [
       SpectrumSensingConfig(name='synthetic_128', image_size=128,
                             description=f'3,000 synthetic frames, 128x128, {common}.'),
@@ -108,6 +112,22 @@ def _configs():
       SpectrumSensingConfig(name='realistic_128_minmax', image_size=128, **{**captured_like, 'scaling': 'minmax'},
                             description=f'realistic_128 (same frames and masks) imaged with min-max scaling, as '
                             f'MATLAB and the parity configs image theirs: {realistic}.'),
+      SpectrumSensingConfig(name='realistic_128_wlan', image_size=128, **{**captured_like, **wlan_like},
+                            description=f'3,000 frames of realistic scenes with 802.11 traffic (non-HT, HT, VHT, HE '
+                            f'SU at 20/40 MHz: {bursty}), five classes (Noise, NR, LTE, Unknown, WLAN), 128x128: '
+                            f'{realistic}.'),
+      SpectrumSensingConfig(name='realistic_128_wlan_radar', image_size=128, **{**captured_like, **radar_like},
+                            description=f'3,000 frames of realistic scenes with 802.11 traffic and pulsed radar '
+                            f'({bursty}), six classes (Noise, NR, LTE, Unknown, WLAN, Radar), 128x128: '
+                            f'{realistic}.'),
+      SpectrumSensingConfig(name='synthetic_256_wlan', image_size=256, scene_preset='matlab_wlan',
+                            class_names=constants.FIVE_CLASSES,
+                            description=f'3,000 frames, 256x256, the MathWorks 2025 mix: {common}, three quarters '
+                            f'of them with an HE SU WLAN channel (20 or 40 MHz, TGn/TGax B-E) in free spectrum, '
+                            f'labelled in the rows where a packet is; Noise, NR, LTE, WLAN (Unknown unused).'),
+      SpectrumSensingConfig(name='realistic_tiny_wlan_radar', image_size=64, num_frames=20,
+                            **{**captured_like, **radar_like},
+                            description='20 realistic 64x64 frames with WLAN and radar (six classes), for tests.'),
       SpectrumSensingConfig(name='synthetic_tiny', image_size=64, num_frames=20,
                             description='20 synthetic 64x64 frames, for tests and smoke runs.'),
       SpectrumSensingConfig(name='realistic_tiny', image_size=64, num_frames=20, **captured_like,
@@ -161,6 +181,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     size = self.builder_config.image_size
     class_names = constants.check_class_names(self.builder_config.class_names,
                                               f'{self.builder_config.name}: class_names')
+    if self.builder_config.kind == 'synthetic':
+      missing = [label for label in self.builder_config.synthetic_spec().scene_config().labels
+                 if label not in class_names]
+      if missing:
+        raise ValueError(f'{self.builder_config.name}: its scenes carry {missing}, which class_names {class_names} '
+                         f'lack; use a class set that holds them ({constants.CLASS_SETS})')
     class_ids = {name: constants.CLASS_IDS[name] for name in class_names}
     return self.dataset_info_from_configs(
         description=_DESCRIPTION,
@@ -169,8 +195,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             'mask': tfds.features.Image(shape=(size, size, 1), dtype=np.uint8, use_colormap=True,
                                         doc=f'class ids: {class_ids}; {constants.NO_LABEL}: no label'),
             'snr_db': tfds.features.Scalar(np.float32, doc='frame SNR (NaN for captured frames)'),
-            'signals': tfds.features.Tensor(shape=(len(examples.SIGNAL_LABELS),), dtype=np.bool_,
-                                            doc=f'present: {examples.SIGNAL_LABELS}'),
+            'signals': tfds.features.Tensor(shape=(len(examples.signal_labels(class_names)),), dtype=np.bool_,
+                                            doc=f'present: {examples.signal_labels(class_names)}'),
             'scene': tfds.features.Text(doc='nr, lte, nr_lte or captured'),
             'params': tfds.features.Text(doc='JSON of every drawn parameter / recording facts'),
             'recording': tfds.features.Text(),

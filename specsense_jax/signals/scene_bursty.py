@@ -1,0 +1,146 @@
+"""WLAN and radar in a scene: 802.11 traffic on a 20/40/80 MHz channel (`wlan`) and pulsed radar (`radar`),
+labelled per packet or pulse ('WLAN', 'Radar') rather than over the whole frame.
+
+An emitter lies either over a carrier (co-channel: Wi-Fi beside NR-U/LAA in the 5/6 GHz bands, radar in CBRS/n48
+or C band) or in spectrum no carrier or earlier emitter occupies (adjacent). Its power spectral density while on
+is drawn relative to the strongest carrier's, as the interferers' is (`scene_interferers`). The waveform is made at
+the frame rate and kept whole, so rendering at any samples reads the same values. Its annotations come after the
+carriers' in the frame: where a packet or pulse is on, its label wins over the carrier's band.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from specsense_jax import portable_math
+from specsense_jax.signals import channel
+from specsense_jax.signals import radar
+from specsense_jax.signals import scene_config
+from specsense_jax.signals import scene_interferers
+from specsense_jax.signals import scene_layout
+from specsense_jax.signals import wlan
+from specsense_jax.signals import wlan_fields
+from specsense_jax.signals import wlan_ppdu
+
+LABELS = {'wlan': wlan.LABEL, 'radar': radar.LABEL}
+
+
+@dataclasses.dataclass
+class SampledTransmission:
+  """A signal made at the frame rate, centred at 0 Hz, shifted to `centre_hz` and scaled by `gain`.
+
+  Attributes:
+    iq: complex64 samples of the whole frame.
+    centre_hz: centre offset in the frame.
+    power: mean power over the frame before `gain`.
+    gain: amplitude scale.
+  """
+  iq: np.ndarray
+  centre_hz: float
+  power: float
+  gain: float = 1.0
+
+  def received(self, sample_rate: float, num_samples: int, indices: np.ndarray | None) -> np.ndarray:
+    x = self.iq if indices is None else self.iq[np.asarray(indices, np.int64)]
+    phasor = channel.phasor(self.centre_hz, sample_rate, indices, num_samples)
+    return scene_interferers._rotate(  # pylint: disable=protected-access
+        np.ascontiguousarray(x.real), np.ascontiguousarray(x.imag), phasor, self.gain)
+
+
+@dataclasses.dataclass
+class BurstyEmitter:
+  """One drawn WLAN channel or radar: its transmission, one annotation per packet or pulse, its draws."""
+  kind: str
+  annotations: list[dict[str, Any]]
+  params: dict[str, Any]
+  transmission: SampledTransmission
+
+
+def _wlan_choice(rng: np.random.Generator, config) -> tuple[str, int]:
+  """A format and a channel width it supports that the sample rate holds."""
+  fmt = scene_config.pick(rng, config.wlan_formats)
+  widths = tuple((b, w) for b, w in config.wlan_bandwidths_mhz
+                 if b in wlan_fields.BANDWIDTHS_MHZ[fmt] and config.sample_rate > 2 * _mask_edge_hz(fmt, b))
+  return fmt, (int(scene_config.pick(rng, widths)) if widths else 0)
+
+
+def _mask_edge_hz(fmt: str, bandwidth_mhz: int) -> float:
+  family = 'he' if fmt == 'he_su' else 'legacy'
+  return wlan_ppdu.SPECTRUM_MASKS[(family, bandwidth_mhz)][1][0] * 1e6
+
+
+def _centre(rng: np.random.Generator, cochannel: bool, width_hz: float, carriers: list[dict[str, Any]],
+            occupied: list[tuple[float, float]], sample_rate: float, allow_cochannel: bool = True
+            ) -> tuple[float, bool] | None:
+  """(centre, co-channel): a centre within a drawn carrier's band when `cochannel`, else a free spot, or, where
+  none fits and `allow_cochannel`, a carrier's band; None where the band fits nowhere."""
+  limit = sample_rate / 2 - width_hz / 2
+  if limit < 0:
+    return None
+  if not cochannel:
+    centre = scene_layout.draw_free_centre(rng, scene_layout.free_intervals(occupied, sample_rate), width_hz)
+    if centre is not None or not allow_cochannel:
+      return None if centre is None else (centre, False)
+  carrier = carriers[int(rng.integers(len(carriers)))]
+  centre = carrier['centre_hz'] + float(rng.uniform(-0.5, 0.5)) * carrier['bandwidth_hz']
+  return float(np.clip(centre, -limit, limit)), True
+
+
+def draw_bursty(seed: np.random.SeedSequence, config, carriers: list[dict[str, Any]], duration_s: float,
+                num_samples: int) -> list[BurstyEmitter]:
+  """A frame's WLAN channels and radars, scaled and annotated (frame coordinates, not yet clipped).
+
+  Args:
+    seed: the frame's seed child for them.
+    config: the `SceneConfig` (`bursty_*`, `wlan_*`).
+    carriers: the scene's carriers as `scene_interferers.draw_interferers` takes them.
+    duration_s, num_samples: the frame's.
+  """
+  rng = np.random.default_rng(seed)
+  count = int(scene_config.pick(rng, config.bursty_counts))
+  seeds = seed.spawn(count)
+  fs = config.sample_rate
+  occupied = [(c['centre_hz'] - c['bandwidth_hz'] / 2, c['centre_hz'] + c['bandwidth_hz'] / 2) for c in carriers]
+  reference = max(c['psd'] for c in carriers)
+  out = []
+  for k in range(count):
+    kind = scene_config.pick(rng, config.bursty_kinds)
+    power_db = float(rng.uniform(*config.bursty_power_db))
+    cochannel = bool(rng.random() < config.bursty_cochannel_share)
+    if kind == 'wlan':
+      fmt, bandwidth_mhz = _wlan_choice(rng, config)
+      profile = scene_config.pick(rng, config.wlan_channels)
+      if not bandwidth_mhz:
+        continue
+      wave = wlan.wlan_waveform(bandwidth_mhz, fmt=fmt, seed=seeds[k], duration_s=duration_s, sample_rate=fs,
+                                channel=None if profile == 'none' else profile, traffic=config.wlan_traffic)
+      width = bandwidth_mhz * 1e6
+    else:
+      wave = radar.radar_waveform(seed=seeds[k], duration_s=duration_s, sample_rate=fs)
+      width = wave.bandwidth_hz
+    placed = _centre(rng, cochannel, width, carriers, occupied, fs, config.bursty_cochannel_share > 0)
+    on = np.zeros(num_samples, bool)
+    for ann in wave.annotations:
+      on[ann['sample_start']:ann['sample_start'] + ann['sample_count']] = True
+    iq = wave.iq[:num_samples]
+    if placed is None or not on.any():
+      continue
+    centre, cochannel = placed
+    active_power = float(np.mean(portable_math.abs2(iq[on].astype(np.complex128))))
+    band = float(np.median([a.get('specsense:occupied_hz', a['freq_upper_edge'] - a['freq_lower_edge'])
+                            for a in wave.annotations]))  # B: the occupied band, as the interferers'
+    target = reference * portable_math.db_to_power(power_db) * band
+    power = float(np.mean(portable_math.abs2(iq.astype(np.complex128))))
+    transmission = SampledTransmission(iq, centre, power, float(np.sqrt(target / active_power)))
+    annotations = [{'label': LABELS[kind], 'freq_lower_edge': a['freq_lower_edge'] + centre,
+                    'freq_upper_edge': a['freq_upper_edge'] + centre, 'sample_start': int(a['sample_start']),
+                    'sample_count': int(a['sample_count'])} for a in wave.annotations]
+    params = {key: value for key, value in wave.params.items() if not isinstance(value, (list, dict))}
+    params.update(kind=kind, centre_hz=centre, power_db=power_db, cochannel=cochannel, band_hz=band)
+    if not cochannel:
+      occupied.append((centre - width / 2, centre + width / 2))
+    out.append(BurstyEmitter(kind, annotations, params, transmission))
+  return out
