@@ -51,8 +51,8 @@ def save_example_grid(rows: list[dict], path: str, sample_rate: float, duration_
       ax.tick_params(labelsize=6)
     for c in range(len(panels), columns):
       axes[r, c].axis('off')
-  handles = [matplotlib.patches.Patch(color=col, label=name)
-             for name, col in zip(CLASS_NAMES, CLASS_COLORS)]
+  handles = _legend(max((int(np.max(m, where=m < len(CLASS_COLORS), initial=0)) for r in rows
+                          for m in map(np.asarray, r['masks'].values())), default=0))
   fig.legend(handles=handles, loc='lower center', ncol=len(handles), fontsize=8)
   fig.tight_layout(rect=(0, 0.04, 1, 1))
   tmp = path + '.tmp.png'
@@ -90,15 +90,19 @@ def save_prediction_figure(image: np.ndarray, mask: np.ndarray, path: str, *, ce
     ax.set_ylabel('time (ms)', fontsize=8)
     ax.tick_params(labelsize=7)
   axes[-1].set_xlabel('frequency (MHz)', fontsize=8)
-  shown_classes = max(3, int(mask[~blank].max(initial=0)) + 1)
-  handles = [matplotlib.patches.Patch(color=col, label=name)
-             for name, col in zip(CLASS_NAMES[:shown_classes], CLASS_COLORS[:shown_classes])]
-  axes[1].legend(handles=handles, loc='upper right', fontsize=7, framealpha=0.8)
+  axes[1].legend(handles=_legend(int(mask[~blank].max(initial=0))), loc='upper right', fontsize=7, framealpha=0.8)
   fig.tight_layout()
   tmp = path + '.tmp.png'
   fig.savefig(tmp, dpi=100)
   os.replace(tmp, path)
   return path
+
+
+def _legend(highest_class: int) -> list:
+  """Legend patches of the classes up to `highest_class` (at least Noise, NR and LTE): class sets are prefixes of
+  CLASS_NAMES, so a figure names the classes of its set and no others."""
+  shown = max(3, highest_class + 1)
+  return [matplotlib.patches.Patch(color=col, label=name) for name, col in zip(CLASS_NAMES[:shown], CLASS_COLORS)]
 
 
 def save_annotation_figure(iq: np.ndarray, sample_rate: float, path: str, *, center_frequency: float,

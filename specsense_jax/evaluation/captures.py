@@ -66,7 +66,8 @@ def evaluate_recording(trained: trained_models.TrainedModel, recording: recordin
     {'recording', 'frames', 'pixels', 'global_accuracy', 'mean_iou', 'iou_<class>' for each of the model's
      classes, 'annotated': the standards in the truth ('NR', 'LTE' or 'NR+LTE'; '' for none), 'annotated_iou':
      the lowest IoU among them, 'other_standard': the largest share of an annotated standard's pixels predicted
-     as the other one}; None where a value has no pixels to measure.
+     as the other one, 'called_bursty': the share of its pixels predicted WLAN or Radar where the truth is neither
+     (None for a model without those classes)}; None where a value has no pixels to measure.
   """
   size = (trained.image_size, trained.image_size)
   class_names = trained.class_names
@@ -84,12 +85,17 @@ def evaluate_recording(trained: trained_models.TrainedModel, recording: recordin
     row = confusion[class_names.index(standard)]
     rival = [s for s in STANDARDS if s != standard and s in class_names]
     other.append(float(sum(row[class_names.index(s)] for s in rival) / row.sum()))
+  bursty = [class_names.index(c) for c in constants.BURSTY_LABELS if c in class_names]
+  called_bursty = None
+  if bursty and confusion.sum():
+    truth_other = [i for i in range(len(class_names)) if i not in bursty]
+    called_bursty = float(confusion[np.ix_(truth_other, bursty)].sum() / confusion.sum())
   return {'recording': recording.name, 'frames': len(cut), 'pixels': int(confusion.sum()),
           'global_accuracy': result['global_accuracy'], 'mean_iou': result['mean_iou'],
           **{f'iou_{name}': value for name, value in iou.items()},
           'annotated': '+'.join(annotated),
           'annotated_iou': min((iou[s] for s in annotated), default=None),
-          'other_standard': max(other, default=None)}
+          'other_standard': max(other, default=None), 'called_bursty': called_bursty}
 
 
 def evaluate_captures(captures_dir: str, models: str | Sequence[str] = trained_models.DEFAULT,
@@ -128,18 +134,22 @@ def evaluate_captures(captures_dir: str, models: str | Sequence[str] = trained_m
 def markdown_table(rows: list[dict[str, Any]]) -> str:
   """The rows of `evaluate_captures` as one markdown table: the annotated standard's IoU and the share called the
   other standard, then one IoU column per class any model has (– where a model lacks the class or nothing is
-  there to measure); held-out recordings are marked."""
+  there to measure), and, when a model has WLAN or Radar, the share of pixels wrongly called either; held-out
+  recordings are marked."""
   fmt = lambda v: '–' if v is None else f'{v:.3f}'
   classes = []
   for row in rows:
     classes += [k[len('iou_'):] for k in row if k.startswith('iou_') and k[len('iou_'):] not in classes]
+  bursty = any(r.get('called_bursty') is not None for r in rows)
   lines = ['| model | recording | frames | annotated | IoU annotated | other standard | '
-           + ''.join(f'IoU {c} | ' for c in classes) + 'mean IoU | pixel accuracy |',
-           '|---|---|---|---|---|---|' + '---|' * len(classes) + '---|---|']
+           + ''.join(f'IoU {c} | ' for c in classes) + ('called WLAN/Radar | ' if bursty else '')
+           + 'mean IoU | pixel accuracy |',
+           '|---|---|---|---|---|---|' + '---|' * (len(classes) + bursty) + '---|---|']
   for r in rows:
     name = r['recording'] + (' (held out)' if r.get('held_out') else '')
     lines.append(f'| {r.get("model", "")} | {name} | {r["frames"]} | {r.get("annotated") or "–"} | '
                  f'{fmt(r.get("annotated_iou"))} | {fmt(r.get("other_standard"))} | '
                  + ''.join(f'{fmt(r.get("iou_" + c))} | ' for c in classes)
+                 + (f'{fmt(r.get("called_bursty"))} | ' if bursty else '')
                  + f'{fmt(r["mean_iou"])} | {fmt(r["global_accuracy"])} |')
   return '\n'.join(lines) + '\n'

@@ -27,8 +27,12 @@ from specsense_jax.signals import channel
 from specsense_jax.signals import lte
 from specsense_jax.signals import nr
 from specsense_jax.signals import nr_raster
+from specsense_jax.signals import radar
 from specsense_jax.signals import scene
+from specsense_jax.signals import scene_config
 from specsense_jax.signals import waveform as waveform_lib
+from specsense_jax.signals import wlan
+from specsense_jax.signals import wlan_ppdu
 
 SNR_DB = 20.0
 IMAGE_SIZE = (256, 256)
@@ -87,6 +91,18 @@ CASES = {
     'nr_fdd_full': Case(
         'NR FDD 20 MHz at 15 kHz, full load (every downlink RE)',
         lambda: nr.nr_waveform(20, 15, ncellid=4, seed=8, sample_rate=30.72e6, load='full')),
+    'wlan_he_su_20': Case(
+        'WLAN 802.11ax HE SU 20 MHz, TGax D, 40 % duty: TXOPs with Acks; labels per PPDU',
+        lambda: wlan.wlan_waveform(20, fmt='he_su', seed=9, duty=0.4, channel='D', sample_rate=30.72e6)),
+    'wlan_vht_40': Case(
+        'WLAN 802.11ac VHT 40 MHz, TGn C, 70 % duty (Acks as non-HT duplicates)',
+        lambda: wlan.wlan_waveform(40, fmt='vht', seed=10, duty=0.7, channel='C')),
+    'radar_lfm': Case(
+        'Radar: LFM pulses (10-100 µs, 0.5-10 MHz sweep), scanning beam',
+        lambda: radar.radar_waveform(seed=11, kind='lfm', sample_rate=30.72e6, pri_s=1e-3)),
+    'radar_barker': Case(
+        'Radar: Barker-13 pulses, staggered PRI, scanning beam',
+        lambda: radar.radar_waveform(seed=12, kind='barker', sample_rate=30.72e6)),
 }
 
 
@@ -114,37 +130,79 @@ def render_case(name: str, output_dir: str, captures_dir: str | None = None) -> 
   case = CASES[name]
   wave = case.make()
   iq = _received(wave, seed=len(name))
-  annotation = {'label': wave.label, 'freq_lower_edge': -wave.bandwidth_hz / 2,
-                'freq_upper_edge': wave.bandwidth_hz / 2, 'sample_start': 0, 'sample_count': len(iq),
-                'occupancy': wave.occupancy}
+  annotations = wave.annotations or [{'label': wave.label, 'freq_lower_edge': -wave.bandwidth_hz / 2,
+                                      'freq_upper_edge': wave.bandwidth_hz / 2, 'sample_start': 0,
+                                      'sample_count': len(iq), 'occupancy': wave.occupancy}]
   images = _panels(iq, wave.sample_rate, 'synthetic, ')
   if case.capture and captures_dir and os.path.exists(os.path.join(captures_dir, case.capture)):
     recording = recordings.open_recording(os.path.join(captures_dir, case.capture), sample_rate=case.capture_rate,
                                           dtype=case.capture_dtype)
     real = recording.read(0, min(len(iq), recording.num_samples))
     images.update(_panels(real, case.capture_rate, 'capture, '))
-  mask = spectrogram.label_mask([annotation], wave.sample_rate, len(iq), IMAGE_SIZE, mode='occupancy')
+  # Bursty signals: their labels as matlab mode shows them (rows whose read window meets a packet or pulse).
+  bursty = bool(wave.annotations)
+  mask = spectrogram.label_mask(annotations, wave.sample_rate, len(iq), IMAGE_SIZE, mode='band' if bursty else
+                                'occupancy', spectrogram_mode='matlab' if bursty else 'average')
   os.makedirs(output_dir, exist_ok=True)
   return plotting.save_example_grid(
-      [{'title': case.title, 'images': images, 'masks': {'occupancy labels': mask}}],
+      [{'title': case.title, 'images': images,
+        'masks': {'labels (matlab mode)' if bursty else 'occupancy labels': mask}}],
       os.path.join(output_dir, f'{name}.png'), wave.sample_rate, len(iq) / wave.sample_rate, dpi=DPI)
 
 
-def render_realistic_scenes(output_dir: str, seeds=range(6)) -> str:
-  """A figure of `SceneConfig.realistic()` frames (61.44 Msps, 40 ms) with their band labels."""
-  config = scene.SceneConfig.realistic(image_width=IMAGE_SIZE[1])
+def render_realistic_scenes(output_dir: str, seeds=range(6), preset: str = 'realistic') -> str:
+  """A figure of frames of a scene preset (61.44 Msps, 40 ms; `realistic` or one with WLAN and radar) with their
+  band labels (a packet or pulse in the rows matlab mode shows it)."""
+  config = scene_config.SCENE_PRESETS[preset](image_width=IMAGE_SIZE[1])
   rows = []
   for seed in seeds:
     frame = scene.generate_frame(seed, config)
     kinds = ', '.join(f"{s['standard']} {s['bandwidth_mhz']:g} MHz {s.get('duplex', 'fdd').upper()} "
                       f"{s.get('load', 'matlab')}" for s in frame.params['signals'])
-    rows.append({'title': f'realistic frame {seed}: {kinds}, SNR {frame.snr_db:.0f} dB',
+    kinds += ''.join(f", {b['kind'].upper()}{' ' + b['format'] if 'format' in b else ''}"
+                     f"{' co-channel' if b['cochannel'] else ''}" for b in frame.params.get('bursty', []))
+    rows.append({'title': f'{preset} frame {seed}: {kinds}, SNR {frame.snr_db:.0f} dB',
                  'images': {'matlab mode': spectrogram.spectrogram_image(frame.iq, frame.sample_rate, IMAGE_SIZE)},
                  'masks': {'band labels': spectrogram.label_mask(frame.annotations, frame.sample_rate,
-                                                                 len(frame.iq), IMAGE_SIZE, mode='band')}})
+                                                                 len(frame.iq), IMAGE_SIZE, mode='band',
+                                                                 spectrogram_mode='matlab')}})
   os.makedirs(output_dir, exist_ok=True)
-  return plotting.save_example_grid(rows, os.path.join(output_dir, 'realistic_scenes.png'), config.sample_rate,
-                                    config.duration_s, dpi=DPI)
+  name = 'realistic_scenes.png' if preset == 'realistic' else f'{preset}_scenes.png'
+  return plotting.save_example_grid(rows, os.path.join(output_dir, name), config.sample_rate, config.duration_s,
+                                    dpi=DPI)
+
+
+def render_wlan_masks(output_dir: str) -> str:
+  """Verification: the power spectral density of each 802.11 format (90 % duty, no channel) against its
+  transmit spectrum mask (dBr: relative to the PSD's maximum)."""
+  import matplotlib.figure  # pylint: disable=g-import-not-at-top
+  import scipy.signal  # pylint: disable=g-import-not-at-top
+  fig = matplotlib.figure.Figure(figsize=(9, 3.4))
+  axes = fig.subplots(1, 2, sharey=True)
+  for ax, bandwidth in zip(axes, (20, 40)):
+    for fmt in ('non_ht', 'ht', 'vht', 'he_su'):
+      wave = wlan.wlan_waveform(bandwidth, fmt=fmt, seed=5, duration_s=0.01, duty=0.9, channel=None, beacons=False)
+      f, psd = scipy.signal.welch(wave.iq, wave.sample_rate, nperseg=2048, return_onesided=False)
+      order = np.argsort(f)
+      ax.plot(f[order] / 1e6, 10 * np.log10(psd[order] / psd.max()), linewidth=0.8, label=fmt)
+    for family, style in (('legacy', 'k--'), ('he', 'k:')):
+      points = wlan_ppdu.SPECTRUM_MASKS[(family, bandwidth)]
+      x = [-p[0] for p in points[::-1]] + [p[0] for p in points]
+      y = [p[1] for p in points[::-1]] + [p[1] for p in points]
+      ax.plot(x, y, style, linewidth=0.8, label=f'mask ({"HE" if family == "he" else "non-HT/HT/VHT"})')
+    ax.set_xlim(-30.72, 30.72)
+    ax.set_ylim(-90, 5)
+    ax.set_title(f'{bandwidth} MHz channel', fontsize=8)
+    ax.set_xlabel('frequency (MHz)', fontsize=8)
+    ax.tick_params(labelsize=7)
+  axes[0].set_ylabel('PSD (dBr)', fontsize=8)
+  axes[1].legend(fontsize=6, loc='lower center')
+  fig.tight_layout()
+  os.makedirs(output_dir, exist_ok=True)
+  path = os.path.join(output_dir, 'wlan_spectrum_masks.png')
+  fig.savefig(path + '.tmp.png', dpi=DPI + 28)
+  os.replace(path + '.tmp.png', path)
+  return path
 
 
 def render_realistic_vs_captures(output_dir: str, captures_dir: str, seeds=range(4), scaling: str = 'floor') -> str:
@@ -178,7 +236,9 @@ def render_realistic_vs_captures(output_dir: str, captures_dir: str, seeds=range
 def render_all(output_dir: str, captures_dir: str | None = None) -> list[str]:
   """Every case of `CASES`, the realistic scenes, and realistic frames beside the captures (when present); returns
   the PNG paths."""
-  paths = [render_case(name, output_dir, captures_dir) for name in CASES] + [render_realistic_scenes(output_dir)]
+  paths = [render_case(name, output_dir, captures_dir) for name in CASES] + [
+      render_realistic_scenes(output_dir), render_realistic_scenes(output_dir, preset='realistic_bursty'),
+      render_wlan_masks(output_dir)]
   if captures_dir and os.path.isdir(captures_dir):
     paths.append(render_realistic_vs_captures(output_dir, captures_dir))
   return paths

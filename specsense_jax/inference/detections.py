@@ -1,4 +1,5 @@
-"""Carriers from predicted masks: per-frame column runs of a standard, continued across frames."""
+"""Carriers from predicted masks: per-frame column runs of a standard, continued across frames; packets and pulses
+(WLAN, Radar) as the blocks of rows they occupy."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from specsense_jax import constants
 from specsense_jax import frames
 
 MIN_ROW_SHARE = 0.05  # a column belongs to a carrier when the class covers this share of its valid rows
+MAX_ROW_GAP = 1  # rows of a bursty class further apart than this are separate bursts
 
 
 @dataclasses.dataclass
@@ -33,7 +35,9 @@ class Detection:
 def frame_carriers(mask: np.ndarray, probabilities: np.ndarray, frame: frames.Frame,
                    class_names: Sequence[str] = constants.MATHWORKS_CLASSES) -> list[Detection]:
   """The carriers of one frame's mask: runs of columns where a class other than Noise covers >= MIN_ROW_SHARE
-  of the rows. `class_names` are the model's classes (mask ids); a detection's `standard` is the class name."""
+  of the rows; for a class of `constants.BURSTY_LABELS` (on only in some rows), each run of its columns split
+  into runs of rows (bursts). `class_names` are the model's classes (mask ids); a detection's `standard` is the
+  class name."""
   height, width = mask.shape
   rows = frame.valid_rows
   column_hz = frame.span_hz / width
@@ -43,17 +47,33 @@ def frame_carriers(mask: np.ndarray, probabilities: np.ndarray, frame: frames.Fr
     if name == 'Noise':
       continue
     hit = (mask == class_id) & rows[:, None]
+    bursty = name in constants.BURSTY_LABELS
     share = hit.sum(0) / max(rows.sum(), 1)
-    columns = (share >= MIN_ROW_SHARE) & frame.valid_columns
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], columns.astype(np.int8), [0]])))
-    for c0, c1 in zip(edges[::2], edges[1::2]):  # [c0, c1)
-      block = hit[:, c0:c1]
-      occupied_rows = np.flatnonzero(block.any(1))
-      found.append(Detection(name, low_edge + c0 * column_hz, low_edge + c1 * column_hz,
-                             frame.start_s + occupied_rows[0] * frame.duration_s / height,
-                             frame.start_s + (occupied_rows[-1] + 1) * frame.duration_s / height,
-                             float(probabilities[:, c0:c1, class_id][block].sum()), int(block.sum())))
+    columns = (share > 0 if bursty else share >= MIN_ROW_SHARE) & frame.valid_columns
+    for c0, c1 in _runs(columns):  # [c0, c1)
+      occupied_rows = np.flatnonzero(hit[:, c0:c1].any(1))
+      spans = ([(occupied_rows[0], occupied_rows[-1] + 1)] if not bursty else
+               _runs(np.isin(np.arange(height), occupied_rows), MAX_ROW_GAP))
+      for r0, r1 in spans:
+        block = np.zeros_like(hit[:, c0:c1])
+        block[r0:r1] = hit[r0:r1, c0:c1]
+        found.append(Detection(name, low_edge + c0 * column_hz, low_edge + c1 * column_hz,
+                               frame.start_s + r0 * frame.duration_s / height,
+                               frame.start_s + r1 * frame.duration_s / height,
+                               float(probabilities[:, c0:c1, class_id][block].sum()), int(block.sum())))
   return found
+
+
+def _runs(flags: np.ndarray, gap: int = 0) -> list[tuple[int, int]]:
+  """[start, stop) runs of True in `flags`, runs at most `gap` apart merged."""
+  edges = np.flatnonzero(np.diff(np.concatenate([[0], np.asarray(flags, np.int8), [0]])))
+  out = []
+  for start, stop in zip(edges[::2], edges[1::2]):
+    if out and start - out[-1][1] <= gap:
+      out[-1] = (out[-1][0], int(stop))
+    else:
+      out.append((int(start), int(stop)))
+  return out
 
 
 def _frequency_iou(a: Detection, b: Detection) -> float:

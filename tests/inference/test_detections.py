@@ -164,3 +164,26 @@ def test_detections_are_named_by_the_model_classes():
   found = detections.frame_carriers(mask, p, _frame(), ('Noise', 'NR', 'LTE', 'Unknown'))
   assert [(d.standard, d.freq_lo, d.freq_hi) for d in found] == [('NR', 992e6, 994e6), ('Unknown', 1002e6, 1005e6)]
   assert [d.standard for d in detections.frame_carriers(mask, p[..., :3], _frame())] == ['NR']
+
+
+def test_packets_and_pulses_are_one_detection_per_burst_of_rows():
+  # WLAN in two bursts (rows 1-2 and rows 6-7, a row apart counts as one), radar in a single row: each burst a
+  # detection with its own times, whatever share of the rows it covers.
+  six = ('Noise', 'NR', 'LTE', 'Unknown', 'WLAN', 'Radar')
+  mask = np.zeros((10, 20), np.uint8)
+  mask[:, 0:4] = NR
+  mask[1:3, 5:9] = 4
+  mask[6, 5:9] = 4
+  mask[8, 5:9] = 4  # one row from the burst at 6: the same burst
+  mask[4, 12:14] = 5
+  p = np.zeros(mask.shape + (6,))
+  for class_id in range(6):
+    p[..., class_id] = np.where(mask == class_id, 0.8, 0.0)
+  found = detections.frame_carriers(mask, p, _frame(), six)
+  wlan = sorted((d for d in found if d.standard == 'WLAN'), key=lambda d: d.start_s)
+  [radar] = [d for d in found if d.standard == 'Radar']
+  assert [(d.start_s, d.end_s) for d in wlan] == [(pytest.approx(0.501), pytest.approx(0.503)),
+                                                  (pytest.approx(0.506), pytest.approx(0.509))]
+  assert [d.pixels for d in wlan] == [8, 8] and (wlan[0].freq_lo, wlan[0].freq_hi) == (995e6, 999e6)
+  assert (radar.start_s, radar.end_s, radar.pixels) == (pytest.approx(0.504), pytest.approx(0.505), 2)
+  assert radar.as_dict()['confidence'] == 0.8 and [d.standard for d in found].count('NR') == 1

@@ -119,3 +119,61 @@ def test_three_class_model_scores_unknown_truth_as_no_label(tiny_config, tiny_da
   assert four['class_accuracy']['LTE'] is None  # no LTE truth is left to score
   assert 'Truth pixels of Unknown (classes the model lacks) are not scored.' in (
       tmp_path / 'on_four' / 'report.md').read_text()
+
+
+def _six_classes(record: bytes) -> bytes:
+  """LTE pixels of the top half of each mask become WLAN, NR pixels of its first rows Radar."""
+  example = tf.train.Example.FromString(record)
+  png = example.features.feature['mask'].bytes_list.value
+  mask = np.array(PIL.Image.open(io.BytesIO(png[0])))
+  half = mask.shape[0] // 2
+  mask[:half][mask[:half] == LTE] = constants.CLASS_IDS['WLAN']
+  mask[:4][mask[:4] == NR] = constants.CLASS_IDS['Radar']
+  out = io.BytesIO()
+  PIL.Image.fromarray(mask).save(out, format='PNG')
+  png[0] = out.getvalue()
+  return example.SerializeToString(deterministic=True)
+
+
+def test_six_class_set_round_trips_through_training_packaging_evaluation_and_predict(tiny_config, tiny_data_dir,
+                                                                                      tmp_path):
+  target = tmp_path / 'data'
+  shutil.copytree(tiny_data_dir, target)
+  folder = target / 'spectrum_sensing' / 'synthetic_tiny' / str(builder_lib.Builder.VERSION)
+  for path in sorted(folder.glob('*.tfrecord*')):
+    records = [_six_classes(r.numpy()) for r in tf.data.TFRecordDataset(str(path))]
+    with tf.io.TFRecordWriter(str(path)) as writer:
+      for record in records:
+        writer.write(record)
+  (folder / 'metadata.json').write_text(json.dumps({'class_names': list(constants.SIX_CLASSES)}))
+  workdir = tmp_path / 'six'
+  result = train.train_and_evaluate(tiny_config(max_steps=2, data_dir=str(target)), str(workdir))
+  assert json.loads((workdir / 'config.json').read_text())['class_names'] == list(constants.SIX_CLASSES)
+  assert np.shape(result['confusion_matrix']) == (6, 6)
+  packaged = trained_models.package(str(workdir), str(tmp_path / 'packaged'))
+  trained = trained_models.load(packaged)
+  assert trained.class_names == constants.SIX_CLASSES
+  logits = trained.model.apply(trained.variables, np.zeros((1, 64, 64, 3), np.float32), train=False)
+  assert logits.shape == (1, 64, 64, 6)
+  report = reports.evaluate_model(packaged, 'test', output_dir=str(tmp_path / 'eval'), data_dir=str(target))
+  assert set(report['class_iou']) == set(constants.SIX_CLASSES)
+  # predict names its mask ids by the six classes and draws a figure with them
+  from specsense_jax.inference import predict  # pylint: disable=g-import-not-at-top
+  from specsense_jax.io import sigmf  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  iq = ((rng.standard_normal(200_000) + 1j * rng.standard_normal(200_000)) / 10).astype(np.complex64)
+  (tmp_path / 'recs').mkdir()
+  meta = sigmf.write_recording(str(tmp_path / 'recs' / 'noise'), iq, 5e6, center_frequency=2.45e9, annotations=[
+      {'label': 'NR', 'freq_lower_edge': -1e6, 'freq_upper_edge': 1e6, 'sample_start': 0, 'sample_count': 200_000}])
+  document = predict.run_predict([meta], str(tmp_path / 'out'), model=packaged)
+  assert document['classes'] == list(constants.SIX_CLASSES)
+  saved = json.loads((tmp_path / 'out' / 'detections.json').read_text())
+  assert saved['classes'] == list(constants.SIX_CLASSES) and (tmp_path / 'out' / 'frame_0000.png').exists()
+  # The capture benchmark reports the share of pixels called WLAN or Radar where the truth holds neither: here
+  # every scored pixel's truth is Noise or NR, so it is the predicted masks' share of those two classes.
+  from specsense_jax.evaluation import captures  # pylint: disable=g-import-not-at-top
+  [row] = captures.evaluate_captures(str(tmp_path / 'recs'), [packaged], output_dir=str(tmp_path / 'bench'))
+  predicted = np.concatenate([np.load(p).ravel() for p in sorted((tmp_path / 'out').glob('frame_*_mask.npy'))])
+  scored = predicted[predicted != constants.NO_LABEL]
+  assert row['called_bursty'] == pytest.approx(np.isin(scored, [4, 5]).mean())
+  assert 'called WLAN/Radar' in (tmp_path / 'bench' / 'captures.md').read_text()
