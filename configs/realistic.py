@@ -4,6 +4,7 @@ of either scaling redrawn (`augment.grey_rescale`).
 
   python -m launch.train --config=configs/realistic.py --workdir=runs/realistic
   python -m launch.train --config=configs/realistic.py:encoder=resnet18 --workdir=runs/realistic_dl_r18
+  python -m launch.train --config=configs/realistic.py:wlan_radar --workdir=runs/realistic_six  # + WLAN, radar
   python -m launch.train --config=configs/realistic.py:runlocal --workdir=/tmp/smoke   # tiny, CPU, minutes
   python -m launch.train --config=configs/realistic.py:encoder=resnet50,size=256 --workdir=runs/realistic_r50_256 \
       --config.half_precision=True --config.batch_size=64                          # the paper's model, on a GPU
@@ -14,6 +15,8 @@ network see both scalings' grey levels (the floor-scaled realistic frames sit at
 frames at 48-142): with it the sparse n78 capture goes from 0.000 to 1.000. The recipe is run r5 of the README's
 "Networks for real spectra"; short=true (a quarter of the frames 1-20 ms) and minmax (one scaling everywhere)
 are the ablations r3 and r4, large=true (realistic_128_large: four times the frames) the data-size run r8.
+wlan_radar=true trains the same recipe on realistic_128_wlan_radar: six classes (Noise, NR, LTE, Unknown, WLAN,
+Radar), its parity share still synthetic_128.
 """
 
 import ml_collections
@@ -25,7 +28,7 @@ from specsense_jax.models import registry
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   args = common.parse_arg(arg, 'configs/realistic.py', encoder='', size=128, parity_share=0.3, short=False,
-                           minmax=False, large=False, grey_rescale=True, runlocal=False)
+                           minmax=False, large=False, grey_rescale=True, wlan_radar=False, runlocal=False)
   if args.encoder and args.encoder not in registry.ENCODERS:
     raise ValueError(f'configs/realistic.py: unknown encoder {args.encoder!r}; known: '
                      f'{", ".join(sorted(registry.ENCODERS))}')
@@ -37,6 +40,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   if args.large and (args.short or args.minmax or args.size != 128):
     raise ValueError('configs/realistic.py: large (realistic_128_large) is 40 ms floor-scaled 128x128 frames; leave '
                      'short and minmax false and size 128')
+  if args.wlan_radar and (args.short or args.minmax or args.large or args.size != 128):
+    raise ValueError('configs/realistic.py: wlan_radar (realistic_128_wlan_radar) is 40 ms floor-scaled 128x128 '
+                     'frames; leave short, minmax and large false and size 128')
   if args.size not in (128, 256):
     raise ValueError(f'configs/realistic.py: size must be 128 or 256, got {args.size}')
   if args.size == 256 and (args.short or args.minmax):
@@ -49,6 +55,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   if args.large:  # four times the frames for about the steps of 30 epochs of realistic_128 (4,800 against 4,500)
     config.dataset = 'spectrum_sensing/realistic_128_large'
     config.num_epochs = 8
+  if args.wlan_radar:  # six classes: the dataset's metadata names them, the model takes its count from it
+    config.dataset = 'spectrum_sensing/realistic_128_wlan_radar'
   config.train_mix = (f'spectrum_sensing/synthetic_{args.size}{suffix}:{args.parity_share:g}'
                       if args.parity_share else '')
   if args.grey_rescale:  # the parity (min-max) and realistic grey scalings seen from either side
@@ -61,7 +69,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.model_kwargs.stem_stride = 2  # the default network's layout
   if args.runlocal:
     default.runlocal(config)
-    config.dataset = 'spectrum_sensing/realistic_tiny'
+    config.dataset = f'spectrum_sensing/realistic_tiny{"_wlan_radar" if args.wlan_radar else ""}'
     config.train_mix = 'spectrum_sensing/synthetic_tiny:0.3' if args.parity_share else ''
   config.lock()
   return config

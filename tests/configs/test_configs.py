@@ -76,6 +76,12 @@ def test_realistic_recipe():
   smoke = realistic.get_config('runlocal')
   assert (smoke.dataset, smoke.train_mix, smoke.image_size) == (
       'spectrum_sensing/realistic_tiny', 'spectrum_sensing/synthetic_tiny:0.3', 64)
+  six = realistic.get_config('wlan_radar')
+  assert (six.dataset, six.train_mix) == ('spectrum_sensing/realistic_128_wlan_radar',
+                                          'spectrum_sensing/synthetic_128:0.3')
+  assert realistic.get_config('wlan_radar,runlocal').dataset == 'spectrum_sensing/realistic_tiny_wlan_radar'
+  with pytest.raises(ValueError, match=r'wlan_radar .* leave short, minmax and large false and size 128'):
+    realistic.get_config('wlan_radar,large')
   with pytest.raises(ValueError, match=r"configs/realistic.py: unknown encoder 'resnet19'"):
     realistic.get_config('encoder=resnet19')
   with pytest.raises(ValueError, match=r'parity_share must be in \[0, 1\), got 1.5'):
