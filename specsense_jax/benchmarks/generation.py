@@ -1,5 +1,6 @@
 """Synthesis benchmark: one NR + LTE frame to a labelled image, against scipy's spectrogram alone; MathWorks-parity
-frames against realistic ones (`SceneConfig.realistic()`), measured frame by frame in one run."""
+frames against realistic ones (`SceneConfig.realistic()`, and with WLAN and radar), measured frame by frame in one
+run."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from specsense_jax import spectrogram
 from specsense_jax import synthetic
 from specsense_jax.benchmarks import harness
 from specsense_jax.signals import generate_frame
+from specsense_jax.signals import scene_config
 from specsense_jax.signals import SceneConfig
 
 MATLAB_FRAME_CORE_SECONDS = 6 * 3600 / 2700  # MathWorks: 2,700 frames in an hour on 6 workers
@@ -37,7 +39,9 @@ def parity_vs_realistic(num_frames: int, size=(128, 128), mode: str = 'matlab', 
   cases = {'MathWorks parity (SceneConfig())': (SceneConfig(image_width=size[1]), _labelled_image),
            'realistic scene (SceneConfig.realistic())': (SceneConfig.realistic(image_width=size[1]), _labelled_image),
            'realistic scene + receiver + capture path (realistic_* datasets)':
-               (SceneConfig.realistic(image_width=size[1]), _captured_image)}
+               (SceneConfig.realistic(image_width=size[1]), _captured_image),
+           'realistic scene with WLAN and radar + receiver + capture path (realistic_128_wlan_radar)':
+               (scene_config.SCENE_PRESETS['realistic_bursty'](image_width=size[1]), _captured_image)}
   for config, make in cases.values():  # warm caches (templates, FFT plans, filters) outside the timing
     make(10**6, config, size, mode)
   seconds = {name: [] for name in cases}

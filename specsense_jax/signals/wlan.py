@@ -5,15 +5,14 @@ SIFS later by an Ack or BlockAck from the peer in non-HT (duplicate) PPDUs), sep
 and an idle time drawn so that the busy share is the drawn duty cycle; the AP's beacon (non-HT, 6 Mb/s, in the
 primary 20 MHz) comes every 102.4 ms and defers to a burst on the air. Each PPDU passes through its own static
 multipath channel (indoor Doppler is a few Hz: a PPDU sees one realization), then a transmit filter that meets
-the format's spectrum mask, and is resampled to `sample_rate`. Every PPDU is annotated SigMF-style.
+the format's spectrum mask while it is resampled to `sample_rate` (one FFT pass). Every PPDU is annotated
+SigMF-style.
 """
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
-import scipy.signal
+import scipy.fft
 
 from specsense_jax import portable_math
 from specsense_jax.signals import channel as channel_lib
@@ -108,24 +107,37 @@ def _traffic(rng: np.random.Generator, fmt: str, bandwidth_mhz: int, mcs, duty: 
   return ppdus
 
 
-@functools.lru_cache(maxsize=32)
-def _transmit_filter(in_rate: float, out_rate: float, edge_hz: float, stop_hz: float
-                     ) -> tuple[np.ndarray, int, int]:
-  """(taps, up, down): a Kaiser low-pass at `up` times the PPDU rate, flat to the occupied edge and 50 dB down
-  where the mask reaches -20 dBr, so that one polyphase pass shapes the spectrum and resamples."""
+_MARGIN_US = 6.0  # zeros around a PPDU before the FFT: the filter's response decays there instead of wrapping
+
+
+def _transmit_filter(x: np.ndarray, in_rate: float, out_rate: float, edge_hz: float, stop_hz: float
+                     ) -> tuple[np.ndarray, int]:
+  """The PPDU shaped and resampled in one FFT pass: its spectrum kept flat to the occupied edge, a raised-cosine
+  taper to zero where the mask reaches -20 dBr, and the kept bins moved to an output spectrum of the same bin
+  spacing at `out_rate`. Returns (samples at `out_rate`, how many precede the PPDU's first sample)."""
   ratio = polyphase.rate_ratio(out_rate, in_rate)
   up, down = ratio.numerator, ratio.denominator
-  grid_rate = in_rate * up
-  numtaps, beta = scipy.signal.kaiserord(50.0, (stop_hz - edge_hz) / (grid_rate / 2))
-  numtaps |= 1
-  taps = scipy.signal.firwin(numtaps, (edge_hz + stop_hz) / 2 / (grid_rate / 2), window=('kaiser', beta)) * up
-  taps.flags.writeable = False
-  return taps, up, down
+  margin = down * int(np.ceil(_MARGIN_US * 1e-6 * in_rate / down))  # a whole number of output samples too
+  n_in = down * int(np.ceil((len(x) + 2 * margin) / down))
+  n_out = n_in // down * up
+  padded = np.zeros(n_in, np.complex128)
+  padded[margin:margin + len(x)] = x
+  spectrum = scipy.fft.fft(padded, workers=1)
+  f = np.abs(scipy.fft.fftfreq(n_in, 1 / in_rate))
+  taper = np.clip((f - edge_hz) / (stop_hz - edge_hz), 0.0, 1.0)
+  response = 0.5 + 0.5 * portable_math.cos(np.pi * taper)
+  keep = np.flatnonzero(f < stop_hz)
+  k = scipy.fft.fftfreq(n_in, 1 / n_in).astype(np.int64)[keep]  # signed bin: the same frequency in the output
+  out = np.zeros(n_out, np.complex128)
+  scale = n_out / n_in
+  out.real[k % n_out] = spectrum.real[keep] * response[keep] * scale  # real products: the same bits on any CPU
+  out.imag[k % n_out] = spectrum.imag[keep] * response[keep] * scale
+  return scipy.fft.ifft(out, workers=1).astype(np.complex64), margin // down * up
 
 
 def _render(ppdu: dict, rng: np.random.Generator, sample_rate: float, channel: str | None
             ) -> tuple[np.ndarray, int]:
-  """(samples at `sample_rate`, how many of them precede the PPDU's start: the filter's delay)."""
+  """(samples at `sample_rate`, how many of them precede the PPDU's start)."""
   spec = ppdu['spec']
   in_rate = 20e6 * spec.subchannels * wlan_ppdu.OVERSAMPLE
   x = wlan_ppdu.ppdu_samples(spec, rng)
@@ -133,10 +145,7 @@ def _render(ppdu: dict, rng: np.random.Generator, sample_rate: float, channel: s
     fading = channel_lib.make_fading('tdl', in_rate, len(x), rng, 0.0, tdl_profile='C',
                                      delay_spread_s=CHANNEL_DELAY_SPREADS_S[channel])
     x = fading.apply(x)
-  taps, up, down = _transmit_filter(in_rate, sample_rate, wlan_ppdu.occupied_edge_hz(spec),
-                                    wlan_ppdu.mask_stop_hz(spec))
-  y = scipy.signal.upfirdn(taps, x, up, down).astype(np.complex64)
-  lead = int(round((len(taps) - 1) / 2 / down))  # the filter's delay in output samples
+  y, lead = _transmit_filter(x, in_rate, sample_rate, wlan_ppdu.occupied_edge_hz(spec), wlan_ppdu.mask_stop_hz(spec))
   y = y * np.float32(portable_math.db_to_amplitude(ppdu['power_db']))
   y = channel_lib.frequency_shift(y, ppdu['offset_hz'], sample_rate)
   return y, lead
