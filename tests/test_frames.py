@@ -95,6 +95,19 @@ def test_captured_examples_masks_carry_no_label_and_splits_hold_whole_recordings
              for s in splits.SPLITS for (_, a), (_, b) in zip(by_split[s], again[s]))
 
 
+def test_captured_labels_outside_the_class_set_are_unknown(tmp_path):
+  # A recording annotated WLAN in a four-class captured set: its pixels are Unknown there, WLAN in a five-class one.
+  wlan = {'label': 'WLAN', 'freq_lower_edge': -2e6, 'freq_upper_edge': 2e6}
+  _write(tmp_path / 'wifi', 7.68e6, 0.04, [wlan])
+  four = examples.captured_examples(str(tmp_path), 64)
+  five = examples.captured_examples(str(tmp_path), 64, class_names=constants.FIVE_CLASSES)
+  (_, a), = [item for items in four.values() for item in items]
+  (_, b), = [item for items in five.values() for item in items]
+  wlan_pixels = b['mask'] == constants.CLASS_IDS['WLAN']
+  assert wlan_pixels.any() and (a['mask'][wlan_pixels] == constants.CLASS_IDS['Unknown']).all()
+  assert list(a['signals']) == [False, False, True] and list(b['signals']) == [False, False, False, True]
+
+
 def test_recording_splits_are_whole_deterministic_and_fill_every_split_from_three():
   for n in range(1, 9):
     names = [f'capture_{k}' for k in range(n)]

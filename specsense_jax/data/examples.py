@@ -163,13 +163,14 @@ def recording_paths(manual_dir: str) -> list[str]:
   return sorted(os.path.join(manual_dir, f) for f in metas + archives)
 
 
-def captured_examples(manual_dir: str, image_size: int, spectrogram_mode: str = 'matlab', seed: int = 0
-                      ) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+def captured_examples(manual_dir: str, image_size: int, spectrogram_mode: str = 'matlab', seed: int = 0,
+                      class_names=constants.FOUR_CLASSES) -> dict[str, list[tuple[str, dict[str, Any]]]]:
   """All frames of all recordings in `manual_dir`, grouped by split (whole recordings: `splits.recording_splits`).
 
   Frames come from `frames.recording_frames`, as prediction sees them; masks carry `NO_LABEL` where a frame
-  has no data (fill). Every recording is opened and checked before any frame is made, so a bad file fails the
-  build before anything is written.
+  has no data (fill), and Unknown for a label outside `class_names` (a WLAN annotation in a four-class set). Every
+  recording is opened and checked before any frame is made, so a bad file fails the build before anything is
+  written.
   """
   opened = [recordings.read_recording(p) for p in recording_paths(manual_dir)]
   assignment = splits.recording_splits([rec.name for rec in opened])
@@ -177,9 +178,11 @@ def captured_examples(manual_dir: str, image_size: int, spectrogram_mode: str = 
   out = {s: [] for s in splits.SPLITS}
   for rec in opened:
     for frame in frames.recording_frames(rec, size, spectrogram_mode, seed=seed):
+      mask = frames.label_mask(frame)
+      mask[(mask >= len(class_names)) & (mask != constants.NO_LABEL)] = constants.CLASS_IDS['Unknown']
       out[assignment[rec.name]].append((f'{rec.name}/{frame.index}', {
-          'image': frame.image, 'mask': frames.label_mask(frame)[..., None], 'snr_db': np.float32(np.nan),
-          'signals': _signals_present(a['label'] for a in frame.annotations), 'scene': 'captured',
+          'image': frame.image, 'mask': mask[..., None], 'snr_db': np.float32(np.nan),
+          'signals': _signals_present((a['label'] for a in frame.annotations), class_names), 'scene': 'captured',
           'params': json.dumps(_jsonable({'recording': rec.name, 'sample_rate': rec.sample_rate,
                                           'center_frequency': frame.center_frequency,
                                           'noise_floor_db_per_hz': frame.noise_floor_db}), sort_keys=True),

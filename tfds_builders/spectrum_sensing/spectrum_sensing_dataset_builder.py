@@ -233,7 +233,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     config = self.builder_config
     if config.kind == 'captured':
       by_split = examples.captured_examples(str(dl_manager.manual_dir), config.image_size,
-                                                    config.spectrogram_mode)
+                                            config.spectrogram_mode, class_names=tuple(config.class_names))
       empty = [split for split, items in by_split.items() if not items]
       if empty:  # whole recordings go to one split, so a few fill only some; TFDS cannot write an empty one
         held = '; '.join(f'{split}: {", ".join(sorted({ex["recording"] for _, ex in items}))}'
