@@ -96,16 +96,20 @@ def _channel(span: list[float], scs_khz: int) -> tuple[float, float] | None:
   return centre - bw * 1e6 / 2, centre + bw * 1e6 / 2
 
 
+def _carrier_scs_khz(cell: nr_scan.NrCell) -> int:
+  """The carrier's numerology as the MIB gives it: subCarrierSpacingCommon when a CORESET0 goes with the block
+  (k_SSB <= 23), else the block's own spacing (the field then means nothing, TS 38.213 §4.1)."""
+  return cell.ssb.mib.scs_common_khz if cell.ssb.mib.k_ssb <= nr_coreset.MAX_K_SSB else cell.scs_khz
+
+
 def _tdd_fields(iq: np.ndarray, sample_rate: float, cell: nr_scan.NrCell, band: tuple[float, float]) -> dict | None:
   """The cell's TDD pattern read from its band's symbol energy (`nr_tdd_scan`), or None when it cannot be read
   (under two periods, no on/off structure)."""
   half = sample_rate / 2
   band = (max(band[0], -half), min(band[1], half))
   try:
-    # subCarrierSpacingCommon is the carrier's numerology only when a CORESET0 goes with the block
-    scs_khz = cell.ssb.mib.scs_common_khz if cell.ssb.mib.k_ssb <= nr_coreset.MAX_K_SSB else cell.scs_khz
     estimate = nr_tdd_scan.estimate_tdd(iq, sample_rate, frame_start=nr_tdd_scan.cell_frame_start(cell, sample_rate),
-                                        scs_khz=scs_khz, band_hz=band)
+                                        scs_khz=_carrier_scs_khz(cell), band_hz=band)
   except ValueError:  # under a millisecond
     return None
   if estimate is None or estimate.fill < nr_tdd_scan.MIN_FILL:  # an idle cell's few symbols: no pattern to trust
@@ -134,7 +138,7 @@ def _nr_annotations(iq: np.ndarray, sample_rate: float, center_frequency: float,
                                 'blocks_decoded': 1 + len(cell.repeats),
                                 'coreset_zero': cell.ssb.mib.coreset_zero,
                                 'search_space_zero': cell.ssb.mib.search_space_zero}}
-    carrier_scs = cell.ssb.mib.scs_common_khz
+    carrier_scs = _carrier_scs_khz(cell)
     channel = _channel(joined, carrier_scs) or _channel(_joined(known, bands, _JOIN_GAP_HZ), carrier_scs)
     loaded = channel is not None
     if loaded:  # a loaded carrier: its channel

@@ -36,6 +36,10 @@ EXPECTED = {
     'nr_n3_20MHz_f1865MHz_s23.04Msps_cf32.bin': [
         ('NR', -9.54, -5.22, 1, 'coreset0'), ('Ignore', -11.52, -9.54, 1, 'coreset0'),
         ('Ignore', -5.22, 11.52, 1, 'coreset0')],
+    # k_SSB 31 (no CORESET0): subCarrierSpacingCommon means nothing, so no channel of it is matched; the energy
+    # around the block is the label and the rest of the band Ignore, as the catalogue has it (NR 6.0..15.5)
+    'nr_n78_f3502.8MHz_s46.08Msps_cf32.bin': [
+        ('NR', 6.03, 15.51, 500, 'ssb'), ('Ignore', -23.04, 6.03, 500, 'ssb'), ('Ignore', 15.51, 23.04, 500, 'ssb')],
 }
 
 
@@ -53,7 +57,7 @@ def test_real_captures_against_the_catalogue(shared_dir, name, tmp_path):
   assert all(a['sample_start'] == 0 and a['sample_count'] == len(iq) for a in found)
   cells = [a for a in found if a['label'] == 'NR']
   assert {a['specsense:duplex'] for a in cells} == {'fdd' if '_n3_' in name else 'tdd'}
-  assert all(a.get('specsense:tdd') is None for a in cells)  # 1 ms: under two periods of any TDD pattern
+  assert all(a.get('specsense:tdd') is None for a in cells)  # 1 ms: under two periods; 10 ms: an idle cell
   meta = sigmf.write_metadata(str(tmp_path / 'rec'), 'cf32_le', capture.sample_rate, len(iq),
                               center_frequency=capture.center_frequency, annotations=found)
   written = json.loads(open(meta).read())['annotations']
