@@ -55,19 +55,14 @@ def test_resumed_run_ends_with_same_parameters(tiny_config, tmp_path):
   assert (tmp_path / 'split' / 'config.json').read_text() == before
 
 
-@pytest.mark.slow
-def test_cli_trains_and_reports(tiny_data_dir, tmp_path):
-  proc = subprocess.run([sys.executable, '-m', 'launch.train', '--config=configs/default.py:runlocal',
-                         f'--config.data_dir={tiny_data_dir}', f'--workdir={tmp_path}'], cwd=REPO, capture_output=True,
-                        text=True, env=dict(os.environ, SPECSENSE_TFDS_WORKERS='1'))
-  assert proc.returncode == 0, proc.stderr[-2000:]
-  result = json.loads((tmp_path / 'test_metrics.json').read_text())
-  assert {'global_accuracy', 'mean_iou', 'weighted_iou', 'mean_bf_score', 'confusion_matrix'} <= set(result)
-  assert sum(map(sum, result['confusion_matrix'])) == 2 * 64 * 64  # the 2 test frames
-  proc = subprocess.run([sys.executable, '-m', 'launch.evaluate', f'--workdir={tmp_path}', '--split=validation'],
-                        cwd=REPO, capture_output=True, text=True, env=dict(os.environ, SPECSENSE_TFDS_WORKERS='1'))
-  assert proc.returncode == 0, proc.stderr[-2000:]
-  assert "'mean_iou'" in proc.stdout and (tmp_path / 'eval_validation' / 'report.md').exists()
+def _cli_args(data_dir, workdir):
+  """launch.train on the tiny data, 12 steps (several checkpoints, so that a run can be interrupted between them)."""
+  return [sys.executable, '-m', 'launch.train', '--config=configs/default.py:runlocal', f'--config.data_dir={data_dir}',
+          '--config.max_steps=12', '--config.num_epochs=20', '--config.early_stopping_patience=100',
+          f'--workdir={workdir}']
+
+
+_CLI_ENV = dict(os.environ, SPECSENSE_TFDS_WORKERS='1')
 
 
 def test_unknown_config_key_fails_before_anything(tmp_path):
@@ -100,12 +95,23 @@ def test_evaluate_report_matches_training_test_metrics(tiny_config, tmp_path):
 
 
 @pytest.mark.slow
-def test_sigterm_then_sigkill_then_rerun_equals_uninterrupted(tiny_data_dir, tmp_path):
+def test_cli_trains_reports_and_a_sigterm_sigkill_rerun_equals_uninterrupted(tiny_data_dir, tmp_path):
+  # One uninterrupted CLI run: its reports, then its parameters against a run stopped twice and rerun (one test, so
+  # that the suite trains the uninterrupted run once).
   import time  # pylint: disable=g-import-not-at-top
-  args = lambda workdir: [sys.executable, '-m', 'launch.train', '--config=configs/default.py:runlocal',
-                          f'--config.data_dir={tiny_data_dir}', '--config.max_steps=12', '--config.num_epochs=20',
-                          '--config.early_stopping_patience=100', f'--workdir={workdir}']
-  env = dict(os.environ, SPECSENSE_TFDS_WORKERS='1')
+  args = lambda workdir: _cli_args(tiny_data_dir, workdir)
+  env = _CLI_ENV
+  whole = tmp_path / 'whole'
+  proc = subprocess.run(args(whole), cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  result = json.loads((whole / 'test_metrics.json').read_text())
+  assert {'global_accuracy', 'mean_iou', 'weighted_iou', 'mean_bf_score', 'confusion_matrix'} <= set(result)
+  assert sum(map(sum, result['confusion_matrix'])) == 2 * 64 * 64  # the 2 test frames
+  assert list((whole / 'tensorboard').glob('events.out.tfevents.*'))
+  proc = subprocess.run([sys.executable, '-m', 'launch.evaluate', f'--workdir={whole}', '--split=validation'],
+                        cwd=REPO, capture_output=True, text=True, env=env)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert "'mean_iou'" in proc.stdout and (whole / 'eval_validation' / 'report.md').exists()
 
   def latest(workdir):
     # Committed checkpoints are folders named by their step (Orbax writes under a temporary name and renames).
@@ -113,9 +119,6 @@ def test_sigterm_then_sigkill_then_rerun_equals_uninterrupted(tiny_data_dir, tmp
     folder = workdir / 'checkpoints'
     return max((int(p.name) for p in folder.iterdir() if p.name.isdigit()), default=None) if folder.exists() else None
 
-  whole = subprocess.run(args(tmp_path / 'whole'), cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
-  assert whole.returncode == 0, whole.stderr[-2000:]
-  assert list((tmp_path / 'whole' / 'tensorboard').glob('events.out.tfevents.*'))
   interrupted = tmp_path / 'interrupted'
 
   def start_and_signal(sig, ready):
@@ -139,7 +142,7 @@ def test_sigterm_then_sigkill_then_rerun_equals_uninterrupted(tiny_data_dir, tmp
   rerun = subprocess.run(args(interrupted), cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
   assert rerun.returncode == 0, rerun.stderr[-2000:]
   assert 'resumed from step' in rerun.stdout and (interrupted / 'test_metrics.json').exists()
-  for a, b in zip(_latest_params(tmp_path / 'whole'), _latest_params(interrupted), strict=True):
+  for a, b in zip(_latest_params(whole), _latest_params(interrupted), strict=True):
     np.testing.assert_array_equal(a, b)  # same program, same batches, state restored exactly: bit for bit
 
 
