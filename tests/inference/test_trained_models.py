@@ -13,9 +13,12 @@ from specsense_jax.inference import trained_models
 from specsense_jax.training import checkpoints
 
 
-@pytest.mark.parametrize('name,mode', [('custom_synthetic_128', 'matlab'), ('custom_synthetic_128_short', 'matlab'),
-                                       ('custom_synthetic_128_average', 'average'), ('custom_realistic_128', 'matlab')])
-def test_shipped_models_segment_unseen_frames(name, mode):
+@pytest.mark.parametrize('name,mode,accuracy,iou', [
+    ('custom_synthetic_128', 'matlab', 0.97, 0.9), ('custom_synthetic_128_short', 'matlab', 0.97, 0.9),
+    ('custom_synthetic_128_average', 'average', 0.97, 0.9), ('custom_realistic_128', 'matlab', 0.97, 0.9),
+    # parity frames floor-scaled as predict feeds it: 0.89 / 0.75 here (0.968 / 0.913 min-max, its card)
+    ('deeplabv3plus_resnet18_realistic_128', 'matlab', 0.85, 0.7)])
+def test_shipped_models_segment_unseen_frames(name, mode, accuracy, iou):
   trained = trained_models.load(name)
   assert trained.name == name and trained.image_size == 128 and trained.spectrogram_mode == mode
   # seeds far from the dataset's: frames the model never saw, imaged as predict feeds the model
@@ -26,7 +29,7 @@ def test_shipped_models_segment_unseen_frames(name, mode):
                                                                                train=False).argmax(-1))
   # in the model's own classes: the realistic model also has Unknown, absent from these (parity) frames
   result = metrics.segmentation_metrics(np.stack([e['mask'] for e in examples]), predicted, len(trained.class_names))
-  assert result['global_accuracy'] > 0.97 and min(result['class_iou'][:3]) > 0.9
+  assert result['global_accuracy'] > accuracy and min(result['class_iou'][:3]) > iou
 
 
 def test_default_model_and_modes():
