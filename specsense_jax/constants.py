@@ -21,6 +21,9 @@ CLASS_SETS = {3: MATHWORKS_CLASSES, 4: FOUR_CLASSES, 5: FIVE_CLASSES, 6: SIX_CLA
 # Labels of signals that come and go within a frame (packets, pulses): in `matlab` spectrogram mode a row shows
 # only the 256 samples it reads, so their annotations mark only the rows whose read window they overlap.
 BURSTY_LABELS = ('WLAN', 'Radar')
+# The `signals` flags every dataset has first (presence of NR, LTE, Unknown); sets with WLAN or Radar add theirs
+# after (`data.examples.signal_labels`). Training reads only these, so sets of any class set mix.
+SIGNAL_LABELS = ('NR', 'LTE', 'Unknown')
 
 MODEL_RATE = 61.44e6  # samples per second of every frame a network sees (MathWorks' example rate)
 FRAME_S = 0.04        # seconds of one frame (40 ms)

@@ -26,7 +26,7 @@ from specsense_jax.io import recordings
 from specsense_jax.signals import scene
 from specsense_jax.signals import scene_config
 
-SIGNAL_LABELS = ('NR', 'LTE', 'Unknown')
+SIGNAL_LABELS = constants.SIGNAL_LABELS
 
 
 @dataclasses.dataclass(frozen=True)

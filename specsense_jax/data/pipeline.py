@@ -69,7 +69,8 @@ def _preprocess(example: dict[str, Any], table: tf.Tensor | None = None) -> dict
     mask = tf.gather(table, mask)
   return {'image': tf.cast(example['image'], tf.float32) / 255.0,
           'mask': mask,
-          'signals': tf.cast(example['signals'], tf.float32),
+          # the flags every set has, so that sets with WLAN or Radar flags mix with the others
+          'signals': tf.cast(example['signals'][:len(constants.SIGNAL_LABELS)], tf.float32),
           'snr_db': example['snr_db'],
           'valid': tf.ones((), tf.float32)}
 

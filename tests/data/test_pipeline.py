@@ -3,6 +3,7 @@
 import jax
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from specsense_jax.data import pipeline
 import tfds_builders.spectrum_sensing  # pylint: disable=unused-import  registers the builder
@@ -94,3 +95,13 @@ def test_mixed_training_draws_each_dataset_for_its_share(realistic_tiny_data_dir
   with pytest.raises(ValueError, match='mix and exclude_recordings are for training pipelines only'):
     pipeline.input_pipeline(DATASET, 'train', global_batch_size=8, train=False, data_dir=realistic_tiny_data_dir,
                             mix=[(DATASET, 0.3)])
+
+
+def test_sets_with_more_signal_flags_give_the_flags_every_set_has():
+  # A six-class set flags WLAN and Radar after NR, LTE and Unknown; batches carry the first three, so it mixes
+  # with three- and four-class sets.
+  example = {'image': tf.zeros((4, 4, 3), tf.uint8), 'mask': tf.fill((4, 4, 1), tf.constant(4, tf.uint8)),
+             'signals': tf.constant([True, False, True, True, False]), 'snr_db': tf.constant(3.0)}
+  out = pipeline._preprocess(example)  # pylint: disable=protected-access
+  np.testing.assert_array_equal(out['signals'].numpy(), [1.0, 0.0, 1.0])
+  assert out['mask'].shape == (4, 4) and int(out['mask'][0, 0]) == 4
