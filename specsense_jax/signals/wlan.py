@@ -172,7 +172,8 @@ def wlan_waveform(bandwidth_mhz: int = 20, *, fmt: str = 'he_su', seed, duration
   Returns:
     A `Waveform` labelled 'WLAN': data PPDUs at unit mean power (Acks -10..+3 dB from their own station), one
     `annotations` dict per PPDU within the window over the channel it occupies (the whole channel, as NR and LTE
-    labels cover theirs; a beacon its primary 20 MHz), and one occupancy row per PPDU over its occupied tones.
+    labels cover theirs; a beacon its primary 20 MHz), and one occupancy row per PPDU over its occupied tones;
+    `params['ppdus']` lists each PPDU's draws (format, MCS or rate, length, GI, packet extension).
   """
   if traffic not in TRAFFIC_MODELS:
     raise ValueError(f'traffic must be one of {TRAFFIC_MODELS}, got {traffic!r}')
@@ -228,6 +229,10 @@ def wlan_waveform(bandwidth_mhz: int = 20, *, fmt: str = 'he_su', seed, duration
     occupancy.append([first, last - first, band[0], band[1]])
     kept.append(ppdu)
   params = {'kind': 'wlan', 'format': fmt, 'bandwidth_mhz': bandwidth_mhz, 'traffic': traffic, 'duty': float(duty),
+            'ppdus': [{'kind': p['kind'], 'start': a['specsense:ppdu_start'], 'format': p['spec'].fmt,
+                       'bandwidth_mhz': p['spec'].bandwidth_mhz, 'mcs': p['spec'].mcs, 'length': p['spec'].length,
+                       'gi_us': p['spec'].gi_us, 'pe_us': p['spec'].pe_us}
+                      for p, a in zip(kept, annotations)],
             'primary_subchannel': primary, 'channel': channel, 'num_ppdus': len(kept),
             'busy_share': float(sum(a['sample_count'] for a in annotations if a['specsense:kind'] != 'beacon')
                                 / num_samples)}
