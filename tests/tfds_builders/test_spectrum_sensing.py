@@ -219,3 +219,19 @@ def test_class_set_is_in_the_metadata_and_the_mask_doc_of_every_config(tmp_path)
                             class_names=constants.FIVE_CLASSES)
   with pytest.raises(ValueError, match=r"bad: its scenes carry \['Radar'\], which class_names .* lack"):
     builder_lib.Builder(config=bad, data_dir=str(tmp_path)).info  # pylint: disable=expression-not-assigned
+
+
+def test_six_class_config_builds_with_its_class_set(tmp_path):
+  # Built through TFDS: the metadata names the six classes, the signals flags add WLAN and Radar, and the masks
+  # hold packets and pulses in those ids (the first frames of the set, 64x64).
+  from specsense_jax import constants  # pylint: disable=g-import-not-at-top
+  builder = _build(tmp_path, 'realistic_tiny_wlan_radar', workers=2)
+  assert builder.info.metadata['class_names'] == list(constants.SIX_CLASSES)
+  assert builder.info.features['signals'].shape == (5,)
+  examples_ = list(tfds.as_numpy(builder.as_dataset(split='train')))
+  ids = np.unique(np.concatenate([ex['mask'].ravel() for ex in examples_]))
+  assert set(ids) <= set(range(6)) | {constants.NO_LABEL} and {4, 5} <= set(ids)
+  for ex in examples_:  # WLAN or Radar pixels only in frames that flag them (a packet between read windows has none)
+    for flag, class_id in ((3, 4), (4, 5)):
+      if (ex['mask'] == class_id).any():
+        assert ex['signals'][flag]
