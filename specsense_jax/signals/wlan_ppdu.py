@@ -274,8 +274,8 @@ def _data_values(spec: PpduSpec, rng: np.random.Generator) -> tuple[np.ndarray, 
 
 
 def _vht_sigb_bits(spec: PpduSpec) -> np.ndarray:
-  """§21.3.8.3.6 Table 21-14, SU: VHT-SIG-B length (⌈length/4⌉ in 17, 19 or 21 bits), reserved ones, tail;
-  repeated per 20 MHz... as the standard repeats it for 40 (x2) and 80 MHz (x4 plus one pad bit)."""
+  """§21.3.8.3.6 Table 21-14, SU: VHT-SIG-B length (⌈length/4⌉ in 17, 19 or 21 bits), reserved ones, tail; sent
+  twice at 40 MHz and four times plus a pad bit at 80 MHz (§21.3.8.3.6)."""
   width, reserved = {1: (17, 3), 2: (19, 2), 4: (21, 2)}[spec.subchannels]
   one = wlan_coding.field(math.ceil(spec.length / 4), width) + [1] * reserved + [0] * wlan_coding.TAIL_BITS
   bits = one * spec.subchannels + ([0] if spec.subchannels == 4 else [])
