@@ -70,7 +70,8 @@ def test_package_round_trip_and_errors(tiny_config, tmp_path):
     trained_models.package(str(workdir), packaged)
   with pytest.raises(ValueError, match=r"neither a packaged model folder nor a shipped model; shipped: "
                                        r"\['custom_realistic_128', 'custom_synthetic_128', "
-                                       r"'custom_synthetic_128_average', 'custom_synthetic_128_short'\]"):
+                                       r"'custom_synthetic_128_average', 'custom_synthetic_128_short', "
+                                       r"'deeplabv3plus_resnet18_realistic_128'\]"):
     trained_models.load('no_such_model')
   (tmp_path / 'mismatched').mkdir()  # a config whose class count and class names disagree
   config = json.loads((tmp_path / 'packaged' / 'config.json').read_text())
