@@ -55,10 +55,7 @@ def save_example_grid(rows: list[dict], path: str, sample_rate: float, duration_
                           for m in map(np.asarray, r['masks'].values())), default=0))
   fig.legend(handles=handles, loc='lower center', ncol=len(handles), fontsize=8)
   fig.tight_layout(rect=(0, 0.04, 1, 1))
-  tmp = path + '.tmp.png'
-  fig.savefig(tmp, dpi=dpi)
-  os.replace(tmp, path)
-  return path
+  return save_atomically(fig, path, dpi)
 
 
 def save_prediction_figure(image: np.ndarray, mask: np.ndarray, path: str, *, center_frequency: float,
@@ -92,8 +89,14 @@ def save_prediction_figure(image: np.ndarray, mask: np.ndarray, path: str, *, ce
   axes[-1].set_xlabel('frequency (MHz)', fontsize=8)
   axes[1].legend(handles=_legend(int(mask[~blank].max(initial=0))), loc='upper right', fontsize=7, framealpha=0.8)
   fig.tight_layout()
+  return save_atomically(fig, path, 100)
+
+
+def save_atomically(fig, path: str, dpi: float) -> str:
+  """Writes `fig` as a PNG at `path` through a temporary file and a rename (no half-written figure); returns
+  `path`."""
   tmp = path + '.tmp.png'
-  fig.savefig(tmp, dpi=100)
+  fig.savefig(tmp, dpi=dpi)
   os.replace(tmp, path)
   return path
 
@@ -138,10 +141,7 @@ def save_annotation_figure(iq: np.ndarray, sample_rate: float, path: str, *, cen
   ax.set_ylabel('time (ms)', fontsize=8)
   ax.set_title(title, fontsize=8)
   fig.tight_layout()
-  tmp = path + '.tmp.png'
-  fig.savefig(tmp, dpi=110)
-  os.replace(tmp, path)
-  return path
+  return save_atomically(fig, path, 110)
 
 
 def save_confusion_matrix(confusion: np.ndarray, path: str) -> None:

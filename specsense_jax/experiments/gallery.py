@@ -199,10 +199,7 @@ def render_wlan_masks(output_dir: str) -> str:
   axes[1].legend(fontsize=6, loc='lower center')
   fig.tight_layout()
   os.makedirs(output_dir, exist_ok=True)
-  path = os.path.join(output_dir, 'wlan_spectrum_masks.png')
-  fig.savefig(path + '.tmp.png', dpi=DPI + 28)
-  os.replace(path + '.tmp.png', path)
-  return path
+  return plotting.save_atomically(fig, os.path.join(output_dir, 'wlan_spectrum_masks.png'), DPI + 28)
 
 
 def render_realistic_vs_captures(output_dir: str, captures_dir: str, seeds=range(4), scaling: str = 'floor') -> str:
@@ -260,10 +257,7 @@ def render_wlan_detection(output_dir: str) -> str:
   ax.tick_params(labelsize=7)
   fig.tight_layout()
   os.makedirs(output_dir, exist_ok=True)
-  path = os.path.join(output_dir, 'wlan_detection.png')
-  fig.savefig(path + '.tmp.png', dpi=DPI + 28)
-  os.replace(path + '.tmp.png', path)
-  return path
+  return plotting.save_atomically(fig, os.path.join(output_dir, 'wlan_detection.png'), DPI + 28)
 
 
 def render_all(output_dir: str, captures_dir: str | None = None) -> list[str]:

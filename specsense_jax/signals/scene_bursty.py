@@ -46,8 +46,7 @@ class SampledTransmission:
   def received(self, sample_rate: float, num_samples: int, indices: np.ndarray | None) -> np.ndarray:
     x = self.iq if indices is None else self.iq[np.asarray(indices, np.int64)]
     phasor = channel.phasor(self.centre_hz, sample_rate, indices, num_samples)
-    return scene_interferers._rotate(  # pylint: disable=protected-access
-        np.ascontiguousarray(x.real), np.ascontiguousarray(x.imag), phasor, self.gain)
+    return scene_interferers.rotate(np.ascontiguousarray(x.real), np.ascontiguousarray(x.imag), phasor, self.gain)
 
 
 @dataclasses.dataclass
@@ -63,13 +62,8 @@ def _wlan_choice(rng: np.random.Generator, config) -> tuple[str, int]:
   """A format and a channel width it supports that the sample rate holds."""
   fmt = scene_config.pick(rng, config.wlan_formats)
   widths = tuple((b, w) for b, w in config.wlan_bandwidths_mhz
-                 if b in wlan_fields.BANDWIDTHS_MHZ[fmt] and config.sample_rate > 2 * _mask_edge_hz(fmt, b))
+                 if b in wlan_fields.BANDWIDTHS_MHZ[fmt] and config.sample_rate > 2 * wlan_ppdu.mask_stop_hz(fmt, b))
   return fmt, (int(scene_config.pick(rng, widths)) if widths else 0)
-
-
-def _mask_edge_hz(fmt: str, bandwidth_mhz: int) -> float:
-  family = 'he' if fmt == 'he_su' else 'legacy'
-  return wlan_ppdu.SPECTRUM_MASKS[(family, bandwidth_mhz)][1][0] * 1e6
 
 
 def _centre(rng: np.random.Generator, cochannel: bool, width_hz: float, carriers: list[dict[str, Any]],

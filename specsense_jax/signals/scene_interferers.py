@@ -98,10 +98,10 @@ class LowRateTransmission:
         t = taps[n][j]
         real += t * self.real[q + 1 + n]
         imag += t * self.imag[q + 1 + n]
-    return _rotate(real, imag, channel.phasor(self.centre_hz, sample_rate, indices, num_samples), self.gain)
+    return rotate(real, imag, channel.phasor(self.centre_hz, sample_rate, indices, num_samples), self.gain)
 
 
-def _rotate(real: np.ndarray, imag: np.ndarray, phasor: np.ndarray, gain: float) -> np.ndarray:
+def rotate(real: np.ndarray, imag: np.ndarray, phasor: np.ndarray, gain: float) -> np.ndarray:
   """gain·(real + j·imag)·phasor in float32 real arithmetic: numpy's complex64 multiply may round the imaginary
   part differently (fused multiply-add order) depending on the arrays' memory alignment, which would break the
   equality of rendering at indices and rendering whole; float32 multiplies and adds round the same everywhere."""
@@ -124,7 +124,7 @@ class ToneTransmission:
     phasor = channel.phasor(self.centre_hz, sample_rate, indices, num_samples)
     sin, cos = portable_math.sincos(self.phase0)
     real = np.full(phasor.shape, cos, np.float32)
-    return _rotate(real, np.full(phasor.shape, sin, np.float32), phasor, self.gain)
+    return rotate(real, np.full(phasor.shape, sin, np.float32), phasor, self.gain)
 
 
 @dataclasses.dataclass

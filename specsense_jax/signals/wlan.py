@@ -53,13 +53,8 @@ def _matlab_traffic(rng: np.random.Generator, fmt: str, bandwidth_mhz: int, mcs,
 def _spec_draw(rng: np.random.Generator, fmt: str, bandwidth_mhz: int, mcs: int | None) -> wlan_ppdu.PpduSpec:
   """A data PPDU: MCS (or rate), guard interval, packet extension and a log-uniform length up to what
   aPPDUMaxTime allows."""
-  if fmt == 'non_ht':
-    rates = sorted(wlan_ppdu.NON_HT_RATES)
-    chosen = mcs if mcs is not None else int(rates[rng.integers(len(rates))])
-  else:
-    allowed = [m for m in range(wlan_ppdu.MAX_MCS[fmt] + 1)
-               if (fmt, bandwidth_mhz, m) not in wlan_ppdu._INVALID_VHT]  # pylint: disable=protected-access
-    chosen = mcs if mcs is not None else int(allowed[rng.integers(len(allowed))])
+  allowed = wlan_ppdu.valid_mcs(fmt, bandwidth_mhz)
+  chosen = mcs if mcs is not None else int(allowed[rng.integers(len(allowed))])
   gis = wlan_ppdu.GUARD_INTERVALS_US[fmt]
   gi = float(gis[rng.integers(len(gis))])
   pe = int(wlan_ppdu.PE_DURATIONS_US[rng.integers(len(wlan_ppdu.PE_DURATIONS_US))]) if fmt == 'he_su' else 0
@@ -75,7 +70,6 @@ def _traffic(rng: np.random.Generator, fmt: str, bandwidth_mhz: int, mcs, duty: 
              beacons: bool, primary: int) -> list[dict]:
   """The PPDUs on the air: dicts with start_us, spec, kind ('data', 'ack', 'beacon'), power_db, offset_hz."""
   ppdus = []
-  ack_mhz = bandwidth_mhz if bandwidth_mhz in wlan_fields.BANDWIDTHS_MHZ['non_ht'] else 20
   primary_offset_hz = (primary - (bandwidth_mhz // 20 - 1) / 2) * 20e6
   t = -_LOOKBACK_US * float(rng.uniform(0, 1))
   prev_end = t
@@ -95,11 +89,11 @@ def _traffic(rng: np.random.Generator, fmt: str, bandwidth_mhz: int, mcs, duty: 
       spec = _spec_draw(rng, fmt, bandwidth_mhz, mcs)
       ppdus.append(dict(start_us=t, spec=spec, kind='data', power_db=0.0, offset_hz=0.0))
       t += spec.duration_us + SIFS_US
-      ack = wlan_ppdu.PpduSpec('non_ht', ack_mhz, 24, int(_ACK_BYTES[rng.integers(2)]),
+      # a non-HT (duplicate) PPDU over the whole channel: every width of every format is a non-HT width
+      ack = wlan_ppdu.PpduSpec('non_ht', bandwidth_mhz, 24, int(_ACK_BYTES[rng.integers(2)]),
                                scrambler_state=int(rng.integers(1, 128)))
-      ack_offset = 0.0 if ack_mhz == bandwidth_mhz else primary_offset_hz
       ppdus.append(dict(start_us=t, spec=ack, kind='ack', power_db=float(rng.uniform(-10.0, 3.0)),
-                        offset_hz=ack_offset))
+                        offset_hz=0.0))
       t += ack.duration_us + SIFS_US
     prev_end = t - SIFS_US
     busy = prev_end - start
@@ -145,7 +139,8 @@ def _render(ppdu: dict, rng: np.random.Generator, sample_rate: float, channel: s
     fading = channel_lib.make_fading('tdl', in_rate, len(x), rng, 0.0, tdl_profile='C',
                                      delay_spread_s=CHANNEL_DELAY_SPREADS_S[channel])
     x = fading.apply(x)
-  y, lead = _transmit_filter(x, in_rate, sample_rate, wlan_ppdu.occupied_edge_hz(spec), wlan_ppdu.mask_stop_hz(spec))
+  y, lead = _transmit_filter(x, in_rate, sample_rate, wlan_ppdu.occupied_edge_hz(spec),
+                             wlan_ppdu.mask_stop_hz(spec.fmt, spec.bandwidth_mhz))
   y = y * np.float32(portable_math.db_to_amplitude(ppdu['power_db']))
   y = channel_lib.frequency_shift(y, ppdu['offset_hz'], sample_rate)
   return y, lead
@@ -186,7 +181,7 @@ def wlan_waveform(bandwidth_mhz: int = 20, *, fmt: str = 'he_su', seed, duration
     raise ValueError(f'channel must be None or one of {sorted(CHANNEL_DELAY_SPREADS_S)}, got {channel!r}')
   sample_rate = waveform_lib.check_positive('sample_rate', sample_rate)
   duration_s = waveform_lib.check_positive('duration_s', duration_s)
-  mask_edge = wlan_ppdu.SPECTRUM_MASKS[('he' if fmt == 'he_su' else 'legacy', bandwidth_mhz)][1][0] * 1e6
+  mask_edge = wlan_ppdu.mask_stop_hz(fmt, bandwidth_mhz)
   if sample_rate <= 2 * mask_edge:
     raise ValueError(f'a {bandwidth_mhz} MHz {fmt} channel needs sample_rate above {2 * mask_edge / 1e6:g} MHz '
                      f'(its mask reaches -20 dBr at ±{mask_edge / 1e6:g} MHz), got {sample_rate / 1e6:g} MHz')

@@ -45,7 +45,7 @@ SPECTRUM_MASKS = {
     ('he', 80): ((39.5, 0.0), (40.5, -20.0), (80.0, -28.0), (120.0, -40.0)),
 }
 # §21.5: MCS that the VHT rate tables exclude for one spatial stream (N_DBPS or N_CBPS/N_ES not whole).
-_INVALID_VHT = {('vht', 20, 9), ('vht', 80, 6)}
+INVALID_VHT_MCS = {('vht', 20, 9), ('vht', 80, 6)}
 _PILOT_OFFSET = {'non_ht': 1, 'ht': 3, 'vht': 4, 'he_su': 4}  # p_{n + offset} for data symbol n
 _HE_LSIG_EXTRA = ((-28, -27, 27, 28), (-1.0, -1.0, -1.0, 1.0))  # §27.3.11.5: extra L-SIG/RL-SIG tones
 
@@ -77,10 +77,6 @@ class PpduSpec:
   @property
   def subchannels(self) -> int:
     return self.bandwidth_mhz // 20
-
-  @property
-  def family(self) -> str:
-    return 'he' if self.fmt == 'he_su' else 'legacy'
 
   @property
   def data_tonemap(self) -> wlan_fields.ToneMap:
@@ -145,6 +141,13 @@ class PpduSpec:
     return 6, symbols * 3 - 3 - (2 if self.fmt == 'he_su' else 0)
 
 
+def valid_mcs(fmt: str, bandwidth_mhz: int) -> list[int]:
+  """The MCS indices (non-HT: rates in Mb/s) a PPDU of `fmt` at `bandwidth_mhz` may use, one spatial stream."""
+  if fmt == 'non_ht':
+    return sorted(NON_HT_RATES)
+  return [m for m in range(MAX_MCS[fmt] + 1) if (fmt, bandwidth_mhz, m) not in INVALID_VHT_MCS]
+
+
 def _check_spec(spec: PpduSpec) -> None:
   if spec.fmt not in wlan_fields.FORMATS:
     raise ValueError(f'fmt must be one of {wlan_fields.FORMATS}, got {spec.fmt!r}')
@@ -156,7 +159,7 @@ def _check_spec(spec: PpduSpec) -> None:
     raise ValueError(f'mcs for {spec.fmt} must be one of {allowed}, got {spec.mcs!r}')
   if spec.gi_us not in GUARD_INTERVALS_US[spec.fmt]:
     raise ValueError(f'gi_us for {spec.fmt} must be one of {GUARD_INTERVALS_US[spec.fmt]}, got {spec.gi_us!r}')
-  if (spec.fmt, spec.bandwidth_mhz, spec.mcs) in _INVALID_VHT:
+  if (spec.fmt, spec.bandwidth_mhz, spec.mcs) in INVALID_VHT_MCS:
     raise ValueError(f'VHT MCS {spec.mcs} is not valid at {spec.bandwidth_mhz} MHz with one spatial stream '
                      f'(§21.5 Tables 21-29..21-31)')
   if spec.pe_us not in (PE_DURATIONS_US if spec.fmt == 'he_su' else (0,)):
@@ -180,9 +183,9 @@ def occupied_edge_hz(spec: PpduSpec) -> float:
   return (outer + 0.5) * spacing
 
 
-def mask_stop_hz(spec: PpduSpec) -> float:
-  """Where the transmit mask reaches -20 dBr."""
-  return SPECTRUM_MASKS[(spec.family, spec.bandwidth_mhz)][1][0] * 1e6
+def mask_stop_hz(fmt: str, bandwidth_mhz: int) -> float:
+  """Where the transmit mask of `fmt` at `bandwidth_mhz` reaches -20 dBr (Hz from the centre)."""
+  return SPECTRUM_MASKS[('he' if fmt == 'he_su' else 'legacy', bandwidth_mhz)][1][0] * 1e6
 
 
 class _Builder:
