@@ -166,8 +166,10 @@ def check_trained(path: str, config: ml_collections.ConfigDict, class_names: Seq
   trained on `class_names` (the run's) with its spectrogram mode and image scaling where it recorded them."""
   trained = _trained_config(path)
   recorded = trained.get('class_names')
-  if recorded is not None and list(recorded) != list(class_names):
-    raise ValueError(f'config.init_from {path!r} predicts {list(recorded)}; this run trains {list(class_names)}')
+  missing = [c for c in recorded or () if c not in class_names]
+  if missing:  # a subset is fine: its classifier columns carry over, the new classes' start fresh
+    raise ValueError(f'config.init_from {path!r} predicts {list(recorded)}; this run trains {list(class_names)}, '
+                     f'without {missing}')
   for key in ('spectrogram_mode', 'image_scaling'):
     if trained.get(key) is not None and config.get(key) is not None and trained.get(key) != config.get(key):
       raise ValueError(f'config.init_from {path!r} was trained with {key}={trained.get(key)!r}; this run has '
@@ -182,24 +184,46 @@ def check_trained(path: str, config: ml_collections.ConfigDict, class_names: Seq
     raise ValueError(f'config.init_from {path!r} has neither {PACKAGED_VARIABLES} nor checkpoints')
 
 
-def load_trained_variables(path: str, template: dict[str, Any]) -> dict[str, Any]:
+def load_trained_variables(path: str, template: dict[str, Any],
+                           class_names: Sequence[str] | None = None) -> dict[str, Any]:
   """{'params', 'batch_stats'} of a packaged model folder (float16 on disk) or a workdir's best checkpoint, cast
-  to the dtypes of `template` (the new run's variables); ValueError when their shapes differ (another class set or
-  model width)."""
+  to the dtypes of `template` (the new run's variables).
+
+  When the trained network predicts a subset of `class_names` (the run's, e.g. four classes grown to six), the
+  classifier's weights (the leaves whose last axis counts classes) are copied class by class and the new classes
+  keep `template`'s fresh initialization. ValueError naming config.init_from when any other shape differs
+  (another width or layout).
+  """
   packaged = os.path.join(path, PACKAGED_VARIABLES)
   if os.path.isfile(packaged):
     with open(packaged, 'rb') as f:
       loaded = flax.serialization.msgpack_restore(f.read())
   else:
     loaded = jax.device_get(restore_variables(path))
+  trained_names = list(_trained_config(path).get('class_names') or ()) if class_names is not None else []
+  columns = ([list(class_names).index(c) for c in trained_names]
+             if trained_names and list(trained_names) != list(class_names) else None)
   out = {}
   for key in ('params', 'batch_stats'):
     got = flax.traverse_util.flatten_dict(flax.core.unfreeze(loaded.get(key, {})))
     want = flax.traverse_util.flatten_dict(flax.core.unfreeze(template.get(key, {})))
-    if {k: np.shape(v) for k, v in got.items()} != {k: np.shape(v) for k, v in want.items()}:
-      raise ValueError(f'config.init_from {path!r}: its {key} do not fit this run\'s network (another class set, '
+    if set(got) != set(want):
+      raise ValueError(f'config.init_from {path!r}: its {key} do not fit this run\'s network (another model, '
                        'width or layout)')
-    out[key] = flax.traverse_util.unflatten_dict({k: np.asarray(got[k], want[k].dtype) for k in want})
+    leaves = {}
+    for name, target in want.items():
+      value = np.asarray(got[name], target.dtype)
+      if value.shape != np.shape(target):
+        grown = (columns is not None and value.ndim == np.ndim(target) and value.shape[:-1] == target.shape[:-1]
+                 and value.shape[-1] == len(trained_names) and target.shape[-1] == len(class_names))
+        if not grown:
+          raise ValueError(f'config.init_from {path!r}: its {key} {"/".join(name)} has shape {value.shape}, this '
+                           f'run\'s {tuple(np.shape(target))} (another class set, width or layout)')
+        fresh = np.array(target, target.dtype)
+        fresh[..., columns] = value
+        value = fresh
+      leaves[name] = value
+    out[key] = flax.traverse_util.unflatten_dict(leaves)
   return out
 
 

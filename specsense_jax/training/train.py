@@ -290,7 +290,8 @@ class _Run:
     latest = self.manager.latest_step()
     if latest is None:
       if self.config.get('init_from'):  # fine-tuning: every weight of a trained network
-        variables = checkpoints.load_trained_variables(self.config.init_from, state.variables)
+        variables = checkpoints.load_trained_variables(
+            self.config.init_from, state.variables, checkpoints.load_config(self.workdir).get('class_names'))
         state = state.replace(params=variables['params'], batch_stats=variables['batch_stats'])
         say(f'initialized from {self.config.init_from}')
       elif self.config.init_weights:

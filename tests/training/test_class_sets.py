@@ -4,8 +4,10 @@ errors where predicted)."""
 
 import io
 import json
+import pathlib
 import shutil
 
+import flax
 import numpy as np
 import PIL.Image
 import pytest
@@ -16,6 +18,7 @@ from specsense_jax import constants
 from specsense_jax.data import pipeline
 from specsense_jax.evaluation import reports
 from specsense_jax.inference import trained_models
+from specsense_jax.training import checkpoints
 from specsense_jax.training import train
 from tfds_builders.spectrum_sensing import spectrum_sensing_dataset_builder as builder_lib
 
@@ -100,9 +103,21 @@ def test_model_takes_its_class_count_from_the_dataset_and_records_it(tiny_config
   assert not (tmp_path / 'x').exists()
 
 
-def test_three_class_model_scores_unknown_truth_as_no_label(tiny_config, tiny_data_dir, four_class_dir, tmp_path):
-  workdir = tmp_path / 'three'
-  train.train_and_evaluate(tiny_config(max_steps=2), str(workdir))
+@pytest.fixture(scope='module')
+def three_class_workdir(tiny_data_dir, tmp_path_factory) -> str:
+  """A tiny network trained two steps on synthetic_tiny's three classes."""
+  from configs import default  # pylint: disable=g-import-not-at-top
+  config = default.get_config('runlocal')
+  with config.unlocked():
+    config.data_dir, config.model_kwargs, config.max_steps = tiny_data_dir, {'widths': (8, 16)}, 2
+  workdir = str(tmp_path_factory.mktemp('three') / 'run')
+  train.train_and_evaluate(config, workdir)
+  return workdir
+
+
+def test_three_class_model_scores_unknown_truth_as_no_label(three_class_workdir, tiny_data_dir, four_class_dir,
+                                                           tmp_path):
+  workdir = pathlib.Path(three_class_workdir)
   assert json.loads((workdir / 'config.json').read_text())['class_names'] == ['Noise', 'NR', 'LTE']
   three = reports.evaluate_model(str(workdir), 'test', output_dir=str(tmp_path / 'on_three'))
   four = reports.evaluate_model(str(workdir), 'test', output_dir=str(tmp_path / 'on_four'), data_dir=four_class_dir)
@@ -136,7 +151,7 @@ def _six_classes(record: bytes) -> bytes:
 
 
 def test_six_class_set_round_trips_through_training_packaging_evaluation_and_predict(tiny_config, tiny_data_dir,
-                                                                                      tmp_path):
+                                                                                      three_class_workdir, tmp_path):
   target = tmp_path / 'data'
   shutil.copytree(tiny_data_dir, target)
   folder = target / 'spectrum_sensing' / 'synthetic_tiny' / str(builder_lib.Builder.VERSION)
@@ -146,13 +161,31 @@ def test_six_class_set_round_trips_through_training_packaging_evaluation_and_pre
       for record in records:
         writer.write(record)
   (folder / 'metadata.json').write_text(json.dumps({'class_names': list(constants.SIX_CLASSES)}))
-  workdir = tmp_path / 'six'
-  result = train.train_and_evaluate(tiny_config(max_steps=2, data_dir=str(target)), str(workdir))
+  workdir = tmp_path / 'six'  # grown from the three-class network (fine-tuning to a larger class set)
+  result = train.train_and_evaluate(tiny_config(max_steps=2, data_dir=str(target), init_from=three_class_workdir),
+                                    str(workdir))
   assert json.loads((workdir / 'config.json').read_text())['class_names'] == list(constants.SIX_CLASSES)
   assert np.shape(result['confusion_matrix']) == (6, 6)
   packaged = trained_models.package(str(workdir), str(tmp_path / 'packaged'))
   trained = trained_models.load(packaged)
   assert trained.class_names == constants.SIX_CLASSES
+  # Growing: every weight comes from the three-class network, and the classifier's columns of Noise, NR and LTE
+  # too; the columns of Unknown, WLAN and Radar keep the new network's own (here: the trained six-class values).
+  three = flax.traverse_util.flatten_dict(trained_models.load(three_class_workdir).variables['params'])
+  six = flax.traverse_util.flatten_dict(trained.variables['params'])
+  grown = flax.traverse_util.flatten_dict(checkpoints.load_trained_variables(
+      three_class_workdir, trained.variables, constants.SIX_CLASSES)['params'])
+  widened = [name for name in six if np.shape(six[name]) != np.shape(three[name])]
+  assert widened and all(np.shape(six[name])[-1] == 6 for name in widened)
+  for name, value in grown.items():
+    if name in widened:
+      np.testing.assert_array_equal(value[..., :3], three[name])
+      np.testing.assert_array_equal(value[..., 3:], six[name][..., 3:])
+    else:
+      np.testing.assert_array_equal(value, three[name])
+  with pytest.raises(ValueError, match=r"predicts \['Noise', 'NR', 'LTE', 'Unknown', 'WLAN', 'Radar'\]; this run "
+                                       r"trains \['Noise', 'NR', 'LTE'\], without \['Unknown', 'WLAN', 'Radar'\]"):
+    checkpoints.check_trained(packaged, tiny_config(), ('Noise', 'NR', 'LTE'))
   logits = trained.model.apply(trained.variables, np.zeros((1, 64, 64, 3), np.float32), train=False)
   assert logits.shape == (1, 64, 64, 6)
   report = reports.evaluate_model(packaged, 'test', output_dir=str(tmp_path / 'eval'), data_dir=str(target))
