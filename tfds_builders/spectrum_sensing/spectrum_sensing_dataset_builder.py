@@ -21,6 +21,7 @@ import tensorflow_datasets as tfds
 
 from specsense_jax import constants
 from specsense_jax.data import examples
+from specsense_jax.data import mathworks
 from specsense_jax.data import splits
 from tfds_builders import writers
 
@@ -42,6 +43,13 @@ ship beside this project into such recordings:
 
   python -m launch.annotate_captures --captures_dir=../shared/realdata/captures \\
       --output=~/tensorflow_datasets/downloads/manual
+
+The mathworks_* configs read an unzipped MathWorks download (SpectrumSensingTrainingData128x128.zip,
+...256x256.zip, SpectrumSensingCapturedData*.zip, their *_2025 versions): PNG spectrograms with HDF4 label files
+of the same name, found at any depth (training configs skip `captured` folders, captured configs read only
+them). Unzip it into the manual folder (or pass --manual_dir=FOLDER), one download per folder:
+
+  tfds build tfds_builders/spectrum_sensing --config=mathworks_128 --manual_dir=FOLDER --data_dir=DIR
 """
 
 
@@ -64,6 +72,9 @@ class SpectrumSensingConfig(tfds.core.BuilderConfig):
   receiver_preset: str = ''
   scaling: str = 'minmax'
   occupancy_mask: bool = False
+  # MathWorks configs (kind 'mathworks' or 'mathworks_captured'): the label versions a download may be
+  # (data.mathworks.LABEL_VALUES); the build detects which from the values present and records its classes.
+  label_versions: tuple = ()
 
   def synthetic_spec(self) -> examples.SyntheticSpec:
     return examples.SyntheticSpec(self.num_frames, self.image_size, self.seed, self.spectrogram_mode,
@@ -134,6 +145,7 @@ def _configs():
                             description='20 realistic 64x64 floor-scaled frames (as realistic_128), for tests and smoke runs.'),
       SpectrumSensingConfig(name='synthetic_small', image_size=128, num_frames=400,
                             description=f'400 synthetic frames, 128x128, {common}: the quickstart set.'),
+      *_mathworks_configs(),
       SpectrumSensingConfig(name='captured_128', kind='captured', image_size=128,
                             class_names=constants.FOUR_CLASSES,  # other labels are Unknown
                             description='SigMF recordings from the manual folder, 128x128.'),
@@ -141,6 +153,42 @@ def _configs():
                             class_names=constants.FOUR_CLASSES,  # other labels are Unknown
                             description='SigMF recordings from the manual folder, 256x256.'),
   ]
+
+
+def _mathworks_configs():
+  old, new = ('2021', '2023'), ('2025',)
+  versions = ('three classes (2021: Noise 0, NR 127, LTE 255) or four (2023-24: Noise 0, NR 85, LTE 170, Unknown '
+              '255), detected from the label values')
+  wlan = 'five classes (Noise 0, NR 63, LTE 127, WLAN 191, Unknown 255)'
+  made = []
+  for name, size, kind, label_versions, what in (
+      ('mathworks_128', 128, 'mathworks', old, f'MathWorks training data at 128x128, {versions}'),
+      ('mathworks_256', 256, 'mathworks', old, f'MathWorks training data at 256x256, {versions}'),
+      ('mathworks_captured_128', 128, 'mathworks_captured', old, f'MathWorks captured frames, 128x128, {versions}'),
+      ('mathworks_captured_256', 256, 'mathworks_captured', old, f'MathWorks captured frames, 256x256, {versions}'),
+      ('mathworks_2025_256', 256, 'mathworks', new, f'MathWorks 2025 training data (NR, LTE, WLAN), 256x256, {wlan}'),
+      ('mathworks_2025_captured_256', 256, 'mathworks_captured', new,
+       f'MathWorks 2025 captured frames, 256x256, {wlan}')):
+    classes = mathworks.class_names(label_versions[-1])
+    split = ('whole captures to one split (a capture: the file name without _frame_N)'
+             if kind == 'mathworks_captured' else '80/10/10 by a hash of the file path')
+    made.append(SpectrumSensingConfig(name=name, kind=kind, image_size=size, label_versions=label_versions,
+                                      class_names=classes,
+                                      description=f'{what}, read from an unzipped download in the manual folder; '
+                                      f'{split}.'))
+  return made
+
+
+def _mathworks_features(size: int, class_names) -> dict[str, tfds.features.FeatureConnector]:
+  return {
+      'signals': tfds.features.Tensor(shape=(len(examples.signal_labels(class_names)),), dtype=np.bool_,
+                                      doc=f'present in the mask: {examples.signal_labels(class_names)}'),
+      'scene': tfds.features.Text(doc='the file name\'s standards (nr, lte, wlan), the combined-frame folder '
+                                  '(lte_nr, lte_nr_wlan) or captured'),
+      'file_name': tfds.features.Text(doc='path in the download, without extension'),
+      'recording': tfds.features.Text(doc='captured frames: the capture (file name without _frame_N)'),
+      'params': tfds.features.Text(doc='JSON: the label version'),
+  }
 
 
 class Builder(tfds.core.GeneratorBasedBuilder):
@@ -188,12 +236,27 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         raise ValueError(f'{self.builder_config.name}: its scenes carry {missing}, which class_names {class_names} '
                          f'lack; use a class set that holds them ({constants.CLASS_SETS})')
     class_ids = {name: constants.CLASS_IDS[name] for name in class_names}
+    image_and_mask = {
+        'image': tfds.features.Image(shape=(size, size, 3), dtype=np.uint8),
+        'mask': tfds.features.Image(shape=(size, size, 1), dtype=np.uint8, use_colormap=True,
+                                    doc=f'class ids: {class_ids}; {constants.NO_LABEL}: no label'),
+    }
+    if self.builder_config.kind.startswith('mathworks'):
+      return self.dataset_info_from_configs(
+          description=_DESCRIPTION,
+          features=tfds.features.FeaturesDict({
+              **image_and_mask, 'snr_db': tfds.features.Scalar(np.float32, doc='NaN: not recorded'),
+              **_mathworks_features(size, class_names)}),
+          supervised_keys=('image', 'mask'),
+          # The classes of the detected label version replace these when the set is built (_split_generators).
+          metadata=tfds.core.MetadataDict(class_names=list(class_names)),
+          homepage='https://www.mathworks.com/help/comm/ug/spectrum-sensing-with-deep-learning-to-identify-5g-'
+                   'and-lte-signals.html',
+      )
     return self.dataset_info_from_configs(
         description=_DESCRIPTION,
         features=tfds.features.FeaturesDict({
-            'image': tfds.features.Image(shape=(size, size, 3), dtype=np.uint8),
-            'mask': tfds.features.Image(shape=(size, size, 1), dtype=np.uint8, use_colormap=True,
-                                        doc=f'class ids: {class_ids}; {constants.NO_LABEL}: no label'),
+            **image_and_mask,
             'snr_db': tfds.features.Scalar(np.float32, doc='frame SNR (NaN for captured frames)'),
             'signals': tfds.features.Tensor(shape=(len(examples.signal_labels(class_names)),), dtype=np.bool_,
                                             doc=f'present: {examples.signal_labels(class_names)}'),
@@ -231,6 +294,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager):
     config = self.builder_config
+    if config.kind.startswith('mathworks'):
+      return self._mathworks_splits(str(dl_manager.manual_dir))
     if config.kind == 'captured':
       by_split = examples.captured_examples(str(dl_manager.manual_dir), config.image_size,
                                             config.spectrogram_mode, class_names=tuple(config.class_names))
@@ -246,6 +311,20 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     indices = {s: [i for i in range(spec.num_frames) if splits.split_of(i) == s]
                for s in splits.SPLITS}
     return {split: self._generate_examples(spec, idx) for split, idx in indices.items()}
+
+  def _mathworks_splits(self, root: str):
+    config = self.builder_config
+    version, by_split = mathworks.mathworks_examples(root, config.image_size, config.kind == 'mathworks_captured',
+                                                     config.label_versions)
+    # the detected version's classes: 2021 downloads have three, 2023-24 four (same ids, data.pipeline reads them)
+    self.info.metadata['class_names'] = list(mathworks.class_names(version))
+    self.info.metadata['label_version'] = version
+    empty = [split for split, frames in by_split.items() if not frames]
+    if empty:
+      logging.warning('spectrum_sensing/%s: split(s) %s get no frame and are not written (%d frames in all)',
+                      config.name, ', '.join(empty), sum(map(len, by_split.values())))
+    return {split: mathworks.generate(root, frames, version, config.image_size)
+            for split, frames in by_split.items() if frames}
 
   def _generate_examples(self, spec, indices):
     if getattr(self, '_use_beam', False):
