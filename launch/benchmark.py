@@ -3,6 +3,7 @@ r"""Runs the project's benchmarks and prints a table per stage; writes JSON.
   python -m launch.benchmark                       # every registered benchmark
   python -m launch.benchmark generation --repeats=7 --output=benchmarks/generation.json
   python -m launch.benchmark predict --models=runs/realistic    # a trained network beside the shipped ones
+  python -m launch.benchmark models --peer         # beside segmentation_models_pytorch (pip install -e ".[bench]")
 """
 
 from absl import app
@@ -16,6 +17,10 @@ _REPEATS = flags.DEFINE_integer('repeats', 5, 'Timed repeats; medians are report
 _QUICK = flags.DEFINE_bool('quick', False, 'Small problem sizes (smoke test of the harness).')
 _MODELS = flags.DEFINE_list('models', [], 'More networks for `predict` (shipped names, packaged folders or '
                             'workdirs), timed beside the shipped ones in the same run.')
+_PEER = flags.DEFINE_bool('peer', False, '`models`: time segmentation_models_pytorch\'s DeepLabV3Plus doing the '
+                          'same work in a subprocess, and print our ratio to it.')
+_PEER_PYTHON = flags.DEFINE_string('peer_python', '', 'The interpreter with torch and segmentation-models-pytorch '
+                                   'for --peer (default: this one).')
 
 
 def main(argv):
@@ -23,7 +28,8 @@ def main(argv):
   unknown = [n for n in names if n not in harness.BENCHMARKS]
   if unknown:
     raise app.UsageError(f'Unknown benchmark(s) {unknown}; known: {sorted(harness.BENCHMARKS)}')
-  options = harness.Options(repeats=_REPEATS.value, quick=_QUICK.value, models=tuple(_MODELS.value))
+  options = harness.Options(repeats=_REPEATS.value, quick=_QUICK.value, models=tuple(_MODELS.value),
+                            peer=_PEER.value, peer_python=_PEER_PYTHON.value)
   harness.run_benchmarks(names, options, _OUTPUT.value or None)
 
 

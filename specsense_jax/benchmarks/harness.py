@@ -32,6 +32,8 @@ class Options:
   repeats: int = 5
   quick: bool = False  # smaller problem sizes, for smoke tests of the harness itself
   models: tuple[str, ...] = ()  # more networks (names, packaged folders, workdirs) for the benchmarks that take them
+  peer: bool = False  # models: segmentation_models_pytorch's DeepLabV3Plus beside ours, in the same run
+  peer_python: str = ''  # the interpreter with torch and smp for the peer (default: this one)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,11 +4,20 @@ What is timed is what `launch.train` runs: `steps.make_steps` over a mesh of the
 batch), with class-weighted cross-entropy, SGD with momentum and L2 (`optim.sgdm`), the training state donated
 to each step; the eval step is the validation/`launch.evaluate` step (predictions and loss in one pass). Only
 figures measured in the run are reported.
+
+With `--peer`, segmentation_models_pytorch's DeepLabV3Plus (`peer_torch.py`, in a subprocess) does the same work
+for ResNet-18 at 128x128, batch 16, and ResNet-50 at 256x256, batch 8, between our two decoders: smp's one
+separable 3x3 decoder conv (`decoder_convs=1`, like for like) and our default two; each row gives its ratio to
+the peer measured in the same run.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -93,8 +102,50 @@ def measure(name: str, size: int, batch: int, repeats: int, dtype=jnp.float32, *
   return row
 
 
+PEER_CASES = (('resnet18', 128, 16), ('resnet50', 256, 8))
+PEER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'peer_torch.py')
+
+
+def measure_peer(encoder: str, size: int, batch: int, repeats: int, python: str = '') -> dict:
+  """images/s of smp's DeepLabV3Plus (`peer_torch.measure`) in a subprocess of `python` (default: this one);
+  ValueError saying how to install it when that interpreter lacks torch or smp."""
+  python = python or sys.executable
+  probe = subprocess.run([python, '-c', 'import torch, segmentation_models_pytorch'], capture_output=True, text=True)
+  if probe.returncode:
+    raise ValueError(f'--peer needs torch and segmentation-models-pytorch in {python} (pip install -e ".[bench]", '
+                     f'or pass --peer_python=INTERPRETER): {probe.stderr.strip().splitlines()[-1:]}')
+  args = {'encoder': encoder, 'size': size, 'batch': batch, 'repeats': repeats,
+          'class_weights': list(CLASS_WEIGHTS)}
+  done = subprocess.run([python, PEER_SCRIPT, json.dumps(args)], capture_output=True, text=True)
+  if done.returncode:
+    raise RuntimeError(f'the peer benchmark failed ({python} {PEER_SCRIPT}):\n{done.stderr[-2000:]}')
+  return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def peer_rows(options: harness.Options) -> list[dict]:
+  """Ours (smp's one decoder conv, then our default two) and the peer per PEER_CASES, each with its ratio to
+  the peer; --quick: ResNet-18 at 64x64, batch 2."""
+  rows = []
+  for encoder, size, batch in (PEER_CASES if not options.quick else (('resnet18', 64, 2),)):
+    repeats = max(1, options.repeats)
+    like = measure(f'deeplabv3plus_{encoder}', size, batch, repeats, decoder_convs=1)
+    peer = measure_peer(encoder, size, batch, repeats, options.peer_python)
+    default = measure(f'deeplabv3plus_{encoder}', size, batch, repeats)
+    peer_row = {'model': f'smp DeepLabV3Plus {encoder} (smp {peer["smp"]}, torch {peer["torch"]}, '
+                         f'{peer["threads"]} threads)', 'size': size, 'batch': batch,
+                'train_img_s': peer['train_img_s'], 'infer_img_s': peer['infer_img_s']}
+    for row in (like, default):
+      row['train_vs_peer'] = row['train_img_s'] / peer['train_img_s']
+      row['infer_vs_peer'] = row['infer_img_s'] / peer['infer_img_s']
+    rows += [like, peer_row, default]
+  return rows
+
+
 def run(options: harness.Options) -> list[dict]:
-  """One row per model of CASES (the default model only with --quick), plus bf16 ResNet-50 on accelerators."""
+  """One row per model of CASES (the default model only with --quick), plus bf16 ResNet-50 on accelerators;
+  with --peer, the same-run comparison with segmentation_models_pytorch instead (`peer_rows`)."""
+  if options.peer:
+    return peer_rows(options)
   cases = CASES[:1] if options.quick else CASES
   rows = [measure(name, size, batch if not options.quick else 2, max(1, options.repeats), **kwargs)
           for name, size, batch, kwargs in cases]

@@ -84,3 +84,37 @@ def test_predict_benchmark_times_given_models_in_their_mode(monkeypatch):
   rows = harness.resolve('predict')(harness.Options(repeats=1, quick=True, models=('custom_synthetic_128_average',)))
   assert [(r['mode'], r['model']) for r in rows] == [('average', 'custom_synthetic_128_average')]
   assert rows[0]['real_time_factor'] == pytest.approx(rows[0]['median_s'] / 0.2)
+
+
+def _peer_python() -> str:
+  """The interpreter with torch and smp: SPECSENSE_PEER_PYTHON, else this one."""
+  return os.environ.get('SPECSENSE_PEER_PYTHON', sys.executable)
+
+
+def _has_peer(python: str) -> bool:
+  return subprocess.run([python, '-c', 'import torch, segmentation_models_pytorch'], capture_output=True).returncode == 0
+
+
+def test_peer_benchmark_times_smp_beside_ours_in_the_same_run():
+  python = _peer_python()
+  if not _has_peer(python):
+    pytest.skip('torch and segmentation-models-pytorch are not installed (pip install -e ".[bench]")')
+  rows = harness.resolve('models')(harness.Options(repeats=1, quick=True, peer=True, peer_python=python))
+  like, peer, default = rows
+  assert like['model'] == 'deeplabv3plus_resnet18 decoder_convs=1' and default['model'] == 'deeplabv3plus_resnet18'
+  assert peer['model'].startswith('smp DeepLabV3Plus resnet18') and peer['size'] == 64 and peer['batch'] == 2
+  for row in (like, default):
+    assert row['train_vs_peer'] == pytest.approx(row['train_img_s'] / peer['train_img_s'])
+    assert row['infer_vs_peer'] == pytest.approx(row['infer_img_s'] / peer['infer_img_s'])
+  # like for like: smp's decoder has one separable conv, ours two, so ours does more work per image
+  assert like['train_gflop_per_img'] < default['train_gflop_per_img']
+
+
+def test_peer_benchmark_without_torch_says_how_to_install(tmp_path):
+  python = sys.executable
+  if _has_peer(python):
+    pytest.skip('this interpreter has the peer')
+  from specsense_jax.benchmarks import models  # pylint: disable=g-import-not-at-top
+  with pytest.raises(ValueError, match=r'--peer needs torch and segmentation-models-pytorch in .*pip install -e '
+                                       r'"\.\[bench\]", or pass --peer_python'):
+    models.measure_peer('resnet18', 64, 2, 1, python)
