@@ -69,12 +69,22 @@ def _check_iq(iq: np.ndarray, sample_rate: float, size) -> tuple[np.ndarray, int
   iq = np.asarray(iq)
   if iq.ndim != 1:
     raise ValueError(f'iq must be 1-D, got shape {iq.shape}')
-  if not np.all(np.isfinite(iq)):
+  # A float32 sum of the components reads the samples once without a boolean temporary and is finite when every
+  # component is, unless large samples overflow it: then the exact check decides.
+  if (iq.size and not np.isfinite(np.add.reduce(_components(iq), dtype=np.float32))
+      and not np.all(np.isfinite(iq))):
     raise ValueError('iq contains non-finite samples (NaN or Inf)')
   if not (np.isfinite(sample_rate) and sample_rate > 0):
     raise ValueError(f'sample_rate must be a finite positive number, got {sample_rate!r}')
   height, width = _check_size(size)
   return iq.astype(np.complex64, copy=False), height, width
+
+
+def _components(iq: np.ndarray) -> np.ndarray:
+  """The real components of `iq` as one array (a view for contiguous complex input)."""
+  if np.iscomplexobj(iq):
+    return np.ascontiguousarray(iq).view(iq.real.dtype)
+  return iq
 
 
 def _check_size(size) -> tuple[int, int]:
@@ -169,9 +179,10 @@ def _average_psd_db(iq: np.ndarray, sample_rate: float, height: int, width: int)
   offsets = np.round(np.linspace(0, row_len - nfft, per_row)).astype(np.int64)
   starts = (edges[:-1, None] + offsets[None, :]).reshape(-1)
   window = portable_math.hann(nfft, sym=False).astype(np.float32)
-  segments = iq[starts[:, None] + np.arange(nfft)]
+  segments = np.lib.stride_tricks.sliding_window_view(iq, nfft)[starts]  # row copies, not a per-sample gather
   segments *= window
-  power = portable_math.abs2(scipy.fft.fft(segments, axis=1, overwrite_x=True))
+  # every core: pocketfft splits the segments between threads, each transform computed as with one
+  power = portable_math.abs2(scipy.fft.fft(segments, axis=1, overwrite_x=True, workers=-1))
   # Sum a row's segments first: the shift and the bin sums then touch one spectrum per row.
   power = scipy.fft.fftshift(power.reshape(height, per_row, nfft).sum(axis=1), axes=1)
   power = power.reshape(height, width, bins_per_column).sum(axis=2) / (per_row * bins_per_column)

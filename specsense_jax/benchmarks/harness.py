@@ -108,6 +108,7 @@ def environment() -> dict:
       'backend': jax.default_backend(),
       'devices': [str(d) for d in jax.devices()],
       'glibc_tunables': os.environ.get('GLIBC_TUNABLES', ''),  # launch.* sets malloc.hugetlb (launch/__init__)
+      'xla_flags': os.environ.get('XLA_FLAGS', ''),  # and XLA:CPU's kernel choice
       'time': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
   }
 

@@ -1,11 +1,14 @@
 """Predict benchmark: real-time factor (processing time / recording duration) from a 61.44 Msps ci16 SigMF
 recording of 1 s to masks and detections with the shipped model of each spectrogram mode (no figures), and with
-any networks given in `Options.models` (in their own mode), in the same run."""
+any networks given in `Options.models` (in their own mode), in the same run; each row gives the share of the
+time spent per stage of `predict.STAGES` (reading and framing with the spectrogram, the network, masks and
+detections, writing)."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import tempfile
 
 import numpy as np
@@ -42,13 +45,20 @@ def run(options: harness.Options) -> list[dict]:
     for mode, model in CASES + extra:
       output = os.path.join(directory, f'out_{model}')
 
+      stages = []
+
       def once():
         shutil.rmtree(output, ignore_errors=True)
-        predict.run_predict([meta], output, model=model, mode=mode, figures=False)
+        stages.append({})
+        predict.run_predict([meta], output, model=model, mode=mode, figures=False, stage_seconds=stages[-1])
       timing = harness.time_call(once, repeats=max(1, options.repeats), warmup=1)
+      timed = stages[1:]  # the warm-up call's compile is not a stage
       rows.append({'work': f'predict {seconds:g} s ci16 SigMF at 61.44 Msps -> masks + detections',
                    'mode': mode, 'model': model, 'median_s': timing.median_s, 'core_s': timing.cpu_median_s,
-                   'real_time_factor': timing.median_s / seconds, 'target_rtf': TARGET_RTF[mode]})
+                   'real_time_factor': timing.median_s / seconds, 'target_rtf': TARGET_RTF[mode],
+                   # each stage's median time over the call's median: where the time goes (the rest: Python glue)
+                   **{f'{stage}_share': statistics.median(t[stage] for t in timed) / timing.median_s
+                      for stage in predict.STAGES}})
     return rows
   finally:
     shutil.rmtree(directory, ignore_errors=True)

@@ -16,6 +16,7 @@ import time
 from typing import Any, Iterable, Iterator
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from specsense_jax import constants
@@ -24,6 +25,41 @@ from specsense_jax import plotting
 from specsense_jax.inference import detections
 from specsense_jax.inference import trained_models
 from specsense_jax.io import recordings
+
+
+STAGES = ('frames', 'network', 'masks + detections', 'write')  # where `run_predict(stage_seconds=...)` times go
+
+
+class _Clock:
+  """Seconds per stage, summed over the calls (`with clock('network'): ...`); a no-op without a dict."""
+
+  def __init__(self, seconds: dict[str, float] | None):
+    self.seconds = seconds
+    self.name, self.started = '', 0.0
+    if seconds is not None:
+      for stage in STAGES:
+        seconds.setdefault(stage, 0.0)
+
+  def __call__(self, name: str) -> '_Clock':
+    self.name = name
+    return self
+
+  def __enter__(self):
+    self.started = time.perf_counter()
+
+  def __exit__(self, *_):
+    if self.seconds is not None:
+      self.seconds[self.name] += time.perf_counter() - self.started
+
+  def timed(self, items: Iterable[Any], name: str) -> Iterator[Any]:
+    """`items` with the time spent making each counted under `name` (a generator's work happens in next)."""
+    iterator = iter(items)
+    while True:
+      with self(name):
+        item = next(iterator, _Clock)
+      if item is _Clock:
+        return
+      yield item
 
 
 def _batches(stream: Iterable[frames.Frame], size: int) -> Iterator[list[frames.Frame]]:
@@ -39,9 +75,16 @@ def _batches(stream: Iterable[frames.Frame], size: int) -> Iterator[list[frames.
 
 @functools.lru_cache(maxsize=4)
 def _probabilities_fn(model):
-  """One jitted softmax(model / temperature) per model, so repeated predict calls in a process compile once."""
+  """One jitted softmax(model / temperature) per model over uint8 images (scaled on the device: a quarter of the
+  bytes to move), so repeated predict calls in a process compile once per batch size."""
   return jax.jit(lambda variables, images, temperature: jax.nn.softmax(
-      model.apply(variables, images, train=False) / temperature, -1))
+      model.apply(variables, images.astype(jnp.float32) / 255.0, train=False) / temperature, -1))
+
+
+def _padded_size(count: int, batch_size: int) -> int:
+  """The batch a partial batch of `count` frames runs as: the next power of two (at most `batch_size`), so the
+  last batch of a recording wastes little work and few sizes are compiled."""
+  return min(batch_size, 1 << max(0, count - 1).bit_length())
 
 
 @functools.lru_cache(maxsize=4)
@@ -50,38 +93,47 @@ def _load(model: str) -> trained_models.TrainedModel:
 
 
 def predict_frames(trained: trained_models.TrainedModel, stream: Iterable[frames.Frame], *, batch_size: int = 8,
-                   average: int = 1) -> Iterator[tuple[frames.Frame, np.ndarray, np.ndarray]]:
+                   average: int = 1, stage_seconds: dict[str, float] | None = None
+                   ) -> Iterator[tuple[frames.Frame, np.ndarray, np.ndarray]]:
   """(frame, mask uint8 (H, W), probabilities (H, W, C)) per frame; `average` > 1 averages the class
-  probabilities over that many consecutive frames (the current and the previous ones) before the argmax."""
+  probabilities over that many consecutive frames (the current and the previous ones) before the argmax.
+  `stage_seconds` (optional) sums the time of making frames, the network and the masks per `STAGES`."""
   if average < 1:
     raise ValueError(f'--average must be at least 1, got {average}')
+  clock = _Clock(stage_seconds)
   apply = _probabilities_fn(trained.model)
   recent: collections.deque = collections.deque(maxlen=average)
-  for batch in _batches(stream, batch_size):
-    images = np.stack([f.image for f in batch]).astype(np.float32) / 255.0
-    padded = np.concatenate([images, np.zeros((batch_size - len(batch),) + images.shape[1:], np.float32)])
-    probabilities = np.asarray(apply(trained.variables, padded, np.float32(trained.temperature)))[:len(batch)]
+  for batch in _batches(clock.timed(stream, 'frames'), batch_size):
+    with clock('network'):
+      images = np.stack([f.image for f in batch])
+      padded = np.concatenate([images, np.zeros((_padded_size(len(batch), batch_size) - len(batch),)
+                                                + images.shape[1:], np.uint8)])
+      probabilities = np.asarray(apply(trained.variables, padded, np.float32(trained.temperature)))[:len(batch)]
     for frame, p in zip(batch, probabilities):
-      recent.append(p)
-      scores = p if average == 1 else np.mean(recent, axis=0)
-      mask = np.argmax(scores, -1).astype(np.uint8)
-      mask[:, ~frame.valid_columns] = constants.NO_LABEL
-      mask[~frame.valid_rows] = constants.NO_LABEL
+      with clock('masks + detections'):
+        recent.append(p)
+        scores = p if average == 1 else np.mean(recent, axis=0)
+        mask = np.argmax(scores, -1).astype(np.uint8)
+        mask[:, ~frame.valid_columns] = constants.NO_LABEL
+        mask[~frame.valid_rows] = constants.NO_LABEL
       yield frame, mask, scores
 
 
 def run_predict(inputs: list[str], output: str, *, model: str = trained_models.DEFAULT,
                 sample_rate: float | None = None,
                 dtype: str | None = None, center_frequency: float | None = None, mode: str | None = None,
-                average: int = 1, figures: bool = True, batch_size: int = 8) -> dict[str, Any]:
+                average: int = 1, figures: bool = True, batch_size: int = 8,
+                stage_seconds: dict[str, float] | None = None) -> dict[str, Any]:
   """Predicts every frame of `inputs` (one recording, or spectrogram PNGs) into `output`.
 
   Writes frame_NNNN_mask.png/.npy (the model's class ids, named by detections.json's `classes`; 255 = no data),
   frame_NNNN.png (spectrogram, labels and calibrated confidence, with `figures`) and detections.json. Returns the
   detections document.
   `mode` (the spectrogram mode) defaults to the model's; another mode raises, since the network has never seen
-  such images.
+  such images. `stage_seconds` (optional) receives the seconds spent per stage (`STAGES`; opening the
+  recording counts under 'frames').
   """
+  clock = _Clock(stage_seconds)
   if os.path.exists(output) and os.listdir(output):
     raise ValueError(f'{output} exists and is not empty; choose a new output folder')
   trained = _load(model)
@@ -95,8 +147,9 @@ def run_predict(inputs: list[str], output: str, *, model: str = trained_models.D
     source = {'inputs': inputs, 'kind': 'spectrogram images'}
     stream = frames.image_frames(inputs, size)
   elif len(inputs) == 1:
-    recording = recordings.open_recording(inputs[0], sample_rate=sample_rate, dtype=dtype,
-                                          center_frequency=center_frequency)
+    with clock('frames'):
+      recording = recordings.open_recording(inputs[0], sample_rate=sample_rate, dtype=dtype,
+                                            center_frequency=center_frequency)
     source = {'input': inputs[0], 'sample_rate': recording.sample_rate, 'num_samples': int(recording.num_samples),
               'center_frequency': recording.center_frequency, 'mode': mode}
     stream = frames.recording_frames(recording, size, mode, scaling=trained.image_scaling)
@@ -108,20 +161,24 @@ def run_predict(inputs: list[str], output: str, *, model: str = trained_models.D
   started = time.perf_counter()
   try:
     tracker, count = detections.DetectionTracker(), 0
-    for frame, mask, scores in predict_frames(trained, stream, batch_size=batch_size, average=average):
+    class_names = trained.class_names  # read from the config once, not per frame
+    for frame, mask, scores in predict_frames(trained, stream, batch_size=batch_size, average=average,
+                                              stage_seconds=stage_seconds):
       stem = os.path.join(staging, f'frame_{frame.index:04d}')
-      np.save(stem + '_mask.npy', mask)
-      _save_mask_png(mask, stem + '_mask.png')
-      if figures:
-        plotting.save_prediction_figure(frame.image, mask, stem + '.png', center_frequency=frame.center_frequency,
-                                        span_hz=frame.span_hz, start_s=frame.start_s, duration_s=frame.duration_s,
-                                        title=f'frame {frame.index}', confidence=scores.max(axis=-1))
-      tracker.add(detections.frame_carriers(mask, scores, frame, trained.class_names), frame.start_s)
+      with clock('write'):
+        np.save(stem + '_mask.npy', mask)
+        _save_mask_png(mask, stem + '_mask.png')
+        if figures:
+          plotting.save_prediction_figure(frame.image, mask, stem + '.png', center_frequency=frame.center_frequency,
+                                          span_hz=frame.span_hz, start_s=frame.start_s, duration_s=frame.duration_s,
+                                          title=f'frame {frame.index}', confidence=scores.max(axis=-1))
+      with clock('masks + detections'):
+        tracker.add(detections.frame_carriers(mask, scores, frame, class_names), frame.start_s)
       count += 1
     document = {'model': trained.name, 'classes': list(trained.class_names), 'source': source, 'frames': count,
                 'average': average, 'seconds': round(time.perf_counter() - started, 3),
                 'detections': tracker.result()}
-    with open(os.path.join(staging, 'detections.json'), 'w') as f:
+    with clock('write'), open(os.path.join(staging, 'detections.json'), 'w') as f:
       json.dump(document, f, indent=1)
   except BaseException:
     shutil.rmtree(staging, ignore_errors=True)

@@ -49,20 +49,29 @@ def test_cli_writes_json_report(tmp_path):
   assert report['environment']['backend'] == 'cpu'
   if sys.platform == 'linux':  # launch/__init__ restarted the entry point with huge-page malloc
     assert 'glibc.malloc.hugetlb=1' in report['environment']['glibc_tunables']
+  import launch  # pylint: disable=g-import-not-at-top
+  from importlib import metadata  # pylint: disable=g-import-not-at-top
+  if metadata.version('jaxlib').startswith(launch._FLAGS_KNOWN_IN):  # pylint: disable=protected-access
+    # XLA:CPU's own kernels for convolutions and matmuls, beside the flags the tests set
+    assert report['environment']['xla_flags'].split() == os.environ.get('XLA_FLAGS', '').split() + [
+        launch.XLA_CPU_FLAGS]
 
 
 @pytest.mark.skipif(sys.platform != 'linux', reason='glibc tunables')
 @pytest.mark.parametrize('env,expected', [
     ({'GLIBC_TUNABLES': 'glibc.malloc.trim_threshold=1000000'},
      'glibc.malloc.trim_threshold=1000000:glibc.malloc.hugetlb=1'),  # kept, and the tunable appended once
-    ({'SPECSENSE_HUGEPAGE_MALLOC': '0'}, ''),                          # the opt-out
+    ({'SPECSENSE_HUGEPAGE_MALLOC': '0', 'SPECSENSE_XLA_CPU_FLAGS': '0'}, ''),  # the opt-outs
 ])
 def test_entry_points_restart_with_huge_page_malloc(tmp_path, env, expected):
   out = tmp_path / 'bench.json'
   base = {k: v for k, v in os.environ.items() if k not in ('GLIBC_TUNABLES', 'SPECSENSE_HUGEPAGE_MALLOC')}
   subprocess.run([sys.executable, '-m', 'launch.benchmark', 'devices', '--quick', '--repeats=1', f'--output={out}'],
                  capture_output=True, text=True, check=True, env={**base, **env})
-  assert json.loads(out.read_text())['environment']['glibc_tunables'] == expected
+  environment = json.loads(out.read_text())['environment']
+  assert environment['glibc_tunables'] == expected
+  if env.get('SPECSENSE_XLA_CPU_FLAGS') == '0':
+    assert 'ynn' not in environment['xla_flags']
 
 
 def test_cellsearch_benchmark_quick_rows():
@@ -84,6 +93,8 @@ def test_predict_benchmark_times_given_models_in_their_mode(monkeypatch):
   rows = harness.resolve('predict')(harness.Options(repeats=1, quick=True, models=('custom_synthetic_128_average',)))
   assert [(r['mode'], r['model']) for r in rows] == [('average', 'custom_synthetic_128_average')]
   assert rows[0]['real_time_factor'] == pytest.approx(rows[0]['median_s'] / 0.2)
+  shares = [rows[0][f'{stage}_share'] for stage in predict.predict.STAGES]
+  assert all(share > 0 for share in shares) and 0.5 < sum(shares) <= 1.0  # the stages are most of the call
 
 
 def _peer_python() -> str:
