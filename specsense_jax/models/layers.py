@@ -4,11 +4,27 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 from typing import Any, Callable, Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+KERNELS_ENV = 'SPECSENSE_LAYER_KERNELS'  # 'cpu' or 'native' overrides the choice by backend (`cpu_kernels`)
+
+
+def cpu_kernels() -> bool:
+  """Whether `DepthwiseConv`, `PointwiseConv` and `max_pool` take their XLA:CPU forms (shifted sums with a
+  custom gradient, a matrix product, strided slices), decided when a model is traced: on the CPU backend, or as
+  SPECSENSE_LAYER_KERNELS says. Elsewhere they are XLA's own grouped convolution, 1x1 convolution and
+  reduce_window, which GPU and TPU compilers tile and fuse themselves. Both forms take the same parameters and
+  give the same results."""
+  choice = os.environ.get(KERNELS_ENV, '')
+  if choice not in ('', 'cpu', 'native'):
+    raise ValueError(f'{KERNELS_ENV} must be "cpu" or "native" (or unset: by backend), got {choice!r}')
+  return choice == 'cpu' if choice else jax.default_backend() == 'cpu'
+
 
 ACTIVATIONS: dict[str, Callable[[jnp.ndarray], jnp.ndarray]] = {
     'relu': nn.relu, 'relu6': nn.relu6, 'swish': nn.swish, 'sigmoid': nn.sigmoid, 'none': lambda x: x,
@@ -114,7 +130,10 @@ class DepthwiseConv(nn.Module):
       pads = [tuple(p) for p in self.padding]
     x = jnp.pad(x.astype(self.dtype), ((0, 0), pads[0], pads[1], (0, 0)))
     kernel = kernel.astype(self.dtype)
-    if s == 1:
+    if not cpu_kernels():
+      out = jax.lax.conv_general_dilated(x, kernel, (s, s), 'VALID', rhs_dilation=(d, d),
+                                         dimension_numbers=('NHWC', 'HWIO', 'NHWC'), feature_group_count=channels)
+    elif s == 1:
       out = _depthwise_stride1(x, kernel, d)
     else:
       out = _taps(x, kernel, d, s, (x.shape[1] - d * (k - 1) - 1) // s + 1, (x.shape[2] - d * (k - 1) - 1) // s + 1)
@@ -133,7 +152,11 @@ class PointwiseConv(nn.Module):
   @nn.compact
   def __call__(self, x):
     kernel = self.param('kernel', nn.initializers.lecun_normal(), (1, 1, x.shape[-1], self.features), jnp.float32)
-    y = jnp.dot(x.astype(self.dtype), kernel[0, 0].astype(self.dtype))
+    if cpu_kernels():
+      y = jnp.dot(x.astype(self.dtype), kernel[0, 0].astype(self.dtype))
+    else:
+      y = jax.lax.conv_general_dilated(x.astype(self.dtype), kernel.astype(self.dtype), (1, 1), 'VALID',
+                                       dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
     if self.use_bias:
       y = y + self.param('bias', nn.initializers.zeros, (self.features,), jnp.float32).astype(self.dtype)
     return y
@@ -193,6 +216,8 @@ def max_pool(x: jnp.ndarray, window: int = 3, stride: int = 2, padding: Any = 'V
     pads = [(0, 0), (0, 0)]
   else:
     pads = [tuple(p) for p in padding]
+  if not cpu_kernels():
+    return nn.max_pool(x, (window, window), strides=(stride, stride), padding=pads)
   if any(p != (0, 0) for p in pads):
     x = jnp.pad(x, ((0, 0), pads[0], pads[1], (0, 0)), constant_values=-jnp.inf)
   out_h = (x.shape[1] - window) // stride + 1

@@ -110,7 +110,9 @@ def test_indivisible_input_and_unknown_names():
 @pytest.mark.parametrize('kernel,stride,dilation,padding', [(3, 1, 1, 'SAME'), (3, 2, 1, 'SAME'), (5, 2, 1, 'SAME'),
                                                             (3, 1, 4, 'SAME'), (3, 2, 1, 'VALID'),
                                                             (3, 1, 2, ((2, 2), (2, 2)))])
-def test_depthwise_conv_equals_grouped_conv(kernel, stride, dilation, padding):
+@pytest.mark.parametrize('kernels', ['cpu', 'native'])
+def test_depthwise_conv_equals_grouped_conv(kernel, stride, dilation, padding, kernels, monkeypatch):
+  monkeypatch.setenv('SPECSENSE_LAYER_KERNELS', kernels)
   from specsense_jax.models import layers  # pylint: disable=g-import-not-at-top
   import flax.linen as nn  # pylint: disable=g-import-not-at-top
   x = jnp.asarray(np.random.default_rng(0).normal(size=(2, 17, 20, 6)), jnp.float32)
@@ -121,7 +123,9 @@ def test_depthwise_conv_equals_grouped_conv(kernel, stride, dilation, padding):
   np.testing.assert_allclose(ours.apply(variables, x), reference.apply(variables, x), atol=1e-5)
 
 
-def test_pointwise_conv_equals_1x1_conv():
+@pytest.mark.parametrize('kernels', ['cpu', 'native'])
+def test_pointwise_conv_equals_1x1_conv(kernels, monkeypatch):
+  monkeypatch.setenv('SPECSENSE_LAYER_KERNELS', kernels)
   from specsense_jax.models import layers  # pylint: disable=g-import-not-at-top
   import flax.linen as nn  # pylint: disable=g-import-not-at-top
   x = jnp.asarray(np.random.default_rng(0).normal(size=(2, 5, 7, 6)), jnp.float32)
@@ -133,7 +137,9 @@ def test_pointwise_conv_equals_1x1_conv():
 
 @pytest.mark.parametrize('window,stride,padding', [(3, 2, ((1, 1), (1, 1))), (3, 2, 'VALID'), (3, 1, 'SAME'),
                                                    (2, 2, 'VALID'), (3, 2, 'SAME')])
-def test_max_pool_equals_flax(window, stride, padding):
+@pytest.mark.parametrize('kernels', ['cpu', 'native'])
+def test_max_pool_equals_flax(window, stride, padding, kernels, monkeypatch):
+  monkeypatch.setenv('SPECSENSE_LAYER_KERNELS', kernels)
   from specsense_jax.models import layers  # pylint: disable=g-import-not-at-top
   import flax.linen as nn  # pylint: disable=g-import-not-at-top
   x = jnp.asarray(np.random.default_rng(0).normal(size=(2, 15, 16, 3)), jnp.float32)
@@ -142,7 +148,9 @@ def test_max_pool_equals_flax(window, stride, padding):
 
 
 @pytest.mark.parametrize('dilation', [1, 2])
-def test_depthwise_conv_gradients_equal_grouped_conv(dilation):
+@pytest.mark.parametrize('kernels', ['cpu', 'native'])
+def test_depthwise_conv_gradients_equal_grouped_conv(dilation, kernels, monkeypatch):
+  monkeypatch.setenv('SPECSENSE_LAYER_KERNELS', kernels)
   from specsense_jax.models import layers  # pylint: disable=g-import-not-at-top
   import flax.linen as nn  # pylint: disable=g-import-not-at-top
   x = jnp.asarray(np.random.default_rng(0).normal(size=(2, 9, 11, 5)), jnp.float32)
@@ -166,3 +174,22 @@ def test_model_info_is_the_registry_s_metadata():
   assert set(registry.MODEL_INFO) == set(MODELS)
   with pytest.raises(ValueError, match="Unknown model 'resnet'"):
     registry.model_info('resnet')
+
+
+def test_layer_kernels_follow_the_backend_and_give_one_network(monkeypatch):
+  from specsense_jax.models import layers  # pylint: disable=g-import-not-at-top
+  monkeypatch.delenv('SPECSENSE_LAYER_KERNELS', raising=False)
+  assert layers.cpu_kernels() == (jax.default_backend() == 'cpu')
+  monkeypatch.setenv('SPECSENSE_LAYER_KERNELS', 'gpu')
+  with pytest.raises(ValueError, match='SPECSENSE_LAYER_KERNELS must be "cpu" or "native"'):
+    layers.cpu_kernels()
+  # DeepLabv3+ ResNet-18 holds all three (max pool, 1x1 convs, separable convs): the same weights give the same
+  # logits with either form, so a network trained on a CPU runs unchanged on an accelerator and back.
+  model = build_model('deeplabv3plus_resnet18', 3)
+  x = jnp.asarray(np.random.default_rng(0).normal(size=(1, 64, 64, 3)), jnp.float32)
+  outputs = {}
+  for kernels in ('cpu', 'native'):
+    monkeypatch.setenv('SPECSENSE_LAYER_KERNELS', kernels)
+    variables = model.init(jax.random.key(0), x)
+    outputs[kernels] = model.apply(variables, x)
+  np.testing.assert_allclose(outputs['cpu'], outputs['native'], rtol=1e-4, atol=1e-4)
