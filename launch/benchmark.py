@@ -4,6 +4,7 @@ r"""Runs the project's benchmarks and prints a table per stage; writes JSON.
   python -m launch.benchmark generation --repeats=7 --output=benchmarks/generation.json
   python -m launch.benchmark predict --models=runs/realistic    # a trained network beside the shipped ones
   python -m launch.benchmark models --peer         # beside segmentation_models_pytorch (pip install -e ".[bench]")
+  python -m launch.benchmark pipeline --dataset=spectrum_sensing/synthetic_128 --data_dir=DIR   # data rate
 """
 
 from absl import app
@@ -21,6 +22,8 @@ _PEER = flags.DEFINE_bool('peer', False, '`models`: time segmentation_models_pyt
                           'same work in a subprocess, and print our ratio to it.')
 _PEER_PYTHON = flags.DEFINE_string('peer_python', '', 'The interpreter with torch and segmentation-models-pytorch '
                                    'for --peer (default: this one).')
+_DATASET = flags.DEFINE_string('dataset', '', '`pipeline`: the TFDS dataset (default spectrum_sensing/synthetic_tiny).')
+_DATA_DIR = flags.DEFINE_string('data_dir', '', '`pipeline`: its TFDS data directory.')
 
 
 def main(argv):
@@ -29,7 +32,8 @@ def main(argv):
   if unknown:
     raise app.UsageError(f'Unknown benchmark(s) {unknown}; known: {sorted(harness.BENCHMARKS)}')
   options = harness.Options(repeats=_REPEATS.value, quick=_QUICK.value, models=tuple(_MODELS.value),
-                            peer=_PEER.value, peer_python=_PEER_PYTHON.value)
+                            peer=_PEER.value, peer_python=_PEER_PYTHON.value,
+                            dataset=_DATASET.value, data_dir=_DATA_DIR.value)
   harness.run_benchmarks(names, options, _OUTPUT.value or None)
 
 

@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, str] = {
     'devices': 'specsense_jax.benchmarks.devices:run',
     'generation': 'specsense_jax.benchmarks.generation:run',
     'models': 'specsense_jax.benchmarks.models:run',
+    'pipeline': 'specsense_jax.benchmarks.pipeline:run',
     'predict': 'specsense_jax.benchmarks.predict:run',
 }
 
@@ -34,6 +35,8 @@ class Options:
   models: tuple[str, ...] = ()  # more networks (names, packaged folders, workdirs) for the benchmarks that take them
   peer: bool = False  # models: segmentation_models_pytorch's DeepLabV3Plus beside ours, in the same run
   peer_python: str = ''  # the interpreter with torch and smp for the peer (default: this one)
+  dataset: str = ''  # pipeline: the TFDS dataset to read (default: spectrum_sensing/synthetic_tiny)
+  data_dir: str = ''  # pipeline: its TFDS data directory
 
 
 @dataclasses.dataclass(frozen=True)

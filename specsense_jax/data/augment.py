@@ -57,20 +57,58 @@ def grey_rescale(example: Example, seed: tf.Tensor) -> Example:
   table = tf.constant(spectrogram.colorize(np.arange(256, dtype=np.uint8)).astype(np.float32) / 255.0)
   image = example['image']
   pixels = tf.reshape(image, (-1, 3))
-  distance = (tf.reduce_sum(pixels ** 2, -1, keepdims=True) - 2 * tf.matmul(pixels, table, transpose_b=True)
-              + tf.reduce_sum(table ** 2, -1)[None])
-  nearest = tf.argmin(distance, axis=-1, output_type=tf.int32)
-  check = tf.debugging.assert_less(tf.reduce_max(tf.reduce_min(distance, -1)), 1e-4,
-                                   message='grey_rescale: the image is not in the parula colour map')
-  with tf.control_dependencies([check]):
-    grey = tf.cast(nearest, tf.float32)
-  floor = tf.sort(grey)[tf.size(grey) // 10]
+  nearest = tf.cond(_all_exact_colours(pixels), lambda: _exact_grey(pixels), lambda: _nearest_grey(pixels, table))
+  grey = tf.cast(nearest, tf.float32)
+  # the (size // 10)-th smallest grey level, from the histogram of the 256 levels (sorting every pixel is slower)
+  below = tf.cumsum(tf.math.bincount(nearest, minlength=256, maxlength=256))
+  floor = tf.cast(tf.argmax(tf.cast(below > tf.size(nearest) // 10, tf.int32)), tf.float32)
   draws = tf.random.stateless_uniform((3,), seed)
   target = GREY_FLOOR_RANGE[0] + draws[0] * (GREY_FLOOR_RANGE[1] - GREY_FLOOR_RANGE[0])
   slope = tf.exp(np.log(GREY_SLOPE_RANGE[0]) + draws[1] * np.log(GREY_SLOPE_RANGE[1] / GREY_SLOPE_RANGE[0]))
   rescaled = tf.cast(tf.clip_by_value(tf.round(target + slope * (grey - floor)), 0, 255), tf.int32)
   recoloured = tf.reshape(tf.gather(table, rescaled), tf.shape(image))
   return {**example, 'image': tf.where(draws[2] < GREY_RESCALE_PROBABILITY, recoloured, image)}
+
+
+def _colour_keys() -> tuple[np.ndarray, np.ndarray]:
+  """The colour map's RGB triplets as sorted int32 keys r·65536 + g·256 + b, each with its grey level (the
+  first where two levels share a colour, as the nearest-colour search finds)."""
+  rgb = spectrogram.colorize(np.arange(256, dtype=np.uint8)).reshape(256, 3).astype(np.int64)
+  keys = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+  unique, first = np.unique(keys, return_index=True)
+  return unique.astype(np.int32), first.astype(np.int32)
+
+
+_KEYS, _KEY_GREY = _colour_keys()
+
+
+def _pixel_keys(pixels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+  rgb = tf.cast(tf.round(pixels * 255.0), tf.int32)
+  return rgb, rgb[:, 0] * 65536 + rgb[:, 1] * 256 + rgb[:, 2]
+
+
+def _all_exact_colours(pixels: tf.Tensor) -> tf.Tensor:
+  """Whether every pixel is exactly a colour of the map (as every image made here is: uint8 map colours / 255)."""
+  rgb, keys = _pixel_keys(pixels)
+  at = tf.minimum(tf.searchsorted(tf.constant(_KEYS), keys), len(_KEYS) - 1)
+  on_grid = tf.reduce_max(tf.abs(pixels * 255.0 - tf.cast(rgb, tf.float32))) < 1e-3
+  return tf.logical_and(on_grid, tf.reduce_all(tf.gather(tf.constant(_KEYS), at) == keys))
+
+
+def _exact_grey(pixels: tf.Tensor) -> tf.Tensor:
+  """Grey levels of exact map colours by a binary search over the map's keys."""
+  _, keys = _pixel_keys(pixels)
+  return tf.gather(tf.constant(_KEY_GREY), tf.searchsorted(tf.constant(_KEYS), keys))
+
+
+def _nearest_grey(pixels: tf.Tensor, table: tf.Tensor) -> tf.Tensor:
+  """Grey levels of the nearest map colours; InvalidArgumentError when a pixel is no colour of the map."""
+  distance = (tf.reduce_sum(pixels ** 2, -1, keepdims=True) - 2 * tf.matmul(pixels, table, transpose_b=True)
+              + tf.reduce_sum(table ** 2, -1)[None])
+  check = tf.debugging.assert_less(tf.reduce_max(tf.reduce_min(distance, -1)), 1e-4,
+                                   message='grey_rescale: the image is not in the parula colour map')
+  with tf.control_dependencies([check]):
+    return tf.argmin(distance, axis=-1, output_type=tf.int32)
 
 
 AUGMENTATIONS: dict[str, Callable[[Example, tf.Tensor], Example]] = {

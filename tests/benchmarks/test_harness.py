@@ -129,3 +129,11 @@ def test_peer_benchmark_without_torch_says_how_to_install(tmp_path):
   with pytest.raises(ValueError, match=r'--peer needs torch and segmentation-models-pytorch in .*pip install -e '
                                        r'"\.\[bench\]", or pass --peer_python'):
     models.measure_peer('resnet18', 64, 2, 1, python)
+
+
+def test_pipeline_benchmark_rates_the_input_pipeline_beside_the_train_step(tiny_data_dir):
+  rows = harness.resolve('pipeline')(harness.Options(repeats=1, quick=True, data_dir=tiny_data_dir))
+  [row] = rows
+  assert row['dataset'] == 'spectrum_sensing/synthetic_tiny' and row['size'] == 64 and row['batch'] == 16
+  assert row['first_pass_img_s'] > 0 and row['cached_img_s'] > 0
+  assert row['cached_over_step'] == pytest.approx(row['cached_img_s'] / row['default_train_img_s'])

@@ -186,7 +186,7 @@ def test_layer_kernels_follow_the_backend_and_give_one_network(monkeypatch):
   # DeepLabv3+ ResNet-18 holds all three (max pool, 1x1 convs, separable convs): the same weights give the same
   # logits with either form, so a network trained on a CPU runs unchanged on an accelerator and back.
   model = build_model('deeplabv3plus_resnet18', 3)
-  x = jnp.asarray(np.random.default_rng(0).normal(size=(1, 64, 64, 3)), jnp.float32)
+  x = jnp.asarray(np.random.default_rng(0).normal(size=(1, 32, 32, 3)), jnp.float32)
   outputs = {}
   for kernels in ('cpu', 'native'):
     monkeypatch.setenv('SPECSENSE_LAYER_KERNELS', kernels)
