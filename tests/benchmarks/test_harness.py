@@ -136,4 +136,5 @@ def test_pipeline_benchmark_rates_the_input_pipeline_beside_the_train_step(tiny_
   [row] = rows
   assert row['dataset'] == 'spectrum_sensing/synthetic_tiny' and row['size'] == 64 and row['batch'] == 16
   assert row['first_pass_img_s'] > 0 and row['cached_img_s'] > 0
-  assert row['cached_over_step'] == pytest.approx(row['cached_img_s'] / row['default_train_img_s'])
+  assert row['step_model'] == 'custom stem_stride=2 widths=(8, 16)'
+  assert row['cached_over_step'] == pytest.approx(row['cached_img_s'] / row['train_img_s'])

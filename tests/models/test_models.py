@@ -183,9 +183,10 @@ def test_layer_kernels_follow_the_backend_and_give_one_network(monkeypatch):
   monkeypatch.setenv('SPECSENSE_LAYER_KERNELS', 'gpu')
   with pytest.raises(ValueError, match='SPECSENSE_LAYER_KERNELS must be "cpu" or "native"'):
     layers.cpu_kernels()
-  # DeepLabv3+ ResNet-18 holds all three (max pool, 1x1 convs, separable convs): the same weights give the same
-  # logits with either form, so a network trained on a CPU runs unchanged on an accelerator and back.
-  model = build_model('deeplabv3plus_resnet18', 3)
+  # The custom network holds max pools and a 1x1 classifier (the depthwise form is checked layer by layer above):
+  # the same weights give the same logits with either form, so a network trained on a CPU runs unchanged on an
+  # accelerator and back.
+  model = build_model('custom', 3, widths=(8, 16))
   x = jnp.asarray(np.random.default_rng(0).normal(size=(1, 32, 32, 3)), jnp.float32)
   outputs = {}
   for kernels in ('cpu', 'native'):
