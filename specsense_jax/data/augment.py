@@ -57,7 +57,8 @@ def grey_rescale(example: Example, seed: tf.Tensor) -> Example:
   table = tf.constant(spectrogram.colorize(np.arange(256, dtype=np.uint8)).astype(np.float32) / 255.0)
   image = example['image']
   pixels = tf.reshape(image, (-1, 3))
-  nearest = tf.cond(_all_exact_colours(pixels), lambda: _exact_grey(pixels), lambda: _nearest_grey(pixels, table))
+  exact, keyed = _grey_by_key(pixels)
+  nearest = tf.cond(exact, lambda: keyed, lambda: _nearest_grey(pixels, table))
   grey = tf.cast(nearest, tf.float32)
   # the (size // 10)-th smallest grey level, from the histogram of the 256 levels (sorting every pixel is slower)
   below = tf.cumsum(tf.math.bincount(nearest, minlength=256, maxlength=256))
@@ -82,23 +83,15 @@ def _colour_keys() -> tuple[np.ndarray, np.ndarray]:
 _KEYS, _KEY_GREY = _colour_keys()
 
 
-def _pixel_keys(pixels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+def _grey_by_key(pixels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+  """(whether every pixel is exactly a colour of the map, as every image made here is: uint8 map colours / 255;
+  the grey levels of those colours by a binary search over the map's keys, meaningful when they all are)."""
   rgb = tf.cast(tf.round(pixels * 255.0), tf.int32)
-  return rgb, rgb[:, 0] * 65536 + rgb[:, 1] * 256 + rgb[:, 2]
-
-
-def _all_exact_colours(pixels: tf.Tensor) -> tf.Tensor:
-  """Whether every pixel is exactly a colour of the map (as every image made here is: uint8 map colours / 255)."""
-  rgb, keys = _pixel_keys(pixels)
+  keys = rgb[:, 0] * 65536 + rgb[:, 1] * 256 + rgb[:, 2]
   at = tf.minimum(tf.searchsorted(tf.constant(_KEYS), keys), len(_KEYS) - 1)
   on_grid = tf.reduce_max(tf.abs(pixels * 255.0 - tf.cast(rgb, tf.float32))) < 1e-3
-  return tf.logical_and(on_grid, tf.reduce_all(tf.gather(tf.constant(_KEYS), at) == keys))
-
-
-def _exact_grey(pixels: tf.Tensor) -> tf.Tensor:
-  """Grey levels of exact map colours by a binary search over the map's keys."""
-  _, keys = _pixel_keys(pixels)
-  return tf.gather(tf.constant(_KEY_GREY), tf.searchsorted(tf.constant(_KEYS), keys))
+  exact = tf.logical_and(on_grid, tf.reduce_all(tf.gather(tf.constant(_KEYS), at) == keys))
+  return exact, tf.gather(tf.constant(_KEY_GREY), at)
 
 
 def _nearest_grey(pixels: tf.Tensor, table: tf.Tensor) -> tf.Tensor:

@@ -148,22 +148,27 @@ def frame_splits(frames: Sequence[str], captured: bool) -> dict[str, str]:
   return {f: splits.split_of(i) for i, f in enumerate(ordered)}
 
 
+def _check_image_size(png: PIL.Image.Image, path: str, image_size: int) -> None:
+  if png.size != (image_size, image_size):
+    raise ValueError(f'{path}: image is {png.size[0]}x{png.size[1]} pixels; this config reads '
+                     f'{image_size}x{image_size} frames')
+
+
 def read_example(root: str, frame: str, version: str, image_size: int) -> dict[str, Any]:
   """One frame as the builder's features, in our orientation; ValueError naming the file for a size mismatch
   or a label value outside the version's set."""
   path = os.path.join(root, frame)
   with PIL.Image.open(path + '.png') as png:
+    _check_image_size(png, path + '.png', image_size)
     image = np.asarray(png.convert('RGB'))
-  if image.shape[:2] != (image_size, image_size):
-    raise ValueError(f'{path}.png: image is {image.shape[1]}x{image.shape[0]} pixels; this config reads '
-                     f'{image_size}x{image_size} frames')
   mask = to_class_ids(read_label(path + '.hdf', image_size), version, path + '.hdf')
   flags = examples.signal_labels(class_names(version))
   present = np.array([constants.CLASS_IDS[n] in mask for n in flags], bool)
+  kind = scene(frame)
   return {'image': np.ascontiguousarray(np.flipud(image)), 'mask': np.ascontiguousarray(np.flipud(mask))[..., None],
-          'snr_db': np.float32(np.nan), 'signals': present, 'scene': scene(frame),
+          'snr_db': np.float32(np.nan), 'signals': present, 'scene': kind,
           'file_name': frame.replace(os.sep, '/'),
-          'recording': capture_name(frame) if scene(frame) == 'captured' else '',
+          'recording': capture_name(frame) if kind == 'captured' else '',
           'params': json.dumps({'label_version': version}, sort_keys=True)}
 
 
@@ -174,10 +179,9 @@ def mathworks_examples(root: str, image_size: int, captured: bool, versions: Seq
   frames = find_frames(root, captured)
   version = detect_version(root, frames, image_size, versions)
   for frame in frames:
-    with PIL.Image.open(os.path.join(root, frame + '.png')) as png:
-      if png.size != (image_size, image_size):
-        raise ValueError(f'{os.path.join(root, frame)}.png: image is {png.size[0]}x{png.size[1]} pixels; this '
-                         f'config reads {image_size}x{image_size} frames')
+    path = os.path.join(root, frame + '.png')
+    with PIL.Image.open(path) as png:  # the header only: no pixels are decoded
+      _check_image_size(png, path, image_size)
   assignment = frame_splits(frames, captured)
   return version, {s: [f for f in frames if assignment[f] == s] for s in splits.SPLITS}
 

@@ -8,6 +8,7 @@ is the score average and the detections still open.
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
 import json
 import os
@@ -35,21 +36,18 @@ class _Clock:
 
   def __init__(self, seconds: dict[str, float] | None):
     self.seconds = seconds
-    self.name, self.started = '', 0.0
     if seconds is not None:
       for stage in STAGES:
         seconds.setdefault(stage, 0.0)
 
-  def __call__(self, name: str) -> '_Clock':
-    self.name = name
-    return self
-
-  def __enter__(self):
-    self.started = time.perf_counter()
-
-  def __exit__(self, *_):
-    if self.seconds is not None:
-      self.seconds[self.name] += time.perf_counter() - self.started
+  @contextlib.contextmanager
+  def __call__(self, name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+      yield
+    finally:
+      if self.seconds is not None:
+        self.seconds[name] += time.perf_counter() - started
 
   def timed(self, items: Iterable[Any], name: str) -> Iterator[Any]:
     """`items` with the time spent making each counted under `name` (a generator's work happens in next)."""

@@ -82,10 +82,11 @@ def test_grey_levels_by_colour_key_equal_the_nearest_colour_search():
   # every level of the map, the two levels that share a colour included (the first one wins in both)
   table = spectrogram.colorize(np.arange(256, dtype=np.uint8)).reshape(256, 3).astype(np.float32) / 255
   pixels = tf.constant(table)
-  assert bool(augment._all_exact_colours(pixels))  # pylint: disable=protected-access
-  exact = augment._exact_grey(pixels).numpy()  # pylint: disable=protected-access
+  all_exact, exact = augment._grey_by_key(pixels)  # pylint: disable=protected-access
+  assert bool(all_exact)
+  exact = exact.numpy()
   nearest = augment._nearest_grey(pixels, tf.constant(table)).numpy()  # pylint: disable=protected-access
   np.testing.assert_array_equal(exact, nearest)
   assert len(set(exact.tolist())) == 255  # one pair of levels shares a colour in this map
   # a pixel a hair off the map's grid is not exact: the nearest-colour search decides
-  assert not bool(augment._all_exact_colours(pixels + 0.3 / 255))  # pylint: disable=protected-access
+  assert not bool(augment._grey_by_key(pixels + 0.3 / 255)[0])  # pylint: disable=protected-access
