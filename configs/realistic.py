@@ -16,7 +16,8 @@ frames at 48-142): with it the sparse n78 capture goes from 0.000 to 1.000. The 
 "Networks for real spectra"; short=true (a quarter of the frames 1-20 ms) and minmax (one scaling everywhere)
 are the ablations r3 and r4, large=true (realistic_128_large: four times the frames) the data-size run r8.
 wlan_radar=true trains the same recipe on realistic_128_wlan_radar: six classes (Noise, NR, LTE, Unknown, WLAN,
-Radar), its parity share still synthetic_128.
+Radar), its parity share still synthetic_128; with short=true on realistic_128_wlan_radar_short (a quarter of the
+frames 1-20 ms, as the 1 ms NR captures are) and synthetic_128_short.
 """
 
 import ml_collections
@@ -40,9 +41,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   if args.large and (args.short or args.minmax or args.size != 128):
     raise ValueError('configs/realistic.py: large (realistic_128_large) is 40 ms floor-scaled 128x128 frames; leave '
                      'short and minmax false and size 128')
-  if args.wlan_radar and (args.short or args.minmax or args.large or args.size != 128):
-    raise ValueError('configs/realistic.py: wlan_radar (realistic_128_wlan_radar) is 40 ms floor-scaled 128x128 '
-                     'frames; leave short, minmax and large false and size 128')
+  if args.wlan_radar and (args.minmax or args.large or args.size != 128):
+    raise ValueError('configs/realistic.py: wlan_radar (realistic_128_wlan_radar[_short]) is floor-scaled 128x128 '
+                     'frames; leave minmax and large false and size 128')
   if args.size not in (128, 256):
     raise ValueError(f'configs/realistic.py: size must be 128 or 256, got {args.size}')
   if args.size == 256 and (args.short or args.minmax):
@@ -56,7 +57,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.dataset = 'spectrum_sensing/realistic_128_large'
     config.num_epochs = 8
   if args.wlan_radar:  # six classes: the dataset's metadata names them, the model takes its count from it
-    config.dataset = 'spectrum_sensing/realistic_128_wlan_radar'
+    config.dataset = f'spectrum_sensing/realistic_128_wlan_radar{suffix}'
   config.train_mix = (f'spectrum_sensing/synthetic_{args.size}{suffix}:{args.parity_share:g}'
                       if args.parity_share else '')
   if args.grey_rescale:  # the parity (min-max) and realistic grey scalings seen from either side

@@ -80,7 +80,10 @@ def test_realistic_recipe():
   assert (six.dataset, six.train_mix) == ('spectrum_sensing/realistic_128_wlan_radar',
                                           'spectrum_sensing/synthetic_128:0.3')
   assert realistic.get_config('wlan_radar,runlocal').dataset == 'spectrum_sensing/realistic_tiny_wlan_radar'
-  with pytest.raises(ValueError, match=r'wlan_radar .* leave short, minmax and large false and size 128'):
+  six_short = realistic.get_config('wlan_radar,short')
+  assert (six_short.dataset, six_short.train_mix) == ('spectrum_sensing/realistic_128_wlan_radar_short',
+                                                      'spectrum_sensing/synthetic_128_short:0.3')
+  with pytest.raises(ValueError, match=r'wlan_radar .* leave minmax and large false and size 128'):
     realistic.get_config('wlan_radar,large')
   with pytest.raises(ValueError, match=r"configs/realistic.py: unknown encoder 'resnet19'"):
     realistic.get_config('encoder=resnet19')

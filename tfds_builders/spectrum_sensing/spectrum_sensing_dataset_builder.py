@@ -82,6 +82,10 @@ class SpectrumSensingConfig(tfds.core.BuilderConfig):
                                   self.receiver_preset, self.scaling, self.occupancy_mask, tuple(self.class_names))
 
 
+# A quarter of the frames 1-20 ms (log-uniform) long, imaged at the frame size: recordings shorter than a frame.
+_SHORT = (('short_frames', 0.25), ('short_duration_s', (0.001, 0.02)))
+
+
 def _configs():
   common = 'NR only, LTE only and NR + LTE in equal shares, SNR U[0, 40] dB, Doppler U[0, 500] Hz'
   realistic = ('cells as deployed networks send them: NR mostly TDD at 30 kHz, LTE FDD and TDD with 1, 2 or 4 CRS '
@@ -102,7 +106,7 @@ def _configs():
                             description=f'synthetic_128 (same frames and masks) with average-mode spectrograms '
                             f'(mean PSD per pixel), {common}.'),
       SpectrumSensingConfig(name='synthetic_128_short', image_size=128,
-                            scene_overrides=(('short_frames', 0.25), ('short_duration_s', (0.001, 0.02))),
+                            scene_overrides=_SHORT,
                             description=f'synthetic_128 where a quarter of the frames last 1-20 ms (log-uniform) '
                             f'instead of 40 ms, imaged at the same size: for recordings shorter than a frame; '
                             f'{common}.'),
@@ -117,7 +121,7 @@ def _configs():
                             f'seed 1 (none of them is a frame of realistic_128, whose test split stays unseen): '
                             f'{realistic}.'),
       SpectrumSensingConfig(name='realistic_128_short', image_size=128, **captured_like,
-                            scene_overrides=(('short_frames', 0.25), ('short_duration_s', (0.001, 0.02))),
+                            scene_overrides=_SHORT,
                             description=f'realistic_128 where a quarter of the frames last 1-20 ms (log-uniform), '
                             f'imaged at the same size, floor-scaled: {realistic}.'),
       SpectrumSensingConfig(name='realistic_128_minmax', image_size=128, **{**captured_like, 'scaling': 'minmax'},
@@ -131,6 +135,11 @@ def _configs():
                             description=f'3,000 frames of realistic scenes with 802.11 traffic and pulsed radar '
                             f'({bursty}), six classes (Noise, NR, LTE, Unknown, WLAN, Radar), 128x128: '
                             f'{realistic}.'),
+      SpectrumSensingConfig(name='realistic_128_wlan_radar_short', image_size=128,
+                            **{**captured_like, **radar_like}, scene_overrides=_SHORT,
+                            description=f'realistic_128_wlan_radar where a quarter of the frames last 1-20 ms '
+                            f'(log-uniform), imaged at the same size: packets and SSB bursts as tall as a 1 ms '
+                            f'recording shows them; six classes, {bursty}: {realistic}.'),
       SpectrumSensingConfig(name='synthetic_256_wlan', image_size=256, scene_preset='matlab_wlan',
                             class_names=constants.FIVE_CLASSES,
                             description=f'3,000 frames, 256x256, the MathWorks 2025 mix: {common}, three quarters '
