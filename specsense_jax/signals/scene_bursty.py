@@ -115,7 +115,8 @@ def draw_bursty(seed: np.random.SeedSequence, config, carriers: list[dict[str, A
     else:
       wave = radar.radar_waveform(seed=seeds[k], duration_s=duration_s, sample_rate=fs)
       width = wave.bandwidth_hz
-    placed = _centre(rng, cochannel, width, carriers, occupied, fs, config.bursty_cochannel_share > 0)
+    placed = _centre(rng, cochannel, width, carriers, occupied, fs,
+                     config.bursty_cochannel_share > 0 and config.bursty_cochannel_fallback)
     on = np.zeros(num_samples, bool)
     for ann in wave.annotations:
       on[ann['sample_start']:ann['sample_start'] + ann['sample_count']] = True

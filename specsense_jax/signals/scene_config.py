@@ -128,6 +128,9 @@ class SceneConfig:
     bursty_power_db: (min, max) power spectral density of a WLAN channel or radar while on, relative to the
       strongest carrier's (dB, uniform).
     bursty_cochannel_share: probability that one lies over a carrier's band rather than in free spectrum.
+    bursty_cochannel_fallback: whether one drawn for free spectrum that finds none lies over a carrier's band
+      instead (True; in frames full of carriers that makes most of them co-channel) or is left out (False: the
+      co-channel share stays near `bursty_cochannel_share`).
     wlan_formats: weighted 802.11 formats of `WLAN_FORMATS`.
     wlan_bandwidths_mhz: weighted channel widths (20, 40, 80; a width a format lacks or the sample rate cannot
       hold is skipped).
@@ -178,6 +181,7 @@ class SceneConfig:
   bursty_kinds: tuple = (('wlan', 1.0), ('radar', 1.0))
   bursty_power_db: tuple[float, float] = (-10.0, 10.0)
   bursty_cochannel_share: float = 0.3
+  bursty_cochannel_fallback: bool = True
   wlan_formats: tuple = (('he_su', 0.4), ('vht', 0.25), ('ht', 0.2), ('non_ht', 0.15))
   wlan_bandwidths_mhz: tuple = ((20, 0.6), (40, 0.3), (80, 0.1))
   wlan_channels: tuple = (('B', 0.2), ('C', 0.3), ('D', 0.3), ('E', 0.2))
@@ -276,6 +280,8 @@ class SceneConfig:
     waveform_lib.check_range('bursty_power_db', self.bursty_power_db, -60, 30)
     if self.wlan_traffic not in ('bss', 'matlab'):
       raise ValueError(f"wlan_traffic must be one of ('bss', 'matlab'), got {self.wlan_traffic!r}")
+    if not isinstance(self.bursty_cochannel_fallback, bool):
+      raise ValueError(f'bursty_cochannel_fallback must be True or False, got {self.bursty_cochannel_fallback!r}')
     if not 0 <= self.bursty_cochannel_share <= 1:
       raise ValueError(f'bursty_cochannel_share must be a probability in [0, 1], got '
                        f'{self.bursty_cochannel_share!r}')

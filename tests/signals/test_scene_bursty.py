@@ -77,3 +77,29 @@ def test_parity_defaults_draw_no_emitters_and_bad_fields_are_named():
                                 ('wlan_traffic', 'poisson', 'wlan_traffic must be one of')):
     with pytest.raises(ValueError, match=message):
       scene_config.SceneConfig(**{field: value}).validate()
+
+
+def test_without_the_fallback_no_emitter_drawn_for_free_spectrum_lands_over_a_carrier():
+  # A co-channel share near 0: with the fallback, frames full of carriers still put emitters over them; without
+  # it those emitters are left out, and every placed one lies in free spectrum, outside each carrier's band.
+  counts = {}
+  for fallback in (True, False):
+    config = scene_config.SCENE_PRESETS['realistic_bursty'](
+        sample_rate=30.72e6, duration_s=0.005, bursty_counts=((2, 1.0),), bursty_cochannel_share=1e-9,
+        bursty_cochannel_fallback=fallback)
+    placed = cochannel = 0
+    for k in range(12):
+      composed = scene.compose_frame((11, k), config)
+      carriers = [(s['center_frequency_hz'] - half, s['center_frequency_hz'] + half)
+                  for s in composed.params['signals'] for half in [s['bandwidth_mhz'] * 5e5]]
+      for emitter in composed.params.get('bursty', []):
+        placed += 1
+        cochannel += emitter['cochannel']
+        if not fallback:
+          lo, hi = emitter['centre_hz'] - emitter['band_hz'] / 2, emitter['centre_hz'] + emitter['band_hz'] / 2
+          assert all(hi <= c_lo + 1 or lo >= c_hi - 1 for c_lo, c_hi in carriers)
+    counts[fallback] = placed, cochannel
+  assert counts[True][1] > 0 and counts[False][1] == 0
+  assert 0 < counts[False][0] < counts[True][0]
+  with pytest.raises(ValueError, match='bursty_cochannel_fallback must be True or False'):
+    scene_config.SceneConfig(bursty_cochannel_fallback=1).validate()

@@ -175,7 +175,8 @@ def test_realistic_configs_draw_realistic_scenes():
   assert short.short_frames == 0.25 and short.lte_ports == spec.scene_config().lte_ports
   six, six_short = (configs[name].synthetic_spec().scene_config()
                     for name in ('realistic_128_wlan_radar', 'realistic_128_wlan_radar_short'))
-  assert six_short == dataclasses.replace(six, short_frames=0.25, short_duration_s=(0.001, 0.02))
+  assert six_short == dataclasses.replace(six, short_frames=0.25, short_duration_s=(0.001, 0.02),
+                                         bursty_cochannel_share=0.2, bursty_cochannel_fallback=False)
   # the same frame index draws other cells than the parity set, with the realistic options recorded
   signals = [json.loads(examples.synthetic_example(spec, i)[1]['params'])['signals'] for i in range(4)]
   assert all('load' in s for frame in signals for s in frame)

@@ -136,10 +136,14 @@ def _configs():
                             f'({bursty}), six classes (Noise, NR, LTE, Unknown, WLAN, Radar), 128x128: '
                             f'{realistic}.'),
       SpectrumSensingConfig(name='realistic_128_wlan_radar_short', image_size=128,
-                            **{**captured_like, **radar_like}, scene_overrides=_SHORT,
+                            **{**captured_like, **radar_like},
+                            scene_overrides=_SHORT + (('bursty_cochannel_share', 0.2),
+                                                      ('bursty_cochannel_fallback', False)),
                             description=f'realistic_128_wlan_radar where a quarter of the frames last 1-20 ms '
-                            f'(log-uniform), imaged at the same size: packets and SSB bursts as tall as a 1 ms '
-                            f'recording shows them; six classes, {bursty}: {realistic}.'),
+                            f'(log-uniform), imaged at the same size (packets and SSB bursts as tall as a 1 ms '
+                            f'recording shows them), and a fifth of the emitters over a carrier (one drawn for '
+                            f'free spectrum that finds none is left out, not moved over a carrier); six classes, '
+                            f'{bursty}: {realistic}.'),
       SpectrumSensingConfig(name='synthetic_256_wlan', image_size=256, scene_preset='matlab_wlan',
                             class_names=constants.FIVE_CLASSES,
                             description=f'3,000 frames, 256x256, the MathWorks 2025 mix: {common}, three quarters '
