@@ -99,6 +99,7 @@ def draw_bursty(seed: np.random.SeedSequence, config, carriers: list[dict[str, A
   fs = config.sample_rate
   occupied = [(c['centre_hz'] - c['bandwidth_hz'] / 2, c['centre_hz'] + c['bandwidth_hz'] / 2) for c in carriers]
   reference = max(c['psd'] for c in carriers)
+  fallback = config.bursty_cochannel_share > 0 and config.bursty_cochannel_fallback
   out = []
   for k in range(count):
     kind = scene_config.pick(rng, config.bursty_kinds)
@@ -115,8 +116,7 @@ def draw_bursty(seed: np.random.SeedSequence, config, carriers: list[dict[str, A
     else:
       wave = radar.radar_waveform(seed=seeds[k], duration_s=duration_s, sample_rate=fs)
       width = wave.bandwidth_hz
-    placed = _centre(rng, cochannel, width, carriers, occupied, fs,
-                     config.bursty_cochannel_share > 0 and config.bursty_cochannel_fallback)
+    placed = _centre(rng, cochannel, width, carriers, occupied, fs, fallback)
     on = np.zeros(num_samples, bool)
     for ann in wave.annotations:
       on[ann['sample_start']:ann['sample_start'] + ann['sample_count']] = True

@@ -97,8 +97,9 @@ def _configs():
                        scaling='floor', occupancy_mask=True)
   wlan_like = dict(scene_preset='realistic_wlan', class_names=constants.FIVE_CLASSES)
   radar_like = dict(scene_preset='realistic_bursty', class_names=constants.SIX_CLASSES)
-  bursty = ('0-2 emitters a frame, a third of them over a carrier, PSD -10..+10 dB from the strongest carrier\'s, '
-            'each packet or pulse labelled in the rows whose read window it overlaps')
+  emitters = ('PSD -10..+10 dB from the strongest carrier\'s, each packet or pulse labelled in the rows whose read '
+              'window it overlaps')
+  bursty = f'0-2 emitters a frame, a third of them over a carrier, {emitters}'
   return [
       SpectrumSensingConfig(name='synthetic_128', image_size=128,
                             description=f'3,000 synthetic frames, 128x128, {common}.'),
@@ -143,7 +144,7 @@ def _configs():
                             f'(log-uniform), imaged at the same size (packets and SSB bursts as tall as a 1 ms '
                             f'recording shows them), and a fifth of the emitters over a carrier (one drawn for '
                             f'free spectrum that finds none is left out, not moved over a carrier); six classes, '
-                            f'{bursty}: {realistic}.'),
+                            f'0-2 emitters a frame, {emitters}: {realistic}.'),
       SpectrumSensingConfig(name='synthetic_256_wlan', image_size=256, scene_preset='matlab_wlan',
                             class_names=constants.FIVE_CLASSES,
                             description=f'3,000 frames, 256x256, the MathWorks 2025 mix: {common}, three quarters '
