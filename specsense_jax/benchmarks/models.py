@@ -72,7 +72,7 @@ def measure(name: str, size: int, batch: int, repeats: int, dtype=jnp.float32, *
   num_classes = len(CLASS_WEIGHTS) if task is tasks.SEGMENTATION else 2
   model = build_model(name, num_classes, dtype=dtype, **model_kwargs)
   devices = jax.devices()[:math.gcd(batch, jax.device_count())]
-  mesh = jax.make_mesh((len(devices),), ('data',), devices=devices)
+  mesh = steps.data_mesh(devices)
   data = _batch(size, batch, num_classes, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data')))
   tx = optim.sgdm(optim.learning_rate_schedule('piecewise', 0.01, 100, 1000), momentum=0.9, l2=1e-4)
   weights = CLASS_WEIGHTS if task is tasks.SEGMENTATION else (1.0,) * num_classes

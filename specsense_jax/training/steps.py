@@ -25,6 +25,18 @@ from specsense_jax.training import tasks
 P = jax.sharding.PartitionSpec
 
 
+def data_mesh(devices=None) -> jax.sharding.Mesh:
+  """A one-axis mesh 'data' over `devices` (default: all), its axis Auto.
+
+  Auto, not `jax.make_mesh`'s default Explicit: the steps place data with jit's in/out shardings, and under
+  Explicit axes (sharding in types) JAX 0.11 cannot trace the loss's gradient (the transpose of optax's label
+  gather is a scatter whose output sharding it refuses to infer: ShardingTypeError, seen on a GPU host).
+  """
+  devices = list(jax.devices() if devices is None else devices)
+  return jax.make_mesh((len(devices),), ('data',), axis_types=(jax.sharding.AxisType.Auto,), devices=devices)
+
+
+
 @flax.struct.dataclass
 class TrainState:
   step: jax.Array

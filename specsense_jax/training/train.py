@@ -434,7 +434,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   os.makedirs(workdir, exist_ok=True)
   _write_json(os.path.join(workdir, checkpoints.CONFIG),
               _recorded_config(config, builder, model_class_names(config, task, builder)))
-  mesh = jax.make_mesh((jax.device_count(),), ('data',))
+  mesh = steps.data_mesh()
   sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data'))
   num_train = builder.info.splits[config.train_split].num_examples
   steps_per_epoch = max(1, num_train // config.batch_size)

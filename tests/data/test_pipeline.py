@@ -6,13 +6,14 @@ import pytest
 import tensorflow as tf
 
 from specsense_jax.data import pipeline
+from specsense_jax.training import steps
 import tfds_builders.spectrum_sensing  # pylint: disable=unused-import  registers the builder
 
 DATASET = 'spectrum_sensing/synthetic_tiny'
 
 
 def _mesh_sharding():
-  mesh = jax.make_mesh((jax.device_count(),), ('data',))
+  mesh = steps.data_mesh()
   return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data'))
 
 

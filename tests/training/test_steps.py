@@ -21,7 +21,7 @@ def _batches(n, size=32, batch=8):
 
 
 def _run(devices, model_name='custom'):
-  mesh = jax.make_mesh((len(devices),), ('data',), devices=devices)
+  mesh = steps.data_mesh(devices)
   task = tasks.task_for_model(model_name)
   if task is tasks.SEGMENTATION:
     model, weights = build_model('custom', 3, widths=(8, 16)), [0.2, 0.3, 0.5]
@@ -66,7 +66,7 @@ def test_eval_step_gives_predictions_and_loss_of_one_forward_pass(model_name):
   task = tasks.task_for_model(model_name)
   model = build_model('custom', 3, widths=(8, 16)) if task is tasks.SEGMENTATION else build_model(model_name, 2)
   weights = jnp.array([0.2, 0.3, 0.5] if task is tasks.SEGMENTATION else [0.7, 1.3])
-  mesh = jax.make_mesh((jax.device_count(),), ('data',))
+  mesh = steps.data_mesh()
   _, eval_step, place = steps.make_steps(model, None, mesh, weights, task)
   variables = steps.create_train_state(model, optax.sgd(0.1), jax.random.key(1), (32, 32, 3)).variables
   batch = next(_batches(1))
@@ -81,3 +81,12 @@ def test_eval_step_gives_predictions_and_loss_of_one_forward_pass(model_name):
     np.testing.assert_array_equal(predictions, np.argmax(logits, -1))
   else:
     np.testing.assert_allclose(predictions, jax.nn.sigmoid(logits), rtol=1e-5)
+
+
+def test_data_mesh_has_auto_axes_over_the_devices():
+  # Explicit axes (jax.make_mesh's default) make JAX 0.11 refuse to trace the loss's gradient (ShardingTypeError
+  # in the transpose of the label gather); the steps shard through jit's in/out shardings instead.
+  mesh = steps.data_mesh()
+  assert mesh.axis_names == ('data',) and mesh.axis_types == (jax.sharding.AxisType.Auto,)
+  assert list(mesh.devices.flat) == jax.devices()
+  assert list(steps.data_mesh(jax.devices()[:2]).devices.flat) == jax.devices()[:2]
