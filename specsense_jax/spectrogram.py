@@ -264,6 +264,29 @@ def colorize(grey: np.ndarray, colormap: str = 'parula') -> np.ndarray:
   return _colormap_table(colormap)[grey]
 
 
+@functools.lru_cache(maxsize=None)
+def colour_keys(colormap: str = 'parula') -> tuple[np.ndarray, np.ndarray]:
+  """The colormap's RGB triplets as sorted int32 keys r·65536 + g·256 + b, each with its grey level (the first
+  where two levels share a colour, as a nearest-colour search finds)."""
+  rgb = _colormap_table(colormap).reshape(256, 3).astype(np.int64)
+  keys = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+  unique, first = np.unique(keys, return_index=True)
+  return unique.astype(np.int32), first.astype(np.int32)
+
+
+def decolorize(rgb: np.ndarray, colormap: str = 'parula') -> np.ndarray:
+  """uint8 RGB (..., 3) -> uint8 grey levels: the inverse of `colorize` for its images; ValueError when a pixel
+  is no colour of the map (a resampled or compressed image)."""
+  rgb = np.asarray(rgb)
+  keys, grey = colour_keys(colormap)
+  wide = rgb.astype(np.int64)
+  pixel_keys = (wide[..., 0] << 16) | (wide[..., 1] << 8) | wide[..., 2]
+  at = np.minimum(np.searchsorted(keys, pixel_keys), len(keys) - 1)
+  if rgb.dtype != np.uint8 or not (keys[at] == pixel_keys).all():
+    raise ValueError(f'decolorize: the image ({rgb.dtype}) has pixels that are no colour of the {colormap} map')
+  return grey[at].astype(np.uint8)
+
+
 def frequency_columns(freq_lower: float, freq_upper: float, sample_rate: float, width: int
                       ) -> tuple[int, int] | None:
   """Inclusive column range of a band, MATLAB's floor((fs/2 + f)/(fs/W)) (0-based); None if outside."""

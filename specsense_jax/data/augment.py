@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from specsense_jax import spectrogram
+from specsense_jax.data import device_batches
 
 Example = dict[str, Any]
 
@@ -39,12 +40,11 @@ def time_flip(example: Example, seed: tf.Tensor) -> Example:
   return {**example, 'image': apply(example['image']), 'mask': apply(example['mask'])}
 
 
-# grey_rescale: the noise floor (the image's 10th-percentile grey, as `spectrogram.floor_grey_levels` measures it)
-# moves to U[48, 144] and the grey per dB scales by log-U[0.7, 1.4], on half the examples. The ranges span the
-# 10th-percentile greys of min-max parity and realistic frames (48-142) and the floor scaling's 64.
-GREY_FLOOR_RANGE = (48.0, 144.0)
-GREY_SLOPE_RANGE = (0.7, 1.4)
-GREY_RESCALE_PROBABILITY = 0.5
+# grey_rescale's ranges and probability (the floor to U[48, 144], the slope log-U[0.7, 1.4], half the examples),
+# shared with its accelerator twin in `device_batches`
+GREY_FLOOR_RANGE = device_batches.GREY_FLOOR_RANGE
+GREY_SLOPE_RANGE = device_batches.GREY_SLOPE_RANGE
+GREY_RESCALE_PROBABILITY = device_batches.GREY_RESCALE_PROBABILITY
 
 
 def grey_rescale(example: Example, seed: tf.Tensor) -> Example:
@@ -71,16 +71,7 @@ def grey_rescale(example: Example, seed: tf.Tensor) -> Example:
   return {**example, 'image': tf.where(draws[2] < GREY_RESCALE_PROBABILITY, recoloured, image)}
 
 
-def _colour_keys() -> tuple[np.ndarray, np.ndarray]:
-  """The colour map's RGB triplets as sorted int32 keys r·65536 + g·256 + b, each with its grey level (the
-  first where two levels share a colour, as the nearest-colour search finds)."""
-  rgb = spectrogram.colorize(np.arange(256, dtype=np.uint8)).reshape(256, 3).astype(np.int64)
-  keys = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
-  unique, first = np.unique(keys, return_index=True)
-  return unique.astype(np.int32), first.astype(np.int32)
-
-
-_KEYS, _KEY_GREY = _colour_keys()
+_KEYS, _KEY_GREY = spectrogram.colour_keys()
 
 
 def _grey_by_key(pixels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

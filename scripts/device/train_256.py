@@ -1,0 +1,259 @@
+"""One lent-GPU session: DeepLabv3+ at 256x256 by the realistic recipe, and the model benchmark, in one timed run.
+
+  python scripts/device/train_256.py --out=$OUT [--models=resnet50,mobilenetv2] [--bench] [--budget_s=540]
+
+The GPU machines lent to this project have JAX, Flax and Optax but no TensorFlow, so `launch.train` cannot read
+TFDS there. This script trains what `launch.train --config=configs/realistic.py:encoder=E,size=256
+--config.half_precision=True` trains, from the same frames: `gen_frames.py` makes realistic_256 and synthetic_256
+(the builder's own examples) in a CPU subprocess while the benchmark runs; the frames go to the GPU once, and each
+batch is gathered, `grey_rescale`d and coloured there (`data.device_batches`): 70 % realistic_256 train, 30 %
+synthetic_256 train, median-frequency class weights of realistic_256 train, SGD momentum 0.9 with L2 1e-4, cosine
+learning rate with half an epoch of warm-up, bfloat16, best validation mean IoU. What differs from launch.train:
+the epochs are as many as the time left allows (at most 30; the learning rate is set from the host each step, so
+the schedule is sized after the compiled step is timed), and the draws of the mix and the augmentation are JAX's.
+
+Writes to --out (at most 8 files of 16 MiB come back from a lent machine): results.json (benchmark rows, per-epoch
+history, validation and test metrics of both test splits, timings) and each model's packaged float16 variables
+in 15 MiB parts; `assemble.py` makes packaged model folders of them.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+T0 = time.time()
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def parse(argv):
+  parser = argparse.ArgumentParser()
+  parser.add_argument('--out', required=True)
+  parser.add_argument('--models', default='resnet50,mobilenetv2')
+  parser.add_argument('--bench', action='store_true', help='model benchmark rows first (both layer kernels)')
+  parser.add_argument('--budget_s', type=float, default=540.0)
+  parser.add_argument('--bench_until_s', type=float, default=330.0, help='no benchmark row once less is left')
+  parser.add_argument('--batch', type=int, default=32)
+  parser.add_argument('--learning_rate', type=float, default=0.02)
+  parser.add_argument('--max_epochs', type=int, default=30)
+  parser.add_argument('--gen_dir', default='/tmp/gen_frames')
+  parser.add_argument('--smoke', action='store_true', help='40 frames, tiny batches, no time planning (CPU)')
+  return parser.parse_args(argv)
+
+
+ARGS = parse(sys.argv[1:])
+os.makedirs(ARGS.out, exist_ok=True)
+RESULTS = {'args': vars(ARGS)}
+_gen_env = dict(os.environ, JAX_PLATFORMS='cpu', GEN_WORKERS=str(max(1, (os.cpu_count() or 2) - 2)))
+GEN = subprocess.Popen([sys.executable, os.path.join(HERE, 'gen_frames.py'), 'realistic_256,synthetic_256',
+                        ARGS.gen_dir] + (['--frames', '40'] if ARGS.smoke else []), env=_gen_env,
+                       stdout=open('/tmp/gen_frames.log', 'w'), stderr=subprocess.STDOUT)
+
+import flax.serialization  # pylint: disable=g-import-not-at-top,wrong-import-position
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from specsense_jax.benchmarks import models as model_bench
+from specsense_jax.data import device_batches
+from specsense_jax.inference import trained_models
+from specsense_jax.models import build_model
+from specsense_jax.training import optim
+from specsense_jax.training import steps
+from specsense_jax.training import tasks
+
+NUM_CLASSES = 4  # realistic_256: Noise, NR, LTE, Unknown
+PARITY_SHARE = 0.3
+
+
+def left(budget=None):
+  return (ARGS.budget_s if budget is None else budget) - (time.time() - T0)
+
+
+def log(*a):
+  print(f'[{time.time() - T0:6.1f}s]', *a, flush=True)
+
+
+def save():
+  with open(os.path.join(ARGS.out, 'results.json'), 'w') as f:
+    json.dump(RESULTS, f, indent=1, default=lambda x: x.tolist() if hasattr(x, 'tolist') else str(x))
+
+
+def error(where):
+  import traceback  # pylint: disable=g-import-not-at-top
+  RESULTS.setdefault('errors', []).append(f'{where}: {traceback.format_exc()[-3000:]}')
+  log('ERROR', where, traceback.format_exc()[-1500:])
+  save()
+
+
+def bench():
+  rows = RESULTS.setdefault('bench', [])
+  cases = [(f'deeplabv3plus_{m}', 256, 64, k) for m in ARGS.models.split(',') for k in ('native', 'cpu')]
+  for name, size, batch, kernels in (cases if not ARGS.smoke else [('custom', 64, 4, 'native')]):
+    if left() < ARGS.bench_until_s and not ARGS.smoke:
+      log('bench: no time left for', name, kernels)
+      continue
+    os.environ[model_bench_kernels_env()] = kernels
+    start = time.time()
+    try:
+      row = model_bench.measure(name, size, batch, 3 if ARGS.smoke else 10, jnp.bfloat16)
+    except Exception:  # pylint: disable=broad-except  the training matters more
+      error(f'bench {name} {kernels}')
+      continue
+    rows.append({**row, 'kernels': kernels, 'wall_s': time.time() - start})
+    log('bench', json.dumps(rows[-1]))
+    save()
+  os.environ.pop(model_bench_kernels_env(), None)
+
+
+def model_bench_kernels_env():
+  from specsense_jax.models import layers  # pylint: disable=g-import-not-at-top
+  return layers.KERNELS_ENV
+
+
+def load_frames():
+  while GEN.poll() is None:
+    time.sleep(1)
+  text = open('/tmp/gen_frames.log').read()
+  log('gen_frames rc', GEN.returncode, text[-600:])
+  if GEN.returncode:
+    RESULTS['gen_error'] = text[-3000:]
+    save()
+    sys.exit(1)
+
+  def host(name, split):
+    return [np.load(os.path.join(ARGS.gen_dir, f'{name}_{split}_{w}.npy')) for w in ('grey', 'mask', 'signals')]
+  return ({s: host('realistic_256', s) for s in ('train', 'validation', 'test')},
+          {s: host('synthetic_256', s) for s in ('train', 'test')})
+
+
+def evaluate(eval_step, variables, frames, batch):
+  acc = tasks.SEGMENTATION.accumulator(NUM_CLASSES)
+  count = len(frames)
+  for start in range(0, count, batch):
+    index = np.arange(start, start + batch)
+    valid = (index < count).astype(np.float32)
+    b = device_batches.batch(frames, np.minimum(index, count - 1), valid)
+    predictions, _ = eval_step(variables, b)
+    keep = valid > 0
+    acc.add({'mask': np.asarray(b['mask'])[keep]}, np.asarray(predictions)[keep])
+  result = acc.result()
+  return {k: (v.tolist() if hasattr(v, 'tolist') else v) for k, v in result.items()}
+
+
+def brief(m):
+  return {k: m[k] for k in ('global_accuracy', 'mean_iou', 'class_iou') if k in m}
+
+
+def with_learning_rate(state, lr):
+  decay, sgd = state.opt_state
+  hyper = dict(sgd.hyperparams, learning_rate=jnp.asarray(lr, jnp.float32))
+  return state.replace(opt_state=(decay, sgd._replace(hyperparams=hyper)))
+
+
+def train(encoder, real, parity, weights, budget):
+  """Trains deeplabv3plus_`encoder` by the recipe within `budget` (absolute seconds since start)."""
+  name = f'deeplabv3plus_{encoder}'
+  rec = RESULTS.setdefault('train', {})[name] = {'batch': ARGS.batch, 'learning_rate': ARGS.learning_rate}
+  model = build_model(name, NUM_CLASSES, dtype=jnp.bfloat16, output_stride=16)
+  # optim.sgdm with the learning rate injected: set from the host per step, once the epochs are planned
+  tx = optax.chain(optax.add_decayed_weights(1e-4), optax.inject_hyperparams(optax.sgd)(learning_rate=0.0,
+                                                                                       momentum=0.9))
+  jitted = steps.make_steps(model, tx, steps.data_mesh(jax.devices()[:1]), weights, tasks.SEGMENTATION)
+  state = jitted.place_state(steps.create_train_state(model, tx, jax.random.key(0), (256, 256, 3)))
+  state = with_learning_rate(state, 0.0)
+  frames, _ = device_batches.concatenate([device_batches.DeviceFrames.from_host(*real['train']),
+                                          device_batches.DeviceFrames.from_host(*parity['train'])])
+  validation = device_batches.DeviceFrames.from_host(*real['validation'])
+  sizes = [len(real['train'][0]), len(parity['train'][0])]
+  per_epoch = max(1, sizes[0] // ARGS.batch)
+  rng, key, ones = np.random.default_rng(0), jax.random.key(1), jnp.ones((ARGS.batch,), jnp.float32)
+  example = device_batches.batch(frames, np.arange(ARGS.batch), ones, key)
+  start = time.time()
+  step_fn = jitted.train_step.lower(state, example).compile()
+  rec['compile_s'] = time.time() - start
+  start = time.time()
+  for i in range(20):
+    example = device_batches.batch(frames, rng.integers(0, len(frames), ARGS.batch), ones,
+                                   jax.random.fold_in(key, 2 ** 31 + i))
+  jax.block_until_ready(example)
+  rec['device_pipeline_img_s'] = 20 * ARGS.batch / (time.time() - start)
+  # planned after 3 timed warm-up steps (learning rate 0: the weights do not move)
+  for i in range(4):
+    if i == 1:
+      jax.block_until_ready(state)
+      start = time.time()
+    state, _ = step_fn(state, example)
+  jax.block_until_ready(state)
+  rec['step_s'] = (time.time() - start) / 3
+  rec['train_img_s'] = ARGS.batch / rec['step_s']
+  state = state.replace(step=jnp.zeros_like(state.step))
+  epoch_s = per_epoch * rec['step_s'] * 1.1 + 3.0  # a validation pass every few epochs
+  epochs = ARGS.max_epochs if ARGS.smoke else int(np.clip((left(budget) - 25.0) / epoch_s, 1, ARGS.max_epochs))
+  total = epochs * per_epoch
+  rec.update(epochs=epochs, steps=total, steps_per_epoch=per_epoch)
+  log(name, json.dumps({k: rec[k] for k in ('compile_s', 'step_s', 'train_img_s', 'device_pipeline_img_s',
+                                            'epochs')}))
+  schedule = optim.learning_rate_schedule('cosine', ARGS.learning_rate, per_epoch, total,
+                                          warmup_steps=int(0.5 * per_epoch))
+  every = max(1, epochs // 6)
+  best, best_variables, history, step = -1.0, None, [], 0
+  for epoch in range(epochs):
+    index = device_batches.mixed_indices(rng, sizes, [1 - PARITY_SHARE, PARITY_SHARE], per_epoch * ARGS.batch)
+    for s in range(per_epoch):
+      b = device_batches.batch(frames, index[s * ARGS.batch:(s + 1) * ARGS.batch], ones, jax.random.fold_in(key, step))
+      state, metrics = step_fn(with_learning_rate(state, schedule(step)), b)
+      step += 1
+    entry = {'epoch': epoch + 1, 'loss': float(metrics['loss']), 'elapsed_s': time.time() - T0}
+    if (epoch + 1) % every == 0 or epoch + 1 == epochs:
+      m = evaluate(jitted.eval_step, state.variables, validation, ARGS.batch)
+      entry['validation'] = brief(m)
+      if m['mean_iou'] > best:
+        best, best_variables, entry['best'] = m['mean_iou'], jax.device_get(state.variables), True
+    history.append(entry)
+    rec['history'] = history
+    log(name, json.dumps(entry))
+    save()
+  rec['best_validation_mean_iou'] = best
+  variables = jitted.place_state(best_variables)
+  for label, dset in (('realistic_256_test', real['test']), ('synthetic_256_test', parity['test'])):
+    rec[label] = evaluate(jitted.eval_step, variables, device_batches.DeviceFrames.from_host(*dset), ARGS.batch)
+    log(name, label, json.dumps(brief(rec[label])))
+  blob = flax.serialization.to_bytes(trained_models.to_storage(best_variables))
+  part = 15 * 2 ** 20
+  for i in range(0, len(blob), part):
+    with open(os.path.join(ARGS.out, f'{name}.msgpack.part{i // part}'), 'wb') as f:
+      f.write(blob[i:i + part])
+  rec['variables_bytes'] = len(blob)
+  save()
+
+
+def main():
+  RESULTS.update(devices=[str(d) for d in jax.devices()], jax=jax.__version__)
+  log('devices', RESULTS['devices'], 'jax', jax.__version__)
+  save()
+  if ARGS.bench or ARGS.smoke:
+    bench()
+  real, parity = load_frames()
+  weights = optim.median_frequency_weights(*optim.class_pixel_statistics([real['train'][1]], NUM_CLASSES))
+  RESULTS['class_weights'] = weights.tolist()
+  encoders = ARGS.models.split(',')
+  for i, encoder in enumerate(encoders):
+    share = 0.55 if i < len(encoders) - 1 else 1.0  # the first may not take the time of the others
+    budget = (time.time() - T0) + left() * share
+    if left() < 90 and not ARGS.smoke:
+      log('no time left for', encoder)
+      continue
+    try:
+      train(encoder, real, parity, weights, budget)
+    except Exception:  # pylint: disable=broad-except  keep what the other model gives
+      error(f'train {encoder}')
+  log('done')
+  save()
+
+
+if __name__ == '__main__':
+  main()
