@@ -1,6 +1,7 @@
 """Packaged model folders from what `train_256.py` sent back, and the frame specs it needs.
 
-  python scripts/device/assemble.py --specs                 # writes scripts/device/specs.json (needs TFDS)
+  python scripts/device/assemble.py --specs --data_dir=DIR  # specs.json; class_weights.json from a realistic_256
+                                                            # build in DIR (needs TFDS)
   python scripts/device/assemble.py --results=DIR --output=PARENT
 
 With --results: for each model in DIR/results.json whose run finished, PARENT/deeplabv3plus_E_realistic_256 with
@@ -22,6 +23,21 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, ROOT)
 SPECS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'specs.json')
 CONFIGS = ('realistic_256', 'synthetic_256')
+
+
+def write_class_weights(data_dir: str) -> None:
+  """class_weights.json: realistic_256 train's median-frequency weights (what launch.train computes), so that
+  train_256.py compiles its steps before the frames exist; it checks them against the frames it makes."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  import tfds_builders.spectrum_sensing  # pylint: disable=g-import-not-at-top,unused-import
+  from specsense_jax.training import optim  # pylint: disable=g-import-not-at-top
+  ds = tfds.load('spectrum_sensing/realistic_256', split='train', data_dir=data_dir)
+  masks = np.stack([ex['mask'][..., 0] for ex in tfds.as_numpy(ds)])
+  weights = optim.median_frequency_weights(*optim.class_pixel_statistics([masks], 4))
+  with open(os.path.join(os.path.dirname(SPECS), 'class_weights.json'), 'w') as f:
+    json.dump({'realistic_256': weights.tolist()}, f, indent=1)
+    f.write('\n')
 
 
 def write_specs() -> None:
@@ -74,11 +90,14 @@ def assemble(results_dir: str, parent: str) -> list[str]:
 def main():
   parser = argparse.ArgumentParser()
   parser.add_argument('--specs', action='store_true')
+  parser.add_argument('--data_dir', help='with --specs: where realistic_256 is built, for class_weights.json')
   parser.add_argument('--results')
   parser.add_argument('--output')
   args = parser.parse_args()
   if args.specs:
     write_specs()
+    if args.data_dir:
+      write_class_weights(args.data_dir)
   if args.results:
     if not args.output:
       parser.error('--results needs --output')

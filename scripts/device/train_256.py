@@ -1,16 +1,21 @@
-"""One lent-GPU session: DeepLabv3+ at 256x256 by the realistic recipe, and the model benchmark, in one timed run.
+"""One lent-GPU session: DeepLabv3+ at 256x256 by the realistic recipe, and its train-step benchmark, in one run.
 
   python scripts/device/train_256.py --out=$OUT [--models=resnet50,mobilenetv2] [--bench] [--budget_s=540]
 
 The GPU machines lent to this project have JAX, Flax and Optax but no TensorFlow, so `launch.train` cannot read
 TFDS there. This script trains what `launch.train --config=configs/realistic.py:encoder=E,size=256
---config.half_precision=True` trains, from the same frames: `gen_frames.py` makes realistic_256 and synthetic_256
-(the builder's own examples) in a CPU subprocess while the benchmark runs; the frames go to the GPU once, and each
-batch is gathered, `grey_rescale`d and coloured there (`data.device_batches`): 70 % realistic_256 train, 30 %
-synthetic_256 train, median-frequency class weights of realistic_256 train, SGD momentum 0.9 with L2 1e-4, cosine
-learning rate with half an epoch of warm-up, bfloat16, best validation mean IoU. What differs from launch.train:
-the epochs are as many as the time left allows (at most 30; the learning rate is set from the host each step, so
-the schedule is sized after the compiled step is timed), and the draws of the mix and the augmentation are JAX's.
+--config.half_precision=True --config.batch_size=64` trains, from the same frames: `gen_frames.py` makes
+realistic_256 and synthetic_256 (the builder's own examples) in a CPU subprocess while each model's train and eval
+steps compile (their class weights, realistic_256 train's median-frequency weights, come from
+`class_weights.json` and are checked against the frames made); the frames go to the GPU once, and each batch is
+gathered, `grey_rescale`d and coloured there (`data.device_batches`): 70 % realistic_256 train, 30 %
+synthetic_256 train, SGD momentum 0.9 with L2 1e-4, cosine learning rate with half an epoch of warm-up,
+bfloat16, best validation mean IoU. What differs from launch.train: the epochs are as many as the time left
+allows (at most 30; the learning rate is set from the host each step, so the schedule is sized after the
+compiled step is timed), and the draws of the mix and the augmentation are JAX's.
+
+Benchmark rows come from the compiled train step itself (images/s, TFLOP/s by XLA's cost analysis, share of the
+GPU's dense bf16 peak); --bench adds the same step with the CPU-tuned layers forced (`layers.cpu_kernels`).
 
 Writes to --out (at most 8 files of 16 MiB come back from a lent machine): results.json (benchmark rows, per-epoch
 history, validation and test metrics of both test splits, timings) and each model's packaged float16 variables
@@ -32,10 +37,10 @@ def parse(argv):
   parser = argparse.ArgumentParser()
   parser.add_argument('--out', required=True)
   parser.add_argument('--models', default='resnet50,mobilenetv2')
-  parser.add_argument('--bench', action='store_true', help='model benchmark rows first (both layer kernels)')
+  parser.add_argument('--bench', action='store_true', help='also time the train step with the CPU-tuned layers forced')
   parser.add_argument('--budget_s', type=float, default=540.0)
   parser.add_argument('--bench_until_s', type=float, default=330.0, help='no benchmark row once less is left')
-  parser.add_argument('--batch', type=int, default=32)
+  parser.add_argument('--batch', type=int, default=64)
   parser.add_argument('--learning_rate', type=float, default=0.02)
   parser.add_argument('--max_epochs', type=int, default=30)
   parser.add_argument('--gen_dir', default='/tmp/gen_frames')
@@ -89,29 +94,84 @@ def error(where):
   save()
 
 
-def bench():
-  rows = RESULTS.setdefault('bench', [])
-  cases = [(f'deeplabv3plus_{m}', 256, 64, k) for m in ARGS.models.split(',') for k in ('native', 'cpu')]
-  for name, size, batch, kernels in (cases if not ARGS.smoke else [('custom', 64, 4, 'native')]):
-    if left() < ARGS.bench_until_s and not ARGS.smoke:
-      log('bench: no time left for', name, kernels)
-      continue
-    os.environ[model_bench_kernels_env()] = kernels
+PEAK_BF16_TFLOPS = {'H200': 989.0, 'H100': 989.0}  # dense bf16, the vendor's datasheets (SXM parts)
+
+
+def _dummy_batch(batch):
+  return {'image': jnp.zeros((batch, 256, 256, 3), jnp.float32), 'mask': jnp.zeros((batch, 256, 256), jnp.int32),
+          'signals': jnp.zeros((batch, 3), jnp.float32), 'valid': jnp.ones((batch,), jnp.float32)}
+
+
+def _timed_steps(step_fn, state, batch, count=5):
+  state, _ = step_fn(state, batch)  # warm-up
+  jax.block_until_ready(state)
+  start = time.time()
+  for _ in range(count):
+    state, _ = step_fn(state, batch)
+  jax.block_until_ready(state)
+  return (time.time() - start) / count
+
+
+def _row(name, kernels, compiled, step_s, compile_s):
+  row = {'model': name, 'kernels': kernels, 'size': 256, 'batch': ARGS.batch, 'dtype': 'bfloat16',
+         'compile_s': compile_s, 'step_s': step_s, 'train_img_s': ARGS.batch / step_s}
+  flops = model_bench._flops(compiled)  # pylint: disable=protected-access
+  if flops:
+    row['train_gflop_per_img'] = flops / ARGS.batch / 1e9
+    row['train_tflops'] = flops / step_s / 1e12
+    peak = next((v for k, v in PEAK_BF16_TFLOPS.items() if k in str(jax.devices()[0].device_kind)), None)
+    if peak:
+      row['share_of_peak'] = row['train_tflops'] / peak
+  return row
+
+
+class Prepared:
+  """One encoder's model, optimizer and compiled steps, made before the frames exist (compilation overlaps
+  `gen_frames`); its benchmark rows are timed on the compiled train step itself."""
+
+  def __init__(self, encoder, weights):
+    self.name = f'deeplabv3plus_{encoder}'
+    self.model = build_model(self.name, NUM_CLASSES, dtype=jnp.bfloat16, output_stride=16)
+    # optim.sgdm with the learning rate injected: set from the host per step, once the epochs are planned
+    self.tx = optax.chain(optax.add_decayed_weights(1e-4),
+                          optax.inject_hyperparams(optax.sgd)(learning_rate=0.0, momentum=0.9))
+    self.jitted = steps.make_steps(self.model, self.tx, steps.data_mesh(jax.devices()[:1]), weights,
+                                   tasks.SEGMENTATION)
+    self.host_state = jax.device_get(steps.create_train_state(self.model, self.tx, jax.random.key(0),
+                                                              (256, 256, 3)))
+    dummy = _dummy_batch(ARGS.batch)
     start = time.time()
-    try:
-      row = model_bench.measure(name, size, batch, 3 if ARGS.smoke else 10, jnp.bfloat16)
-    except Exception:  # pylint: disable=broad-except  the training matters more
-      error(f'bench {name} {kernels}')
-      continue
-    rows.append({**row, 'kernels': kernels, 'wall_s': time.time() - start})
-    log('bench', json.dumps(rows[-1]))
+    self.step_fn = self.jitted.train_step.lower(self.initial_state(), dummy).compile()
+    compile_s = time.time() - start
+    self.eval_fn = self.jitted.eval_step.lower(self.initial_state().variables, dummy).compile()
+    self.row = _row(self.name, 'native', self.step_fn, _timed_steps(self.step_fn, self.initial_state(), dummy),
+                    compile_s)
+    RESULTS.setdefault('bench', []).append(self.row)
+    log('bench', json.dumps(self.row))
     save()
-  os.environ.pop(model_bench_kernels_env(), None)
+
+  def initial_state(self):
+    return with_learning_rate(self.jitted.place_state(self.host_state), 0.0)  # fresh arrays: steps donate them
 
 
-def model_bench_kernels_env():
+def bench_cpu_kernels(prepared, weights):
+  """The same train step with the layers tuned for XLA:CPU (`layers.cpu_kernels`) forced: must not be faster."""
   from specsense_jax.models import layers  # pylint: disable=g-import-not-at-top
-  return layers.KERNELS_ENV
+  os.environ[layers.KERNELS_ENV] = 'cpu'
+  try:
+    model = build_model(prepared.name, NUM_CLASSES, dtype=jnp.bfloat16, output_stride=16)
+    jitted = steps.make_steps(model, prepared.tx, steps.data_mesh(jax.devices()[:1]), weights, tasks.SEGMENTATION)
+    state = with_learning_rate(jitted.place_state(prepared.host_state), 0.0)  # the same parameters
+    dummy = _dummy_batch(ARGS.batch)
+    start = time.time()
+    compiled = jitted.train_step.lower(state, dummy).compile()
+    row = _row(prepared.name, 'cpu', compiled, _timed_steps(compiled, state, dummy), time.time() - start)
+  finally:
+    os.environ.pop(layers.KERNELS_ENV, None)
+  row['vs_native'] = row['train_img_s'] / prepared.row['train_img_s']
+  RESULTS['bench'].append(row)
+  log('bench', json.dumps(row))
+  save()
 
 
 def load_frames():
@@ -154,49 +214,30 @@ def with_learning_rate(state, lr):
   return state.replace(opt_state=(decay, sgd._replace(hyperparams=hyper)))
 
 
-def train(encoder, real, parity, weights, budget):
-  """Trains deeplabv3plus_`encoder` by the recipe within `budget` (absolute seconds since start)."""
-  name = f'deeplabv3plus_{encoder}'
-  rec = RESULTS.setdefault('train', {})[name] = {'batch': ARGS.batch, 'learning_rate': ARGS.learning_rate}
-  model = build_model(name, NUM_CLASSES, dtype=jnp.bfloat16, output_stride=16)
-  # optim.sgdm with the learning rate injected: set from the host per step, once the epochs are planned
-  tx = optax.chain(optax.add_decayed_weights(1e-4), optax.inject_hyperparams(optax.sgd)(learning_rate=0.0,
-                                                                                       momentum=0.9))
-  jitted = steps.make_steps(model, tx, steps.data_mesh(jax.devices()[:1]), weights, tasks.SEGMENTATION)
-  state = jitted.place_state(steps.create_train_state(model, tx, jax.random.key(0), (256, 256, 3)))
-  state = with_learning_rate(state, 0.0)
+def train(prepared, real, parity, budget):
+  """Trains `prepared`'s model by the recipe within `budget` (absolute seconds since start)."""
+  name = prepared.name
+  rec = RESULTS.setdefault('train', {})[name] = {'batch': ARGS.batch, 'learning_rate': ARGS.learning_rate,
+                                                 'step_s': prepared.row['step_s']}
+  state = prepared.initial_state()
   frames, _ = device_batches.concatenate([device_batches.DeviceFrames.from_host(*real['train']),
                                           device_batches.DeviceFrames.from_host(*parity['train'])])
   validation = device_batches.DeviceFrames.from_host(*real['validation'])
   sizes = [len(real['train'][0]), len(parity['train'][0])]
   per_epoch = max(1, sizes[0] // ARGS.batch)
   rng, key, ones = np.random.default_rng(0), jax.random.key(1), jnp.ones((ARGS.batch,), jnp.float32)
-  example = device_batches.batch(frames, np.arange(ARGS.batch), ones, key)
-  start = time.time()
-  step_fn = jitted.train_step.lower(state, example).compile()
-  rec['compile_s'] = time.time() - start
+  jax.block_until_ready(device_batches.batch(frames, np.arange(ARGS.batch), ones, key))  # compiled first
   start = time.time()
   for i in range(20):
     example = device_batches.batch(frames, rng.integers(0, len(frames), ARGS.batch), ones,
                                    jax.random.fold_in(key, 2 ** 31 + i))
   jax.block_until_ready(example)
   rec['device_pipeline_img_s'] = 20 * ARGS.batch / (time.time() - start)
-  # planned after 3 timed warm-up steps (learning rate 0: the weights do not move)
-  for i in range(4):
-    if i == 1:
-      jax.block_until_ready(state)
-      start = time.time()
-    state, _ = step_fn(state, example)
-  jax.block_until_ready(state)
-  rec['step_s'] = (time.time() - start) / 3
-  rec['train_img_s'] = ARGS.batch / rec['step_s']
-  state = state.replace(step=jnp.zeros_like(state.step))
-  epoch_s = per_epoch * rec['step_s'] * 1.1 + 3.0  # a validation pass every few epochs
+  epoch_s = per_epoch * rec['step_s'] * 1.1 + 2.0  # a validation pass every few epochs
   epochs = ARGS.max_epochs if ARGS.smoke else int(np.clip((left(budget) - 25.0) / epoch_s, 1, ARGS.max_epochs))
   total = epochs * per_epoch
   rec.update(epochs=epochs, steps=total, steps_per_epoch=per_epoch)
-  log(name, json.dumps({k: rec[k] for k in ('compile_s', 'step_s', 'train_img_s', 'device_pipeline_img_s',
-                                            'epochs')}))
+  log(name, json.dumps({k: rec[k] for k in ('step_s', 'device_pipeline_img_s', 'epochs')}))
   schedule = optim.learning_rate_schedule('cosine', ARGS.learning_rate, per_epoch, total,
                                           warmup_steps=int(0.5 * per_epoch))
   every = max(1, epochs // 6)
@@ -205,11 +246,11 @@ def train(encoder, real, parity, weights, budget):
     index = device_batches.mixed_indices(rng, sizes, [1 - PARITY_SHARE, PARITY_SHARE], per_epoch * ARGS.batch)
     for s in range(per_epoch):
       b = device_batches.batch(frames, index[s * ARGS.batch:(s + 1) * ARGS.batch], ones, jax.random.fold_in(key, step))
-      state, metrics = step_fn(with_learning_rate(state, schedule(step)), b)
+      state, metrics = prepared.step_fn(with_learning_rate(state, schedule(step)), b)
       step += 1
     entry = {'epoch': epoch + 1, 'loss': float(metrics['loss']), 'elapsed_s': time.time() - T0}
     if (epoch + 1) % every == 0 or epoch + 1 == epochs:
-      m = evaluate(jitted.eval_step, state.variables, validation, ARGS.batch)
+      m = evaluate(prepared.eval_fn, state.variables, validation, ARGS.batch)
       entry['validation'] = brief(m)
       if m['mean_iou'] > best:
         best, best_variables, entry['best'] = m['mean_iou'], jax.device_get(state.variables), True
@@ -218,9 +259,9 @@ def train(encoder, real, parity, weights, budget):
     log(name, json.dumps(entry))
     save()
   rec['best_validation_mean_iou'] = best
-  variables = jitted.place_state(best_variables)
+  variables = prepared.jitted.place_state(best_variables)
   for label, dset in (('realistic_256_test', real['test']), ('synthetic_256_test', parity['test'])):
-    rec[label] = evaluate(jitted.eval_step, variables, device_batches.DeviceFrames.from_host(*dset), ARGS.batch)
+    rec[label] = evaluate(prepared.eval_fn, variables, device_batches.DeviceFrames.from_host(*dset), ARGS.batch)
     log(name, label, json.dumps(brief(rec[label])))
   blob = flax.serialization.to_bytes(trained_models.to_storage(best_variables))
   part = 15 * 2 ** 20
@@ -232,25 +273,34 @@ def train(encoder, real, parity, weights, budget):
 
 
 def main():
-  RESULTS.update(devices=[str(d) for d in jax.devices()], jax=jax.__version__)
+  RESULTS.update(devices=[str(d) for d in jax.devices()], device_kind=jax.devices()[0].device_kind,
+                 jax=jax.__version__)
   log('devices', RESULTS['devices'], 'jax', jax.__version__)
   save()
-  if ARGS.bench or ARGS.smoke:
-    bench()
+  with open(os.path.join(HERE, 'class_weights.json')) as f:  # of realistic_256 train: compile before the frames
+    weights = np.asarray(json.load(f)['realistic_256'], np.float32)
+  prepared = []
+  for encoder in ARGS.models.split(','):
+    try:
+      prepared.append(Prepared(encoder, weights))
+      if ARGS.bench and left() > ARGS.bench_until_s:
+        bench_cpu_kernels(prepared[-1], weights)
+    except Exception:  # pylint: disable=broad-except  keep what the other model gives
+      error(f'prepare {encoder}')
   real, parity = load_frames()
-  weights = optim.median_frequency_weights(*optim.class_pixel_statistics([real['train'][1]], NUM_CLASSES))
+  measured = optim.median_frequency_weights(*optim.class_pixel_statistics([real['train'][1]], NUM_CLASSES))
   RESULTS['class_weights'] = weights.tolist()
-  encoders = ARGS.models.split(',')
-  for i, encoder in enumerate(encoders):
-    share = 0.55 if i < len(encoders) - 1 else 1.0  # the first may not take the time of the others
+  RESULTS['class_weights_of_these_frames'] = measured.tolist()  # equal unless the frames differ from the build
+  for i, model in enumerate(prepared):
+    share = 0.5 if i < len(prepared) - 1 else 1.0  # the first may not take the time of the others
     budget = (time.time() - T0) + left() * share
-    if left() < 90 and not ARGS.smoke:
-      log('no time left for', encoder)
+    if left() < 60 and not ARGS.smoke:
+      log('no time left for', model.name)
       continue
     try:
-      train(encoder, real, parity, weights, budget)
+      train(model, real, parity, budget)
     except Exception:  # pylint: disable=broad-except  keep what the other model gives
-      error(f'train {encoder}')
+      error(f'train {model.name}')
   log('done')
   save()
 
