@@ -95,18 +95,26 @@ def predict_frames(trained: trained_models.TrainedModel, stream: Iterable[frames
                    ) -> Iterator[tuple[frames.Frame, np.ndarray, np.ndarray]]:
   """(frame, mask uint8 (H, W), probabilities (H, W, C)) per frame; `average` > 1 averages the class
   probabilities over that many consecutive frames (the current and the previous ones) before the argmax.
-  `stage_seconds` (optional) sums the time of making frames, the network and the masks per `STAGES`."""
+  `stage_seconds` (optional) sums the time of making frames, the network and the masks per `STAGES`.
+
+  One batch is in flight: the network of batch k runs (JAX dispatches asynchronously) while batch k+1's frames
+  are made, so 'network' counts only the time spent waiting for it.
+  """
   if average < 1:
     raise ValueError(f'--average must be at least 1, got {average}')
   clock = _Clock(stage_seconds)
   apply = _probabilities_fn(trained.model)
   recent: collections.deque = collections.deque(maxlen=average)
-  for batch in _batches(clock.timed(stream, 'frames'), batch_size):
+
+  def launch(batch):
+    images = np.stack([f.image for f in batch])
+    padded = np.concatenate([images, np.zeros((_padded_size(len(batch), batch_size) - len(batch),)
+                                              + images.shape[1:], np.uint8)])
+    return batch, apply(trained.variables, padded, np.float32(trained.temperature))
+
+  def finish(batch, pending):
     with clock('network'):
-      images = np.stack([f.image for f in batch])
-      padded = np.concatenate([images, np.zeros((_padded_size(len(batch), batch_size) - len(batch),)
-                                                + images.shape[1:], np.uint8)])
-      probabilities = np.asarray(apply(trained.variables, padded, np.float32(trained.temperature)))[:len(batch)]
+      probabilities = np.asarray(pending)[:len(batch)]
     for frame, p in zip(batch, probabilities):
       with clock('masks + detections'):
         recent.append(p)
@@ -115,6 +123,16 @@ def predict_frames(trained: trained_models.TrainedModel, stream: Iterable[frames
         mask[:, ~frame.valid_columns] = constants.NO_LABEL
         mask[~frame.valid_rows] = constants.NO_LABEL
       yield frame, mask, scores
+
+  in_flight = None
+  for batch in _batches(clock.timed(stream, 'frames'), batch_size):
+    with clock('network'):
+      launched = launch(batch)
+    if in_flight is not None:
+      yield from finish(*in_flight)
+    in_flight = launched
+  if in_flight is not None:
+    yield from finish(*in_flight)
 
 
 def run_predict(inputs: list[str], output: str, *, model: str = trained_models.DEFAULT,
