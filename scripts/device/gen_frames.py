@@ -17,6 +17,8 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))  # the package
+# pylint: disable=wrong-import-position
 from specsense_jax import spectrogram
 from specsense_jax.data import examples
 from specsense_jax.data import splits

@@ -31,6 +31,8 @@ import time
 
 T0 = time.time()
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, ROOT)  # the package, uninstalled on a lent machine
 
 
 def parse(argv):
@@ -51,7 +53,8 @@ def parse(argv):
 ARGS = parse(sys.argv[1:])
 os.makedirs(ARGS.out, exist_ok=True)
 RESULTS = {'args': vars(ARGS)}
-_gen_env = dict(os.environ, JAX_PLATFORMS='cpu', GEN_WORKERS=str(max(1, (os.cpu_count() or 2) - 2)))
+_gen_env = dict(os.environ, JAX_PLATFORMS='cpu', GEN_WORKERS=str(max(1, (os.cpu_count() or 2) - 2)),
+                PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get('PYTHONPATH')])))
 GEN = subprocess.Popen([sys.executable, os.path.join(HERE, 'gen_frames.py'), 'realistic_256,synthetic_256',
                         ARGS.gen_dir] + (['--frames', '40'] if ARGS.smoke else []), env=_gen_env,
                        stdout=open('/tmp/gen_frames.log', 'w'), stderr=subprocess.STDOUT)
@@ -71,6 +74,7 @@ from specsense_jax.training import steps
 from specsense_jax.training import tasks
 
 NUM_CLASSES = 4  # realistic_256: Noise, NR, LTE, Unknown
+RETURNED_BYTES = 62 * 2 ** 20  # of the 64 MiB a lent machine returns, leaving room for results.json
 PARITY_SHARE = 0.3
 
 
@@ -259,11 +263,19 @@ def train(prepared, real, parity, budget):
     log(name, json.dumps(entry))
     save()
   rec['best_validation_mean_iou'] = best
+  if best_variables is None:  # no validation gave a number (NaN): keep the last weights
+    best_variables = jax.device_get(state.variables)
   variables = prepared.jitted.place_state(best_variables)
   for label, dset in (('realistic_256_test', real['test']), ('synthetic_256_test', parity['test'])):
     rec[label] = evaluate(prepared.eval_fn, variables, device_batches.DeviceFrames.from_host(*dset), ARGS.batch)
     log(name, label, json.dumps(brief(rec[label])))
   blob = flax.serialization.to_bytes(trained_models.to_storage(best_variables))
+  written = sum(os.path.getsize(os.path.join(ARGS.out, f)) for f in os.listdir(ARGS.out) if '.msgpack.part' in f)
+  if written + len(blob) > RETURNED_BYTES:  # what a lent machine sends back: 64 MiB in all, results.json too
+    rec['variables_not_written'] = f'{len(blob)} bytes would exceed {RETURNED_BYTES} with {written} written'
+    log(name, rec['variables_not_written'])
+    save()
+    return
   part = 15 * 2 ** 20
   for i in range(0, len(blob), part):
     with open(os.path.join(ARGS.out, f'{name}.msgpack.part{i // part}'), 'wb') as f:
@@ -291,6 +303,9 @@ def main():
   measured = optim.median_frequency_weights(*optim.class_pixel_statistics([real['train'][1]], NUM_CLASSES))
   RESULTS['class_weights'] = weights.tolist()
   RESULTS['class_weights_of_these_frames'] = measured.tolist()  # equal unless the frames differ from the build
+  if not np.allclose(measured, weights, rtol=1e-6):
+    RESULTS['class_weights_differ'] = True  # these frames are not the TFDS build's: trained on, but flagged
+    log('WARNING: the frames made here give other class weights', measured, 'than class_weights.json', weights)
   for i, model in enumerate(prepared):
     share = 0.5 if i < len(prepared) - 1 else 1.0  # the first may not take the time of the others
     budget = (time.time() - T0) + left() * share

@@ -57,9 +57,10 @@ def test_grey_rescale_is_the_tf_augmentations_arithmetic():
     floor = np.sort(grey[0].ravel())[grey[0].size // 10]
     # in float32, as the TF graph computes them
     f32 = np.float32
-    low, high = augment.GREY_FLOOR_RANGE
+    low, high = device_batches.GREY_FLOOR_RANGE
     target = f32(low) + draws[0] * f32(high - low)
-    slope = np.exp(f32(np.log(0.7)) + draws[1] * f32(np.log(2.0)))
+    slope_low, slope_high = device_batches.GREY_SLOPE_RANGE
+    slope = np.exp(f32(np.log(slope_low)) + draws[1] * f32(np.log(slope_high / slope_low)))
     got = device_batches.rescale_grey(grey[:1], np.array([floor], np.float32), np.array([target], np.float32),
                                       np.array([slope], np.float32))
     np.testing.assert_array_equal(spectrogram.colorize(np.asarray(got[0]).astype(np.uint8)).astype(np.float32) / 255,

@@ -250,7 +250,7 @@ def test_one_manager_keeps_the_latest_and_the_best_and_restores_them_without_an_
   from specsense_jax.training import steps  # pylint: disable=g-import-not-at-top
   model = build_model('custom', 3, widths=(4, 8))
   tx = optax.sgd(0.1, momentum=0.9)  # an optimizer state that restore_variables must not need
-  mesh = jax.make_mesh((jax.device_count(),), ('data',))  # saved from 8 devices, restored on one
+  mesh = steps.data_mesh()  # saved from 8 devices, restored on one
   state = steps.make_steps(model, tx, mesh, [1.0, 1.0, 1.0]).place_state(
       steps.create_train_state(model, tx, jax.random.key(0), (16, 16, 3)))
   (tmp_path / 'config.json').write_text('{}')
