@@ -124,15 +124,22 @@ def predict_frames(trained: trained_models.TrainedModel, stream: Iterable[frames
         mask[~frame.valid_rows] = constants.NO_LABEL
       yield frame, mask, scores
 
-  in_flight = None
-  for batch in _batches(clock.timed(stream, 'frames'), batch_size):
-    with clock('network'):
-      launched = launch(batch)
+  in_flight, batches = None, _batches(clock.timed(stream, 'frames'), batch_size)
+  while True:
+    try:
+      batch = next(batches, None)
+      if batch is not None:
+        with clock('network'):
+          launched = launch(batch)
+    except Exception:  # a bad frame: the batch already computed is still given, as before the batch in flight
+      if in_flight is not None:
+        yield from finish(*in_flight)
+      raise
     if in_flight is not None:
       yield from finish(*in_flight)
+    if batch is None:
+      return
     in_flight = launched
-  if in_flight is not None:
-    yield from finish(*in_flight)
 
 
 def run_predict(inputs: list[str], output: str, *, model: str = trained_models.DEFAULT,

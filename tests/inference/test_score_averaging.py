@@ -86,3 +86,14 @@ def test_average_of_three_over_all_frames_and_no_label_outside_the_band():
 def test_average_below_one_is_refused():
   with pytest.raises(ValueError, match='--average must be at least 1, got 0'):
     next(predict.predict_frames(STUB, _frames(), average=0))
+
+
+def test_a_bad_frame_still_gives_the_batches_before_it():
+  def stream():
+    yield from _frames()[:2]  # one full batch of two
+    raise ValueError('a corrupt frame')
+  got = []
+  with pytest.raises(ValueError, match='a corrupt frame'):
+    for item in predict.predict_frames(STUB, stream(), batch_size=2):
+      got.append(item)
+  _check(got, _expected(SCORES[:2]), [(0, 2), (1, 1)])  # the batch in flight is finished before the error
