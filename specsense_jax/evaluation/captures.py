@@ -66,17 +66,25 @@ def evaluate_recording(trained: trained_models.TrainedModel, recording: recordin
     {'recording', 'frames', 'pixels', 'global_accuracy', 'mean_iou', 'iou_<class>' for each of the model's
      classes, 'annotated': the standards in the truth ('NR', 'LTE' or 'NR+LTE'; '' for none), 'annotated_iou':
      the lowest IoU among them, 'other_standard': the largest share of an annotated standard's pixels predicted
-     as the other one, 'called_bursty': the share of its pixels predicted WLAN or Radar where the truth is neither
-     (None for a model without those classes)}; None where a value has no pixels to measure.
+     as the other one, 'other_standard_unscored': where one standard is annotated, the share of the pixels with
+     data but no truth (Ignore) predicted as the other standard (a cell's body the catalogue leaves unscored can
+     still be called the wrong standard), 'called_bursty': the share of its pixels predicted WLAN or Radar where
+     the truth is neither (None for a model without those classes)}; None where a value has no pixels to
+     measure.
   """
   size = (trained.image_size, trained.image_size)
   class_names = trained.class_names
   cut = list(frames.recording_frames(recording, size, trained.spectrogram_mode, scaling=trained.image_scaling))
   confusion = np.zeros((len(class_names),) * 2, np.int64)
+  unscored = np.zeros(len(class_names), np.int64)  # predictions where the recording has data but no truth (Ignore)
   for frame, mask, _ in predict.predict_frames(trained, cut):
     # Annotations rasterize to CLASS_IDS, NO_LABEL where the recording has no data or says Ignore.
-    truth = metrics.to_model_classes(frames.label_mask(frame), constants.CLASS_NAMES, class_names)
+    label = frames.label_mask(frame)
+    truth = metrics.to_model_classes(label, constants.CLASS_NAMES, class_names)
     confusion += metrics.confusion_matrix(truth, mask, len(class_names))  # skips NO_LABEL on either side
+    ignored = (label == constants.NO_LABEL) & frame.valid_rows[:, None] & frame.valid_columns[None, :]
+    unscored += np.bincount(mask[ignored & (mask != constants.NO_LABEL)], minlength=len(class_names))[
+        :len(class_names)]
   result = metrics.metrics_from_confusion(confusion)
   iou = {name: (None if np.isnan(v) else float(v)) for name, v in zip(class_names, result['class_iou'])}
   annotated = [s for s in STANDARDS if s in class_names and confusion[class_names.index(s)].sum()]
@@ -85,6 +93,11 @@ def evaluate_recording(trained: trained_models.TrainedModel, recording: recordin
     row = confusion[class_names.index(standard)]
     rival = [s for s in STANDARDS if s != standard and s in class_names]
     other.append(float(sum(row[class_names.index(s)] for s in rival) / row.sum()))
+  # One standard annotated: what the Ignore regions are called says whether the other standard is seen there too
+  other_unscored = None
+  if len(annotated) == 1 and unscored.sum():
+    rival = [class_names.index(s) for s in STANDARDS if s != annotated[0] and s in class_names]
+    other_unscored = float(unscored[rival].sum() / unscored.sum())
   bursty = [class_names.index(c) for c in constants.BURSTY_LABELS if c in class_names]
   called_bursty = None
   if bursty and confusion.sum():
@@ -95,7 +108,8 @@ def evaluate_recording(trained: trained_models.TrainedModel, recording: recordin
           **{f'iou_{name}': value for name, value in iou.items()},
           'annotated': '+'.join(annotated),
           'annotated_iou': min((iou[s] for s in annotated), default=None),
-          'other_standard': max(other, default=None), 'called_bursty': called_bursty}
+          'other_standard': max(other, default=None), 'other_standard_unscored': other_unscored,
+          'called_bursty': called_bursty}
 
 
 def evaluate_captures(captures_dir: str, models: str | Sequence[str] = trained_models.DEFAULT,
@@ -133,7 +147,7 @@ def evaluate_captures(captures_dir: str, models: str | Sequence[str] = trained_m
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
   """The rows of `evaluate_captures` as one markdown table: the annotated standard's IoU and the share called the
-  other standard, then one IoU column per class any model has (– where a model lacks the class or nothing is
+  other standard (and, where measured, the share of the Ignore pixels called it), then one IoU column per class any model has (– where a model lacks the class or nothing is
   there to measure), and, when a model has WLAN or Radar, the share of pixels wrongly called either; held-out
   recordings are marked."""
   fmt = lambda v: '–' if v is None else f'{v:.3f}'
@@ -141,14 +155,17 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
   for row in rows:
     classes += [k[len('iou_'):] for k in row if k.startswith('iou_') and k[len('iou_'):] not in classes]
   bursty = any(r.get('called_bursty') is not None for r in rows)
+  ignored = any(r.get('other_standard_unscored') is not None for r in rows)
   lines = ['| model | recording | frames | annotated | IoU annotated | other standard | '
+           + ('other standard in Ignore | ' if ignored else '')
            + ''.join(f'IoU {c} | ' for c in classes) + ('called WLAN/Radar | ' if bursty else '')
            + 'mean IoU | pixel accuracy |',
-           '|---|---|---|---|---|---|' + '---|' * (len(classes) + bursty) + '---|---|']
+           '|---|---|---|---|---|---|' + '---|' * (len(classes) + bursty + ignored) + '---|---|']
   for r in rows:
     name = r['recording'] + (' (held out)' if r.get('held_out') else '')
     lines.append(f'| {r.get("model", "")} | {name} | {r["frames"]} | {r.get("annotated") or "–"} | '
                  f'{fmt(r.get("annotated_iou"))} | {fmt(r.get("other_standard"))} | '
+                 + (f'{fmt(r.get("other_standard_unscored"))} | ' if ignored else '')
                  + ''.join(f'{fmt(r.get("iou_" + c))} | ' for c in classes)
                  + (f'{fmt(r.get("called_bursty"))} | ' if bursty else '')
                  + f'{fmt(r["mean_iou"])} | {fmt(r["global_accuracy"])} |')

@@ -1,12 +1,16 @@
 """Real-recording evaluation: every annotated recording of a folder (SigMF or catalogued), per model, Ignore
 regions skipped; the shipped model on the real captures in ../shared (skipped without it)."""
 
+import flax.linen as nn
+import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import pytest
 
 from specsense_jax.evaluation import captures
 from specsense_jax.inference import trained_models
 from specsense_jax.io import catalog
+from specsense_jax.io import recordings
 from specsense_jax.io import sigmf
 from specsense_jax.signals import lte
 
@@ -63,6 +67,34 @@ def test_folder_of_sigmf_recordings(sigmf_folder, tmp_path):
   # Ignore over the whole band: no pixel is scored
   assert ignored['pixels'] == 0 and ignored['annotated'] == '' and ignored['annotated_iou'] is None
   assert (tmp_path / 'captures.json').exists()
+
+
+class _Constant(nn.Module):
+  """Logits that call every pixel one class."""
+  label: int
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    return jnp.zeros(x.shape[:-1] + (3,)).at[..., self.label].set(10.0)
+
+
+def test_other_standard_in_the_ignore_regions(sigmf_folder, tmp_path):
+  # LTE annotated over the carrier's lower half, Ignore over its upper half: a network that calls everything
+  # NR calls all the Ignore pixels the other standard, one that calls everything LTE none of them
+  meta = sigmf.write_recording(str(tmp_path / 'half'), recordings.read_recording(
+      str(sigmf_folder / 'carrier.sigmf-meta')).read(0, 153_600), 15.36e6, annotations=[
+          {'sample_start': 0, 'sample_count': 153_600, 'label': 'LTE', 'freq_lower_edge': -4.5e6,
+           'freq_upper_edge': 0.0},
+          {'sample_start': 0, 'sample_count': 153_600, 'label': 'Ignore', 'freq_lower_edge': 0.0,
+           'freq_upper_edge': 4.5e6}])
+  config = ml_collections.ConfigDict({'image_size': 128, 'class_names': ['Noise', 'NR', 'LTE'],
+                                      'spectrogram_mode': 'matlab'})
+  for label, expected in ((1, 1.0), (2, 0.0)):
+    stub = trained_models.TrainedModel('stub', config, _Constant(label), {})
+    row = captures.evaluate_recording(stub, recordings.read_recording(meta))
+    assert row['annotated'] == 'LTE' and row['other_standard'] == expected
+    assert row['other_standard_unscored'] == expected
+  assert 'other standard in Ignore' in captures.markdown_table([{**row, 'model': 'stub'}])
 
 
 def test_missing_or_empty_captures_folder(tmp_path):
