@@ -147,9 +147,9 @@ def evaluate_captures(captures_dir: str, models: str | Sequence[str] = trained_m
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
   """The rows of `evaluate_captures` as one markdown table: the annotated standard's IoU and the share called the
-  other standard (and, where measured, the share of the Ignore pixels called it), then one IoU column per class any model has (– where a model lacks the class or nothing is
-  there to measure), and, when a model has WLAN or Radar, the share of pixels wrongly called either; held-out
-  recordings are marked."""
+  other standard (and, where measured, the share of the Ignore pixels called it), then one IoU column per class
+  any model has (– where a model lacks the class or nothing is there to measure), and, when a model has WLAN or
+  Radar, the share of pixels wrongly called either; held-out recordings are marked."""
   fmt = lambda v: '–' if v is None else f'{v:.3f}'
   classes = []
   for row in rows:
