@@ -68,9 +68,9 @@ def evaluate_recording(trained: trained_models.TrainedModel, recording: recordin
      the lowest IoU among them, 'other_standard': the largest share of an annotated standard's pixels predicted
      as the other one, 'other_standard_unscored': where one standard is annotated, the share of the pixels with
      data but no truth (Ignore) predicted as the other standard (unscored: what the network makes of what the
-     truth cannot settle, such as a cell's channel beyond its proven extent), 'called_bursty': the share of its pixels predicted WLAN or Radar where
-     the truth is neither (None for a model without those classes)}; None where a value has no pixels to
-     measure.
+     truth cannot settle, such as a cell's channel beyond its proven extent), 'called_bursty': the share of its
+     pixels predicted WLAN or Radar where the truth is neither (None for a model without those classes)}; None
+     where a value has no pixels to measure.
   """
   size = (trained.image_size, trained.image_size)
   class_names = trained.class_names
