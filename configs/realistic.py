@@ -17,7 +17,9 @@ frames at 48-142): with it the sparse n78 capture goes from 0.000 to 1.000. The 
 are the ablations r3 and r4, large=true (realistic_128_large: four times the frames) the data-size run r8.
 wlan_radar=true trains the same recipe on realistic_128_wlan_radar: six classes (Noise, NR, LTE, Unknown, WLAN,
 Radar), its parity share still synthetic_128; with short=true on realistic_128_wlan_radar_short (a quarter of the
-frames 1-20 ms, as the 1 ms NR captures are) and synthetic_128_short.
+frames 1-20 ms, as the 1 ms NR captures are) and synthetic_128_short. load_balanced=true trains on
+realistic_128_load_balanced (NR mostly loaded, LTE mostly idle: the realistic loads let density tell the standards
+apart).
 """
 
 import ml_collections
@@ -29,7 +31,8 @@ from specsense_jax.models import registry
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   args = common.parse_arg(arg, 'configs/realistic.py', encoder='', size=128, parity_share=0.3, short=False,
-                           minmax=False, large=False, grey_rescale=True, wlan_radar=False, runlocal=False)
+                           minmax=False, large=False, grey_rescale=True, wlan_radar=False, load_balanced=False,
+                           runlocal=False)
   if args.encoder and args.encoder not in registry.ENCODERS:
     raise ValueError(f'configs/realistic.py: unknown encoder {args.encoder!r}; known: '
                      f'{", ".join(sorted(registry.ENCODERS))}')
@@ -44,6 +47,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   if args.wlan_radar and (args.minmax or args.large or args.size != 128):
     raise ValueError('configs/realistic.py: wlan_radar (realistic_128_wlan_radar[_short]) is floor-scaled 128x128 '
                      'frames; leave minmax and large false and size 128')
+  if args.load_balanced and (args.short or args.minmax or args.large or args.wlan_radar or args.size != 128):
+    raise ValueError('configs/realistic.py: load_balanced (realistic_128_load_balanced) is 40 ms floor-scaled '
+                     '128x128 four-class frames; leave short, minmax, large and wlan_radar false and size 128')
   if args.size not in (128, 256):
     raise ValueError(f'configs/realistic.py: size must be 128 or 256, got {args.size}')
   if args.size == 256 and (args.short or args.minmax):
@@ -56,6 +62,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   if args.large:  # four times the frames for about the steps of 30 epochs of realistic_128 (4,800 against 4,500)
     config.dataset = 'spectrum_sensing/realistic_128_large'
     config.num_epochs = 8
+  if args.load_balanced:  # NR mostly loaded, LTE mostly idle: density does not tell the standard
+    config.dataset = 'spectrum_sensing/realistic_128_load_balanced'
   if args.wlan_radar:  # six classes: the dataset's metadata names them, the model takes its count from it
     config.dataset = f'spectrum_sensing/realistic_128_wlan_radar{suffix}'
   config.train_mix = (f'spectrum_sensing/synthetic_{args.size}{suffix}:{args.parity_share:g}'

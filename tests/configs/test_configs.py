@@ -83,6 +83,11 @@ def test_realistic_recipe():
   six_short = realistic.get_config('wlan_radar,short')
   assert (six_short.dataset, six_short.train_mix) == ('spectrum_sensing/realistic_128_wlan_radar_short',
                                                       'spectrum_sensing/synthetic_128_short:0.3')
+  balanced = realistic.get_config('load_balanced')
+  assert (balanced.dataset, balanced.train_mix) == ('spectrum_sensing/realistic_128_load_balanced',
+                                                    'spectrum_sensing/synthetic_128:0.3')
+  with pytest.raises(ValueError, match=r'load_balanced .* leave short, minmax, large and wlan_radar false'):
+    realistic.get_config('load_balanced,short')
   with pytest.raises(ValueError, match=r'wlan_radar .* leave minmax and large false and size 128'):
     realistic.get_config('wlan_radar,large')
   with pytest.raises(ValueError, match=r"configs/realistic.py: unknown encoder 'resnet19'"):

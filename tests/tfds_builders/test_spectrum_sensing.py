@@ -177,6 +177,12 @@ def test_realistic_configs_draw_realistic_scenes():
                     for name in ('realistic_128_wlan_radar', 'realistic_128_wlan_radar_short'))
   assert six_short == dataclasses.replace(six, short_frames=0.25, short_duration_s=(0.001, 0.02),
                                          bursty_cochannel_share=0.2, bursty_cochannel_fallback=False)
+  balanced = configs['realistic_128_load_balanced'].synthetic_spec().scene_config()
+  assert balanced == dataclasses.replace(spec.scene_config(), nr_load=balanced.nr_load, lte_load=balanced.lte_load)
+  loaded = ('medium', 'heavy', 'full')  # NR mostly loaded, LTE mostly idle: density does not tell the standard
+  assert sum(p for load, p in balanced.nr_load if load in loaded) == pytest.approx(0.7)
+  assert dict(balanced.lte_load)['idle'] == 0.45 and dict(balanced.nr_load)['idle'] == 0.1
+  assert sum(p for _, p in balanced.nr_load) == pytest.approx(1) == sum(p for _, p in balanced.lte_load)
   # the same frame index draws other cells than the parity set, with the realistic options recorded
   signals = [json.loads(examples.synthetic_example(spec, i)[1]['params'])['signals'] for i in range(4)]
   assert all('load' in s for frame in signals for s in frame)

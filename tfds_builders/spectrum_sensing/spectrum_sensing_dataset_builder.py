@@ -84,6 +84,12 @@ class SpectrumSensingConfig(tfds.core.BuilderConfig):
 
 # A quarter of the frames 1-20 ms (log-uniform) long, imaged at the frame size: recordings shorter than a frame.
 _SHORT = (('short_frames', 0.25), ('short_duration_s', (0.001, 0.02)))
+# Loads drawn against the standards' density: SceneConfig.realistic() draws both alike, and a network trained on
+# them calls a fifth to a third of loaded NR LTE (idle NR is sparse, even idle LTE sends CRS everywhere).
+_LOAD_BALANCED = (('nr_load', (('idle', 0.1), ('light', 0.15), ('medium', 0.25), ('heavy', 0.3), ('full', 0.15),
+                               ('matlab', 0.05))),
+                  ('lte_load', (('idle', 0.45), ('light', 0.22), ('medium', 0.15), ('heavy', 0.1), ('full', 0.03),
+                                ('thinned', 0.05))))
 
 
 def _configs():
@@ -125,6 +131,11 @@ def _configs():
                             scene_overrides=_SHORT,
                             description=f'realistic_128 where a quarter of the frames last 1-20 ms (log-uniform), '
                             f'imaged at the same size, floor-scaled: {realistic}.'),
+      SpectrumSensingConfig(name='realistic_128_load_balanced', image_size=128, **captured_like,
+                            scene_overrides=_LOAD_BALANCED,
+                            description=f'realistic_128 with NR mostly loaded and LTE mostly idle (NR idle 10 %, '
+                            f'medium to full 70 %; LTE idle 45 %, medium to full 28 %), so that how densely a '
+                            f'carrier is filled does not tell the standard: {realistic}.'),
       SpectrumSensingConfig(name='realistic_128_minmax', image_size=128, **{**captured_like, 'scaling': 'minmax'},
                             description=f'realistic_128 (same frames and masks) imaged with min-max scaling, as '
                             f'MATLAB and the parity configs image theirs: {realistic}.'),
