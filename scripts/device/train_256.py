@@ -69,6 +69,7 @@ from specsense_jax.benchmarks import models as model_bench
 from specsense_jax.data import device_batches
 from specsense_jax.inference import trained_models
 from specsense_jax.models import build_model
+from specsense_jax.training import evaluate as evaluation
 from specsense_jax.training import optim
 from specsense_jax.training import steps
 from specsense_jax.training import tasks
@@ -119,7 +120,7 @@ def _timed_steps(step_fn, state, batch, count=5):
 def _row(name, kernels, compiled, step_s, compile_s):
   row = {'model': name, 'kernels': kernels, 'size': 256, 'batch': ARGS.batch, 'dtype': 'bfloat16',
          'compile_s': compile_s, 'step_s': step_s, 'train_img_s': ARGS.batch / step_s}
-  flops = model_bench._flops(compiled)  # pylint: disable=protected-access
+  flops = model_bench.compiled_flops(compiled)
   if flops:
     row['train_gflop_per_img'] = flops / ARGS.batch / 1e9
     row['train_tflops'] = flops / step_s / 1e12
@@ -195,16 +196,11 @@ def load_frames():
 
 
 def evaluate(eval_step, variables, frames, batch):
-  acc = tasks.SEGMENTATION.accumulator(NUM_CLASSES)
+  """The trainer's evaluation loop over `frames` in padded batches (rows past the end have valid 0)."""
   count = len(frames)
-  for start in range(0, count, batch):
-    index = np.arange(start, start + batch)
-    valid = (index < count).astype(np.float32)
-    b = device_batches.batch(frames, np.minimum(index, count - 1), valid)
-    predictions, _ = eval_step(variables, b)
-    keep = valid > 0
-    acc.add({'mask': np.asarray(b['mask'])[keep]}, np.asarray(predictions)[keep])
-  result = acc.result()
+  batches = (device_batches.batch(frames, np.minimum(index, count - 1), (index < count).astype(np.float32))
+             for index in (np.arange(start, start + batch) for start in range(0, count, batch)))
+  result = evaluation.evaluate_batches(eval_step, variables, batches, tasks.SEGMENTATION, NUM_CLASSES).metrics
   return {k: (v.tolist() if hasattr(v, 'tolist') else v) for k, v in result.items()}
 
 

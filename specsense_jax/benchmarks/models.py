@@ -35,7 +35,8 @@ CASES = (('custom', 128, 16, {'stem_stride': 2}), ('custom', 128, 16, {}), ('dee
 CLASS_WEIGHTS = (0.2, 0.35, 0.45)  # median-frequency-like: not all equal, so the weighted loss is what runs
 
 
-def _flops(compiled) -> float | None:
+def compiled_flops(compiled) -> float | None:
+  """FLOPs of a compiled computation by XLA's cost analysis, or None where the backend gives none."""
   try:
     analysis = compiled.cost_analysis()
     analysis = analysis[0] if isinstance(analysis, (list, tuple)) else analysis
@@ -93,7 +94,7 @@ def measure(name: str, size: int, batch: int, repeats: int, dtype=jnp.float32, *
   row = {'model': name + ''.join(f' {k}={v}' for k, v in model_kwargs.items()), 'size': size, 'batch': batch,
          'devices': len(devices), 'dtype': jnp.dtype(dtype).name, 'train_img_s': batch / train.median_s,
          'infer_img_s': batch / inference.median_s}
-  train_flops, infer_flops = _flops(train_compiled), _flops(eval_compiled)
+  train_flops, infer_flops = compiled_flops(train_compiled), compiled_flops(eval_compiled)
   if train_flops:
     row['train_gflop_per_img'] = train_flops / batch / 1e9
     row['train_tflops'] = train_flops / train.median_s / 1e12

@@ -194,14 +194,6 @@ def global_batch(batch: dict[str, np.ndarray], sharding: jax.sharding.Sharding) 
   return {k: place(v) for k, v in batch.items()}
 
 
-def to_host(tree):
-  """numpy copies of (possibly multi-process, sharded) arrays, gathered from every process."""
-  if jax.process_count() == 1:
-    return jax.tree.map(np.asarray, tree)
-  from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
-  return multihost_utils.process_allgather(tree, tiled=True)
-
-
 def global_batches(ds: tf.data.Dataset, sharding: jax.sharding.Sharding) -> Iterator[dict[str, jax.Array]]:
   for local in tfds.as_numpy(ds):
     yield global_batch(local, sharding)

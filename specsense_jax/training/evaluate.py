@@ -13,7 +13,6 @@ from typing import Any, Callable, Iterable, Sequence
 import jax
 import numpy as np
 
-from specsense_jax.data import pipeline
 from specsense_jax.training import tasks
 
 # host batch (valid examples only, no images) -> for each example, the names of the groups it belongs to
@@ -35,6 +34,14 @@ class Evaluation:
   count: int
   groups: dict[str, dict[str, Any]]
   samples: dict[str, np.ndarray] | None = None
+
+
+def to_host(tree):
+  """numpy copies of (possibly multi-process, sharded) arrays, gathered from every process."""
+  if jax.process_count() == 1:
+    return jax.tree.map(np.asarray, tree)
+  from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+  return multihost_utils.process_allgather(tree, tiled=True)
 
 
 def evaluate_batches(eval_step: Callable, variables: Any, batches: Iterable[dict[str, jax.Array]], task: tasks.Task,
@@ -63,7 +70,7 @@ def evaluate_batches(eval_step: Callable, variables: Any, batches: Iterable[dict
   for batch in batches:
     predictions, loss = eval_step(variables, batch)
     wanted = [k for k in batch if k != 'image' or (keep_samples and samples is None)]
-    host, predictions = pipeline.to_host(({k: batch[k] for k in wanted}, predictions))
+    host, predictions = to_host(({k: batch[k] for k in wanted}, predictions))
     valid = host['valid'] > 0
     host, predictions = {k: v[valid] for k, v in host.items()}, predictions[valid]
     overall.add(host, predictions)

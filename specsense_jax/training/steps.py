@@ -36,7 +36,6 @@ def data_mesh(devices=None) -> jax.sharding.Mesh:
   return jax.make_mesh((len(devices),), ('data',), axis_types=(jax.sharding.AxisType.Auto,), devices=devices)
 
 
-
 @flax.struct.dataclass
 class TrainState:
   step: jax.Array
