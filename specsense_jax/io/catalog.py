@@ -11,7 +11,8 @@ Each capture says which truth its annotations are (`truth`) and why (`evidence`)
 - 'visible extent + Ignore': the recording shows only part of the carrier (an idle cell: SSB, CORESET0,
   SIB1), so that part is labelled and the rest of the band the carrier occupies, or could occupy where its
   channel is unknown, is an `Ignore` region (`constants.IGNORE_LABEL`, no label: 255 in masks, skipped by
-  losses and metrics). Columns outside every region are Noise.
+  losses and metrics), and so is energy beyond it that no standard can be proven for. Columns outside every
+  region are Noise, and are quiet: their median level within a few dB of the floor (tested).
 
 Regions are in Hz relative to the centre and span the whole recording (no capture shows a carrier switching
 on or off). A nominal band may reach beyond the captured band (a 20 MHz channel at 19.2 Msps); the SigMF
@@ -121,11 +122,16 @@ CAPTURES = (
             'centred 106-PRB grid edge (-19.08 MHz); the +15.6..+19 MHz bump 34 dB down is the IQ image of '
             'that burst, so the upper half of the -20..+20 MHz channel shows nothing in 1 ms: Ignore'),
     Capture('nr_n3_20MHz_f1865MHz_s23.04Msps_cf32.bin', 'cf32_le', 23.04e6, 1865e6,
-            (('NR', -9.2e6, -5.5e6), ('Ignore', -10e6, -9.2e6), ('Ignore', -5.5e6, 10e6)),
+            (('NR', -9.2e6, -5.5e6), ('Ignore', -11.52e6, -9.2e6), ('Ignore', -5.5e6, 11.52e6)),
             _NR_N3_SAME_CELL + ', SSB at 1857.65 MHz', VISIBLE_EXTENT,
             'NR only in the SSB, -9.2..-5.5 MHz (0.12-0.41 ms); during the SSB the floor of the whole captured '
             'band rises about 19 dB evenly, beyond the +-9.54 MHz of 106 PRB too, so no edge of the -10..+10 MHz '
-            'channel shows: the rest of it is Ignore'),
+            'channel shows: the rest of it is Ignore. Outside the SSB a block from -4.0 MHz to beyond the '
+            "captured +11.52 MHz stands 17-21 dB over the floor in every row; it crosses the cell's +9.54 MHz grid "
+            "edge at one level, so it is not (only) this cell's PDSCH but another transmitter, unidentified (its "
+            'lower edge fits a 20 MHz LTE carrier at 1870 MHz, unproven in 1 ms); -11.52..-10 MHz holds bursts '
+            'up to 30 dB over the floor in most rows. Nothing beyond the channel is provably Noise: the whole '
+            'captured band outside the SSB is Ignore (as the automatic annotations have it)'),
     Capture('nr_n3_20MHz_sib_f1865MHz_s23.04Msps_cf32.bin', 'cf32_le', 23.04e6, 1865e6,
             (('NR', -9.66e6, -5.7e6), ('Ignore', -10e6, -9.66e6), ('Ignore', -5.7e6, 10e6)),
             _NR_N3_SAME_CELL + ', while it sends SIB1 (CORESET0 + SIB1 PDSCH, no SSB)', VISIBLE_EXTENT,
