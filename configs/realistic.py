@@ -19,7 +19,8 @@ wlan_radar=true trains the same recipe on realistic_128_wlan_radar: six classes 
 Radar), its parity share still synthetic_128; with short=true on realistic_128_wlan_radar_short (a quarter of the
 frames 1-20 ms, as the 1 ms NR captures are) and synthetic_128_short. load_balanced=true trains on
 realistic_128_load_balanced (NR mostly loaded, LTE mostly idle: the realistic loads let density tell the standards
-apart).
+apart). wide=true trains on realistic_128_wide (a fifth of the NR frames a window onto a 70-100 MHz carrier wider
+than the frame, as n78 100 MHz cells are seen at 61.44 Msps).
 """
 
 import ml_collections
@@ -32,7 +33,7 @@ from specsense_jax.models import registry
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   args = common.parse_arg(arg, 'configs/realistic.py', encoder='', size=128, parity_share=0.3, short=False,
                            minmax=False, large=False, grey_rescale=True, wlan_radar=False, load_balanced=False,
-                           runlocal=False)
+                           wide=False, runlocal=False)
   if args.encoder and args.encoder not in registry.ENCODERS:
     raise ValueError(f'configs/realistic.py: unknown encoder {args.encoder!r}; known: '
                      f'{", ".join(sorted(registry.ENCODERS))}')
@@ -50,6 +51,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   if args.load_balanced and (args.short or args.minmax or args.large or args.wlan_radar or args.size != 128):
     raise ValueError('configs/realistic.py: load_balanced (realistic_128_load_balanced) is 40 ms floor-scaled '
                      '128x128 four-class frames; leave short, minmax, large and wlan_radar false and size 128')
+  if args.wide and (args.short or args.minmax or args.large or args.wlan_radar or args.load_balanced
+                    or args.size != 128):
+    raise ValueError('configs/realistic.py: wide (realistic_128_wide) is 40 ms floor-scaled 128x128 four-class '
+                     'frames; leave short, minmax, large, wlan_radar and load_balanced false and size 128')
   if args.size not in (128, 256):
     raise ValueError(f'configs/realistic.py: size must be 128 or 256, got {args.size}')
   if args.size == 256 and (args.short or args.minmax):
@@ -64,6 +69,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.num_epochs = 8
   if args.load_balanced:  # NR mostly loaded, LTE mostly idle: density does not tell the standard
     config.dataset = 'spectrum_sensing/realistic_128_load_balanced'
+  if args.wide:  # n78 carriers wider than the frame among the realistic scenes
+    config.dataset = 'spectrum_sensing/realistic_128_wide'
   if args.wlan_radar:  # six classes: the dataset's metadata names them, the model takes its count from it
     config.dataset = f'spectrum_sensing/realistic_128_wlan_radar{suffix}'
   config.train_mix = (f'spectrum_sensing/synthetic_{args.size}{suffix}:{args.parity_share:g}'

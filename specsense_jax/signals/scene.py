@@ -250,6 +250,34 @@ def _extra_carriers(rng: np.random.Generator, config: SceneConfig, specs: list[t
   return out
 
 
+def _wide_carrier(rng: np.random.Generator, config: SceneConfig) -> tuple[str, dict]:
+  """An NR carrier wider than the frame (`nr_wide_bandwidths_mhz`, 30 kHz): its source arguments."""
+  cases = config.nr_ssb_case_30khz
+  return ('NR', dict(bandwidth_mhz=float(config.nr_wide_bandwidths_mhz[int(rng.integers(
+      len(config.nr_wide_bandwidths_mhz)))]), scs_khz=30, ssb_case=cases[int(rng.integers(len(cases)))],
+      ncellid=int(rng.integers(1008)),
+      modulation=config.nr_modulations[int(rng.integers(len(config.nr_modulations)))]))
+
+
+def _window_to_frame(group: list[_Transmission], numerology, centre: float, sample_rate: float,
+                     num_samples: int) -> None:
+  """Makes a wide carrier's transmissions send only the subcarriers inside the frame, as a grid of their own
+  (`scene_layout.frame_window`) at the frame rate, each at the level it has in the whole carrier."""
+  first, count, window_centre = scene_layout.frame_window(group[0].source.num_subcarriers, numerology, centre,
+                                                          sample_rate)
+  for t in group:
+    whole = t.source.num_subcarriers
+    rows = scene_layout.WindowRows(t.source.rows, first, count)
+    t.source = dataclasses.replace(
+        t.source, rows=rows, num_subcarriers=count, port_rows=(), ssb_subcarrier=None,
+        symbol_power=functools.partial(scene_layout.grid_symbol_power, rows, t.source.num_symbols, count))
+    layout, ratio = waveform_lib.synthesis_numerology(t.source.numerology_at, sample_rate, count)
+    t.numerology = layout if ratio == 1 else None
+    t.activity, t.centre_hz, t.exact_power = t.activity[:, first:first + count], window_centre, True
+    t.gain *= float(np.sqrt(count / whole))  # modulation scales a grid by 1/sqrt(its width): keep each RE's level
+    t.power = t.expected_power(sample_rate, num_samples)
+
+
 def _raster_hz(label: str, kwargs: dict) -> int:
   if label == 'LTE':
     return scene_layout.LTE_RASTER_HZ
@@ -292,10 +320,10 @@ def compose_frame(seed, config: SceneConfig | None = None) -> ComposedFrame:
     config: scene configuration; default `SceneConfig()`.
   """
   config = (config or SceneConfig()).validate()
-  # spawn(8) leaves the first children as spawn(4..7) made them: frames without short frames, realistic traffic,
-  # several carriers or interferers are unchanged
+  # spawn(10) leaves the first children as spawn(4..9) made them: frames without short frames, realistic traffic,
+  # several carriers, interferers or wide carriers are unchanged
   (draw_seq, noise_seq, signal_seq0, signal_seq1, duration_seq, traffic_seq, layout_seq, interferer_seq,
-   bursty_seq) = waveform_lib.seed_sequence(seed).spawn(9)
+   bursty_seq, wide_seq) = waveform_lib.seed_sequence(seed).spawn(10)
   rng = np.random.default_rng(draw_seq)
   fs = config.sample_rate
   duration_s = config.duration_s
@@ -305,11 +333,20 @@ def compose_frame(seed, config: SceneConfig | None = None) -> ComposedFrame:
       duration_s = portable_math.log_uniform(duration_rng, *config.short_duration_s)
   num_samples = int(round(duration_s * fs))
   scene, specs = _draw_signals(rng, config)
+  wide_rng = np.random.default_rng(wide_seq)
+  wide = bool(config.nr_wide_share and any(label == 'NR' for label, _ in specs)
+              and wide_rng.random() < config.nr_wide_share)
+  if wide:  # a window onto one NR carrier wider than the frame, instead of the drawn carriers
+    specs = [_wide_carrier(wide_rng, config)]
   traffic_rng = np.random.default_rng(traffic_seq)
   traffic = [scene_config.draw_traffic(traffic_rng, config, label, kwargs) for label, kwargs in specs]
   specs = [(label, {**kwargs, **options}) for (label, kwargs), options in zip(specs, traffic)]
   multi = config.multi_carrier
-  if multi:
+  if wide:
+    centres = [scene_layout.draw_wide_centre(wide_rng, specs[0][1]['bandwidth_mhz'] * 1e6, fs, _raster_hz(*specs[0]))]
+    signal_seqs, offsets, cut = [signal_seq0], [0.0], 0
+    layout_params = {'carriers_drawn': 1, 'contiguous': [], 'edge_cut': None, 'wide_carrier': True}
+  elif multi:
     specs, traffic, centres, origin, offsets, cut, layout_params = _layout(
         np.random.default_rng(layout_seq), config, specs, traffic)
     extra_seqs = layout_seq.spawn(len(origin))
@@ -358,7 +395,10 @@ def compose_frame(seed, config: SceneConfig | None = None) -> ComposedFrame:
       t.gain, t.power = gain, p
     carriers.append({'label': label, 'kwargs': kwargs, 'centre_hz': centre, 'bandwidth_hz': source.bandwidth_hz,
                      'shift': shift, 'index': k, 'psd': level / source.bandwidth_hz})
-    if k == cut:  # nothing is sent outside the frame; the carrier keeps the level it would have whole
+    if k == cut and wide:
+      activity = activity & scene_layout.inside_frame(source.num_subcarriers, layout, centre, fs)
+      _window_to_frame(group, layout, centre, fs, num_samples)
+    elif k == cut:  # nothing is sent outside the frame; the carrier keeps the level it would have whole
       keep = scene_layout.inside_frame(source.num_subcarriers, layout, centre, fs)
       activity = activity & keep
       for t in group:

@@ -117,6 +117,11 @@ class SceneConfig:
       a drawn fraction of its band lies outside ±sample_rate/2 (its subcarriers there are not sent and its
       annotation is clipped to the frame).
     edge_cut_fraction: (min, max) fraction of a cut carrier's band outside the frame, uniform.
+    nr_wide_share: probability that a multi-carrier frame holding NR is instead a window onto one NR carrier
+      wider than the frame (n77/n78 70-100 MHz at 30 kHz seen at 61.44 Msps): placed so that it covers at least
+      half of the frame, one edge or none in view; only its subcarriers inside the frame are sent, at the level
+      the whole carrier would have.
+    nr_wide_bandwidths_mhz: channel bandwidths such a wide carrier draws from (30 kHz, TS 38.104 Table 5.3.2-1).
     interferer_counts: weighted numbers of interferers in a frame ((count, weight), ...; 0..8).
     interferer_kinds: weighted interferer kinds of `INTERFERER_KINDS`: 'dvbt', 'cw', 'fm', 'bursts' (placed in
       spectrum no carrier occupies) and 'uplink' (SC-FDMA in the uplink symbols of a TDD carrier of the scene,
@@ -174,6 +179,8 @@ class SceneConfig:
   carrier_power_offset_db: tuple[float, float] = (0.0, 0.0)
   edge_cut_share: float = 0.0
   edge_cut_fraction: tuple[float, float] = (0.1, 0.7)
+  nr_wide_share: float = 0.0
+  nr_wide_bandwidths_mhz: tuple[float, ...] = (70, 80, 90, 100)
   interferer_counts: tuple = ((0, 1.0),)
   interferer_kinds: tuple = (('dvbt', 1.0), ('cw', 1.0), ('fm', 1.0), ('bursts', 1.0), ('uplink', 1.0))
   interferer_power_db: tuple[float, float] = (-30.0, 0.0)
@@ -262,12 +269,18 @@ class SceneConfig:
       raise ValueError(f'interferer_kinds must be weighted choices ((kind, weight), ...), got '
                        f'{self.interferer_kinds!r}')
     check_choices('interferer_kinds', self.interferer_kinds, INTERFERER_KINDS)
-    for name in ('contiguous_share', 'edge_cut_share'):
+    for name in ('contiguous_share', 'edge_cut_share', 'nr_wide_share'):
       value = getattr(self, name)
       if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
         raise ValueError(f'{name} must be a probability in [0, 1], got {value!r}')
     waveform_lib.check_range('carrier_power_offset_db', self.carrier_power_offset_db, 0, 60)
     waveform_lib.check_range('edge_cut_fraction', self.edge_cut_fraction, 0.01, 0.95)
+    if self.nr_wide_share:
+      for bw in self.nr_wide_bandwidths_mhz:
+        nr.n_rb_for(bw, 30)
+      if not self.nr_wide_bandwidths_mhz or min(self.nr_wide_bandwidths_mhz) * 1e6 <= self.sample_rate:
+        raise ValueError(f'nr_wide_bandwidths_mhz must be wider than sample_rate {self.sample_rate / 1e6:g} MHz, '
+                         f'got {self.nr_wide_bandwidths_mhz!r}')
     waveform_lib.check_range('interferer_power_db', self.interferer_power_db, -80, 20)
     if not _weighted(self.bursty_counts):
       raise ValueError(f'bursty_counts must be weighted choices ((count, weight), ...), got {self.bursty_counts!r}')
@@ -291,7 +304,7 @@ class SceneConfig:
     """Whether the carriers are laid out by `scene_layout` (several per standard, power offsets or edge cuts)
     instead of the MathWorks placement; False for the parity defaults."""
     return (any(count != 1 for count, weight in self.nr_carriers + self.lte_carriers if weight > 0)
-            or self.carrier_power_offset_db[1] > 0 or self.edge_cut_share > 0)
+            or self.carrier_power_offset_db[1] > 0 or self.edge_cut_share > 0 or self.nr_wide_share > 0)
 
   @property
   def has_bursty(self) -> bool:

@@ -179,6 +179,42 @@ class EdgeCutRows:
     return np.where(self.keep, out, np.zeros((), out.dtype))
 
 
+class WindowRows:
+  """Grid rows (a `GridSource.rows` builder) of the subcarriers [first, first + count) only: the part of a carrier
+  wider than the frame that the frame shows, modulated as a grid of its own (a 100 MHz grid does not fit the
+  frame rate's FFT, and rendering it whole at twice the rate to resample would keep its centre, not the part in
+  view)."""
+
+  def __init__(self, rows, first: int, count: int):
+    self.rows, self.first, self.count = rows, first, count
+
+  def __call__(self, symbols, values: bool = True) -> np.ndarray:
+    return self.rows(symbols, values=values)[:, self.first:self.first + self.count]
+
+
+def frame_window(num_subcarriers: int, numerology, centre_hz: float, sample_rate: float) -> tuple[int, int, float]:
+  """(first, count, centre) of a wide carrier's subcarriers inside the frame (`inside_frame`) and the centre at
+  which that window, as a grid of `count` subcarriers, puts each one at its own frequency. The window differs
+  from the whole grid sent and cut only by a common phase per OFDM symbol (its shift is a whole number of
+  subcarriers), which no spectrogram sees."""
+  inside = np.flatnonzero(inside_frame(num_subcarriers, numerology, centre_hz, sample_rate))
+  if not len(inside):
+    raise ValueError(f'a carrier of {num_subcarriers} subcarriers at {centre_hz / 1e6:g} MHz has none inside '
+                     f'±{sample_rate / 2e6:g} MHz')
+  first, count = int(inside[0]), len(inside)
+  shift = (ofdm.subcarrier_frequency(first, num_subcarriers, numerology)
+           - ofdm.subcarrier_frequency(0, count, numerology))
+  return first, count, float(centre_hz + shift)
+
+
+def draw_wide_centre(rng: np.random.Generator, bandwidth_hz: float, sample_rate: float, raster_hz: int) -> float:
+  """Centre (on the raster) of a carrier wider than the frame that covers at least half of it: its lower edge
+  uniform from where its upper edge is mid-frame to mid-frame (relative to the frame centre), so that a share
+  (bandwidth - sample_rate) / bandwidth of the draws shows neither edge (39 % for 100 MHz at 61.44 Msps)."""
+  lower = rng.uniform(-bandwidth_hz, 0.0)
+  return float(raster_hz * round((lower + bandwidth_hz / 2) / raster_hz))
+
+
 def grid_symbol_power(rows, num_symbols: int, num_subcarriers: int) -> np.ndarray:
   """Per-symbol power Σ|x|²/num_subcarriers of a grid built by `rows` (a cut carrier's `symbol_power`)."""
   return np.sum(portable_math.abs2(rows(np.arange(num_symbols))), axis=1) / num_subcarriers

@@ -88,6 +88,10 @@ def test_realistic_recipe():
                                                     'spectrum_sensing/synthetic_128:0.3')
   with pytest.raises(ValueError, match=r'load_balanced .* leave short, minmax, large and wlan_radar false'):
     realistic.get_config('load_balanced,short')
+  wide = realistic.get_config('wide')
+  assert (wide.dataset, wide.train_mix) == ('spectrum_sensing/realistic_128_wide', 'spectrum_sensing/synthetic_128:0.3')
+  with pytest.raises(ValueError, match=r'wide .* leave short, minmax, large, wlan_radar and load_balanced false'):
+    realistic.get_config('wide,load_balanced')
   with pytest.raises(ValueError, match=r'wlan_radar .* leave minmax and large false and size 128'):
     realistic.get_config('wlan_radar,large')
   with pytest.raises(ValueError, match=r"configs/realistic.py: unknown encoder 'resnet19'"):

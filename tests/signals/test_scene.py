@@ -11,6 +11,7 @@ import pytest
 
 from specsense_jax import portable_math
 from specsense_jax.data import examples
+from specsense_jax.signals import nr
 from specsense_jax.signals import scene
 from specsense_jax.signals import SceneConfig, generate_frame
 
@@ -349,3 +350,39 @@ def test_full_rate_realistic_frame_with_dvbt_renders_at_indices_exactly():
   np.testing.assert_array_equal(composed.render(windows[:1400]), whole[windows[:1400]])
   clean = dataclasses.replace(composed, noise_std=0.0).render(windows)
   assert np.all(np.isfinite(clean)) and np.mean(np.abs(clean) ** 2) > 0
+
+
+WIDE = SceneConfig(sample_rate=30.72e6, duration_s=0.002, scenes=('nr', 'nr_lte'), nr_scs_khz=(30,),
+                   nr_bandwidths_mhz=(10,), nr_wide_share=1.0, nr_wide_bandwidths_mhz=(40, 50),
+                   nr_load=(('full', 1.0),), nr_tdd_share=(0.0, 0.0), channel_models=('none',), snr_db=(20.0, 20.0),
+                   doppler_hz=(0.0, 0.0), image_width=64)
+
+
+def test_wide_carrier_shows_its_part_in_the_frame_at_the_whole_carriers_level():
+  """A carrier wider than the frame (40-50 MHz at 30.72 Msps here, 70-100 MHz at 61.44 Msps in use): its
+  annotation is the part in view, its spectrum there is flat at the level the whole carrier would have (unit
+  power over its occupied band), and nothing folds in from beyond the frame."""
+  fs = WIDE.sample_rate
+  for seed in range(3):
+    composed = scene.compose_frame(seed, WIDE)
+    assert composed.params['layout']['wide_carrier'] and len(composed.params['signals']) == 1
+    signal, (ann,) = composed.params['signals'][0], composed.annotations
+    bandwidth, centre = signal['bandwidth_mhz'] * 1e6, signal['center_frequency_hz']
+    assert bandwidth in (40e6, 50e6) and signal['scs_khz'] == 30
+    assert (ann['label'], ann['freq_lower_edge'], ann['freq_upper_edge']) == (
+        'NR', max(-fs / 2, centre - bandwidth / 2), min(fs / 2, centre + bandwidth / 2))
+    assert ann['freq_upper_edge'] - ann['freq_lower_edge'] >= fs / 2 - 30e3
+    clean = dataclasses.replace(composed, noise_std=0.0).render()
+    n = 1024
+    window = np.hanning(n)
+    segments = clean[:len(clean) // n * n].reshape(-1, n) * window
+    psd = np.mean(np.abs(np.fft.fft(segments, axis=1)) ** 2, axis=0) / np.sum(window ** 2) / fs  # per Hz
+    f = np.fft.fftfreq(n, 1 / fs)
+    occupied = nr.n_rb_for(bandwidth / 1e6, 30) * 12 * 30e3
+    inside = (f > max(-fs / 2, centre - occupied / 2) + 0.5e6) & (f < min(fs / 2, centre + occupied / 2) - 0.5e6)
+    assert 10 * np.log10(np.mean(psd[inside]) * occupied) == pytest.approx(0.0, abs=0.5)
+    outside = ((f < centre - occupied / 2 - 1e6) | (f > centre + occupied / 2 + 1e6)) & (np.abs(f) < 0.47 * fs)
+    if outside.any():
+      assert np.mean(psd[outside]) < 10 ** -2.4 * np.mean(psd[inside])
+    scattered = np.random.default_rng(0).choice(composed.num_samples, 3000, replace=False)
+    np.testing.assert_array_equal(composed.render(scattered), composed.render()[scattered])  # inference's path

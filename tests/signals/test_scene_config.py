@@ -133,6 +133,9 @@ def test_realistic_preset_scenes_and_channels():
     (dict(carrier_power_offset_db=(10.0, 5.0)), 'carrier_power_offset_db must satisfy'),
     (dict(edge_cut_fraction=(0.0, 0.5)), 'edge_cut_fraction must satisfy'),
     (dict(interferer_power_db=(-10.0, 40.0)), 'interferer_power_db must satisfy'),
+    (dict(nr_wide_share=2.0), r'nr_wide_share must be a probability'),
+    (dict(nr_wide_share=0.5, nr_wide_bandwidths_mhz=(40,)), r'nr_wide_bandwidths_mhz must be wider than sample_rate'),
+    (dict(nr_wide_share=0.5, nr_wide_bandwidths_mhz=(75,)), r'75'),  # no 30 kHz channel of 75 MHz
 ])
 def test_bad_layout_options_name_the_field(overrides, match):
   with pytest.raises(ValueError, match=match):

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from specsense_jax.signals import ofdm
 from specsense_jax.signals import scene_layout
 
 FS = 61.44e6
@@ -109,3 +110,29 @@ def test_clip_annotation_clips_band_and_cells_and_drops_empty_cells():
   np.testing.assert_array_equal(ann['occupancy'], [[0, 10, 25e6, FS / 2], [5, 5, -1e6, 1e6]])
   inside = {'freq_lower_edge': -1.0, 'freq_upper_edge': 1.0, 'occupancy': cells[2:]}
   assert scene_layout.clip_annotation(dict(inside), FS)['occupancy'] is inside['occupancy']  # untouched
+
+
+@pytest.mark.parametrize('centre', [7.38e6, -40.0e6, 35.0e6, 0.0])
+def test_frame_window_puts_each_subcarrier_where_the_whole_grid_has_it(centre):
+  numerology = ofdm.nr_numerology(30, 122.88e6)  # 100 MHz at 30 kHz: 3276 subcarriers
+  whole = 273 * 12
+  first, count, window_centre = scene_layout.frame_window(whole, numerology, centre, FS)
+  inside = scene_layout.inside_frame(whole, numerology, centre, FS)
+  assert (first, count) == (np.flatnonzero(inside)[0], inside.sum()) and inside[first:first + count].all()
+  j = np.arange(count)
+  np.testing.assert_allclose(ofdm.subcarrier_frequency(j, count, numerology) + window_centre,
+                             ofdm.subcarrier_frequency(first + j, whole, numerology) + centre, atol=1e-6)
+  assert count <= FS / 30e3  # fits the frame rate's 2048-point FFT at 30 kHz
+  rows = scene_layout.WindowRows(lambda symbols, values=True: np.tile(np.arange(whole), (len(symbols), 1)), first,
+                                 count)
+  np.testing.assert_array_equal(rows(np.arange(2)), np.tile(first + j, (2, 1)))
+
+
+def test_wide_carrier_centres_cover_at_least_half_the_frame():
+  rng = np.random.default_rng(0)
+  centres = np.array([scene_layout.draw_wide_centre(rng, 100e6, FS, 30_000) for _ in range(4000)])
+  assert np.all(np.round(centres / 30_000) * 30_000 == centres)  # on the n78 raster
+  covered = np.minimum(FS / 2, centres + 50e6) - np.maximum(-FS / 2, centres - 50e6)
+  assert covered.min() >= FS / 2 - 30_000
+  no_edge = (centres - 50e6 <= -FS / 2) & (centres + 50e6 >= FS / 2)
+  assert np.mean(no_edge) == pytest.approx((100e6 - FS) / 100e6, abs=0.03)  # 38.6 % show neither edge

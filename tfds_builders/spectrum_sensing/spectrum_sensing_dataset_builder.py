@@ -91,6 +91,10 @@ _LOAD_BALANCED = (('nr_load', (('idle', 0.1), ('light', 0.15), ('medium', 0.25),
                   ('lte_load', (('idle', 0.45), ('light', 0.22), ('medium', 0.15), ('heavy', 0.1), ('full', 0.03),
                                 ('thinned', 0.05))))
 
+# n77/n78 carriers of 70-100 MHz, the commonest 5G deployment, are wider than a 61.44 Msps frame: without them a
+# frame filled edge to edge is always several carriers side by side, often LTE among them.
+_WIDE = (('nr_wide_share', 0.2),)
+
 
 def _configs():
   common = 'NR only, LTE only and NR + LTE in equal shares, SNR U[0, 40] dB, Doppler U[0, 500] Hz'
@@ -136,6 +140,10 @@ def _configs():
                             description=f'realistic_128 with NR mostly loaded and LTE mostly idle (NR idle 10 %, '
                             f'medium to full 70 %; LTE idle 45 %, medium to full 28 %), so that how densely a '
                             f'carrier is filled does not tell the standard: {realistic}.'),
+      SpectrumSensingConfig(name='realistic_128_wide', image_size=128, **captured_like, scene_overrides=_WIDE,
+                            description=f'realistic_128 where a fifth of the frames holding NR are instead a window '
+                            f'onto one NR carrier of 70-100 MHz at 30 kHz, wider than the frame (covering at least '
+                            f'half of it, one edge or none in view): {realistic}.'),
       SpectrumSensingConfig(name='realistic_128_minmax', image_size=128, **{**captured_like, 'scaling': 'minmax'},
                             description=f'realistic_128 (same frames and masks) imaged with min-max scaling, as '
                             f'MATLAB and the parity configs image theirs: {realistic}.'),
