@@ -63,8 +63,12 @@ def dataset_class_names(builder) -> tuple[str, ...]:
   return constants.check_class_names(names, f'{builder.info.full_name} metadata class_names')
 
 
-def _preprocess(example: dict[str, Any], table: tf.Tensor | None = None) -> dict[str, Any]:
-  mask = tf.cast(example['mask'][..., 0], tf.int32)
+# Which truth a pipeline's 'mask' holds (README "Which truth"): the feature each is read from.
+TRUTHS = {'band': 'mask', 'occupancy': 'occupancy_mask'}
+
+
+def _preprocess(example: dict[str, Any], table: tf.Tensor | None = None, truth: str = 'band') -> dict[str, Any]:
+  mask = tf.cast(example[TRUTHS[truth]][..., 0], tf.int32)
   if table is not None:  # the truth in the model's class ids (see `metrics.class_map`)
     mask = tf.gather(table, mask)
   return {'image': tf.cast(example['image'], tf.float32) / 255.0,
@@ -112,7 +116,7 @@ def input_pipeline(dataset: str, split: str, *, global_batch_size: int, train: b
                    augment: Sequence[str] = (), skip_batches: int = 0,
                    class_names: Sequence[str] | None = None,
                    mix: Sequence[tuple[str, float]] = (),
-                   exclude_recordings: Sequence[str] = ()) -> tf.data.Dataset:
+                   exclude_recordings: Sequence[str] = (), truth: str = 'band') -> tf.data.Dataset:
   """Global batches (the same on every process) of {'image' float32 [0, 1] (b, H, W, 3), 'mask' int32
   (b, H, W), 'signals', 'snr_db', 'valid'}.
 
@@ -134,13 +138,22 @@ def input_pipeline(dataset: str, split: str, *, global_batch_size: int, train: b
       the examples (seeded) and mapped to the same classes; the rest come from `dataset`. Training only.
     exclude_recordings: recording names whose frames are left out of `dataset` and of every mixed dataset
       (leave-one-recording-out training). Training only.
+    truth: which truth 'mask' holds, a key of `TRUTHS`: 'band' (feature 'mask') or 'occupancy' (feature
+      'occupancy_mask', which the realistic configs write). Evaluation only.
   """
   check_batch_size(global_batch_size)
+  if truth not in TRUTHS:
+    raise ValueError(f'truth must be one of {sorted(TRUTHS)}, got {truth!r}')
+  if truth != 'band' and (train or mix):
+    raise ValueError(f'input_pipeline: truth={truth!r} is for evaluation pipelines only')
   if (mix or exclude_recordings) and not train:
     raise ValueError('input_pipeline: mix and exclude_recordings are for training pipelines only')
   builder = prepared_builder(dataset, data_dir)
   class_names = dataset_class_names(builder) if class_names is None and mix else class_names
-  ds = _examples(builder, split, train, seed, class_names, cache, exclude_recordings)
+  if TRUTHS[truth] not in builder.info.features:
+    raise ValueError(f'dataset {dataset!r} has no {truth} truth (feature {TRUTHS[truth]!r}); the realistic_* '
+                     'configs write it')
+  ds = _examples(builder, split, train, seed, class_names, cache, exclude_recordings, truth)
   if train:
     ds = ds.repeat()
     if mix:
@@ -163,7 +176,7 @@ def input_pipeline(dataset: str, split: str, *, global_batch_size: int, train: b
 
 
 def _examples(builder, split: str, train: bool, seed: int, class_names: Sequence[str] | None,
-              cache: bool, exclude_recordings: Sequence[str] = ()) -> tf.data.Dataset:
+              cache: bool, exclude_recordings: Sequence[str] = (), truth: str = 'band') -> tf.data.Dataset:
   """One split's preprocessed examples, masks in the ids of `class_names` (the dataset's own when None)."""
   read_config = tfds.ReadConfig(shuffle_seed=seed, interleave_cycle_length=1 if not train else 16)
   ds = builder.as_dataset(split=split, shuffle_files=train, read_config=read_config)
@@ -174,7 +187,7 @@ def _examples(builder, split: str, train: bool, seed: int, class_names: Sequence
     lookup = metrics.class_map(dataset_class_names(builder), class_names)
     if (lookup != np.arange(256)).any():
       table = tf.constant(lookup, tf.int32)
-  ds = ds.map(lambda example: _preprocess(example, table), num_parallel_calls=tf.data.AUTOTUNE,
+  ds = ds.map(lambda example: _preprocess(example, table, truth), num_parallel_calls=tf.data.AUTOTUNE,
               deterministic=True)
   return ds.cache() if cache else ds
 

@@ -41,7 +41,7 @@ def _groups(host: dict[str, np.ndarray]) -> list[tuple[str, str]]:
 
 
 def evaluate_workdir(workdir: str, split: str = 'test', *, dataset: str | None = None, data_dir: str | None = None,
-                     output_dir: str | None = None) -> dict[str, Any]:
+                     output_dir: str | None = None, truth: str = 'band') -> dict[str, Any]:
   """Evaluates the best checkpoint of `workdir` on `split` and writes report.json, report.md and (for
   segmentation) confusion_matrix.png to `output_dir` (default workdir/eval_<split>).
 
@@ -49,14 +49,15 @@ def evaluate_workdir(workdir: str, split: str = 'test', *, dataset: str | None =
   statistics restored without an optimizer, over every local device.
   """
   output_dir = output_dir or os.path.join(workdir, f'eval_{split.replace("[", "_").replace(":", "_").strip("]")}')
-  return evaluate_model(workdir, split, dataset=dataset, data_dir=data_dir, output_dir=output_dir)
+  return evaluate_model(workdir, split, dataset=dataset, data_dir=data_dir, output_dir=output_dir, truth=truth)
 
 
 def evaluate_model(model: str, split: str = 'test', *, output_dir: str, dataset: str | None = None,
-                   data_dir: str | None = None) -> dict[str, Any]:
+                   data_dir: str | None = None, truth: str = 'band') -> dict[str, Any]:
   """`evaluate_workdir` for any trained network: a workdir, a packaged model folder or a shipped model's name
   (`inference.trained_models`), on its training dataset or on `dataset` (for instance a shipped model on
-  'spectrum_sensing/realistic_128')."""
+  'spectrum_sensing/realistic_128'), against the band truth or, where the dataset has it, the occupancy truth
+  (`truth`, a key of `pipeline.TRUTHS`)."""
   trained = trained_models.load(model)
   config = trained.config
   with config.unlocked():
@@ -73,10 +74,10 @@ def evaluate_model(model: str, split: str = 'test', *, output_dir: str, dataset:
   batch_size = max(jax.device_count(), (config.batch_size // jax.device_count()) * jax.device_count())
   ds = pipeline.input_pipeline(config.dataset, split, global_batch_size=batch_size, train=False,
                                data_dir=config.data_dir, cache=False,
-                               class_names=class_names if segmentation else None)
+                               class_names=class_names if segmentation else None, truth=truth)
   result = evaluate.evaluate_batches(jitted.eval_step, variables, pipeline.global_batches(ds, sharding), task,
                                      len(class_names), group_fn=_groups)
-  report = {'workdir': model, 'dataset': config.dataset, 'split': split, 'task': task.name,
+  report = {'workdir': model, 'dataset': config.dataset, 'split': split, 'truth': truth, 'task': task.name,
             'class_names': list(class_names), 'dataset_class_names': list(dataset_names),
             'unscored_classes': [n for n in dataset_names if n not in class_names] if segmentation else [],
             'num_images': result.count, **_summary(result.metrics, task, class_names),
@@ -115,7 +116,8 @@ def _summary(result: dict[str, Any], task: tasks.Task, class_names: tuple[str, .
 
 def _markdown(report: dict[str, Any], task: tasks.Task) -> str:
   scalars = task.report_metrics
-  lines = [f'# Evaluation: {report["dataset"]} / {report["split"]} ({report["num_images"]} images)', '']
+  truth = '' if report.get('truth', 'band') == 'band' else f', {report["truth"]} truth'
+  lines = [f'# Evaluation: {report["dataset"]} / {report["split"]} ({report["num_images"]} images{truth})', '']
   if report['unscored_classes']:
     lines += [f'Truth pixels of {", ".join(report["unscored_classes"])} (classes the model lacks) are not scored.',
               '']

@@ -106,3 +106,28 @@ def test_sets_with_more_signal_flags_give_the_flags_every_set_has():
   out = pipeline._preprocess(example)  # pylint: disable=protected-access
   np.testing.assert_array_equal(out['signals'].numpy(), [1.0, 0.0, 1.0])
   assert out['mask'].shape == (4, 4) and int(out['mask'][0, 0]) == 4
+
+
+def test_occupancy_truth_is_read_where_the_dataset_has_it(realistic_tiny_data_dir):
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  name = 'spectrum_sensing/realistic_tiny'
+  raw = list(tfds.as_numpy(tfds.builder(name, data_dir=realistic_tiny_data_dir).as_dataset(
+      split='train', shuffle_files=False, read_config=tfds.ReadConfig(interleave_cycle_length=1))))
+  masks = {}
+  for truth in pipeline.TRUTHS:
+    ds = pipeline.input_pipeline(name, 'train', global_batch_size=8, train=False, data_dir=realistic_tiny_data_dir,
+                                 truth=truth)
+    batches = list(pipeline.global_batches(ds, _mesh_sharding()))
+    masks[truth] = np.concatenate([np.asarray(b['mask']) for b in batches])[:len(raw)]
+  np.testing.assert_array_equal(masks['band'], np.stack([ex['mask'][..., 0] for ex in raw]))
+  np.testing.assert_array_equal(masks['occupancy'], np.stack([ex['occupancy_mask'][..., 0] for ex in raw]))
+  assert (masks['band'] != masks['occupancy']).any()  # idle symbols and TDD gaps are band but not occupancy
+  with pytest.raises(ValueError, match=r"has no occupancy truth \(feature 'occupancy_mask'\)"):
+    pipeline.input_pipeline(DATASET, 'train', global_batch_size=8, train=False, data_dir=realistic_tiny_data_dir,
+                            truth='occupancy')
+  with pytest.raises(ValueError, match='truth must be one of'):
+    pipeline.input_pipeline(name, 'train', global_batch_size=8, train=False, data_dir=realistic_tiny_data_dir,
+                            truth='cells')
+  with pytest.raises(ValueError, match='evaluation pipelines only'):
+    pipeline.input_pipeline(name, 'train', global_batch_size=8, train=True, data_dir=realistic_tiny_data_dir,
+                            truth='occupancy')

@@ -210,3 +210,19 @@ def test_six_class_set_round_trips_through_training_packaging_evaluation_and_pre
   scored = predicted[predicted != constants.NO_LABEL]
   assert row['called_bursty'] == pytest.approx(np.isin(scored, [4, 5]).mean())
   assert 'called WLAN/Radar' in (tmp_path / 'bench' / 'captures.md').read_text()
+
+
+def test_a_model_is_scored_against_the_occupancy_truth(three_class_workdir, realistic_tiny_data_dir, tmp_path):
+  name = 'spectrum_sensing/realistic_tiny'
+  band, occupancy = (reports.evaluate_model(three_class_workdir, 'test', output_dir=str(tmp_path / truth),
+                                            dataset=name, data_dir=realistic_tiny_data_dir, truth=truth)
+                     for truth in ('band', 'occupancy'))
+  assert (band['truth'], occupancy['truth']) == ('band', 'occupancy')
+  test = list(tfds.as_numpy(tfds.builder(name, data_dir=realistic_tiny_data_dir).as_dataset(split='test')))
+  for report, key in ((band, 'mask'), (occupancy, 'occupancy_mask')):
+    truth = np.stack([ex[key][..., 0] for ex in test])
+    scored = np.isin(truth, (0, 1, 2))  # the three-class model's classes; Unknown and no-label count nowhere
+    confusion = np.array(report['confusion_matrix'])
+    assert confusion.sum() == scored.sum()
+    np.testing.assert_array_equal(confusion.sum(axis=1), [(truth == c).sum() for c in range(3)])  # truth rows
+  assert 'occupancy truth' in (tmp_path / 'occupancy' / 'report.md').read_text()
