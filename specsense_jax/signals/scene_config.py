@@ -117,10 +117,12 @@ class SceneConfig:
       a drawn fraction of its band lies outside ±sample_rate/2 (its subcarriers there are not sent and its
       annotation is clipped to the frame).
     edge_cut_fraction: (min, max) fraction of a cut carrier's band outside the frame, uniform.
-    nr_wide_share: probability that a multi-carrier frame holding NR is instead a window onto one NR carrier
-      wider than the frame (n77/n78 70-100 MHz at 30 kHz seen at 61.44 Msps): placed so that it covers at least
-      half of the frame, one edge or none in view; only its subcarriers inside the frame are sent, at the level
-      the whole carrier would have.
+    nr_wide_share: probability that a frame holding NR is instead a window onto one NR carrier wider than the
+      frame (n77/n78 70-100 MHz at 30 kHz seen at 61.44 Msps): placed so that it covers at least half of the
+      frame, one edge or none in view; only its subcarriers inside the frame are sent, at the level the whole
+      carrier would have; no other carrier and no uplink interferer (`params['layout']['wide_carrier']`, no
+      'edge_cut' recorded). Above zero it makes the scene multi-carrier (`multi_carrier`), so a config that was
+      not lays out its other frames anew; `realistic()` already is.
     nr_wide_bandwidths_mhz: channel bandwidths such a wide carrier draws from (30 kHz, TS 38.104 Table 5.3.2-1).
     interferer_counts: weighted numbers of interferers in a frame ((count, weight), ...; 0..8).
     interferer_kinds: weighted interferer kinds of `INTERFERER_KINDS`: 'dvbt', 'cw', 'fm', 'bursts' (placed in
@@ -276,9 +278,14 @@ class SceneConfig:
     waveform_lib.check_range('carrier_power_offset_db', self.carrier_power_offset_db, 0, 60)
     waveform_lib.check_range('edge_cut_fraction', self.edge_cut_fraction, 0.01, 0.95)
     if self.nr_wide_share:
+      if not self.nr_wide_bandwidths_mhz:
+        raise ValueError('nr_wide_bandwidths_mhz must name at least one bandwidth when nr_wide_share > 0')
       for bw in self.nr_wide_bandwidths_mhz:
-        nr.n_rb_for(bw, 30)
-      if not self.nr_wide_bandwidths_mhz or min(self.nr_wide_bandwidths_mhz) * 1e6 <= self.sample_rate:
+        try:
+          nr.n_rb_for(bw, 30)
+        except ValueError as e:
+          raise ValueError(f'nr_wide_bandwidths_mhz: {e}') from None
+      if min(self.nr_wide_bandwidths_mhz) * 1e6 <= self.sample_rate:
         raise ValueError(f'nr_wide_bandwidths_mhz must be wider than sample_rate {self.sample_rate / 1e6:g} MHz, '
                          f'got {self.nr_wide_bandwidths_mhz!r}')
     waveform_lib.check_range('interferer_power_db', self.interferer_power_db, -80, 20)
@@ -301,8 +308,8 @@ class SceneConfig:
 
   @property
   def multi_carrier(self) -> bool:
-    """Whether the carriers are laid out by `scene_layout` (several per standard, power offsets or edge cuts)
-    instead of the MathWorks placement; False for the parity defaults."""
+    """Whether the carriers are laid out by `scene_layout` (several per standard, power offsets, edge cuts or
+    wide carriers) instead of the MathWorks placement; False for the parity defaults."""
     return (any(count != 1 for count, weight in self.nr_carriers + self.lte_carriers if weight > 0)
             or self.carrier_power_offset_db[1] > 0 or self.edge_cut_share > 0 or self.nr_wide_share > 0)
 

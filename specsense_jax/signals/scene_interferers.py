@@ -372,7 +372,9 @@ def draw_interferers(seed: np.random.SeedSequence, config, carriers: list[dict[s
   seeds = seed.spawn(count)
   fs = config.sample_rate
   occupied = [(c['centre_hz'] - c['bandwidth_hz'] / 2, c['centre_hz'] + c['bandwidth_hz'] / 2) for c in carriers]
-  tdd = [c for c in carriers if c['kwargs'].get('duplex') == 'tdd']
+  # A carrier wider than the frame (`nr_wide_share`) gets no uplink: its grid would be modulated at a higher rate
+  # and resampled around its own centre rather than the part in view.
+  tdd = [c for c in carriers if c['kwargs'].get('duplex') == 'tdd' and c['bandwidth_hz'] <= fs]
   reference = max(c['psd'] for c in carriers)
   out = []
   for k in range(count):

@@ -199,7 +199,7 @@ def frame_window(num_subcarriers: int, numerology, centre_hz: float, sample_rate
   subcarriers), which no spectrogram sees."""
   inside = np.flatnonzero(inside_frame(num_subcarriers, numerology, centre_hz, sample_rate))
   if not len(inside):
-    raise ValueError(f'a carrier of {num_subcarriers} subcarriers at {centre_hz / 1e6:g} MHz has none inside '
+    raise ValueError(f'centre_hz={centre_hz!r}: a carrier of {num_subcarriers} subcarriers there has none inside '
                      f'±{sample_rate / 2e6:g} MHz')
   first, count = int(inside[0]), len(inside)
   shift = (ofdm.subcarrier_frequency(first, num_subcarriers, numerology)
@@ -211,6 +211,8 @@ def draw_wide_centre(rng: np.random.Generator, bandwidth_hz: float, sample_rate:
   """Centre (on the raster) of a carrier wider than the frame that covers at least half of it: its lower edge
   uniform from where its upper edge is mid-frame to mid-frame (relative to the frame centre), so that a share
   (bandwidth - sample_rate) / bandwidth of the draws shows neither edge (39 % for 100 MHz at 61.44 Msps)."""
+  if bandwidth_hz <= sample_rate:
+    raise ValueError(f'bandwidth_hz={bandwidth_hz!r}: a wide carrier is wider than sample_rate={sample_rate!r}')
   lower = rng.uniform(-bandwidth_hz, 0.0)
   return float(raster_hz * round((lower + bandwidth_hz / 2) / raster_hz))
 

@@ -386,3 +386,13 @@ def test_wide_carrier_shows_its_part_in_the_frame_at_the_whole_carriers_level():
       assert np.mean(psd[outside]) < 10 ** -2.4 * np.mean(psd[inside])
     scattered = np.random.default_rng(0).choice(composed.num_samples, 3000, replace=False)
     np.testing.assert_array_equal(composed.render(scattered), composed.render()[scattered])  # inference's path
+
+
+def test_wide_tdd_carrier_gets_no_uplink_interferer():
+  # its uplink grid would be modulated at a higher rate and resampled around its centre, not the part in view
+  config = dataclasses.replace(WIDE, nr_tdd_share=(1.0, 1.0), interferer_counts=((1, 1.0),),
+                               interferer_kinds=(('uplink', 1.0),))
+  narrow = dataclasses.replace(config, nr_wide_share=0.0, edge_cut_share=0.5)
+  for seed in range(3):
+    assert scene.compose_frame(seed, config).params['interferers'] == []
+    assert [i['kind'] for i in scene.compose_frame(seed, narrow).params['interferers']] == ['uplink']

@@ -135,7 +135,8 @@ def test_realistic_preset_scenes_and_channels():
     (dict(interferer_power_db=(-10.0, 40.0)), 'interferer_power_db must satisfy'),
     (dict(nr_wide_share=2.0), r'nr_wide_share must be a probability'),
     (dict(nr_wide_share=0.5, nr_wide_bandwidths_mhz=(40,)), r'nr_wide_bandwidths_mhz must be wider than sample_rate'),
-    (dict(nr_wide_share=0.5, nr_wide_bandwidths_mhz=(75,)), r'75'),  # no 30 kHz channel of 75 MHz
+    (dict(nr_wide_share=0.5, nr_wide_bandwidths_mhz=(75,)), r'nr_wide_bandwidths_mhz: .*75'),  # no such channel
+    (dict(nr_wide_share=0.5, nr_wide_bandwidths_mhz=()), r'nr_wide_bandwidths_mhz must name at least one'),
 ])
 def test_bad_layout_options_name_the_field(overrides, match):
   with pytest.raises(ValueError, match=match):
