@@ -217,15 +217,20 @@ def _draw_signals(rng: np.random.Generator, config: SceneConfig) -> tuple[str, l
   nr_option, lte_bw = choices[int(rng.integers(len(choices)))]
   specs = []
   if nr_option:
-    scs = nr_option[1]
-    cases = config.nr_ssb_case_30khz
-    specs.append(('NR', dict(bandwidth_mhz=nr_option[0], scs_khz=scs,
-                             ssb_case='A' if scs == 15 else cases[int(rng.integers(len(cases)))],
-                             ncellid=int(rng.integers(1008)),
-                             modulation=config.nr_modulations[int(rng.integers(len(config.nr_modulations)))])))
+    specs.append(('NR', _nr_carrier(rng, config, nr_option[0], nr_option[1])))
   if lte_bw:
     specs.append(('LTE', dict(bandwidth_mhz=lte_bw, ncellid=int(rng.integers(504)))))
   return scene, [specs[i] for i in rng.permutation(len(specs))]
+
+
+def _nr_carrier(rng: np.random.Generator, config: SceneConfig, bandwidth_mhz: float, scs_khz: int) -> dict:
+  """An NR carrier's source arguments: its SS/PBCH case (A at 15 kHz, drawn at 30), cell ID and modulation,
+  drawn in that order."""
+  cases = config.nr_ssb_case_30khz
+  return dict(bandwidth_mhz=bandwidth_mhz, scs_khz=scs_khz,
+              ssb_case='A' if scs_khz == 15 else cases[int(rng.integers(len(cases)))],
+              ncellid=int(rng.integers(1008)),
+              modulation=config.nr_modulations[int(rng.integers(len(config.nr_modulations)))])
 
 
 def _extra_carriers(rng: np.random.Generator, config: SceneConfig, specs: list[tuple[str, dict]]
@@ -236,12 +241,8 @@ def _extra_carriers(rng: np.random.Generator, config: SceneConfig, specs: list[t
   for label, first in list(specs):
     for _ in range(int(scene_config.pick(rng, config.nr_carriers if label == 'NR' else config.lte_carriers)) - 1):
       if label == 'NR':
-        scs, cases = first['scs_khz'], config.nr_ssb_case_30khz
-        widths = [bw for bw, s in config.nr_options() if s == scs]
-        kwargs = dict(bandwidth_mhz=widths[int(rng.integers(len(widths)))], scs_khz=scs,
-                      ssb_case='A' if scs == 15 else cases[int(rng.integers(len(cases)))],
-                      ncellid=int(rng.integers(1008)),
-                      modulation=config.nr_modulations[int(rng.integers(len(config.nr_modulations)))])
+        widths = [bw for bw, s in config.nr_options() if s == first['scs_khz']]
+        kwargs = _nr_carrier(rng, config, widths[int(rng.integers(len(widths)))], first['scs_khz'])
       else:
         widths = [float(b) for b in config.lte_bandwidths_mhz if b * 1e6 <= config.sample_rate]
         kwargs = dict(bandwidth_mhz=widths[int(rng.integers(len(widths)))], ncellid=int(rng.integers(504)))
@@ -252,11 +253,8 @@ def _extra_carriers(rng: np.random.Generator, config: SceneConfig, specs: list[t
 
 def _wide_carrier(rng: np.random.Generator, config: SceneConfig) -> tuple[str, dict]:
   """An NR carrier wider than the frame (`nr_wide_bandwidths_mhz`, 30 kHz): its source arguments."""
-  cases = config.nr_ssb_case_30khz
-  return ('NR', dict(bandwidth_mhz=float(config.nr_wide_bandwidths_mhz[int(rng.integers(
-      len(config.nr_wide_bandwidths_mhz)))]), scs_khz=30, ssb_case=cases[int(rng.integers(len(cases)))],
-      ncellid=int(rng.integers(1008)),
-      modulation=config.nr_modulations[int(rng.integers(len(config.nr_modulations)))]))
+  widths = config.nr_wide_bandwidths_mhz
+  return 'NR', _nr_carrier(rng, config, float(widths[int(rng.integers(len(widths)))]), 30)
 
 
 def _window_to_frame(group: list[_Transmission], numerology, centre: float, sample_rate: float,
@@ -395,18 +393,18 @@ def compose_frame(seed, config: SceneConfig | None = None) -> ComposedFrame:
       t.gain, t.power = gain, p
     carriers.append({'label': label, 'kwargs': kwargs, 'centre_hz': centre, 'bandwidth_hz': source.bandwidth_hz,
                      'shift': shift, 'index': k, 'psd': level / source.bandwidth_hz})
-    if k == cut and wide:
-      activity = activity & scene_layout.inside_frame(source.num_subcarriers, layout, centre, fs)
-      _window_to_frame(group, layout, centre, fs, num_samples)
-    elif k == cut:  # nothing is sent outside the frame; the carrier keeps the level it would have whole
+    if k == cut:  # nothing is sent outside the frame; the carrier keeps the level it would have whole
       keep = scene_layout.inside_frame(source.num_subcarriers, layout, centre, fs)
       activity = activity & keep
-      for t in group:
-        rows = scene_layout.EdgeCutRows(t.source.rows, keep)
-        t.source = dataclasses.replace(t.source, rows=rows, port_rows=(), symbol_power=functools.partial(
-            scene_layout.grid_symbol_power, rows, t.source.num_symbols, t.source.num_subcarriers))
-        t.activity, t.exact_power = t.activity & keep, True
-        t.power = t.expected_power(fs, num_samples)
+      if wide:  # the part in view as a grid of its own: the whole grid does not fit the frame rate
+        _window_to_frame(group, layout, centre, fs, num_samples)
+      else:
+        for t in group:
+          rows = scene_layout.EdgeCutRows(t.source.rows, keep)
+          t.source = dataclasses.replace(t.source, rows=rows, port_rows=(), symbol_power=functools.partial(
+              scene_layout.grid_symbol_power, rows, t.source.num_symbols, t.source.num_subcarriers))
+          t.activity, t.exact_power = t.activity & keep, True
+          t.power = t.expected_power(fs, num_samples)
     transmissions.extend(group)
     ann = {'label': label, 'freq_lower_edge': centre - source.bandwidth_hz / 2,
            'freq_upper_edge': centre + source.bandwidth_hz / 2, 'sample_start': 0, 'sample_count': num_samples}

@@ -65,16 +65,15 @@ def test_capture_rejects_bad_fields(change, match):
     catalog.Capture(**{**fields, **change})
 
 
-def test_noise_columns_are_quiet(shared_dir):
+def test_noise_columns_are_quiet(shared_dir, tmp_path):
   """Columns no region covers are Noise truth: in every capture their level (median over time of a 256-point
   spectrogram, Hann window) stays within 6 dB of the floor (the 3rd percentile of those medians over frequency).
   Noise columns measure 2.2-4.6 dB; n3's beyond its 20 MHz channel measured 18.7 dB (another transmitter) before
   they became Ignore."""
   measured = {}
   for capture in catalog.CAPTURES:
-    raw = np.fromfile(shared_dir / 'realdata/captures' / capture.file,
-                      np.int8 if capture.datatype == 'ci8' else np.float32).astype(np.float32)
-    iq = raw[0::2] + 1j * raw[1::2]
+    iq = recordings.read_recording(catalog.write_sigmf(capture, str(shared_dir / 'realdata/captures'),
+                                                       str(tmp_path))).read()
     n = 256
     segments = iq[:len(iq) // n * n].reshape(-1, n)
     spectra = np.fft.fftshift(np.fft.fft((segments - iq.mean()) * np.hanning(n), axis=1), axes=1)
