@@ -8,7 +8,8 @@ faults and the step from 23 to 29 images/s on a 2-core CPU. SPECSENSE_HUGEPAGE_M
 harmless where glibc or the kernel lack the feature.
 
 They also run XLA:CPU's convolutions and matmuls on its own (Eigen) kernels instead of YNNPACK, which jaxlib
-0.10 uses by default (`XLA_CPU_FLAGS`, added to XLA_FLAGS unless they set that flag already): on a 2-core CPU the
+0.10 uses by default (`XLA_CPU_FLAGS`, from `specsense_jax.xla_cpu`, added to XLA_FLAGS unless they set that flag
+already; the train step's own options are there too): on a 2-core CPU the
 default network trains at 73 instead of 50 images/s and infers at 258 instead of 162, DeepLabv3+ ResNet-18 infers
 20 % faster, ResNet-50 is unchanged (`launch.benchmark models`, same run). The flag is only set for jaxlib
 releases known to have it (an unknown XLA flag is fatal); SPECSENSE_XLA_CPU_FLAGS=0 leaves XLA_FLAGS alone. The
@@ -17,6 +18,8 @@ flags name the CPU backend only: accelerators are unaffected.
 
 import os
 import sys
+
+from specsense_jax import xla_cpu  # no JAX import: XLA_FLAGS are set before JAX starts
 
 _TUNABLE = 'glibc.malloc.hugetlb=1'
 
@@ -34,13 +37,13 @@ def _restart_with_huge_page_malloc() -> None:
 
 _restart_with_huge_page_malloc()
 
-XLA_CPU_FLAGS = '--xla_cpu_experimental_ynn_fusion_type=-individual_convolution,-individual_dot'
-_FLAGS_KNOWN_IN = ('0.10.',)  # jaxlib releases whose XLA has the flag (checked: 0.10.2)
+XLA_CPU_FLAGS = xla_cpu.PROCESS_FLAGS
+_FLAGS_KNOWN_IN = xla_cpu.FLAGS_KNOWN_IN  # jaxlib releases whose XLA has the flag (checked: 0.10.2)
 
 
 def _add_xla_cpu_flags() -> None:
   # As the restart: only `python -m launch.x`, never a process that imports this package.
-  if (sys.argv[:1] != ['-m'] or os.environ.get('SPECSENSE_XLA_CPU_FLAGS') == '0'
+  if (sys.argv[:1] != ['-m'] or xla_cpu.opted_out()
       or 'xla_cpu_experimental_ynn_fusion_type' in os.environ.get('XLA_FLAGS', '')):
     return
   try:

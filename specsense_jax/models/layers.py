@@ -10,6 +10,7 @@ from typing import Any, Callable, Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 KERNELS_ENV = 'SPECSENSE_LAYER_KERNELS'  # 'cpu' or 'native' overrides the choice by backend (`cpu_kernels`)
 
@@ -143,23 +144,33 @@ class DepthwiseConv(nn.Module):
 
 
 class PointwiseConv(nn.Module):
-  """1x1 stride-1 convolution as a matrix product over channels: same 'kernel' (1, 1, C, F) and results as
-  nn.Conv, but XLA:CPU differentiates a dot about twice as fast as a 1x1 convolution."""
+  """1x1 convolution (unpadded, `stride` in both axes) as a matrix product over channels: same 'kernel'
+  (1, 1, C, F) and results as nn.Conv, but XLA:CPU differentiates a dot about twice as fast as a 1x1
+  convolution, and a strided one reads every `stride`-th pixel first (its convolution gradient transposes both
+  operands: 0.2 s of a DeepLabv3+ ResNet-50 training step at 256)."""
   features: int
   use_bias: bool = False
   dtype: Any = jnp.float32
+  stride: int = 1
 
   @nn.compact
   def __call__(self, x):
     kernel = self.param('kernel', nn.initializers.lecun_normal(), (1, 1, x.shape[-1], self.features), jnp.float32)
     if cpu_kernels():
-      y = jnp.dot(x.astype(self.dtype), kernel[0, 0].astype(self.dtype))
+      y = jnp.dot(x[:, ::self.stride, ::self.stride].astype(self.dtype), kernel[0, 0].astype(self.dtype))
     else:
-      y = jax.lax.conv_general_dilated(x.astype(self.dtype), kernel.astype(self.dtype), (1, 1), 'VALID',
-                                       dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+      y = jax.lax.conv_general_dilated(x.astype(self.dtype), kernel.astype(self.dtype), (self.stride,) * 2,
+                                       'VALID', dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
     if self.use_bias:
       y = y + self.param('bias', nn.initializers.zeros, (self.features,), jnp.float32).astype(self.dtype)
     return y
+
+
+def _unpadded(padding: Any) -> bool:
+  # A 1x1 window needs no padding under 'SAME' either: (ceil(n / s) - 1) * s + 1 <= n.
+  if isinstance(padding, str):
+    return padding in ('SAME', 'VALID')
+  return not np.any(padding)
 
 
 class ConvBN(nn.Module):
@@ -181,8 +192,8 @@ class ConvBN(nn.Module):
 
   @nn.compact
   def __call__(self, x, train: bool = False):
-    if self.kernel == 1 and self.stride == 1 and self.groups == 1:
-      x = PointwiseConv(self.features, self.use_bias, self.dtype, name=self.conv_name or 'conv')(x)
+    if self.kernel == 1 and self.groups == 1 and _unpadded(self.padding):  # dilation is moot for 1x1
+      x = PointwiseConv(self.features, self.use_bias, self.dtype, self.stride, name=self.conv_name or 'conv')(x)
     elif self.groups > 1 and self.groups == x.shape[-1] == self.features:
       x = DepthwiseConv(self.kernel, self.stride, self.dilation, self.padding, self.use_bias, self.dtype,
                         name=self.conv_name or 'conv')(x)

@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from specsense_jax import xla_cpu
 from specsense_jax.training import tasks
 
 P = jax.sharding.PartitionSpec
@@ -97,7 +98,8 @@ def make_steps(model: nn.Module, tx: optax.GradientTransformation | None, mesh: 
     task: what the model predicts and how it is scored.
 
   Returns:
-    Steps. `eval_step(variables, batch)` returns the task's predictions (class ids per pixel, or per-standard
+    Steps. On the CPU the train step is compiled with `xla_cpu.train_step_options` (faster matmul fusions for
+    training only). `eval_step(variables, batch)` returns the task's predictions (class ids per pixel, or per-standard
     probabilities; sharded like the batch) and the loss, both from one forward pass in inference mode.
   """
   replicated = jax.sharding.NamedSharding(mesh, P())
@@ -107,7 +109,8 @@ def make_steps(model: nn.Module, tx: optax.GradientTransformation | None, mesh: 
   if tx is not None:
     train_step = jax.jit(functools.partial(_train_step, model=model, tx=tx, class_weights=weights, task=task),
                          in_shardings=(replicated, sharded), out_shardings=(replicated, replicated),
-                         donate_argnums=(0,))
+                         donate_argnums=(0,),
+                         compiler_options=xla_cpu.train_step_options(mesh.devices.flat[0].platform))
   eval_step = jax.jit(functools.partial(_eval_step, model=model, class_weights=weights, task=task),
                       in_shardings=(replicated, sharded), out_shardings=(sharded, replicated))
   return Steps(train_step, eval_step, lambda state: jax.device_put(state, replicated))

@@ -123,16 +123,36 @@ def test_depthwise_conv_equals_grouped_conv(kernel, stride, dilation, padding, k
   np.testing.assert_allclose(ours.apply(variables, x), reference.apply(variables, x), atol=1e-5)
 
 
+@pytest.mark.parametrize('stride', [1, 2, 3])
 @pytest.mark.parametrize('kernels', ['cpu', 'native'])
-def test_pointwise_conv_equals_1x1_conv(kernels, monkeypatch):
+def test_pointwise_conv_equals_1x1_conv(stride, kernels, monkeypatch):
   monkeypatch.setenv('SPECSENSE_LAYER_KERNELS', kernels)
   from specsense_jax.models import layers  # pylint: disable=g-import-not-at-top
   import flax.linen as nn  # pylint: disable=g-import-not-at-top
-  x = jnp.asarray(np.random.default_rng(0).normal(size=(2, 5, 7, 6)), jnp.float32)
-  ours = layers.PointwiseConv(4, use_bias=True)
+  x = jnp.asarray(np.random.default_rng(0).normal(size=(2, 5, 7, 6)), jnp.float32)  # odd sizes: the last row kept
+  ours = layers.PointwiseConv(4, use_bias=True, stride=stride)
   variables = ours.init(jax.random.key(1), x)
-  reference = nn.Conv(4, (1, 1), use_bias=True)
-  np.testing.assert_allclose(ours.apply(variables, x), reference.apply(variables, x), atol=1e-5)
+  for padding in ('VALID', 'SAME', ((0, 0), (0, 0))):  # all the same for a 1x1 window
+    reference = nn.Conv(4, (1, 1), strides=stride, padding=padding, use_bias=True)
+    np.testing.assert_allclose(ours.apply(variables, x), reference.apply(variables, x), atol=1e-5)
+  loss = lambda m: lambda v, x: jnp.sum(jnp.sin(m.apply(v, x)))
+  for a, b in zip(jax.tree.leaves(jax.grad(loss(ours), argnums=(0, 1))(variables, x)),
+                  jax.tree.leaves(jax.grad(loss(reference), argnums=(0, 1))(variables, x))):
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize('padding,pointwise', [('VALID', True), ('SAME', True), (((0, 0), (0, 0)), True),
+                                               (((1, 1), (1, 1)), False)])
+def test_conv_bn_takes_the_matrix_product_for_unpadded_1x1(padding, pointwise, monkeypatch):
+  monkeypatch.setenv('SPECSENSE_LAYER_KERNELS', 'cpu')
+  from specsense_jax.models import layers  # pylint: disable=g-import-not-at-top
+  x = jnp.zeros((1, 8, 8, 3), jnp.float32)
+  block = layers.ConvBN(4, 1, 2, padding=padding)
+  variables = block.init(jax.random.key(0), x)
+  assert variables['params']['conv']['kernel'].shape == (1, 1, 3, 4)  # one layout of weights either way
+  jaxpr = str(jax.make_jaxpr(block.apply)(variables, x))
+  assert ('conv_general_dilated' not in jaxpr) == pointwise and ('dot_general' in jaxpr) == pointwise
+  assert block.apply(variables, x).shape == (1, 4 if pointwise else 5, 4 if pointwise else 5, 4)
 
 
 @pytest.mark.parametrize('window,stride,padding', [(3, 2, ((1, 1), (1, 1))), (3, 2, 'VALID'), (3, 1, 'SAME'),

@@ -20,7 +20,7 @@ def _batches(n, size=32, batch=8):
     yield {'image': images, 'mask': masks, 'signals': signals, 'valid': np.ones(batch, np.float32)}
 
 
-def _run(devices, model_name='custom'):
+def _run(devices, model_name='custom', num_steps=3):
   mesh = steps.data_mesh(devices)
   task = tasks.task_for_model(model_name)
   if task is tasks.SEGMENTATION:
@@ -31,34 +31,43 @@ def _run(devices, model_name='custom'):
   size = 32 if task is tasks.SEGMENTATION else 64
   tx = optax.sgd(0.05 if task is tasks.SEGMENTATION else 0.01, momentum=0.9)
   state = steps.create_train_state(model, tx, jax.random.key(0), (size, size, 3))
+  start = jax.device_get(state.params)
   train_step, eval_step, place = steps.make_steps(model, tx, mesh, weights, task)
   state = place(state)
   sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data'))
   losses = []
-  for batch in _batches(3, size):
+  for batch in _batches(num_steps, size):
     state, metrics = train_step(state, jax.device_put(batch, sharding))
     losses.append(float(metrics['loss']))
   predictions, _ = eval_step(state.variables, jax.device_put(next(_batches(1, size)), sharding))
-  return losses, jax.device_get(state.params), np.asarray(predictions), state
+  updates = jax.tree.map(lambda new, old: new - old, jax.device_get(state.params), start)
+  return losses, updates, np.asarray(predictions), state
 
 
 @pytest.mark.parametrize('model_name', ['custom', 'classifier_resnet18'])
 def test_eight_devices_equal_one(model_name):
-  losses1, params1, pred1, _ = _run(jax.devices()[:1], model_name)
-  losses8, params8, pred8, state8 = _run(jax.devices(), model_name)
   # 8 devices reduce BatchNorm statistics, the loss and the gradients in another order than 1: float32 rounding.
-  # Measured here up to 7e-7 relative (1.4e-5 on another CPU, the reason rtol is 1e-4, not 1e-5), while one
-  # step of training moves the loss by 1.7 % at least: a step on other data or another update shows.
+  # The classifier's BatchNorm over 32 values per channel (a 2x2 final feature map) and its random labels make
+  # its training chaotic: the first update's leaves differ by up to 0.5 % of their norm with XLA's Eigen
+  # convolutions (0.02 % with YNNPACK's), 2.4 % after two steps. So it is compared over one step, the segmentation
+  # network over three. A wrong reduction (per-device statistics, a gradient summed instead of averaged) is off by
+  # the update itself.
+  num_steps = 3 if model_name == 'custom' else 1
+  losses1, updates1, pred1, _ = _run(jax.devices()[:1], model_name, num_steps)
+  losses8, updates8, pred8, state8 = _run(jax.devices(), model_name, num_steps)
+  # Losses measured up to 7e-7 relative apart (1.4e-5 on another CPU, the reason rtol is 1e-4, not 1e-5), while
+  # one step of training moves the loss by 1.7 % at least: a step on other data or another update shows.
   np.testing.assert_allclose(losses8, losses1, rtol=1e-4)
-  for a, b in zip(jax.tree.leaves(params8), jax.tree.leaves(params1)):
-    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+  errors = [np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-12)
+            for a, b in zip(jax.tree.leaves(updates8), jax.tree.leaves(updates1))]
+  assert max(errors) < 0.05
   if model_name == 'custom':
     assert (pred8 == pred1).mean() > 0.999
     assert losses1[-1] < losses1[0]
   else:  # frame probabilities for NR and LTE (random labels here: nothing to learn)
     assert pred8.shape == (8, 2)
-    np.testing.assert_allclose(pred8, pred1, atol=1e-5)
-  assert int(state8.step) == 3
+    np.testing.assert_allclose(pred8, pred1, atol=1e-4)  # measured 1.1e-5 apart with Eigen's convolutions
+  assert int(state8.step) == num_steps
 
 
 @pytest.mark.parametrize('model_name', ['custom', 'classifier_resnet18'])
