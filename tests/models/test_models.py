@@ -162,9 +162,18 @@ def test_max_pool_equals_flax(window, stride, padding, kernels, monkeypatch):
   monkeypatch.setenv('SPECSENSE_LAYER_KERNELS', kernels)
   from specsense_jax.models import layers  # pylint: disable=g-import-not-at-top
   import flax.linen as nn  # pylint: disable=g-import-not-at-top
-  x = jnp.asarray(np.random.default_rng(0).normal(size=(2, 15, 16, 3)), jnp.float32)
-  np.testing.assert_array_equal(layers.max_pool(x, window, stride, padding),
-                                nn.max_pool(x, (window, window), strides=(stride, stride), padding=padding))
+  rng = np.random.default_rng(0)
+  ours = lambda x: layers.max_pool(x, window, stride, padding)
+  reference = lambda x: nn.max_pool(x, (window, window), strides=(stride, stride), padding=padding)
+  # Distinct values, then ties (ReLU's zeros, a constant patch): the first maximum of a window takes the gradient
+  tied = np.maximum(rng.normal(size=(2, 15, 16, 3)), 0)
+  tied[:, 4:9, 5:11] = 0.5
+  for x in (rng.normal(size=(2, 15, 16, 3)), tied):
+    x = jnp.asarray(x, jnp.float32)
+    np.testing.assert_array_equal(ours(x), reference(x))
+    weights = jnp.asarray(rng.normal(size=ours(x).shape), jnp.float32)
+    grad = lambda f: jax.grad(lambda x: jnp.sum(f(x) * weights))(x)
+    np.testing.assert_allclose(grad(ours), grad(reference), atol=1e-6)
 
 
 @pytest.mark.parametrize('dilation', [1, 2])
