@@ -44,7 +44,7 @@ _FLAGS_KNOWN_IN = xla_cpu.FLAGS_KNOWN_IN  # jaxlib releases whose XLA has the fl
 def _add_xla_cpu_flags() -> None:
   # As the restart: only `python -m launch.x`, never a process that imports this package.
   if (sys.argv[:1] != ['-m'] or xla_cpu.opted_out()
-      or 'xla_cpu_experimental_ynn_fusion_type' in os.environ.get('XLA_FLAGS', '')):
+      or xla_cpu.YNN_FLAG in os.environ.get('XLA_FLAGS', '')):
     return
   try:
     from importlib import metadata  # pylint: disable=g-import-not-at-top

@@ -14,11 +14,11 @@ import functools
 import os
 
 OPT_OUT_ENV = 'SPECSENSE_XLA_CPU_FLAGS'
-_YNN_FLAG = 'xla_cpu_experimental_ynn_fusion_type'
+YNN_FLAG = 'xla_cpu_experimental_ynn_fusion_type'  # the XLA option both places set
 
 # jaxlib 0.10's XLA:CPU sends convolutions and matmuls to YNNPACK one by one; its own (Eigen) kernels are faster
 # for these networks: the default network trains at 73 instead of 50 images/s and infers at 258 instead of 162.
-PROCESS_FLAGS = f'--{_YNN_FLAG}=-individual_convolution,-individual_dot'
+PROCESS_FLAGS = f'--{YNN_FLAG}=-individual_convolution,-individual_dot'
 FLAGS_KNOWN_IN = ('0.10.',)  # jaxlib releases whose XLA has the flag (an unknown XLA flag is fatal)
 
 # The train step alone: each matmul fused with its elementwise neighbours in YNNPACK, beside YNNPACK's reductions
@@ -26,7 +26,7 @@ FLAGS_KNOWN_IN = ('0.10.',)  # jaxlib releases whose XLA has the flag (an unknow
 # a 2-core CPU: DeepLabv3+ ResNet-50 at 256, batch 8, 2.17 against 1.92 images/s, MobileNetV2 5.77 against
 # 5.11, ResNet-18 at 128, batch 16, 21.3 against 19.6, the default network 63 either way. Not for inference:
 # there the fused matmuls cost DeepLabv3+ 10-20 %.
-TRAIN_STEP_OPTIONS = {_YNN_FLAG: 'LIBRARY_FUSION_TYPE_REDUCE,LIBRARY_FUSION_TYPE_DOT'}
+TRAIN_STEP_OPTIONS = {YNN_FLAG: 'LIBRARY_FUSION_TYPE_REDUCE,LIBRARY_FUSION_TYPE_DOT'}
 
 
 def opted_out() -> bool:
@@ -37,7 +37,7 @@ def opted_out() -> bool:
 def user_chose_ynn_fusions() -> bool:
   """True where XLA_FLAGS choose YNNPACK fusions other than `PROCESS_FLAGS` (a user's own setting)."""
   flags = os.environ.get('XLA_FLAGS', '').split()
-  return any(_YNN_FLAG in flag and flag != PROCESS_FLAGS for flag in flags)
+  return any(YNN_FLAG in flag and flag != PROCESS_FLAGS for flag in flags)
 
 
 @functools.cache
