@@ -317,6 +317,14 @@ def recording_frames(recording: recordings.Recording, size: tuple[int, int] = (1
       filled = filled and (not fast or not valid_rows.all())
       psd = spectrogram.matlab_psd_db_from_segments(segments, MODEL_RATE, width)
       image = spectrogram.colorize(spectrogram.grey_levels(psd, scaling), colormap)
+    elif fast and span.valid == span.num_samples:  # read as the FFT segments, windowed (no whole-frame copy)
+      segments = recording.read_segments(
+          span.first + spectrogram.average_segment_starts(span.num_samples, height, width),
+          spectrogram.average_nfft(width))
+      segments *= spectrogram.average_window(width)
+      psd = spectrogram.average_psd_db_from_segments(segments, MODEL_RATE, height, width)
+      image = spectrogram.colorize(spectrogram.grey_levels(psd, scaling), colormap)
+      valid_rows = np.ones(height, bool)
     else:
       image = spectrogram.spectrogram_image(_frame_iq(recording, span, fill), MODEL_RATE, size, 'average', colormap,
                                             scaling)

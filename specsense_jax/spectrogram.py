@@ -167,26 +167,47 @@ def average_nfft(width: int) -> int:
   return width * -(-1024 // width)
 
 
-def _average_psd_db(iq: np.ndarray, sample_rate: float, height: int, width: int) -> np.ndarray:
+def average_segment_starts(num_samples: int, height: int, width: int) -> np.ndarray:
+  """Where average mode's FFT segments (`average_nfft(width)` samples) of a frame of `num_samples` start: spread
+  evenly over each of the `height` rows so every sample of the row is covered, the same number per row."""
   nfft = average_nfft(width)
-  bins_per_column = nfft // width
-  edges = (np.arange(height + 1) * len(iq)) // height
+  edges = (np.arange(height + 1) * num_samples) // height
   row_len = int(np.min(np.diff(edges)))
   if row_len < nfft:
     raise ValueError(f'average mode needs at least {nfft} samples per image row, got {row_len} '
-                     f'({len(iq)} samples over {height} rows)')
-  per_row = -(-row_len // nfft)  # segments spread evenly so every sample of the row is covered
+                     f'({num_samples} samples over {height} rows)')
+  per_row = -(-row_len // nfft)
   offsets = np.round(np.linspace(0, row_len - nfft, per_row)).astype(np.int64)
-  starts = (edges[:-1, None] + offsets[None, :]).reshape(-1)
-  window = portable_math.hann(nfft, sym=False).astype(np.float32)
-  segments = np.lib.stride_tricks.sliding_window_view(iq, nfft)[starts]  # row copies, not a per-sample gather
-  segments *= window
+  return (edges[:-1, None] + offsets[None, :]).reshape(-1)
+
+
+@functools.lru_cache(maxsize=4)
+def average_window(width: int) -> np.ndarray:
+  """Average mode's periodic Hann window of `average_nfft(width)` samples, float32 (read-only)."""
+  window = portable_math.hann(average_nfft(width), sym=False).astype(np.float32)
+  window.flags.writeable = False
+  return window
+
+
+def average_psd_db_from_segments(windowed: np.ndarray, sample_rate: float, height: int, width: int) -> np.ndarray:
+  """PSD in dB on the (H, W) grid from the frame's segments at `average_segment_starts`, already multiplied by
+  `average_window` (complex64 (H * per_row, nfft); transformed in place)."""
+  nfft = average_nfft(width)
+  per_row = len(windowed) // height
   # every core: pocketfft splits the segments between threads, each transform computed as with one
-  power = portable_math.abs2(scipy.fft.fft(segments, axis=1, overwrite_x=True, workers=-1))
+  power = portable_math.abs2(scipy.fft.fft(windowed, axis=1, overwrite_x=True, workers=-1))
   # Sum a row's segments first: the shift and the bin sums then touch one spectrum per row.
   power = scipy.fft.fftshift(power.reshape(height, per_row, nfft).sum(axis=1), axes=1)
-  power = power.reshape(height, width, bins_per_column).sum(axis=2) / (per_row * bins_per_column)
-  return portable_math.power_to_db(power / (sample_rate * np.sum(window.astype(np.float64) ** 2)) + _EPS)
+  power = power.reshape(height, width, nfft // width).sum(axis=2) / (per_row * (nfft // width))
+  window = average_window(width).astype(np.float64)
+  return portable_math.power_to_db(power / (sample_rate * np.sum(window ** 2)) + _EPS)
+
+
+def _average_psd_db(iq: np.ndarray, sample_rate: float, height: int, width: int) -> np.ndarray:
+  starts = average_segment_starts(len(iq), height, width)
+  segments = np.lib.stride_tricks.sliding_window_view(iq, average_nfft(width))[starts]  # row copies, no gather
+  segments *= average_window(width)
+  return average_psd_db_from_segments(segments, sample_rate, height, width)
 
 
 _PSD = {'matlab': _matlab_psd_db, 'average': _average_psd_db}

@@ -14,10 +14,44 @@ from __future__ import annotations
 from typing import Any
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 from specsense_jax.models import heads
 from specsense_jax.models import layers
+
+
+def _conv(x: jnp.ndarray, kernel: jnp.ndarray, padding) -> jnp.ndarray:
+  return jax.lax.conv_general_dilated(x, kernel, (1, 1), padding, dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+
+
+class TimeContextConv(nn.Module):
+  """3x3 'SAME' convolution of [x, its mean over time broadcast to every row], computed without the broadcast.
+
+  The kernel is the one nn.Conv would hold for the 2C-channel concatenation (3, 3, 2C, F), and so are the
+  results (up to float rounding), at about half the multiply-adds: the mean's half of the kernel sees the same
+  column in every row, so it is a 1-D convolution along frequency per kernel row, summed over the kernel rows
+  that fall inside the image (the zero padding cuts one off in the first and the last row).
+  """
+  features: int
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x):
+    channels = x.shape[-1]
+    kernel = self.param('kernel', nn.initializers.lecun_normal(), (3, 3, 2 * channels, self.features),
+                        jnp.float32).astype(self.dtype)
+    x = x.astype(self.dtype)
+    y = _conv(x, kernel[:, :, :channels], ((1, 1), (1, 1)))
+    # one 1-D convolution of the mean for all three kernel rows: (B, 1, W, 3F), kernel row r in block r
+    mean_kernel = jnp.concatenate(list(kernel[:, :, channels:]), axis=-1)[None]
+    per_row = _conv(jnp.mean(x, axis=1, keepdims=True), mean_kernel, ((0, 0), (1, 1)))
+    above, centre, below = jnp.split(per_row, 3, axis=-1)  # row t-1's, t's and t+1's taps
+    rows = x.shape[1]
+    if rows == 1:
+      return y + centre
+    middle = jnp.broadcast_to(above + centre + below, (x.shape[0], rows - 2) + centre.shape[2:])
+    return y + jnp.concatenate([centre + below, middle, above + centre], axis=1)
 
 
 class TimeContextBlock(nn.Module):
@@ -27,9 +61,8 @@ class TimeContextBlock(nn.Module):
   @nn.compact
   def __call__(self, x, train=False):
     x = layers.ConvBN(self.features, 3, dtype=self.dtype, name='conv1')(x, train)
-    column = jnp.broadcast_to(jnp.mean(x, axis=1, keepdims=True), x.shape)  # mean over time (rows)
-    x = jnp.concatenate([x, column], axis=-1)
-    return layers.ConvBN(self.features, 3, dtype=self.dtype, name='conv2')(x, train)
+    # conv2 sees x and its mean over time (rows), as a convolution of their concatenation would
+    return layers.ConvBN(self.features, 3, conv=TimeContextConv, dtype=self.dtype, name='conv2')(x, train)
 
 
 class SpectrumUNet(nn.Module):

@@ -189,10 +189,13 @@ class ConvBN(nn.Module):
   dtype: Any = jnp.float32
   conv_name: str | None = None
   bn_name: str | None = None
+  conv: Any = None  # a convolution module class, called as conv(features, dtype=, name=), instead of the choice below
 
   @nn.compact
   def __call__(self, x, train: bool = False):
-    if self.kernel == 1 and self.groups == 1 and _unpadded(self.padding):  # dilation is moot for 1x1
+    if self.conv is not None:
+      x = self.conv(self.features, dtype=self.dtype, name=self.conv_name or 'conv')(x)
+    elif self.kernel == 1 and self.groups == 1 and _unpadded(self.padding):  # dilation is moot for 1x1
       x = PointwiseConv(self.features, self.use_bias, self.dtype, self.stride, name=self.conv_name or 'conv')(x)
     elif self.groups > 1 and self.groups == x.shape[-1] == self.features:
       x = DepthwiseConv(self.kernel, self.stride, self.dilation, self.padding, self.use_bias, self.dtype,

@@ -57,6 +57,11 @@ def _check(result, expected_scores, expected_classes):
 def test_single_frames_give_each_frames_own_probabilities():
   result = list(predict.predict_frames(STUB, _frames(), batch_size=2))
   _check(result, _expected(SCORES), [(0, 2), (1, 1), (2, 0)])
+  for _, mask, scores in result:  # the mask made on the device is the argmax of the scores given
+    np.testing.assert_array_equal(mask, np.argmax(scores, -1))
+  # ... and takes NO_LABEL outside the band like the host's
+  clipped = list(predict.predict_frames(STUB, _frames(np.array([True, True, True, False])), batch_size=2))
+  assert all((mask[:, 3] == constants.NO_LABEL).all() and (mask[:, :3] < 3).all() for _, mask, _ in clipped)
 
 
 def test_average_of_two_is_the_mean_with_the_previous_frame_across_batches():

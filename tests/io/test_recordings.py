@@ -124,8 +124,10 @@ def test_non_conforming_dataset_with_headers(tmp_path):
   assert rec.data_path.endswith('capture.bin') and rec.num_samples == 500
   np.testing.assert_array_equal(rec.read(), iq)  # across the chunk header
   np.testing.assert_array_equal(rec.read(299, 2), iq[299:301])
-  np.testing.assert_array_equal(rec.read_segments(np.array([0, 295, 490]), 10),
+  np.testing.assert_array_equal(rec.read_segments(np.array([0, 295, 490]), 10),  # one window across the header
                                 np.stack([iq[0:10], iq[295:305], iq[490:500]]))
+  np.testing.assert_array_equal(rec.read_segments(np.array([490, 0, 300, 290]), 10),  # each inside one chunk
+                                np.stack([iq[490:500], iq[0:10], iq[300:310], iq[290:300]]))
   meta['global']['core:dataset'] = 'missing.bin'
   (tmp_path / 'foreign.sigmf-meta').write_text(json.dumps(meta))
   with pytest.raises(sigmf.SigMFError, match=r'missing\.bin: file not found \(the core:dataset of .*foreign'):

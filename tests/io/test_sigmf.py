@@ -61,6 +61,10 @@ def test_segment_reads_check_bounds_and_values(tmp_path):
   with pytest.raises(sigmf.SigMFError, match='non-finite sample .*at index 42'):
     rec.read(40, 5)
   assert np.isfinite(rec.read_segments(np.array([0, 60]), 5)).all()
+  with open(rec.data_path, 'r+b') as f:  # cut short after it was opened: the read names the file
+    f.truncate(8 * 80)
+  with pytest.raises(sigmf.SigMFError, match=r'r\.sigmf-data: file ends before byte 760, which its metadata says'):
+    rec.read_segments(np.array([0, 90]), 5)
 
 
 def test_read_errors_name_the_file(tmp_path):

@@ -134,3 +134,19 @@ def test_aspp_output_is_upsampled_bilinearly_to_stride_4_then_the_logits_to_the_
   np.testing.assert_allclose(logits, expected, rtol=2e-5)
   # Clamped edges then interpolation: output rows 0-5 see only stage5's first row; from row 6 the values rise.
   assert logits[0, 0, 0] == logits[5, 0, 0] < logits[8, 0, 0] < logits[16, 0, 0] < logits[31, 0, 0]
+
+
+def test_resize_bilinear_equals_jax_image_resize():
+  # Doubling takes the elementwise form, other sizes jax.image.resize: the values and gradients of both agree
+  # with jax.image.resize's half-pixel bilinear weights (edges: the outermost pixel repeated).
+  x = jnp.asarray(np.random.default_rng(0).normal(size=(2, 5, 7, 3)), jnp.float32)
+  np.testing.assert_allclose(heads.resize_bilinear(x[:, :1, :1], 2, 2)[0, :, :, 0], np.full((2, 2), x[0, 0, 0, 0]))
+  for height, width in [(10, 14), (10, 7), (5, 14), (20, 28), (9, 12), (1, 14)]:
+    resize = lambda x: jax.image.resize(x, (2, height, width, 3), 'bilinear')
+    np.testing.assert_allclose(heads.resize_bilinear(x, height, width), resize(x), atol=1e-6)
+    cotangent = jnp.asarray(np.random.default_rng(1).normal(size=(2, height, width, 3)), jnp.float32)
+    np.testing.assert_allclose(jax.grad(lambda x: jnp.sum(heads.resize_bilinear(x, height, width) * cotangent))(x),
+                               jax.grad(lambda x: jnp.sum(resize(x) * cotangent))(x), atol=1e-5)
+  # by hand: doubling [0, 4] along a row gives [0, 1, 3, 4] (weights 3/4, 1/4 between the centres)
+  row = jnp.asarray([0.0, 4.0]).reshape(1, 1, 2, 1)
+  np.testing.assert_allclose(heads.resize_bilinear(row, 1, 4).reshape(-1), [0, 1, 3, 4])

@@ -2,6 +2,7 @@
 
 import itertools
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -223,3 +224,25 @@ def test_layer_kernels_follow_the_backend_and_give_one_network(monkeypatch):
     variables = model.init(jax.random.key(0), x)
     outputs[kernels] = model.apply(variables, x)
   np.testing.assert_allclose(outputs['cpu'], outputs['native'], rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize('rows,columns', [(8, 8), (2, 5), (1, 6)])
+def test_time_context_conv_is_the_convolution_of_the_features_and_their_time_mean(rows, columns):
+  # The custom network's second conv per level: the same kernel and results as nn.Conv over [x, mean over rows
+  # broadcast], first and last rows included (the zero padding cuts a kernel row off there), gradients too.
+  from specsense_jax.models import custom  # pylint: disable=g-import-not-at-top
+  x = jnp.asarray(np.random.default_rng(rows).normal(size=(2, rows, columns, 3)), jnp.float32)
+  concatenated = lambda x: jnp.concatenate([x, jnp.broadcast_to(x.mean(1, keepdims=True), x.shape)], -1)
+  module, reference = custom.TimeContextConv(4), nn.Conv(4, (3, 3), padding='SAME', use_bias=False)
+  variables = module.init(jax.random.key(1), x)
+  assert jax.tree.map(jnp.shape, variables) == jax.tree.map(jnp.shape, reference.init(jax.random.key(1),
+                                                                                      concatenated(x)))
+  np.testing.assert_array_equal(variables['params']['kernel'],  # same initialisation as the nn.Conv it replaces
+                                reference.init(jax.random.key(1), concatenated(x))['params']['kernel'])
+  np.testing.assert_allclose(module.apply(variables, x), reference.apply(variables, concatenated(x)), atol=2e-6)
+  cotangent = jnp.asarray(np.random.default_rng(0).normal(size=(2, rows, columns, 4)), jnp.float32)
+  grads = jax.grad(lambda v, x: jnp.sum(module.apply(v, x) * cotangent), argnums=(0, 1))(variables, x)
+  expected = jax.grad(lambda v, x: jnp.sum(reference.apply(v, concatenated(x)) * cotangent), argnums=(0, 1))(
+      variables, x)
+  for got, want in zip(jax.tree.leaves(grads), jax.tree.leaves(expected)):
+    np.testing.assert_allclose(got, want, atol=1e-5)
