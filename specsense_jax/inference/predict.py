@@ -8,6 +8,7 @@ is the score average and the detections still open.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import contextlib
 import functools
 import json
@@ -185,15 +186,15 @@ def run_predict(inputs: list[str], output: str, *, model: str = trained_models.D
   shutil.rmtree(staging, ignore_errors=True)
   os.makedirs(staging)
   started = time.perf_counter()
-  try:
-    tracker, count = detections.DetectionTracker(), 0
+  writer = concurrent.futures.ThreadPoolExecutor(1)  # file writes overlap the next frame's work (I/O and zlib
+  try:                                                 # release the GIL)
+    tracker, count, writes = detections.DetectionTracker(), 0, []
     class_names = trained.class_names  # read from the config once, not per frame
     for frame, mask, scores in predict_frames(trained, stream, batch_size=batch_size, average=average,
                                               stage_seconds=stage_seconds):
       stem = os.path.join(staging, f'frame_{frame.index:04d}')
       with clock('write'):
-        np.save(stem + '_mask.npy', mask)
-        _save_mask_png(mask, stem + '_mask.png')
+        writes.append(writer.submit(_save_mask, mask, stem))
         if figures:
           plotting.save_prediction_figure(frame.image, mask, stem + '.png', center_frequency=frame.center_frequency,
                                           span_hz=frame.span_hz, start_s=frame.start_s, duration_s=frame.duration_s,
@@ -201,21 +202,27 @@ def run_predict(inputs: list[str], output: str, *, model: str = trained_models.D
       with clock('masks + detections'):
         tracker.add(detections.frame_carriers(mask, scores, frame, class_names), frame.start_s)
       count += 1
+    with clock('write'):
+      for write in writes:
+        write.result()  # raises a failed write's error here
     document = {'model': trained.name, 'classes': list(trained.class_names), 'source': source, 'frames': count,
                 'average': average, 'seconds': round(time.perf_counter() - started, 3),
                 'detections': tracker.result()}
     with clock('write'), open(os.path.join(staging, 'detections.json'), 'w') as f:
       json.dump(document, f, indent=1)
   except BaseException:
+    writer.shutdown(wait=True, cancel_futures=True)
     shutil.rmtree(staging, ignore_errors=True)
     raise
+  writer.shutdown()
   if os.path.exists(output):
     os.rmdir(output)  # empty, checked above
   os.replace(staging, output)
   return document
 
 
-def _save_mask_png(mask: np.ndarray, path: str) -> None:
+def _save_mask(mask: np.ndarray, stem: str) -> None:
   import PIL.Image  # pylint: disable=g-import-not-at-top
-  PIL.Image.fromarray(mask).save(path, compress_level=1)  # a few class ids: zlib's fastest level packs them well
+  np.save(stem + '_mask.npy', mask)
+  PIL.Image.fromarray(mask).save(stem + '_mask.png', compress_level=1)  # a few class ids: zlib's fastest level
 

@@ -178,6 +178,21 @@ def test_bad_inputs_name_the_file_and_leave_nothing(tmp_path, case, message):
   assert not out.exists() and not (tmp_path / 'out.partial').exists()
 
 
+def test_a_failed_mask_write_stops_predict_and_leaves_nothing(tmp_path, monkeypatch):
+  # masks are written by a background thread: its error still ends the run, with the staging folder removed
+  meta = write_recording(tmp_path / 'rec', 61.44e6, [('LTE', 5, 0.0)], seconds=0.05)
+  written = []
+
+  def save_or_fail(mask, stem):
+    if stem.endswith('frame_0001'):
+      raise OSError(f'{stem}_mask.npy: no space left on device')
+    written.append(stem)
+  monkeypatch.setattr(predict, '_save_mask', save_or_fail)
+  with pytest.raises(OSError, match='frame_0001_mask.npy: no space left'):
+    predict.run_predict([meta], str(tmp_path / 'out'), figures=False)
+  assert written and not (tmp_path / 'out').exists() and not (tmp_path / 'out.partial').exists()
+
+
 def test_average_mode_at_the_model_rate_equals_the_whole_frame_spectrogram(tmp_path):
   from specsense_jax import spectrogram  # pylint: disable=g-import-not-at-top
   meta = write_recording(tmp_path / 'rec', 61.44e6, [('NR', 20, 5e6)], seconds=0.06)
