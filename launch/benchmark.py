@@ -3,6 +3,7 @@ r"""Runs the project's benchmarks and prints a table per stage; writes JSON.
   python -m launch.benchmark                       # every registered benchmark
   python -m launch.benchmark generation --repeats=7 --output=benchmarks/generation.json
   python -m launch.benchmark predict --models=runs/realistic    # a trained network beside the shipped ones
+  python -m launch.benchmark predict --baseline=../old   # against another checkout (git worktree add ../old REV)
   python -m launch.benchmark models --peer         # beside segmentation_models_pytorch (pip install -e ".[bench]")
   python -m launch.benchmark pipeline --dataset=spectrum_sensing/synthetic_128 --data_dir=DIR   # data rate
 """
@@ -24,6 +25,8 @@ _PEER_PYTHON = flags.DEFINE_string('peer_python', '', 'The interpreter with torc
                                    'for --peer (default: this one).')
 _DATASET = flags.DEFINE_string('dataset', '', '`pipeline`: the TFDS dataset (default spectrum_sensing/synthetic_tiny).')
 _DATA_DIR = flags.DEFINE_string('data_dir', '', '`pipeline`: its TFDS data directory.')
+_BASELINE = flags.DEFINE_string('baseline', '', '`predict`: another checkout of this project (e.g. a git worktree '
+                                'of an older commit); its default model and ours alternate in one run, with ratios.')
 
 
 def main(argv):
@@ -33,7 +36,7 @@ def main(argv):
     raise app.UsageError(f'Unknown benchmark(s) {unknown}; known: {sorted(harness.BENCHMARKS)}')
   options = harness.Options(repeats=_REPEATS.value, quick=_QUICK.value, models=tuple(_MODELS.value),
                             peer=_PEER.value, peer_python=_PEER_PYTHON.value,
-                            dataset=_DATASET.value, data_dir=_DATA_DIR.value)
+                            dataset=_DATASET.value, data_dir=_DATA_DIR.value, baseline=_BASELINE.value)
   harness.run_benchmarks(names, options, _OUTPUT.value or None)
 
 

@@ -37,6 +37,7 @@ class Options:
   peer_python: str = ''  # the interpreter with torch and smp for the peer (default: this one)
   dataset: str = ''  # pipeline: the TFDS dataset to read (default: spectrum_sensing/synthetic_tiny)
   data_dir: str = ''  # pipeline: its TFDS data directory
+  baseline: str = ''  # predict: another checkout of this project, alternated with this one in the same run
 
 
 @dataclasses.dataclass(frozen=True)

@@ -138,3 +138,25 @@ def test_pipeline_benchmark_rates_the_input_pipeline_beside_the_train_step(tiny_
   assert row['first_pass_img_s'] > 0 and row['cached_img_s'] > 0
   assert row['step_model'] == 'custom stem_stride=2 widths=(8, 16)'
   assert row['cached_over_step'] == pytest.approx(row['cached_img_s'] / row['train_img_s'])
+
+
+def test_predict_benchmark_alternates_with_a_baseline_checkout(repo_dir, tmp_path, monkeypatch):
+  from specsense_jax.benchmarks import predict  # pylint: disable=g-import-not-at-top
+  monkeypatch.setattr(predict, '_SETTLE_S', 0.0)
+  # this checkout against itself: the baseline's worker imports the code of the folder it is given
+  rows = harness.resolve('predict')(harness.Options(repeats=1, quick=True, baseline=str(repo_dir)))
+  assert [(r['mode'], r['model'], r['baseline_model']) for r in rows] == [
+      ('matlab', 'custom_realistic_128', 'custom_realistic_128'),
+      ('average', 'custom_synthetic_128_average', 'custom_synthetic_128_average')]
+  for row in rows:
+    assert row['ratio_to_baseline'] == pytest.approx(row['real_time_factor'] / row['baseline_real_time_factor'])
+    assert 0.2 < row['ratio_to_baseline'] < 5  # one call each, same code: the same work
+  with pytest.raises(ValueError, match=r'--baseline=.*: not a checkout of this project'):
+    harness.resolve('predict')(harness.Options(repeats=1, quick=True, baseline=str(tmp_path)))
+  broken = tmp_path / 'broken'  # a checkout whose predict cannot be imported: its error is what is raised
+  for package in ('specsense_jax', 'specsense_jax/inference', 'launch'):
+    (broken / package).mkdir(parents=True)
+    (broken / package / '__init__.py').write_text('')
+  (broken / 'specsense_jax/inference/predict.py').write_text('raise ImportError("baseline broken")\n')
+  with pytest.raises(RuntimeError, match='the baseline predict failed: ImportError: baseline broken'):
+    harness.resolve('predict')(harness.Options(repeats=1, quick=True, baseline=str(broken)))
