@@ -188,12 +188,14 @@ def run_predict(inputs: list[str], output: str, *, model: str = trained_models.D
   started = time.perf_counter()
   writer = concurrent.futures.ThreadPoolExecutor(1)  # file writes overlap the next frame's work (I/O and zlib
   try:                                                 # release the GIL)
-    tracker, count, writes = detections.DetectionTracker(), 0, []
+    tracker, count, writes = detections.DetectionTracker(), 0, collections.deque()
     class_names = trained.class_names  # read from the config once, not per frame
     for frame, mask, scores in predict_frames(trained, stream, batch_size=batch_size, average=average,
                                               stage_seconds=stage_seconds):
       stem = os.path.join(staging, f'frame_{frame.index:04d}')
       with clock('write'):
+        while writes and writes[0].done():
+          writes.popleft().result()  # a failed write stops the run at the next frame
         writes.append(writer.submit(_save_mask, mask, stem))
         if figures:
           plotting.save_prediction_figure(frame.image, mask, stem + '.png', center_frequency=frame.center_frequency,
