@@ -316,19 +316,16 @@ def recording_frames(recording: recordings.Recording, size: tuple[int, int] = (1
       segments = _window_iq(recording, span, fill, starts, spectrogram.MATLAB_WINDOW)
       filled = filled and (not fast or not valid_rows.all())
       psd = spectrogram.matlab_psd_db_from_segments(segments, MODEL_RATE, width)
-      image = spectrogram.colorize(spectrogram.grey_levels(psd, scaling), colormap)
-    elif fast and span.valid == span.num_samples:  # read as the FFT segments, windowed (no whole-frame copy)
+    elif fast and span.valid == span.num_samples:  # read as the FFT segments (no whole-frame copy)
       segments = recording.read_segments(
           span.first + spectrogram.average_segment_starts(span.num_samples, height, width),
           spectrogram.average_nfft(width))
-      segments *= spectrogram.average_window(width)
       psd = spectrogram.average_psd_db_from_segments(segments, MODEL_RATE, height, width)
-      image = spectrogram.colorize(spectrogram.grey_levels(psd, scaling), colormap)
       valid_rows = np.ones(height, bool)
     else:
-      image = spectrogram.spectrogram_image(_frame_iq(recording, span, fill), MODEL_RATE, size, 'average', colormap,
-                                            scaling)
+      psd = spectrogram.spectrogram_db(_frame_iq(recording, span, fill), MODEL_RATE, size, 'average')
       valid_rows = (np.arange(height) + 0.5) / height <= span.valid / span.num_samples
+    image = spectrogram.colorize(spectrogram.grey_levels(psd, scaling), colormap)
     yield Frame(span.index, image, span.first / rate, span.duration_s, span.segment.center_frequency, MODEL_RATE,
                 valid_columns, valid_rows, _frame_annotations(recording, span), recording.name, span.num_samples,
                 span.valid / span.num_samples,

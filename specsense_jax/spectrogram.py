@@ -189,13 +189,14 @@ def average_window(width: int) -> np.ndarray:
   return window
 
 
-def average_psd_db_from_segments(windowed: np.ndarray, sample_rate: float, height: int, width: int) -> np.ndarray:
-  """PSD in dB on the (H, W) grid from the frame's segments at `average_segment_starts`, already multiplied by
-  `average_window` (complex64 (H * per_row, nfft); transformed in place)."""
+def average_psd_db_from_segments(segments: np.ndarray, sample_rate: float, height: int, width: int) -> np.ndarray:
+  """PSD in dB on the (H, W) grid from the frame's segments at `average_segment_starts` (complex64
+  (H * per_row, nfft), a copy of its own: windowed and transformed in place)."""
   nfft = average_nfft(width)
-  per_row = len(windowed) // height
+  per_row = len(segments) // height
+  segments *= average_window(width)
   # every core: pocketfft splits the segments between threads, each transform computed as with one
-  power = portable_math.abs2(scipy.fft.fft(windowed, axis=1, overwrite_x=True, workers=-1))
+  power = portable_math.abs2(scipy.fft.fft(segments, axis=1, overwrite_x=True, workers=-1))
   # Sum a row's segments first: the shift and the bin sums then touch one spectrum per row.
   power = scipy.fft.fftshift(power.reshape(height, per_row, nfft).sum(axis=1), axes=1)
   power = power.reshape(height, width, nfft // width).sum(axis=2) / (per_row * (nfft // width))
@@ -206,7 +207,6 @@ def average_psd_db_from_segments(windowed: np.ndarray, sample_rate: float, heigh
 def _average_psd_db(iq: np.ndarray, sample_rate: float, height: int, width: int) -> np.ndarray:
   starts = average_segment_starts(len(iq), height, width)
   segments = np.lib.stride_tricks.sliding_window_view(iq, average_nfft(width))[starts]  # row copies, no gather
-  segments *= average_window(width)
   return average_psd_db_from_segments(segments, sample_rate, height, width)
 
 

@@ -108,19 +108,20 @@ class InterleavedRecording:
     for start in starts[(starts < 0) | (starts + length > self.num_samples)][:1]:
       self._check_span(int(start), int(start) + length)
     lo, hi = int(starts.min()), int(starts.max()) + length
-    pairs = self._read_windows(starts, length) if 4 * len(starts) * length < hi - lo else None
-    if pairs is None:  # windows that cover much of their span: row copies from one mapping of it
+    pairs = self._read_windows(starts, length, hi - lo)
+    if pairs is None:  # row copies from one mapping of the span
       flat = self._pairs(lo, hi).reshape(-1)
       pairs = np.lib.stride_tricks.sliding_window_view(flat, 2 * length)[2 * (starts - lo)].reshape(-1, length, 2)
     return self._to_complex(pairs, lo)
 
-  def _read_windows(self, starts: np.ndarray, length: int) -> np.ndarray | None:
-    """(len(starts), length, 2) components read window by window from the file, for windows sparse in their
-    span (a mapping of the span costs a page fault per window: about 4x the time for matlab mode's windows); None
-    where a buffer holds the data, a window crosses a chunk boundary or the platform has no positioned reads."""
+  def _read_windows(self, starts: np.ndarray, length: int, span: int) -> np.ndarray | None:
+    """(len(starts), length, 2) components read window by window from the file (a mapping costs a page fault per
+    window: 4x the time for matlab mode's); None for windows dense in their `span`, data in a buffer, a window
+    across a chunk boundary, or no positioned reads on this platform."""
+    if 4 * len(starts) * length >= span or self._buffer is not None or not hasattr(os, 'preadv'):
+      return None
     chunk = np.searchsorted(self._chunk_starts, starts, 'right') - 1
-    if (self._buffer is not None or not hasattr(os, 'preadv')
-        or np.any(chunk != np.searchsorted(self._chunk_starts, starts + length - 1, 'right') - 1)):
+    if np.any(chunk != np.searchsorted(self._chunk_starts, starts + length - 1, 'right') - 1):
       return None
     offsets = self._chunk_bytes[chunk] + (starts - self._chunk_starts[chunk]) * self._sample_bytes
     out = np.empty((len(starts), length, 2), self._component)
