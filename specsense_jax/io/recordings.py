@@ -118,10 +118,9 @@ class InterleavedRecording:
     """(len(starts), length, 2) components read window by window from the file (a mapping costs a page fault per
     window: 4x the time for matlab mode's); None for windows dense in their `span`, data in a buffer, a window
     across a chunk boundary, or no positioned reads on this platform."""
-    if 4 * len(starts) * length >= span or self._buffer is not None or not hasattr(os, 'preadv'):
-      return None
     chunk = np.searchsorted(self._chunk_starts, starts, 'right') - 1
-    if np.any(chunk != np.searchsorted(self._chunk_starts, starts + length - 1, 'right') - 1):
+    if (4 * len(starts) * length >= span or self._buffer is not None or not hasattr(os, 'preadv')
+        or np.any(chunk != np.searchsorted(self._chunk_starts, starts + length - 1, 'right') - 1)):
       return None
     offsets = self._chunk_bytes[chunk] + (starts - self._chunk_starts[chunk]) * self._sample_bytes
     out = np.empty((len(starts), length, 2), self._component)
