@@ -5,6 +5,7 @@ of either scaling redrawn (`augment.grey_rescale`).
   python -m launch.train --config=configs/realistic.py --workdir=runs/realistic
   python -m launch.train --config=configs/realistic.py:encoder=resnet18 --workdir=runs/realistic_dl_r18
   python -m launch.train --config=configs/realistic.py:wlan_radar --workdir=runs/realistic_six  # + WLAN, radar
+  python -m launch.train --config=configs/realistic.py:stem=1x2 --workdir=runs/realistic_1x2  # full time resolution
   python -m launch.train --config=configs/realistic.py:runlocal --workdir=/tmp/smoke   # tiny, CPU, minutes
   python -m launch.train --config=configs/realistic.py:encoder=resnet50,size=256 --workdir=runs/realistic_r50_256 \
       --config.half_precision=True --config.batch_size=64                          # the paper's model, on a GPU
@@ -30,10 +31,17 @@ from configs import default
 from specsense_jax.models import registry
 
 
+def _stem_stride(stem: str) -> int | tuple[int, int]:
+  strides = stem.split('x')
+  if len(strides) not in (1, 2) or any(s not in ('1', '2') for s in strides):
+    raise ValueError(f"configs/realistic.py: stem must be 1, 2 or TIMExFREQUENCY strides such as 1x2, got {stem!r}")
+  return int(stem) if len(strides) == 1 else tuple(int(s) for s in strides)
+
+
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   args = common.parse_arg(arg, 'configs/realistic.py', encoder='', size=128, parity_share=0.3, short=False,
                            minmax=False, large=False, grey_rescale=True, wlan_radar=False, load_balanced=False,
-                           wide=False, runlocal=False)
+                           wide=False, stem='2', runlocal=False)
   if args.encoder and args.encoder not in registry.ENCODERS:
     raise ValueError(f'configs/realistic.py: unknown encoder {args.encoder!r}; known: '
                      f'{", ".join(sorted(registry.ENCODERS))}')
@@ -81,8 +89,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.model = f'deeplabv3plus_{args.encoder}'
     config.model_kwargs = ml_collections.ConfigDict({'output_stride': 16})
     config.learning_rate = 0.02
-  else:
-    config.model_kwargs.stem_stride = 2  # the default network's layout
+  else:  # the default network's layout: a (time, frequency) stem stride, e.g. 1x2 for full time resolution
+    config.model_kwargs = ml_collections.ConfigDict({'stem_stride': _stem_stride(args.stem)})
   if args.runlocal:
     default.runlocal(config)
     config.dataset = f'spectrum_sensing/realistic_tiny{"_wlan_radar" if args.wlan_radar else ""}'

@@ -6,7 +6,9 @@ every pixel the whole frame's evidence for its frequency band at the cost of one
 
 With `stem_stride=2` a strided 3x3 convolution halves the image first and the logits are upsampled
 bilinearly at the end: about 4x fewer FLOPs, which is what makes predict run faster than real time on a
-laptop CPU, for band edges that stay sub-pixel accurate through the interpolated logits.
+laptop CPU, for band edges that stay sub-pixel accurate through the interpolated logits. A (time, frequency)
+pair such as (1, 2) halves one axis only: rows are 312 µs apart, so a burst that fills one row (an SS/PBCH
+block lasts 143-286 µs) is averaged with its empty neighbours by a stride along time but not along frequency.
 """
 
 from __future__ import annotations
@@ -54,6 +56,13 @@ class TimeContextConv(nn.Module):
     return y + jnp.concatenate([centre + below, middle, above + centre], axis=1)
 
 
+def _stride_pair(stem_stride) -> tuple[int, int]:
+  pair = tuple(stem_stride) if isinstance(stem_stride, (tuple, list)) else (stem_stride, stem_stride)
+  if len(pair) != 2 or any(s not in (1, 2) for s in pair):
+    raise ValueError(f'custom: stem_stride must be 1, 2 or a (time, frequency) pair of them, got {stem_stride!r}')
+  return pair
+
+
 class TimeContextBlock(nn.Module):
   features: int
   dtype: Any = jnp.float32
@@ -68,19 +77,18 @@ class TimeContextBlock(nn.Module):
 class SpectrumUNet(nn.Module):
   num_classes: int
   widths: tuple[int, ...] = (16, 32, 64, 96)
-  stem_stride: int = 1
+  stem_stride: int | tuple[int, int] = 1  # one for both axes, or (time, frequency)
   dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, train: bool = False):
-    if self.stem_stride not in (1, 2):
-      raise ValueError(f'custom: stem_stride must be 1 or 2, got {self.stem_stride!r}')
-    factor = 2 ** (len(self.widths) - 1) * self.stem_stride
-    layers.check_divisible(x, factor, 'custom')
+    strides = _stride_pair(self.stem_stride)
+    pooling = 2 ** (len(self.widths) - 1)
+    layers.check_divisible(x, (pooling * strides[0], pooling * strides[1]), 'custom')
     image_size = x.shape[1:3]
     x = x.astype(self.dtype)
-    if self.stem_stride > 1:
-      x = layers.ConvBN(self.widths[0], 3, stride=self.stem_stride, dtype=self.dtype, name='stem')(x, train)
+    if strides != (1, 1):
+      x = layers.ConvBN(self.widths[0], 3, stride=strides, dtype=self.dtype, name='stem')(x, train)
     skips = []
     for i, width in enumerate(self.widths):
       if i:

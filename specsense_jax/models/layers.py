@@ -177,7 +177,7 @@ class ConvBN(nn.Module):
   """Conv -> BatchNorm -> activation."""
   features: int
   kernel: int = 3
-  stride: int = 1
+  stride: int | tuple[int, int] = 1
   dilation: int = 1
   groups: int = 1
   padding: Any = 'SAME'
@@ -209,12 +209,14 @@ class ConvBN(nn.Module):
     return ACTIVATIONS[self.activation](x)
 
 
-def check_divisible(x: jnp.ndarray, factor: int, encoder: str) -> None:
-  """Raises a clear error when the input size is not a multiple of the encoder's total stride."""
+def check_divisible(x: jnp.ndarray, factor: int | tuple[int, int], encoder: str) -> None:
+  """Raises a clear error when the input size is not a multiple of the encoder's total stride (one, or per axis)."""
   h, w = x.shape[1:3]
-  if h % factor or w % factor:
-    raise ValueError(f'{encoder} needs input height and width divisible by {factor}; got {h}x{w}. Resize the '
-                     f'images (e.g. to {max(factor, h // factor * factor)}x{max(factor, w // factor * factor)}) '
+  fh, fw = factor if isinstance(factor, tuple) else (factor, factor)
+  if h % fh or w % fw:
+    needed = fh if fh == fw else f'{fh} (height) and {fw} (width)'
+    raise ValueError(f'{encoder} needs input height and width divisible by {needed}; got {h}x{w}. Resize the '
+                     f'images (e.g. to {max(fh, h // fh * fh)}x{max(fw, w // fw * fw)}) '
                      'or choose another encoder')
 
 

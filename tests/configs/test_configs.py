@@ -73,6 +73,10 @@ def test_realistic_recipe():
                                               'spectrum_sensing/synthetic_128_short:0.3')
   with pytest.raises(ValueError, match='minmax images exist for 40 ms frames only'):
     realistic.get_config('minmax,short')
+  assert realistic.get_config('stem=1x2').model_kwargs.stem_stride == (1, 2)  # full time resolution
+  assert realistic.get_config('stem=1').model_kwargs.stem_stride == 1
+  with pytest.raises(ValueError, match="stem must be 1, 2 or TIMExFREQUENCY strides such as 1x2, got '1x4'"):
+    realistic.get_config('stem=1x4')
   smoke = realistic.get_config('runlocal')
   assert (smoke.dataset, smoke.train_mix, smoke.image_size) == (
       'spectrum_sensing/realistic_tiny', 'spectrum_sensing/synthetic_tiny:0.3', 64)

@@ -62,25 +62,34 @@ def test_output_stride_sets_feature_resolution(encoder, output_stride):
         256 // min(2**i, output_stride) for i in range(1, 6)]
 
 
-@pytest.mark.parametrize('stem_stride', [1, 2])
-def test_custom_network_runs_and_is_small(stem_stride):
+@pytest.mark.parametrize('stem_stride, first_level', [(1, (128, 128)), (2, (64, 64)), ((1, 2), (128, 64)),
+                                                      ([2, 1], (64, 128))])  # config.json gives lists
+def test_custom_network_runs_and_is_small(stem_stride, first_level):
   model = build_model('custom', 3, stem_stride=stem_stride)
   images = jnp.asarray(np.random.default_rng(0).uniform(0, 1, (2, 128, 128, 3)), jnp.float32)
   variables = jax.jit(model.init)(jax.random.key(0), images)
-  logits, updates = jax.jit(lambda v, x: model.apply(v, x, train=True, mutable=['batch_stats']))(variables, images)
+  logits, updates = jax.jit(lambda v, x: model.apply(v, x, train=True, mutable=['batch_stats', 'intermediates'],
+                                                     capture_intermediates=lambda m, _: m.name == 'down0'))(
+                                                         variables, images)
   assert logits.shape == (2, 128, 128, 3) and logits.dtype == jnp.float32
   assert np.isfinite(np.asarray(logits)).all() and 'batch_stats' in updates
   assert sum(x.size for x in jax.tree.leaves(variables['params'])) < 1_000_000
-  assert ('stem' in variables['params']) == (stem_stride == 2)
+  assert ('stem' in variables['params']) == (stem_stride != 1)
+  # rows are time, columns frequency: the stem halves only the axes its stride names
+  assert updates['intermediates']['down0']['__call__'][0].shape == (2, *first_level, 16)
 
 
 def test_custom_network_stem_stride_checks():
   with pytest.raises(ValueError, match='custom needs input height and width divisible by 16; got 72x128'):
     model = build_model('custom', 3, stem_stride=2)
     jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, 72, 128, 3)))
-  with pytest.raises(ValueError, match='stem_stride must be 1 or 2, got 4'):
-    model = build_model('custom', 3, stem_stride=4)
-    jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, 128, 128, 3)))
+  with pytest.raises(ValueError, match=r'divisible by 8 \(height\) and 16 \(width\); got 128x120'):
+    model = build_model('custom', 3, stem_stride=(1, 2))
+    jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, 128, 120, 3)))
+  for stride in (4, (1, 3), (1, 2, 2)):
+    with pytest.raises(ValueError, match=r'stem_stride must be 1, 2 or a \(time, frequency\) pair of them, got'):
+      model = build_model('custom', 3, stem_stride=stride)
+      jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, 128, 128, 3)))
 
 
 def test_bfloat16_compute_returns_float32_logits():
