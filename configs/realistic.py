@@ -90,7 +90,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.model_kwargs = ml_collections.ConfigDict({'output_stride': 16})
     config.learning_rate = 0.02
   else:  # the default network's layout: a (time, frequency) stem stride, e.g. 1x2 for full time resolution
-    config.model_kwargs = ml_collections.ConfigDict({'stem_stride': _stem_stride(args.stem)})
+    config.model_kwargs = ml_collections.ConfigDict({'stem_stride': _stem_stride(args.stem),
+                                                     'widths': (16, 32, 64, 96)})  # channels per U-Net level
   if args.runlocal:
     default.runlocal(config)
     config.dataset = f'spectrum_sensing/realistic_tiny{"_wlan_radar" if args.wlan_radar else ""}'

@@ -53,6 +53,7 @@ def test_realistic_recipe():
   assert (config.dataset, config.train_mix) == ('spectrum_sensing/realistic_128', 'spectrum_sensing/synthetic_128:0.3')
   assert config.augment == ('grey_rescale',)
   assert config.model == 'custom' and config.model_kwargs.stem_stride == 2
+  assert config.model_kwargs.widths == (16, 32, 64, 96)  # the model's own default, named so that flags can set it
   deeplab = realistic.get_config('encoder=resnet18,parity_share=0,grey_rescale=false')
   assert deeplab.model == 'deeplabv3plus_resnet18' and deeplab.train_mix == '' and deeplab.augment == ()
   assert deeplab.dataset == 'spectrum_sensing/realistic_128'
