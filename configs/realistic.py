@@ -91,7 +91,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.learning_rate = 0.02
   else:  # the default network's layout: a (time, frequency) stem stride, e.g. 1x2 for full time resolution
     config.model_kwargs = ml_collections.ConfigDict({'stem_stride': _stem_stride(args.stem),
-                                                     'widths': (16, 32, 64, 96)})  # channels per U-Net level
+                                                     'widths': (16, 32, 64, 96),  # channels per U-Net level
+                                                     'subpixel': False})
   if args.runlocal:
     default.runlocal(config)
     config.dataset = f'spectrum_sensing/realistic_tiny{"_wlan_radar" if args.wlan_radar else ""}'

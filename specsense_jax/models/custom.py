@@ -9,6 +9,10 @@ bilinearly at the end: about 4x fewer FLOPs, which is what makes predict run fas
 laptop CPU, for band edges that stay sub-pixel accurate through the interpolated logits. A (time, frequency)
 pair such as (1, 2) halves one axis only: rows are 312 µs apart, so a burst that fills one row (an SS/PBCH
 block lasts 143-286 µs) is averaged with its empty neighbours by a stride along time but not along frequency.
+`subpixel=True` keeps the stride's cost but not its blur: the stem rearranges each stride block's pixels into
+channels (space to depth, nothing lost) before a 3x3 convolution, and the classifier predicts every pixel of
+the block from its coarse position (depth to space) instead of interpolating coarse logits, so a one-row burst
+can be labelled in its own row.
 """
 
 from __future__ import annotations
@@ -63,6 +67,20 @@ def _stride_pair(stem_stride) -> tuple[int, int]:
   return pair
 
 
+def space_to_depth(x: jnp.ndarray, block: tuple[int, int]) -> jnp.ndarray:
+  """(B, H, W, C) -> (B, H / bh, W / bw, bh * bw * C): each block's pixels side by side as channels."""
+  b, h, w, c = x.shape
+  x = x.reshape(b, h // block[0], block[0], w // block[1], block[1], c)
+  return x.transpose(0, 1, 3, 2, 4, 5).reshape(b, h // block[0], w // block[1], block[0] * block[1] * c)
+
+
+def depth_to_space(x: jnp.ndarray, block: tuple[int, int]) -> jnp.ndarray:
+  """The inverse of `space_to_depth`."""
+  b, h, w, c = x.shape
+  x = x.reshape(b, h, w, block[0], block[1], c // (block[0] * block[1]))
+  return x.transpose(0, 1, 3, 2, 4, 5).reshape(b, h * block[0], w * block[1], c // (block[0] * block[1]))
+
+
 class TimeContextBlock(nn.Module):
   features: int
   dtype: Any = jnp.float32
@@ -78,6 +96,7 @@ class SpectrumUNet(nn.Module):
   num_classes: int
   widths: tuple[int, ...] = (16, 32, 64, 96)
   stem_stride: int | tuple[int, int] = 1  # one for both axes, or (time, frequency)
+  subpixel: bool = False  # stride blocks into channels and back (module docstring) instead of a strided conv
   dtype: Any = jnp.float32
 
   @nn.compact
@@ -88,7 +107,10 @@ class SpectrumUNet(nn.Module):
     image_size = x.shape[1:3]
     x = x.astype(self.dtype)
     if strides != (1, 1):
-      x = layers.ConvBN(self.widths[0], 3, stride=strides, dtype=self.dtype, name='stem')(x, train)
+      if self.subpixel:
+        x = space_to_depth(x, strides)
+      x = layers.ConvBN(self.widths[0], 3, stride=(1, 1) if self.subpixel else strides, dtype=self.dtype,
+                        name='stem')(x, train)
     skips = []
     for i, width in enumerate(self.widths):
       if i:
@@ -99,5 +121,9 @@ class SpectrumUNet(nn.Module):
       x = heads.resize_bilinear(x, *skips[i].shape[1:3])
       x = jnp.concatenate([x, skips[i]], axis=-1)
       x = TimeContextBlock(self.widths[i], dtype=self.dtype, name=f'up{i}')(x, train)
+    if self.subpixel:
+      block_logits = layers.PointwiseConv(self.num_classes * strides[0] * strides[1], use_bias=True,
+                                          dtype=self.dtype, name='classifier')(x)
+      return depth_to_space(block_logits, strides).astype(jnp.float32)
     logits = layers.PointwiseConv(self.num_classes, use_bias=True, dtype=self.dtype, name='classifier')(x)
     return heads.resize_bilinear(logits, *image_size).astype(jnp.float32)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from specsense_jax.models import build_model, ENCODERS, MODELS
+from specsense_jax.models import custom
 
 
 def _counts(name, size=224, num_classes=1000):
@@ -63,9 +64,10 @@ def test_output_stride_sets_feature_resolution(encoder, output_stride):
 
 
 @pytest.mark.parametrize('stem_stride, first_level', [(1, (128, 128)), (2, (64, 64)), ((1, 2), (128, 64)),
-                                                      ([2, 1], (64, 128))])  # config.json gives lists
-def test_custom_network_runs_and_is_small(stem_stride, first_level):
-  model = build_model('custom', 3, stem_stride=stem_stride)
+                                                      ([2, 1], (64, 128)), ('subpixel', (64, 64))])
+def test_custom_network_runs_and_is_small(stem_stride, first_level):  # lists: as config.json gives them
+  kwargs = {'stem_stride': 2, 'subpixel': True} if stem_stride == 'subpixel' else {'stem_stride': stem_stride}
+  model = build_model('custom', 3, **kwargs)
   images = jnp.asarray(np.random.default_rng(0).uniform(0, 1, (2, 128, 128, 3)), jnp.float32)
   variables = jax.jit(model.init)(jax.random.key(0), images)
   logits, updates = jax.jit(lambda v, x: model.apply(v, x, train=True, mutable=['batch_stats', 'intermediates'],
@@ -77,6 +79,29 @@ def test_custom_network_runs_and_is_small(stem_stride, first_level):
   assert ('stem' in variables['params']) == (stem_stride != 1)
   # rows are time, columns frequency: the stem halves only the axes its stride names
   assert updates['intermediates']['down0']['__call__'][0].shape == (2, *first_level, 16)
+
+
+def test_space_to_depth_places_each_block_in_channels_and_back():
+  x = jnp.arange(2 * 4 * 6 * 3, dtype=jnp.float32).reshape(2, 4, 6, 3)
+  blocks = custom.space_to_depth(x, (2, 3))
+  assert blocks.shape == (2, 2, 2, 18)
+  # block (1, 1) of image 1: rows 2-3, columns 3-5, channels of each pixel row-major
+  np.testing.assert_array_equal(blocks[1, 1, 1], np.concatenate([x[1, r, c] for r in (2, 3) for c in (3, 4, 5)]))
+  np.testing.assert_array_equal(custom.depth_to_space(blocks, (2, 3)), x)
+
+
+def test_custom_subpixel_head_labels_single_rows():
+  """The subpixel head gives each row of a stride block its own logits (bilinear upsampling of coarse logits
+  would spread one coarse row over two)."""
+  images = jnp.zeros((1, 128, 128, 3))
+  model = build_model('custom', 2, stem_stride=2, subpixel=True)
+  variables = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype),
+                           jax.eval_shape(model.init, jax.random.key(0), images))
+  # the classifier's outputs per coarse pixel, (row, column, class) of its 2x2 block: row 0 class 1, row 1 class 0
+  variables['params']['classifier']['bias'] = jnp.asarray([0., 1., 0., 1., 1., 0., 1., 0.])
+  mask = np.asarray(model.apply(variables, images).argmax(-1))[0]
+  np.testing.assert_array_equal(mask[0::2], 1)
+  np.testing.assert_array_equal(mask[1::2], 0)
 
 
 def test_custom_network_stem_stride_checks():
