@@ -21,7 +21,10 @@ Radar), its parity share still synthetic_128; with short=true on realistic_128_w
 frames 1-20 ms, as the 1 ms NR captures are) and synthetic_128_short. load_balanced=true trains on
 realistic_128_load_balanced (NR mostly loaded, LTE mostly idle: the realistic loads let density tell the standards
 apart). wide=true trains on realistic_128_wide (a fifth of the NR frames a window onto a 70-100 MHz carrier wider
-than the frame, as n78 100 MHz cells are seen at 61.44 Msps).
+than the frame, as n78 100 MHz cells are seen at 61.44 Msps); wide,short on realistic_128_wide_short (half the frames
+short, two fifths of the NR frames wide: 1 ms windows onto a wide carrier, as the n78 100 MHz capture is).
+stem=1x2 (time x frequency; default 2, 1 for full resolution) sets the custom network's stem stride, and
+--config.model_kwargs.subpixel=True its space-to-depth stem and depth-to-space classifier (`models/custom.py`).
 """
 
 import ml_collections
@@ -34,7 +37,7 @@ from specsense_jax.models import registry
 def _stem_stride(stem: str) -> int | tuple[int, int]:
   strides = stem.split('x')
   if len(strides) not in (1, 2) or any(s not in ('1', '2') for s in strides):
-    raise ValueError(f"configs/realistic.py: stem must be 1, 2 or TIMExFREQUENCY strides such as 1x2, got {stem!r}")
+    raise ValueError(f'configs/realistic.py: stem must be 1, 2 or TIMExFREQUENCY strides such as 1x2, got {stem!r}')
   return int(stem) if len(strides) == 1 else tuple(int(s) for s in strides)
 
 
@@ -59,10 +62,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   if args.load_balanced and (args.short or args.minmax or args.large or args.wlan_radar or args.size != 128):
     raise ValueError('configs/realistic.py: load_balanced (realistic_128_load_balanced) is 40 ms floor-scaled '
                      '128x128 four-class frames; leave short, minmax, large and wlan_radar false and size 128')
-  if args.wide and (args.short or args.minmax or args.large or args.wlan_radar or args.load_balanced
-                    or args.size != 128):
-    raise ValueError('configs/realistic.py: wide (realistic_128_wide) is 40 ms floor-scaled 128x128 four-class '
-                     'frames; leave short, minmax, large, wlan_radar and load_balanced false and size 128')
+  if args.wide and (args.minmax or args.large or args.wlan_radar or args.load_balanced or args.size != 128):
+    raise ValueError('configs/realistic.py: wide (realistic_128_wide[_short]) is floor-scaled 128x128 four-class '
+                     'frames; leave minmax, large, wlan_radar and load_balanced false and size 128')
+  if args.encoder and args.stem != '2':
+    raise ValueError('configs/realistic.py: stem applies to the custom network only; leave it out with encoder')
   if args.size not in (128, 256):
     raise ValueError(f'configs/realistic.py: size must be 128 or 256, got {args.size}')
   if args.size == 256 and (args.short or args.minmax):
@@ -77,8 +81,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.num_epochs = 8
   if args.load_balanced:  # NR mostly loaded, LTE mostly idle: density does not tell the standard
     config.dataset = 'spectrum_sensing/realistic_128_load_balanced'
-  if args.wide:  # n78 carriers wider than the frame among the realistic scenes
-    config.dataset = 'spectrum_sensing/realistic_128_wide'
+  if args.wide:  # n78 carriers wider than the frame among the realistic scenes (with short: more of both)
+    config.dataset = f'spectrum_sensing/realistic_128_wide{suffix}'
   if args.wlan_radar:  # six classes: the dataset's metadata names them, the model takes its count from it
     config.dataset = f'spectrum_sensing/realistic_128_wlan_radar{suffix}'
   config.train_mix = (f'spectrum_sensing/synthetic_{args.size}{suffix}:{args.parity_share:g}'

@@ -1,8 +1,9 @@
 """Recordings: one `Recording` protocol, one implementation per source, samples read on demand.
 
 Sources: SigMF (a `.sigmf-meta` beside its dataset, a non-conforming dataset named by `core:dataset`, or a
-`.sigmf` / `.sigmf.gz` / `.sigmf.xz` / `.sigmf.zip` archive, opened and checked by `sigmf_metadata`), a headerless
-raw IQ file (ci8 / ci16 / cf32 with a given sample rate), a complex `.npy` array, and a slice of any of these.
+`.sigmf` / `.sigmf.gz` / `.sigmf.xz` / `.sigmf.zip` archive, opened and their metadata checked by
+`sigmf_metadata`), a headerless raw IQ file (ci8 / ci16 / cf32 with a given sample rate), a complex `.npy` array,
+and a slice of any of these.
 All but the slice store interleaved I/Q components and share `InterleavedRecording`: each read maps only the
 samples asked for, and `read_segments` serves a spectrogram's few hundred short segments from one mapping.
 

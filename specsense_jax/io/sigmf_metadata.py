@@ -34,7 +34,8 @@ class Segment:
 
 @dataclasses.dataclass
 class Source:
-  """An opened SigMF recording before its checks: the package's handle and where its samples lie."""
+  """An opened SigMF recording, its metadata checked, before the checks of its samples and captures: the
+  package's handle and where its samples lie."""
   handle: sigmffile.SigMFFile
   metadata: dict[str, Any]
   meta_path: str             # named in errors about the metadata
@@ -44,7 +45,7 @@ class Source:
   buffer: memoryview | None  # a compressed archive's dataset, decompressed by the package
 
 
-def check_global(metadata: Any, meta_path: str) -> None:
+def _check_global(metadata: Any, meta_path: str) -> None:
   """The checks whose messages name a field, before schema validation."""
   info = metadata.get('global', {}) if isinstance(metadata, dict) else {}
   canonical_datatype(info.get('core:datatype'), meta_path)
@@ -66,7 +67,7 @@ def _schema_validator() -> Any:
   return validator(schema)
 
 
-def validate(metadata: dict[str, Any], meta_path: str) -> None:
+def _validate(metadata: dict[str, Any], meta_path: str) -> None:
   """What `SigMFFile.validate` checks (the schema; captures and annotations in sample_start order), or a
   SigMFError naming `meta_path`."""
   error = jsonschema.exceptions.best_match(_schema_validator().iter_errors(metadata))
@@ -87,7 +88,7 @@ def open_pair(meta_path: str, data_path: str) -> Source:
       metadata = json.load(f)
   except json.JSONDecodeError as e:
     raise SigMFError(f'{meta_path}: not valid JSON ({e})') from None
-  check_global(metadata, meta_path)
+  _check_global(metadata, meta_path)
   try:
     found = sigmffile.get_dataset_filename_from_metadata(meta_path, metadata)
   except Exception:  # a core:dataset that does not exist
@@ -96,7 +97,7 @@ def open_pair(meta_path: str, data_path: str) -> Source:
   if found is None:
     raise SigMFError(f'{data_path}: file not found')
   handle = sigmffile.SigMFFile(metadata=metadata)
-  validate(metadata, meta_path)
+  _validate(metadata, meta_path)
   captures = handle.get_captures()
   header = int(captures[0].get('core:header_bytes', 0)) if captures else 0
   data_bytes = os.path.getsize(found) - header - int(metadata['global'].get('core:trailing_bytes', 0))
@@ -112,14 +113,14 @@ def open_archive(path: str) -> Source:
   except Exception as e:  # not a tar/zip, no metadata or dataset member, invalid metadata
     raise SigMFError(f'{path}: not a readable SigMF archive ({str(e).splitlines()[0]})') from None
   metadata = json.loads(json.dumps(handle.ordered_metadata()))
-  check_global(metadata, path)
+  _check_global(metadata, path)
   buffer = handle.data_buffer.getbuffer() if handle.data_buffer is not None else None
   # the package's data_offset already skips the tar header and a non-conforming dataset's leading header
   return Source(handle, metadata, path, path, int(handle.data_offset), int(handle.data_size_bytes), buffer)
 
 
 def capture_segments(captures: list[dict[str, Any]], starts: list[int], num_samples: int
-                      ) -> tuple[Segment, ...]:
+                     ) -> tuple[Segment, ...]:
   """Captures -> segments: a new one where the centre frequency changes or `core:global_index` jumps."""
   bounds, frequencies = [], []
   previous: dict[str, Any] = {}
@@ -136,7 +137,7 @@ def capture_segments(captures: list[dict[str, Any]], starts: list[int], num_samp
 
 
 def framework_annotations(annotations: list[dict[str, Any]], offset: int, num_samples: int,
-                 segments: tuple[Segment, ...], meta_path: str) -> list[dict[str, Any]]:
+                          segments: tuple[Segment, ...], meta_path: str) -> list[dict[str, Any]]:
   """SigMF annotations -> framework-shaped ones, split at segment boundaries, relative to their centre."""
   out = []
   for i, ann in enumerate(annotations):

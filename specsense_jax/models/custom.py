@@ -31,6 +31,28 @@ def _conv(x: jnp.ndarray, kernel: jnp.ndarray, padding) -> jnp.ndarray:
   return jax.lax.conv_general_dilated(x, kernel, (1, 1), padding, dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
 
 
+def _stride_pair(stem_stride: int | tuple[int, int]) -> tuple[int, int]:
+  """(time, frequency) strides of the stem, each 1 or 2."""
+  pair = tuple(stem_stride) if isinstance(stem_stride, (tuple, list)) else (stem_stride, stem_stride)
+  if len(pair) != 2 or any(isinstance(s, bool) or s not in (1, 2) or not isinstance(s, int) for s in pair):
+    raise ValueError(f'custom: stem_stride must be 1, 2 or a (time, frequency) pair of them, got {stem_stride!r}')
+  return pair
+
+
+def space_to_depth(x: jnp.ndarray, block: tuple[int, int]) -> jnp.ndarray:
+  """(B, H, W, C) -> (B, H / bh, W / bw, bh * bw * C): each block's pixels side by side as channels."""
+  b, h, w, c = x.shape
+  x = x.reshape(b, h // block[0], block[0], w // block[1], block[1], c)
+  return x.transpose(0, 1, 3, 2, 4, 5).reshape(b, h // block[0], w // block[1], block[0] * block[1] * c)
+
+
+def depth_to_space(x: jnp.ndarray, block: tuple[int, int]) -> jnp.ndarray:
+  """The inverse of `space_to_depth`."""
+  b, h, w, c = x.shape
+  x = x.reshape(b, h, w, block[0], block[1], c // (block[0] * block[1]))
+  return x.transpose(0, 1, 3, 2, 4, 5).reshape(b, h * block[0], w * block[1], c // (block[0] * block[1]))
+
+
 class TimeContextConv(nn.Module):
   """3x3 'SAME' convolution of [x, its mean over time broadcast to every row], computed without the broadcast.
 
@@ -60,27 +82,6 @@ class TimeContextConv(nn.Module):
     return y + jnp.concatenate([centre + below, middle, above + centre], axis=1)
 
 
-def _stride_pair(stem_stride) -> tuple[int, int]:
-  pair = tuple(stem_stride) if isinstance(stem_stride, (tuple, list)) else (stem_stride, stem_stride)
-  if len(pair) != 2 or any(s not in (1, 2) for s in pair):
-    raise ValueError(f'custom: stem_stride must be 1, 2 or a (time, frequency) pair of them, got {stem_stride!r}')
-  return pair
-
-
-def space_to_depth(x: jnp.ndarray, block: tuple[int, int]) -> jnp.ndarray:
-  """(B, H, W, C) -> (B, H / bh, W / bw, bh * bw * C): each block's pixels side by side as channels."""
-  b, h, w, c = x.shape
-  x = x.reshape(b, h // block[0], block[0], w // block[1], block[1], c)
-  return x.transpose(0, 1, 3, 2, 4, 5).reshape(b, h // block[0], w // block[1], block[0] * block[1] * c)
-
-
-def depth_to_space(x: jnp.ndarray, block: tuple[int, int]) -> jnp.ndarray:
-  """The inverse of `space_to_depth`."""
-  b, h, w, c = x.shape
-  x = x.reshape(b, h, w, block[0], block[1], c // (block[0] * block[1]))
-  return x.transpose(0, 1, 3, 2, 4, 5).reshape(b, h * block[0], w * block[1], c // (block[0] * block[1]))
-
-
 class TimeContextBlock(nn.Module):
   features: int
   dtype: Any = jnp.float32
@@ -102,6 +103,9 @@ class SpectrumUNet(nn.Module):
   @nn.compact
   def __call__(self, x, train: bool = False):
     strides = _stride_pair(self.stem_stride)
+    if self.subpixel and strides == (1, 1):
+      raise ValueError('custom: subpixel needs a stem_stride of 2 on at least one axis (at stride 1 every pixel '
+                       'has its own logits already)')
     pooling = 2 ** (len(self.widths) - 1)
     layers.check_divisible(x, (pooling * strides[0], pooling * strides[1]), 'custom')
     image_size = x.shape[1:3]

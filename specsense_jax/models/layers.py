@@ -177,7 +177,7 @@ class ConvBN(nn.Module):
   """Conv -> BatchNorm -> activation."""
   features: int
   kernel: int = 3
-  stride: int | tuple[int, int] = 1
+  stride: int | tuple[int, int] = 1  # a (height, width) pair only for a full convolution (kernel > 1, one group)
   dilation: int = 1
   groups: int = 1
   padding: Any = 'SAME'
@@ -212,12 +212,11 @@ class ConvBN(nn.Module):
 def check_divisible(x: jnp.ndarray, factor: int | tuple[int, int], encoder: str) -> None:
   """Raises a clear error when the input size is not a multiple of the encoder's total stride (one, or per axis)."""
   h, w = x.shape[1:3]
-  fh, fw = factor if isinstance(factor, tuple) else (factor, factor)
+  fh, fw = factor if isinstance(factor, (tuple, list)) else (factor, factor)
   if h % fh or w % fw:
-    needed = fh if fh == fw else f'{fh} (height) and {fw} (width)'
-    raise ValueError(f'{encoder} needs input height and width divisible by {needed}; got {h}x{w}. Resize the '
-                     f'images (e.g. to {max(fh, h // fh * fh)}x{max(fw, w // fw * fw)}) '
-                     'or choose another encoder')
+    needed = f'height and width divisible by {fh}' if fh == fw else f'height divisible by {fh} and width by {fw}'
+    raise ValueError(f'{encoder} needs input {needed}; got {h}x{w}. Resize the images (e.g. to '
+                     f'{max(fh, h // fh * fh)}x{max(fw, w // fw * fw)}) or choose another encoder')
 
 
 def _window_patches(x: jnp.ndarray, window: int, stride: int):

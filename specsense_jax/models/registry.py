@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 from typing import Any, Callable
 
 import flax.linen as nn
@@ -54,7 +55,7 @@ def _classifier(encoder: str, num_classes: int, output_stride: int = 32, dtype: 
 
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
-    'custom': lambda num_classes, dtype=jnp.float32, **kw: custom.SpectrumUNet(num_classes, dtype=dtype, **kw),
+    'custom': custom.SpectrumUNet,
     **{f'deeplabv3plus_{e}': functools.partial(_deeplab, e) for e in ENCODERS},
     **{f'classifier_{e}': functools.partial(_classifier, e) for e in ENCODERS},
 }
@@ -116,6 +117,15 @@ def build_model(name: str, num_classes: int, **kwargs) -> nn.Module:
   if 'output_stride' in kwargs and kwargs['output_stride'] not in OUTPUT_STRIDES:
     raise ValueError(f'output_stride must be one of {OUTPUT_STRIDES}, got {kwargs["output_stride"]!r}')
   return MODELS[name](num_classes=num_classes, **kwargs)
+
+
+def explicit_model_kwargs(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+  """`kwargs` of model `name` without the entries that equal the model's defaults, lists as tuples: two
+  configs build the same network exactly when these agree (one may name a default that the other leaves out)."""
+  defaults = {p.name: p.default for p in inspect.signature(MODELS[name]).parameters.values()
+              if p.default is not inspect.Parameter.empty}
+  as_tuples = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()}
+  return {k: v for k, v in as_tuples.items() if k not in defaults or v != defaults[k]}
 
 
 def build_from_config(config, dtype: Any = jnp.float32) -> nn.Module:

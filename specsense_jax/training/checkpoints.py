@@ -29,6 +29,7 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 
+from specsense_jax.models import registry
 from specsense_jax.training import steps
 
 CHECKPOINTS = 'checkpoints'
@@ -176,8 +177,8 @@ def check_trained(path: str, config: ml_collections.ConfigDict, class_names: Seq
                        f'{config.get(key)!r}')
   for key in ('model', 'image_size', 'model_kwargs'):
     mine, theirs = config.get(key), trained.get(key)
-    if key == 'model_kwargs':  # as JSON records them (tuples become lists)
-      mine, theirs = (json.loads(json.dumps(dict(v or {}), default=list)) for v in (mine, theirs))
+    if key == 'model_kwargs':  # the same network whether a default is named or left out, tuples or JSON lists
+      mine, theirs = (registry.explicit_model_kwargs(config.model, dict(v or {})) for v in (mine, theirs))
     if mine != theirs:
       raise ValueError(f'config.init_from {path!r} was trained with {key}={theirs!r}; this run has {mine!r}')
   if not os.path.isfile(os.path.join(path, PACKAGED_VARIABLES)) and not has_trained_weights(path):

@@ -53,7 +53,8 @@ def test_realistic_recipe():
   assert (config.dataset, config.train_mix) == ('spectrum_sensing/realistic_128', 'spectrum_sensing/synthetic_128:0.3')
   assert config.augment == ('grey_rescale',)
   assert config.model == 'custom' and config.model_kwargs.stem_stride == 2
-  assert config.model_kwargs.widths == (16, 32, 64, 96)  # the model's own default, named so that flags can set it
+  # the model's own defaults, named so that flags can set them
+  assert config.model_kwargs.widths == (16, 32, 64, 96) and config.model_kwargs.subpixel is False
   deeplab = realistic.get_config('encoder=resnet18,parity_share=0,grey_rescale=false')
   assert deeplab.model == 'deeplabv3plus_resnet18' and deeplab.train_mix == '' and deeplab.augment == ()
   assert deeplab.dataset == 'spectrum_sensing/realistic_128'
@@ -78,6 +79,8 @@ def test_realistic_recipe():
   assert realistic.get_config('stem=1').model_kwargs.stem_stride == 1
   with pytest.raises(ValueError, match="stem must be 1, 2 or TIMExFREQUENCY strides such as 1x2, got '1x4'"):
     realistic.get_config('stem=1x4')
+  with pytest.raises(ValueError, match='configs/realistic.py: stem applies to the custom network only'):
+    realistic.get_config('encoder=resnet18,stem=1x2')
   smoke = realistic.get_config('runlocal')
   assert (smoke.dataset, smoke.train_mix, smoke.image_size) == (
       'spectrum_sensing/realistic_tiny', 'spectrum_sensing/synthetic_tiny:0.3', 64)
@@ -95,7 +98,10 @@ def test_realistic_recipe():
     realistic.get_config('load_balanced,short')
   wide = realistic.get_config('wide')
   assert (wide.dataset, wide.train_mix) == ('spectrum_sensing/realistic_128_wide', 'spectrum_sensing/synthetic_128:0.3')
-  with pytest.raises(ValueError, match=r'wide .* leave short, minmax, large, wlan_radar and load_balanced false'):
+  wide_short = realistic.get_config('wide,short')
+  assert (wide_short.dataset, wide_short.train_mix) == ('spectrum_sensing/realistic_128_wide_short',
+                                                        'spectrum_sensing/synthetic_128_short:0.3')
+  with pytest.raises(ValueError, match=r'wide .* leave minmax, large, wlan_radar and load_balanced false'):
     realistic.get_config('wide,load_balanced')
   with pytest.raises(ValueError, match=r'wlan_radar .* leave minmax and large false and size 128'):
     realistic.get_config('wlan_radar,large')

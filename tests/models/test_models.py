@@ -10,6 +10,7 @@ import pytest
 
 from specsense_jax.models import build_model, ENCODERS, MODELS
 from specsense_jax.models import custom
+from specsense_jax.models import registry
 
 
 def _counts(name, size=224, num_classes=1000):
@@ -63,10 +64,11 @@ def test_output_stride_sets_feature_resolution(encoder, output_stride):
         256 // min(2**i, output_stride) for i in range(1, 6)]
 
 
-@pytest.mark.parametrize('stem_stride, first_level', [(1, (128, 128)), (2, (64, 64)), ((1, 2), (128, 64)),
-                                                      ([2, 1], (64, 128)), ('subpixel', (64, 64))])
-def test_custom_network_runs_and_is_small(stem_stride, first_level):  # lists: as config.json gives them
-  kwargs = {'stem_stride': 2, 'subpixel': True} if stem_stride == 'subpixel' else {'stem_stride': stem_stride}
+@pytest.mark.parametrize('kwargs, first_level', [
+    ({'stem_stride': 1}, (128, 128)), ({'stem_stride': 2}, (64, 64)), ({'stem_stride': (1, 2)}, (128, 64)),
+    ({'stem_stride': [2, 1]}, (64, 128)),  # a list, as a config read back from JSON gives it
+    ({'stem_stride': 2, 'subpixel': True}, (64, 64)), ({'stem_stride': (1, 2), 'subpixel': True}, (128, 64))])
+def test_custom_network_runs_and_is_small(kwargs, first_level):
   model = build_model('custom', 3, **kwargs)
   images = jnp.asarray(np.random.default_rng(0).uniform(0, 1, (2, 128, 128, 3)), jnp.float32)
   variables = jax.jit(model.init)(jax.random.key(0), images)
@@ -76,7 +78,7 @@ def test_custom_network_runs_and_is_small(stem_stride, first_level):  # lists: a
   assert logits.shape == (2, 128, 128, 3) and logits.dtype == jnp.float32
   assert np.isfinite(np.asarray(logits)).all() and 'batch_stats' in updates
   assert sum(x.size for x in jax.tree.leaves(variables['params'])) < 1_000_000
-  assert ('stem' in variables['params']) == (stem_stride != 1)
+  assert ('stem' in variables['params']) == (kwargs['stem_stride'] != 1)
   # rows are time, columns frequency: the stem halves only the axes its stride names
   assert updates['intermediates']['down0']['__call__'][0].shape == (2, *first_level, 16)
 
@@ -104,14 +106,25 @@ def test_custom_subpixel_head_labels_single_rows():
   np.testing.assert_array_equal(mask[1::2], 0)
 
 
+def test_explicit_model_kwargs_leave_out_the_defaults():
+  assert registry.explicit_model_kwargs('custom', {'stem_stride': [1, 2], 'widths': [16, 32, 64, 96],
+                                                   'subpixel': False}) == {'stem_stride': (1, 2)}
+  assert registry.explicit_model_kwargs('custom', {'stem_stride': 1, 'widths': (8, 16)}) == {'widths': (8, 16)}
+  assert registry.explicit_model_kwargs('deeplabv3plus_resnet18', {'output_stride': 16, 'decoder_convs': 1}) == {
+      'decoder_convs': 1}
+
+
 def test_custom_network_stem_stride_checks():
   with pytest.raises(ValueError, match='custom needs input height and width divisible by 16; got 72x128'):
     model = build_model('custom', 3, stem_stride=2)
     jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, 72, 128, 3)))
-  with pytest.raises(ValueError, match=r'divisible by 8 \(height\) and 16 \(width\); got 128x120'):
+  with pytest.raises(ValueError, match=r'custom needs input height divisible by 8 and width by 16; got 128x120'):
     model = build_model('custom', 3, stem_stride=(1, 2))
     jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, 128, 120, 3)))
-  for stride in (4, (1, 3), (1, 2, 2)):
+  with pytest.raises(ValueError, match='custom: subpixel needs a stem_stride of 2 on at least one axis'):
+    model = build_model('custom', 3, stem_stride=1, subpixel=True)
+    jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, 128, 128, 3)))
+  for stride in (4, (1, 3), (1, 2, 2), 2.0, True):
     with pytest.raises(ValueError, match=r'stem_stride must be 1, 2 or a \(time, frequency\) pair of them, got'):
       model = build_model('custom', 3, stem_stride=stride)
       jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, 128, 128, 3)))
@@ -228,7 +241,6 @@ def test_depthwise_conv_gradients_equal_grouped_conv(dilation, kernels, monkeypa
 
 
 def test_model_info_is_the_registry_s_metadata():
-  from specsense_jax.models import registry  # pylint: disable=g-import-not-at-top
   assert registry.model_info('custom') == registry.ModelInfo('segmentation')
   assert registry.model_info('classifier_mobilenetv2') == registry.ModelInfo(
       'classification', 'mobilenetv2', 'keras', 'symmetric')

@@ -185,6 +185,9 @@ def test_realistic_configs_draw_realistic_scenes():
   assert sum(p for _, p in balanced.nr_load) == pytest.approx(1) == sum(p for _, p in balanced.lte_load)
   wide = configs['realistic_128_wide'].synthetic_spec().scene_config()
   assert wide == dataclasses.replace(spec.scene_config(), nr_wide_share=0.2)
+  wide_short = configs['realistic_128_wide_short'].synthetic_spec().scene_config()
+  assert wide_short == dataclasses.replace(spec.scene_config(), nr_wide_share=0.4, short_frames=0.5,
+                                           short_duration_s=(0.001, 0.02))
   # the same frame index draws other cells than the parity set, with the realistic options recorded
   signals = [json.loads(examples.synthetic_example(spec, i)[1]['params'])['signals'] for i in range(4)]
   assert all('load' in s for frame in signals for s in frame)

@@ -94,6 +94,10 @@ _LOAD_BALANCED = (('nr_load', (('idle', 0.1), ('light', 0.15), ('medium', 0.25),
 # n77/n78 carriers of 70-100 MHz, the commonest 5G deployment, are wider than a 61.44 Msps frame: without them a
 # frame filled edge to edge is always several carriers side by side, often LTE among them.
 _WIDE = (('nr_wide_share', 0.2),)
+# The 100 MHz n78 capture is both: 1 ms of a carrier wider than the frame. In 1 ms the resource blocks no UE is
+# scheduled on stay dark down the whole frame and cut the carrier into LTE-wide blocks; in 40 ms frames they move
+# from row to row. Half the frames short and two fifths of the NR frames wide: a tenth of the frames are both.
+_WIDE_SHORT = (('short_frames', 0.5), ('short_duration_s', (0.001, 0.02)), ('nr_wide_share', 0.4))
 
 
 def _configs():
@@ -144,6 +148,12 @@ def _configs():
                             description=f'realistic_128 where a fifth of the frames holding NR are instead a window '
                             f'onto one NR carrier of 70-100 MHz at 30 kHz, wider than the frame (covering at least '
                             f'half of it, one edge or none in view): {realistic}.'),
+      SpectrumSensingConfig(name='realistic_128_wide_short', image_size=128, **captured_like,
+                            scene_overrides=_WIDE_SHORT,
+                            description=f'realistic_128 where half the frames last 1-20 ms (log-uniform) and two '
+                            f'fifths of the frames holding NR are a window onto one NR carrier of 70-100 MHz at 30 '
+                            f'kHz, wider than the frame (a tenth of the frames both, as a 1 ms n78 capture is): '
+                            f'{realistic}.'),
       SpectrumSensingConfig(name='realistic_128_minmax', image_size=128, **{**captured_like, 'scaling': 'minmax'},
                             description=f'realistic_128 (same frames and masks) imaged with min-max scaling, as '
                             f'MATLAB and the parity configs image theirs: {realistic}.'),

@@ -1,0 +1,25 @@
+"""checkpoints.check_trained: which trained weights a run may start from."""
+
+import json
+import os
+
+import pytest
+
+from configs import finetune_captures
+from configs import realistic
+from specsense_jax import constants
+from specsense_jax.inference import trained_models
+from specsense_jax.training import checkpoints
+
+
+def test_a_config_naming_the_defaults_starts_from_the_shipped_model():
+  # the shipped config.json records {'stem_stride': 2}; the recipe names widths and subpixel at their defaults
+  config = finetune_captures.get_config()
+  shipped = trained_models.resolve(config.init_from)
+  with open(os.path.join(shipped, 'config.json')) as f:
+    assert json.load(f)['model_kwargs'] == {'stem_stride': 2} != dict(config.model_kwargs)
+  checkpoints.check_trained(shipped, config, constants.FOUR_CLASSES)
+  other = realistic.get_config('stem=1x2')  # another layout: refused, naming both
+  with pytest.raises(ValueError, match=r"was trained with model_kwargs=\{'stem_stride': 2\}; this run has "
+                                       r"\{'stem_stride': \(1, 2\)\}"):
+    checkpoints.check_trained(shipped, other, constants.FOUR_CLASSES)
