@@ -31,6 +31,7 @@ import ml_collections
 
 from configs import common
 from configs import default
+from specsense_jax.models import custom
 from specsense_jax.models import registry
 
 
@@ -94,9 +95,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.model_kwargs = ml_collections.ConfigDict({'output_stride': 16})
     config.learning_rate = 0.02
   else:  # the default network's layout: a (time, frequency) stem stride, e.g. 1x2 for full time resolution
+    # the model's own defaults for widths (channels per U-Net level) and subpixel, named so that flags can set them
     config.model_kwargs = ml_collections.ConfigDict({'stem_stride': _stem_stride(args.stem),
-                                                     'widths': (16, 32, 64, 96),  # channels per U-Net level
-                                                     'subpixel': False})
+                                                     'widths': custom.SpectrumUNet.widths,
+                                                     'subpixel': custom.SpectrumUNet.subpixel})
   if args.runlocal:
     default.runlocal(config)
     config.dataset = f'spectrum_sensing/realistic_tiny{"_wlan_radar" if args.wlan_radar else ""}'

@@ -125,9 +125,7 @@ class SpectrumUNet(nn.Module):
       x = heads.resize_bilinear(x, *skips[i].shape[1:3])
       x = jnp.concatenate([x, skips[i]], axis=-1)
       x = TimeContextBlock(self.widths[i], dtype=self.dtype, name=f'up{i}')(x, train)
-    if self.subpixel:
-      block_logits = layers.PointwiseConv(self.num_classes * strides[0] * strides[1], use_bias=True,
-                                          dtype=self.dtype, name='classifier')(x)
-      return depth_to_space(block_logits, strides).astype(jnp.float32)
-    logits = layers.PointwiseConv(self.num_classes, use_bias=True, dtype=self.dtype, name='classifier')(x)
-    return heads.resize_bilinear(logits, *image_size).astype(jnp.float32)
+    block = strides if self.subpixel else (1, 1)  # subpixel: every pixel of a stride block from its coarse one
+    logits = layers.PointwiseConv(self.num_classes * block[0] * block[1], use_bias=True, dtype=self.dtype,
+                                  name='classifier')(x)
+    return heads.resize_bilinear(depth_to_space(logits, block), *image_size).astype(jnp.float32)
