@@ -73,7 +73,7 @@ def test_keras_file_round_trip_matches_keras(tmp_path, encoder, size, stage5, st
 @pytest.mark.filterwarnings('ignore::UserWarning:keras')
 def test_missing_or_mismatched_file(tmp_path):
   model = build_model('classifier_mobilenetv2', 1000)
-  variables = model.init(jax.random.key(0), jnp.zeros((1, 64, 64, 3)))
+  variables = jax.jit(model.init)(jax.random.key(0), jnp.zeros((1, 64, 64, 3)))
   with pytest.raises(ValueError, match='not found'):
     keras_weights.load_keras_weights(str(tmp_path / 'none.h5'), variables, 'mobilenetv2')
   other = keras_weights.keras_model('densenet121', include_top=False, input_shape=(64, 64, 3))

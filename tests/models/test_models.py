@@ -39,8 +39,16 @@ def test_imagenet_classifier_parameter_counts(name, params, total):
     assert trainable + stats == total
 
 
-@pytest.mark.parametrize('encoder,size,output_stride', list(itertools.product(sorted(ENCODERS), (128, 256),
-                                                                              (8, 16, 32))))
+# Every encoder at the default output stride; the other strides once per family (its members share the stride
+# logic and differ in widths and depths); 256x256 for the largest network and the valid-padding one.
+_FAMILY_REPRESENTATIVES = ('densenet121', 'efficientnet_b0', 'inception_v3', 'mobilenetv2', 'resnet18', 'resnet50',
+                           'resnet50_keras')
+_HEAD_CASES = ([(encoder, 128, 16) for encoder in sorted(ENCODERS)]
+               + list(itertools.product(_FAMILY_REPRESENTATIVES, (128,), (8, 32)))
+               + [('efficientnet_b7', 256, 8), ('inception_v3', 256, 32)])
+
+
+@pytest.mark.parametrize('encoder,size,output_stride', _HEAD_CASES)
 def test_every_encoder_builds_both_heads(encoder, size, output_stride):
   images = jnp.zeros((2, size, size, 3))
   seg = build_model(f'deeplabv3plus_{encoder}', 3, output_stride=output_stride)
