@@ -124,7 +124,8 @@ class Checkpoints:
 
 
 def restore_variables(workdir: str, which: str = 'best') -> dict[str, Any]:
-  """{'params', 'batch_stats'} of the best (or 'latest') checkpoint of a workdir, on this host's first device.
+  """{'params', 'batch_stats'} of the best (or 'latest') checkpoint of a workdir, on this host's first device:
+  their moving average when the run kept one (`config.ema_decay`), as validation scored it.
 
   Only those two subtrees are read, with the checkpoint's own metadata as the target: no optimizer or model
   template is built, and a checkpoint saved on any number of devices or hosts restores on one.
@@ -143,11 +144,15 @@ def restore_variables(workdir: str, which: str = 'best') -> dict[str, Any]:
     step = manager.latest_step() if which == 'latest' or folder == legacy_best else manager.best_step()
     step = manager.latest_step() if step is None else step
     metadata = manager.item_metadata(step)
+    ema = isinstance(metadata.get('ema'), dict) and 'params' in metadata['ema']  # the run kept a moving average
+    source = metadata['ema'] if ema else metadata
     device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
-    target = {key: jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), metadata[key])
-              for key in ('params', 'batch_stats') if key in metadata}
+    target = {key: jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), source[key])
+              for key in ('params', 'batch_stats') if key in source}
+    target = {'ema': target} if ema else target
     restored = manager.restore(step, args=ocp.args.PyTreeRestore(
         item=target, restore_args=ocp.checkpoint_utils.construct_restore_args(target), partial_restore=True))
+  restored = restored['ema'] if ema else restored
   return {'params': restored['params'], 'batch_stats': restored.get('batch_stats', {})}
 
 

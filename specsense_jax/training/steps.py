@@ -43,25 +43,57 @@ class TrainState:
   params: Any
   batch_stats: Any
   opt_state: Any
+  # {'params', 'batch_stats'}: their exponential moving average over the steps, or None without one. Evaluated,
+  # checkpointed as the run's weights and packaged in place of the raw ones.
+  ema: Any = None
 
   @property
   def variables(self) -> dict[str, Any]:
-    """{'params', 'batch_stats'}: what `model.apply` and `eval_step` take."""
+    """{'params', 'batch_stats'}: what `eval_step` takes (the moving average when the run keeps one)."""
+    return self.ema if self.ema is not None else self.raw_variables
+
+  @property
+  def raw_variables(self) -> dict[str, Any]:
+    """{'params', 'batch_stats'} the optimizer trains: what `model.apply` in the train step takes."""
     return {'params': self.params, 'batch_stats': self.batch_stats}
+
+  def with_variables(self, variables: dict[str, Any]) -> 'TrainState':
+    """This state with new parameters and BatchNorm statistics (pretrained or grown ones); the average, if kept,
+    starts from them."""
+    state = self.replace(params=variables['params'], batch_stats=variables['batch_stats'])
+    return state.replace(ema=jax.tree.map(jnp.copy, state.raw_variables)) if state.ema is not None else state
 
 
 def create_train_state(model: nn.Module, tx: optax.GradientTransformation, rng: jax.Array,
-                       image_shape: tuple[int, ...]) -> TrainState:
-  """Initializes parameters, BatchNorm statistics and optimizer state (on the host's default device)."""
+                       image_shape: tuple[int, ...], *, ema: bool = False) -> TrainState:
+  """Initializes parameters, BatchNorm statistics and optimizer state (on the host's default device).
+
+  Args:
+    model: the network.
+    tx: its optimizer.
+    rng: the initialization key.
+    image_shape: (height, width, channels) of one image.
+    ema: whether the state keeps a moving average of the variables (`ema_update`), starting at the initial ones.
+  """
   variables = jax.jit(model.init)(rng, jnp.zeros((1,) + tuple(image_shape), jnp.float32))
   params = variables['params']
-  return TrainState(step=jnp.zeros((), jnp.int32), params=params, batch_stats=variables.get('batch_stats', {}),
-                    opt_state=tx.init(params))
+  state = TrainState(step=jnp.zeros((), jnp.int32), params=params, batch_stats=variables.get('batch_stats', {}),
+                     opt_state=tx.init(params))
+  return state.replace(ema=jax.tree.map(jnp.copy, state.raw_variables)) if ema else state
+
+
+def ema_update(ema: Any, variables: Any, step: jax.Array, decay: float) -> Any:
+  """The moving average after `step` (the step count before this update): each leaf moves a share 1 - d towards
+  its new value, with d = min(decay, (1 + step) / (10 + step)) so that the first steps' random start fades
+  quickly (the warm-up of TensorFlow's ExponentialMovingAverage with num_updates)."""
+  step = step.astype(jnp.float32)
+  d = jnp.minimum(decay, (1.0 + step) / (10.0 + step))
+  return jax.tree.map(lambda e, v: (e + (1.0 - d) * (v.astype(e.dtype) - e)).astype(e.dtype), ema, variables)
 
 
 def _train_step(state: TrainState, batch: dict[str, jax.Array], *, model: nn.Module,
                 tx: optax.GradientTransformation, class_weights: jax.Array,
-                task: tasks.Task) -> tuple[TrainState, dict]:
+                task: tasks.Task, ema_decay: float = 0.0) -> tuple[TrainState, dict]:
   def loss_fn(params):
     logits, updates = model.apply({'params': params, 'batch_stats': state.batch_stats}, batch['image'],
                                   train=True, mutable=['batch_stats'])
@@ -70,7 +102,11 @@ def _train_step(state: TrainState, batch: dict[str, jax.Array], *, model: nn.Mod
   (loss, (logits, batch_stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
   updates, opt_state = tx.update(grads, state.opt_state, state.params)
   params = optax.apply_updates(state.params, updates)
-  return TrainState(state.step + 1, params, batch_stats, opt_state), {'loss': loss, **task.train_metrics(logits, batch)}
+  ema = state.ema
+  if ema is not None:
+    ema = ema_update(ema, {'params': params, 'batch_stats': batch_stats}, state.step, ema_decay)
+  new_state = TrainState(state.step + 1, params, batch_stats, opt_state, ema)
+  return new_state, {'loss': loss, **task.train_metrics(logits, batch)}
 
 
 def _eval_step(variables: dict[str, Any], batch: dict[str, jax.Array], *, model: nn.Module,
@@ -87,7 +123,7 @@ class Steps(NamedTuple):
 
 
 def make_steps(model: nn.Module, tx: optax.GradientTransformation | None, mesh: jax.sharding.Mesh, class_weights,
-               task: tasks.Task = tasks.SEGMENTATION) -> Steps:
+               task: tasks.Task = tasks.SEGMENTATION, *, ema_decay: float = 0.0) -> Steps:
   """The jitted train step, eval step and state placement for `mesh` (axis 'data').
 
   Args:
@@ -96,6 +132,8 @@ def make_steps(model: nn.Module, tx: optax.GradientTransformation | None, mesh: 
     mesh: devices to run on; batches are split over its 'data' axis, the state is replicated.
     class_weights: (num_classes,) loss weight of each class (ones for an unweighted loss).
     task: what the model predicts and how it is scored.
+    ema_decay: the decay of the moving average `train_step` keeps, for states that keep one (`create_train_state`
+      with ema=True); in [0, 1).
 
   Returns:
     Steps. On the CPU the train step is compiled with `xla_cpu.train_step_options` (faster matmul fusions for
@@ -105,9 +143,12 @@ def make_steps(model: nn.Module, tx: optax.GradientTransformation | None, mesh: 
   replicated = jax.sharding.NamedSharding(mesh, P())
   sharded = jax.sharding.NamedSharding(mesh, P('data'))
   weights = jnp.asarray(class_weights, jnp.float32)
+  if not 0.0 <= ema_decay < 1.0:
+    raise ValueError(f'ema_decay must be in [0, 1), got {ema_decay}')
   train_step = None
   if tx is not None:
-    train_step = jax.jit(functools.partial(_train_step, model=model, tx=tx, class_weights=weights, task=task),
+    train_step = jax.jit(functools.partial(_train_step, model=model, tx=tx, class_weights=weights, task=task,
+                                           ema_decay=float(ema_decay)),
                          in_shardings=(replicated, sharded), out_shardings=(replicated, replicated),
                          donate_argnums=(0,),
                          compiler_options=xla_cpu.train_step_options(mesh.devices.flat[0].platform))

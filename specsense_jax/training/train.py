@@ -158,6 +158,8 @@ def check_config(config: ml_collections.ConfigDict):
     allowed = "'median_frequency' or 'none'" if task is tasks.SEGMENTATION else "'none' for frame classifiers"
     raise ValueError(f'config.class_weighting must be {allowed}, got {config.class_weighting!r}')
   pipeline.check_batch_size(config.batch_size)
+  if not 0.0 <= config.get('ema_decay', 0.0) < 1.0:
+    raise ValueError(f'config.ema_decay must be in [0, 1) (0: no moving average), got {config.ema_decay}')
   augment.check(config.augment)
   builder = pipeline.prepared_builder(config.dataset, config.data_dir)
   num_classes = len(model_class_names(config, task, builder))
@@ -292,13 +294,13 @@ class _Run:
       if self.config.get('init_from'):  # fine-tuning: every weight of a trained network
         variables = checkpoints.load_trained_variables(
             self.config.init_from, state.variables, checkpoints.load_config(self.workdir).get('class_names'))
-        state = state.replace(params=variables['params'], batch_stats=variables['batch_stats'])
+        state = state.with_variables(variables)
         say(f'initialized from {self.config.init_from}')
       elif self.config.init_weights:
         info = registry.model_info(self.config.model)
         variables = pretrained.load_pretrained(self.config.model, info.encoder, info.weight_format,
                                                self.config.init_weights, state.variables)
-        state = state.replace(params=variables['params'], batch_stats=variables['batch_stats'])
+        state = state.with_variables(variables)
         say(f'encoder initialized from {self.config.init_weights}')
       return self.jitted.place_state(state), history
     state = self.manager.restore(latest, self.jitted.place_state(state))
@@ -442,8 +444,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   schedule = optim.learning_rate_schedule(config.schedule, config.learning_rate, steps_per_epoch, total_steps,
                                           warmup_steps=int(config.warmup_epochs * steps_per_epoch))
   tx = optim.sgdm(schedule, config.momentum, config.l2)
-  state = steps.create_train_state(model, tx, jax.random.key(config.seed), (config.image_size, config.image_size, 3))
-  jitted = steps.make_steps(model, tx, mesh, _class_weights(config, workdir), task)
+  ema_decay = config.get('ema_decay', 0.0)
+  state = steps.create_train_state(model, tx, jax.random.key(config.seed), (config.image_size, config.image_size, 3),
+                                   ema=ema_decay > 0)
+  jitted = steps.make_steps(model, tx, mesh, _class_weights(config, workdir), task, ema_decay=ema_decay)
   with contextlib.ExitStack() as cleanup:  # however the run ends: handler restored, writer and manager closed
     manager = cleanup.enter_context(checkpoints.Checkpoints(workdir, mode))
     writer = None

@@ -102,3 +102,33 @@ def test_data_mesh_has_auto_axes_over_the_devices():
   assert mesh.axis_names == ('data',) and mesh.axis_types == (jax.sharding.AxisType.Auto,)
   assert list(mesh.devices.flat) == jax.devices()
   assert list(steps.data_mesh(jax.devices()[:2]).devices.flat) == jax.devices()[:2]
+
+
+def test_ema_update_by_hand():
+  ema, new = {'w': jnp.array([1.0, 3.0])}, {'w': jnp.array([2.0, 1.0])}
+  # step 0: d = min(0.9, 1 / 10) = 0.1, so the average moves 90 % of the way
+  np.testing.assert_allclose(steps.ema_update(ema, new, jnp.array(0), 0.9)['w'], [1.9, 1.2], rtol=1e-6)
+  # step 200: d = min(0.9, 201 / 210) = 0.9
+  np.testing.assert_allclose(steps.ema_update(ema, new, jnp.array(200), 0.9)['w'], [1.1, 2.8], rtol=1e-6)
+
+
+def test_train_step_keeps_the_moving_average_of_its_variables():
+  mesh = steps.data_mesh(jax.devices()[:1])
+  model, tx = build_model('custom', 3, widths=(8, 16)), optax.sgd(0.05, momentum=0.9)
+  state = steps.create_train_state(model, tx, jax.random.key(0), (32, 32, 3), ema=True)
+  expected = jax.device_get(state.raw_variables)
+  train_step, _, place = steps.make_steps(model, tx, mesh, [0.2, 0.3, 0.5], ema_decay=0.5)
+  state = place(state)
+  sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data'))
+  for step, batch in enumerate(_batches(3)):
+    state, _ = train_step(state, jax.device_put(batch, sharding))
+    d = min(0.5, (1 + step) / (10 + step))
+    expected = jax.tree.map(lambda e, v: d * e + (1 - d) * v, expected, jax.device_get(state.raw_variables))
+  for a, b in zip(jax.tree.leaves(expected), jax.tree.leaves(jax.device_get(state.variables)), strict=True):
+    np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+  assert state.variables is state.ema
+  moved = [np.abs(a - b).max() for a, b in zip(jax.tree.leaves(jax.device_get(state.ema['params'])),
+                                               jax.tree.leaves(jax.device_get(state.params)))]
+  assert max(moved) > 1e-3  # the average lags the trained weights
+  with pytest.raises(ValueError, match=r'ema_decay must be in \[0, 1\), got 1.0'):
+    steps.make_steps(model, tx, mesh, [0.2, 0.3, 0.5], ema_decay=1.0)

@@ -9,6 +9,7 @@ import sys
 
 import jax
 import numpy as np
+import orbax.checkpoint as ocp
 import pytest
 import tensorflow_datasets as tfds
 
@@ -73,10 +74,20 @@ def test_unknown_config_key_fails_before_anything(tmp_path):
   assert not os.listdir(tmp_path)
 
 
-def test_evaluate_report_matches_training_test_metrics(tiny_config, tmp_path):
+@pytest.mark.filterwarnings('ignore:Sharding info not provided')  # the raw read of the saved checkpoint
+@pytest.mark.parametrize('ema_decay', [0.0, 0.5])
+def test_evaluate_report_matches_training_test_metrics(tiny_config, tmp_path, ema_decay):
   from specsense_jax.evaluation import reports  # pylint: disable=g-import-not-at-top
-  result = train.train_and_evaluate(tiny_config(max_steps=2), str(tmp_path))
+  result = train.train_and_evaluate(tiny_config(max_steps=2, ema_decay=ema_decay), str(tmp_path))
   report = reports.evaluate_workdir(str(tmp_path), 'test')
+  if ema_decay:  # the run's weights are the moving average, as validation and the test metrics scored them
+    step = max(int(p.name) for p in (tmp_path / 'checkpoints').iterdir() if p.name.isdigit())
+    saved = ocp.PyTreeCheckpointer().restore(str(tmp_path / 'checkpoints' / str(step) / 'default'))
+    restored = checkpoints.restore_variables(str(tmp_path), 'latest')
+    for a, b in zip(jax.tree.leaves(saved['ema']), jax.tree.leaves(restored), strict=True):
+      np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert any(np.abs(np.asarray(a) - np.asarray(b)).max() > 0
+               for a, b in zip(jax.tree.leaves(saved['params']), jax.tree.leaves(restored['params'])))
   for key in ('global_accuracy', 'mean_iou', 'weighted_iou', 'mean_bf_score'):
     assert report[key] == pytest.approx(result[key])
   assert report['num_images'] == 2
@@ -151,6 +162,7 @@ def test_cli_trains_reports_and_a_sigterm_sigkill_rerun_equals_uninterrupted(tin
                           r'set --config.image_size=64'),
     ({'model': 'deeplabv3plus_inception_v3', 'model_kwargs': {}},
      r"config.model 'deeplabv3plus_inception_v3' cannot take 64x64 images .*at least 75x75"),
+    ({'ema_decay': 1.0}, r'config.ema_decay must be in \[0, 1\) \(0: no moving average\), got 1.0'),
     ({'batch_size': 12}, r'batch_size 12 must be a positive multiple of the device count 8 .*batch_size=8'),
     ({'selection_metric': 'iou'}, r"selection_metric for segmentation must be one of .*'mean_iou'"),
     ({'train_split': 'training'}, r"config.train_split 'training' is not a split of .*\['test', 'train'"),
