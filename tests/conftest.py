@@ -36,12 +36,6 @@ import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
 SHARED = pathlib.Path(__file__).resolve().parents[1].parent / 'shared'
 
 
-def pytest_collection_modifyitems(items):
-  """The end-to-end tests (marked slow, a minute or two each) first, so that they do not run last on one xdist
-  worker while the other has finished (stable: the order is otherwise the collection's)."""
-  items.sort(key=lambda item: item.get_closest_marker('slow') is None)
-
-
 # Set by .ci/run, where ../shared is always beside the checkout: a missing ../shared then fails the tests that
 # need it instead of skipping them, so CI cannot pass by skipping them.
 REQUIRE_SHARED = 'SPECSENSE_REQUIRE_SHARED'
