@@ -61,7 +61,13 @@ class TrainState:
     """This state with new parameters and BatchNorm statistics (pretrained or grown ones); the average, if kept,
     starts from them."""
     state = self.replace(params=variables['params'], batch_stats=variables['batch_stats'])
-    return state.replace(ema=jax.tree.map(jnp.copy, state.raw_variables)) if state.ema is not None else state
+    return state.replace(ema=_average_start(state)) if state.ema is not None else state
+
+
+def _average_start(state: TrainState) -> dict[str, Any]:
+  """A moving average that starts at the state's variables: copies, as the donated train state cannot hold one
+  buffer twice."""
+  return jax.tree.map(jnp.copy, state.raw_variables)
 
 
 def create_train_state(model: nn.Module, tx: optax.GradientTransformation, rng: jax.Array,
@@ -79,7 +85,7 @@ def create_train_state(model: nn.Module, tx: optax.GradientTransformation, rng: 
   params = variables['params']
   state = TrainState(step=jnp.zeros((), jnp.int32), params=params, batch_stats=variables.get('batch_stats', {}),
                      opt_state=tx.init(params))
-  return state.replace(ema=jax.tree.map(jnp.copy, state.raw_variables)) if ema else state
+  return state.replace(ema=_average_start(state)) if ema else state
 
 
 def ema_update(ema: Any, variables: Any, step: jax.Array, decay: float) -> Any:
@@ -102,10 +108,9 @@ def _train_step(state: TrainState, batch: dict[str, jax.Array], *, model: nn.Mod
   (loss, (logits, batch_stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
   updates, opt_state = tx.update(grads, state.opt_state, state.params)
   params = optax.apply_updates(state.params, updates)
-  ema = state.ema
-  if ema is not None:
-    ema = ema_update(ema, {'params': params, 'batch_stats': batch_stats}, state.step, ema_decay)
-  new_state = TrainState(state.step + 1, params, batch_stats, opt_state, ema)
+  new_state = TrainState(state.step + 1, params, batch_stats, opt_state, state.ema)
+  if state.ema is not None:
+    new_state = new_state.replace(ema=ema_update(state.ema, new_state.raw_variables, state.step, ema_decay))
   return new_state, {'loss': loss, **task.train_metrics(logits, batch)}
 
 
