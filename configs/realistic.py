@@ -22,7 +22,8 @@ frames 1-20 ms, as the 1 ms NR captures are) and synthetic_128_short. load_balan
 realistic_128_load_balanced (NR mostly loaded, LTE mostly idle: the realistic loads let density tell the standards
 apart). wide=true trains on realistic_128_wide (a fifth of the NR frames a window onto a 70-100 MHz carrier wider
 than the frame, as n78 100 MHz cells are seen at 61.44 Msps); wide,short on realistic_128_wide_short (half the frames
-short, two fifths of the NR frames wide: 1 ms windows onto a wide carrier, as the n78 100 MHz capture is).
+short, two fifths of the NR frames wide: 1 ms windows onto a wide carrier, as the n78 100 MHz capture is);
+wlan_radar,wide,short on realistic_128_wlan_radar_wide_short (those scenes with WLAN and radar).
 stem=1x2 (time x frequency; default 2, 1 for full resolution) sets the custom network's stem stride, and
 --config.model_kwargs.subpixel=True its space-to-depth stem and depth-to-space classifier (`models/custom.py`).
 """
@@ -63,9 +64,12 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   if args.load_balanced and (args.short or args.minmax or args.large or args.wlan_radar or args.size != 128):
     raise ValueError('configs/realistic.py: load_balanced (realistic_128_load_balanced) is 40 ms floor-scaled '
                      '128x128 four-class frames; leave short, minmax, large and wlan_radar false and size 128')
-  if args.wide and (args.minmax or args.large or args.wlan_radar or args.load_balanced or args.size != 128):
-    raise ValueError('configs/realistic.py: wide (realistic_128_wide[_short]) is floor-scaled 128x128 four-class '
-                     'frames; leave minmax, large, wlan_radar and load_balanced false and size 128')
+  if args.wide and (args.minmax or args.large or args.load_balanced or args.size != 128):
+    raise ValueError('configs/realistic.py: wide (realistic_128_wide[_short], realistic_128_wlan_radar_wide_short) '
+                     'is floor-scaled 128x128 frames; leave minmax, large and load_balanced false and size 128')
+  if args.wide and args.wlan_radar and not args.short:
+    raise ValueError('configs/realistic.py: wide six-class frames exist with short frames only '
+                     '(realistic_128_wlan_radar_wide_short); set short with wide and wlan_radar')
   if args.encoder and args.stem != '2':
     raise ValueError('configs/realistic.py: stem applies to the custom network only; leave it out with encoder')
   if args.size not in (128, 256):
@@ -85,7 +89,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   if args.wide:  # n78 carriers wider than the frame among the realistic scenes (with short: more of both)
     config.dataset = f'spectrum_sensing/realistic_128_wide{suffix}'
   if args.wlan_radar:  # six classes: the dataset's metadata names them, the model takes its count from it
-    config.dataset = f'spectrum_sensing/realistic_128_wlan_radar{suffix}'
+    config.dataset = f'spectrum_sensing/realistic_128_wlan_radar{"_wide" if args.wide else ""}{suffix}'
   config.train_mix = (f'spectrum_sensing/synthetic_{args.size}{suffix}:{args.parity_share:g}'
                       if args.parity_share else '')
   if args.grey_rescale:  # the parity (min-max) and realistic grey scalings seen from either side

@@ -58,9 +58,11 @@ def annotated_recordings(captures_dir: str, scratch_dir: str) -> list[str]:
   return [found[name] for name in sorted(found)]
 
 
-def evaluate_recording(trained: trained_models.TrainedModel, recording: recordings.Recording) -> dict[str, Any]:
+def evaluate_recording(trained: trained_models.TrainedModel, recording: recordings.Recording, *,
+                       band_plan: bool = False) -> dict[str, Any]:
   """Confusion-matrix metrics of one recording's frames in the model's classes (truth of classes the model
-  lacks, no-data and Ignore pixels excluded).
+  lacks, no-data and Ignore pixels excluded); with `band_plan`, of predictions under the band-plan prior
+  (`inference.band_plan`).
 
   Returns:
     {'recording', 'frames', 'pixels', 'global_accuracy', 'mean_iou', 'iou_<class>' for each of the model's
@@ -77,7 +79,7 @@ def evaluate_recording(trained: trained_models.TrainedModel, recording: recordin
   cut = list(frames.recording_frames(recording, size, trained.spectrogram_mode, scaling=trained.image_scaling))
   confusion = np.zeros((len(class_names),) * 2, np.int64)
   unscored = np.zeros(len(class_names), np.int64)  # predictions where the recording has data but no truth (Ignore)
-  for frame, mask, _ in predict.predict_frames(trained, cut):
+  for frame, mask, _ in predict.predict_frames(trained, cut, band_plan=band_plan):
     # Annotations rasterize to CLASS_IDS, NO_LABEL where the recording has no data or says Ignore.
     label = frames.label_mask(frame)
     truth = metrics.to_model_classes(label, constants.CLASS_NAMES, class_names)
@@ -113,13 +115,15 @@ def evaluate_recording(trained: trained_models.TrainedModel, recording: recordin
 
 
 def evaluate_captures(captures_dir: str, models: str | Sequence[str] = trained_models.DEFAULT,
-                      output_dir: str | None = None) -> list[dict[str, Any]]:
+                      output_dir: str | None = None, band_plan: bool = False) -> list[dict[str, Any]]:
   """Evaluates each model on every annotated recording in `captures_dir` (`annotated_recordings`).
 
   Args:
     captures_dir: folder of SigMF recordings with annotations and/or the catalogued raw captures.
     models: a shipped model name, packaged folder or workdir, or several; 'all' for every shipped model.
     output_dir: where captures.json and captures.md go (None: not written).
+    band_plan: evaluate each model a second time under the band-plan prior (WLAN and Radar only inside their
+      allocations; rows named '<model> + band plan'), so that one table shows what the prior changes.
 
   Returns:
     One row per (model, recording) (`evaluate_recording`), with 'model' and 'held_out' (the recording is one of
@@ -132,10 +136,12 @@ def evaluate_captures(captures_dir: str, models: str | Sequence[str] = trained_m
     paths = annotated_recordings(captures_dir, scratch)
     for model in models:
       trained = trained_models.load(model)
-      for path in paths:
-        row = evaluate_recording(trained, recordings.read_recording(path))
-        held_out = row['recording'] in {os.path.splitext(f)[0] for f in catalog.HELD_OUT}
-        rows.append({'model': os.path.basename(os.path.normpath(model)), **row, 'held_out': held_out})
+      for prior in (False, True) if band_plan else (False,):
+        for path in paths:
+          row = evaluate_recording(trained, recordings.read_recording(path), band_plan=prior)
+          held_out = row['recording'] in {os.path.splitext(f)[0] for f in catalog.HELD_OUT}
+          name = os.path.basename(os.path.normpath(model)) + (' + band plan' if prior else '')
+          rows.append({'model': name, **row, 'held_out': held_out, 'band_plan': prior})
   if output_dir:
     os.makedirs(output_dir, exist_ok=True)
     with open(os.path.join(output_dir, 'captures.json'), 'w') as f:

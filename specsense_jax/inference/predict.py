@@ -24,6 +24,7 @@ import numpy as np
 from specsense_jax import constants
 from specsense_jax import frames
 from specsense_jax import plotting
+from specsense_jax.inference import band_plan as band_plan_lib
 from specsense_jax.inference import detections
 from specsense_jax.inference import trained_models
 from specsense_jax.io import recordings
@@ -83,6 +84,11 @@ def _probabilities_fn(model):
   return jax.jit(probabilities)
 
 
+@functools.lru_cache(maxsize=16)
+def _allowed(class_names: tuple[str, ...], center_frequency: float | None, span_hz: float, width: int) -> np.ndarray:
+  return band_plan_lib.allowed_classes(class_names, center_frequency, span_hz, width)
+
+
 def _padded_size(count: int, batch_size: int) -> int:
   """The batch a partial batch of `count` frames runs as: the next power of two (at most `batch_size`), so the
   last batch of a recording wastes little work and few sizes are compiled."""
@@ -95,11 +101,13 @@ def _load(model: str) -> trained_models.TrainedModel:
 
 
 def predict_frames(trained: trained_models.TrainedModel, stream: Iterable[frames.Frame], *, batch_size: int = 8,
-                   average: int = 1, stage_seconds: dict[str, float] | None = None
+                   average: int = 1, stage_seconds: dict[str, float] | None = None, band_plan: bool = False
                    ) -> Iterator[tuple[frames.Frame, np.ndarray, np.ndarray]]:
   """(frame, mask uint8 (H, W), probabilities (H, W, C)) per frame; `average` > 1 averages the class
   probabilities over that many consecutive frames (the current and the previous ones) before the argmax.
   `stage_seconds` (optional) sums the time of making frames, the network and the masks per `STAGES`.
+  `band_plan` removes WLAN and Radar from the columns outside their allocations (`band_plan.restrict`; frames
+  need their centre frequency).
 
   One batch is in flight: the network of batch k runs (JAX dispatches asynchronously) while batch k+1's frames
   are made, so 'network' counts only the time spent waiting for it.
@@ -121,6 +129,10 @@ def predict_frames(trained: trained_models.TrainedModel, stream: Iterable[frames
       probabilities, argmax = np.asarray(pending[0])[:len(batch)], np.array(pending[1])[:len(batch)]  # writable
     for frame, p, top in zip(batch, probabilities, argmax):
       with clock('masks + detections'):
+        if band_plan:
+          p = band_plan_lib.restrict(p, _allowed(trained.class_names, frame.center_frequency, frame.span_hz,
+                                                 p.shape[1]))
+          top = np.argmax(p, -1).astype(np.uint8)
         recent.append(p)
         scores = p if average == 1 else np.mean(recent, axis=0)
         mask = top if average == 1 else np.argmax(scores, -1).astype(np.uint8)
@@ -150,7 +162,7 @@ def run_predict(inputs: list[str], output: str, *, model: str = trained_models.D
                 sample_rate: float | None = None,
                 dtype: str | None = None, center_frequency: float | None = None, mode: str | None = None,
                 average: int = 1, figures: bool = True, batch_size: int = 8,
-                stage_seconds: dict[str, float] | None = None) -> dict[str, Any]:
+                stage_seconds: dict[str, float] | None = None, band_plan: bool = False) -> dict[str, Any]:
   """Predicts every frame of `inputs` (one recording, or spectrogram PNGs) into `output`.
 
   Writes frame_NNNN_mask.png/.npy (the model's class ids, named by detections.json's `classes`; 255 = no data),
@@ -158,7 +170,8 @@ def run_predict(inputs: list[str], output: str, *, model: str = trained_models.D
   detections document.
   `mode` (the spectrogram mode) defaults to the model's; another mode raises, since the network has never seen
   such images. `stage_seconds` (optional) receives the seconds spent per stage (`STAGES`; opening the
-  recording counts under 'frames').
+  recording counts under 'frames'). `band_plan` calls WLAN and Radar only inside their allocations
+  (`band_plan.py`); it needs a recording with its centre frequency.
   """
   clock = _Clock(stage_seconds)
   if os.path.exists(output) and os.listdir(output):
@@ -171,6 +184,8 @@ def run_predict(inputs: list[str], output: str, *, model: str = trained_models.D
                      f'trained on {mode}-mode ones (shipped: {trained_models.shipped_names(mode)})')
   size = (trained.image_size, trained.image_size)
   if all(p.lower().endswith('.png') for p in inputs):
+    if band_plan:
+      raise ValueError('--band_plan needs a recording with its centre frequency; PNG spectrograms have none')
     source = {'inputs': inputs, 'kind': 'spectrogram images'}
     stream = frames.image_frames(inputs, size)
   elif len(inputs) == 1:
@@ -179,6 +194,8 @@ def run_predict(inputs: list[str], output: str, *, model: str = trained_models.D
                                             center_frequency=center_frequency)
     source = {'input': inputs[0], 'sample_rate': recording.sample_rate, 'num_samples': int(recording.num_samples),
               'center_frequency': recording.center_frequency, 'mode': mode}
+    if band_plan:  # checked before anything is written
+      band_plan_lib.allowed_classes(trained.class_names, recording.center_frequency, recording.sample_rate, 1)
     stream = frames.recording_frames(recording, size, mode, scaling=trained.image_scaling)
   else:
     raise ValueError(f'give one recording or only PNG spectrograms, got {inputs}')
@@ -191,7 +208,7 @@ def run_predict(inputs: list[str], output: str, *, model: str = trained_models.D
     tracker, count, writes = detections.DetectionTracker(), 0, collections.deque()
     class_names = trained.class_names  # read from the config once, not per frame
     for frame, mask, scores in predict_frames(trained, stream, batch_size=batch_size, average=average,
-                                              stage_seconds=stage_seconds):
+                                              stage_seconds=stage_seconds, band_plan=band_plan):
       stem = os.path.join(staging, f'frame_{frame.index:04d}')
       with clock('write'):
         while writes and writes[0].done():
@@ -208,7 +225,7 @@ def run_predict(inputs: list[str], output: str, *, model: str = trained_models.D
       for write in writes:
         write.result()  # raises a failed write's error here
     document = {'model': trained.name, 'classes': list(trained.class_names), 'source': source, 'frames': count,
-                'average': average, 'seconds': round(time.perf_counter() - started, 3),
+                'average': average, 'band_plan': band_plan, 'seconds': round(time.perf_counter() - started, 3),
                 'detections': tracker.result()}
     with clock('write'), open(os.path.join(staging, 'detections.json'), 'w') as f:
       json.dump(document, f, indent=1)

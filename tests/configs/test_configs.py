@@ -101,8 +101,13 @@ def test_realistic_recipe():
   wide_short = realistic.get_config('wide,short')
   assert (wide_short.dataset, wide_short.train_mix) == ('spectrum_sensing/realistic_128_wide_short',
                                                         'spectrum_sensing/synthetic_128_short:0.3')
-  with pytest.raises(ValueError, match=r'wide .* leave minmax, large, wlan_radar and load_balanced false'):
+  with pytest.raises(ValueError, match=r'wide .* leave minmax, large and load_balanced false'):
     realistic.get_config('wide,load_balanced')
+  six_wide = realistic.get_config('wlan_radar,wide,short')
+  assert (six_wide.dataset, six_wide.train_mix) == ('spectrum_sensing/realistic_128_wlan_radar_wide_short',
+                                                    'spectrum_sensing/synthetic_128_short:0.3')
+  with pytest.raises(ValueError, match=r'wide six-class frames exist with short frames only .* set short'):
+    realistic.get_config('wlan_radar,wide')
   with pytest.raises(ValueError, match=r'wlan_radar .* leave minmax and large false and size 128'):
     realistic.get_config('wlan_radar,large')
   with pytest.raises(ValueError, match=r"configs/realistic.py: unknown encoder 'resnet19'"):

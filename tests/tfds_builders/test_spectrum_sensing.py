@@ -188,6 +188,8 @@ def test_realistic_configs_draw_realistic_scenes():
   wide_short = configs['realistic_128_wide_short'].synthetic_spec().scene_config()
   assert wide_short == dataclasses.replace(spec.scene_config(), nr_wide_share=0.4, short_frames=0.5,
                                            short_duration_s=(0.001, 0.02))
+  six_wide = configs['realistic_128_wlan_radar_wide_short'].synthetic_spec().scene_config()
+  assert six_wide == dataclasses.replace(six_short, short_frames=0.5, nr_wide_share=0.4)
   # the same frame index draws other cells than the parity set, with the realistic options recorded
   signals = [json.loads(examples.synthetic_example(spec, i)[1]['params'])['signals'] for i in range(4)]
   assert all('load' in s for frame in signals for s in frame)

@@ -99,6 +99,10 @@ _WIDE = (('nr_wide_share', 0.2),)
 # from row to row. Half the frames short and two fifths of the NR frames wide: a tenth of the frames are both.
 _WIDE_SHORT = (('short_frames', 0.5), ('short_duration_s', (0.001, 0.02)), ('nr_wide_share', 0.4))
 
+# A fifth of WLAN channels and radars over a carrier; one drawn for free spectrum that finds none is left out
+# rather than moved over a carrier (which made 58 % of them co-channel).
+_BURSTY_APART = (('bursty_cochannel_share', 0.2), ('bursty_cochannel_fallback', False))
+
 
 def _configs():
   common = 'NR only, LTE only and NR + LTE in equal shares, SNR U[0, 40] dB, Doppler U[0, 500] Hz'
@@ -167,13 +171,19 @@ def _configs():
                             f'{realistic}.'),
       SpectrumSensingConfig(name='realistic_128_wlan_radar_short', image_size=128,
                             **{**captured_like, **radar_like},
-                            scene_overrides=_SHORT + (('bursty_cochannel_share', 0.2),
-                                                      ('bursty_cochannel_fallback', False)),
+                            scene_overrides=_SHORT + _BURSTY_APART,
                             description=f'realistic_128_wlan_radar where a quarter of the frames last 1-20 ms '
                             f'(log-uniform), imaged at the same size (packets and SSB bursts as tall as a 1 ms '
                             f'recording shows them), and a fifth of the emitters over a carrier (one drawn for '
                             f'free spectrum that finds none is left out, not moved over a carrier); six classes, '
                             f'0-2 emitters a frame, {emitters}: {realistic}.'),
+      SpectrumSensingConfig(name='realistic_128_wlan_radar_wide_short', image_size=128,
+                            **{**captured_like, **radar_like},
+                            scene_overrides=_WIDE_SHORT + _BURSTY_APART,
+                            description=f'realistic_128_wlan_radar on the scenes of realistic_128_wide_short (half '
+                            f'the frames 1-20 ms, two fifths of the NR frames a window onto a 70-100 MHz carrier: '
+                            f'loaded NR blocks as tall and wide as packets), a fifth of the emitters over a carrier; '
+                            f'six classes, 0-2 emitters a frame, {emitters}: {realistic}.'),
       SpectrumSensingConfig(name='synthetic_256_wlan', image_size=256, scene_preset='matlab_wlan',
                             class_names=constants.FIVE_CLASSES,
                             description=f'3,000 frames, 256x256, the MathWorks 2025 mix: {common}, three quarters '
