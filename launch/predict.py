@@ -4,7 +4,7 @@ r"""Finds NR and LTE carriers in a recording (or spectrogram images) with a trai
   python -m launch.predict --input=iq.bin --dtype=ci16 --sample_rate=30.72e6 --center_freq=3.5e9 --output=out/
   python -m launch.predict --input=a.png,b.png --output=out/ --model=runs/default --average=10
   python -m launch.predict --input=capture.sigmf-meta --output=out/ --model=custom_synthetic_128_average
-  python -m launch.predict --input=capture.sigmf-meta --output=out/ --model=runs/six --band_plan  # WLAN/radar bands
+  python -m launch.predict --input=capture.sigmf-meta --output=out/ --model=runs/six --noband_plan  # no band prior
 
 Writes frame_NNNN_mask.png/.npy, frame_NNNN.png (spectrogram above labels) and detections.json.
 """
@@ -28,8 +28,9 @@ _MODE = flags.DEFINE_enum('mode', None, ['matlab', 'average'],
 _AVERAGE = flags.DEFINE_integer('average', 1, 'Average class scores over this many consecutive frames.')
 _FIGURES = flags.DEFINE_bool('figures', True, 'Write the figure of every frame (spectrogram, labels, calibrated '
                              'confidence).')
-_BAND_PLAN = flags.DEFINE_bool('band_plan', False, 'Call WLAN and Radar only inside their frequency allocations '
-                               '(needs the recording\'s centre frequency).')
+_BAND_PLAN = flags.DEFINE_bool('band_plan', None, 'Call WLAN and Radar only inside their frequency allocations '
+                               '(needs the recording\'s centre frequency); default: on for models with WLAN or '
+                               'Radar where the centre frequency is known.')
 
 
 def main(argv):
@@ -41,6 +42,8 @@ def main(argv):
   for d in document['detections']:
     print(f"{d['standard']:>3} {d['center_frequency_mhz']:10.3f} MHz  {d['bandwidth_mhz']:7.2f} MHz  "
           f"{d['start_s'] * 1e3:8.1f}-{d['end_s'] * 1e3:.1f} ms  confidence {d['confidence']:.2f}")
+  if document['band_plan']:
+    print('band plan on: WLAN and Radar called only inside their allocations (--noband_plan: the network alone)')
   print(f"{document['frames']} frames in {document['seconds']} s; results in {_OUTPUT.value}")
 
 

@@ -162,7 +162,7 @@ def run_predict(inputs: list[str], output: str, *, model: str = trained_models.D
                 sample_rate: float | None = None,
                 dtype: str | None = None, center_frequency: float | None = None, mode: str | None = None,
                 average: int = 1, figures: bool = True, batch_size: int = 8,
-                stage_seconds: dict[str, float] | None = None, band_plan: bool = False) -> dict[str, Any]:
+                stage_seconds: dict[str, float] | None = None, band_plan: bool | None = None) -> dict[str, Any]:
   """Predicts every frame of `inputs` (one recording, or spectrogram PNGs) into `output`.
 
   Writes frame_NNNN_mask.png/.npy (the model's class ids, named by detections.json's `classes`; 255 = no data),
@@ -171,7 +171,8 @@ def run_predict(inputs: list[str], output: str, *, model: str = trained_models.D
   `mode` (the spectrogram mode) defaults to the model's; another mode raises, since the network has never seen
   such images. `stage_seconds` (optional) receives the seconds spent per stage (`STAGES`; opening the
   recording counts under 'frames'). `band_plan` calls WLAN and Radar only inside their allocations
-  (`band_plan.py`); it needs a recording with its centre frequency.
+  (`band_plan.py`); True needs a recording with its centre frequency; None (default) follows the model
+  (`TrainedModel.band_plan`: on for models with WLAN or Radar) where the centre frequency is known.
   """
   clock = _Clock(stage_seconds)
   if os.path.exists(output) and os.listdir(output):
@@ -186,6 +187,7 @@ def run_predict(inputs: list[str], output: str, *, model: str = trained_models.D
   if all(p.lower().endswith('.png') for p in inputs):
     if band_plan:
       raise ValueError('--band_plan needs a recording with its centre frequency; PNG spectrograms have none')
+    band_plan = False
     source = {'inputs': inputs, 'kind': 'spectrogram images'}
     stream = frames.image_frames(inputs, size)
   elif len(inputs) == 1:
@@ -194,6 +196,8 @@ def run_predict(inputs: list[str], output: str, *, model: str = trained_models.D
                                             center_frequency=center_frequency)
     source = {'input': inputs[0], 'sample_rate': recording.sample_rate, 'num_samples': int(recording.num_samples),
               'center_frequency': recording.center_frequency, 'mode': mode}
+    if band_plan is None:  # the model's default, where the frequency allows it
+      band_plan = trained.band_plan and bool(recording.center_frequency and recording.center_frequency > 0)
     if band_plan:  # checked before anything is written
       band_plan_lib.allowed_classes(trained.class_names, recording.center_frequency, recording.sample_rate, 1)
     stream = frames.recording_frames(recording, size, mode, scaling=trained.image_scaling)

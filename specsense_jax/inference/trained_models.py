@@ -19,6 +19,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from specsense_jax.inference import band_plan
 from specsense_jax.models import registry
 from specsense_jax.training import checkpoints
 from specsense_jax.training import tasks
@@ -54,6 +55,15 @@ class TrainedModel:
     """The logits' divisor that calibrates the model's confidences (`evaluation.calibration`; 1.0 when none was
     fitted)."""
     return float(self.config.get('calibration_temperature') or 1.0)
+
+  @property
+  def band_plan(self) -> bool:
+    """Whether `run_predict` applies the band-plan prior by default (where the recording's centre frequency is
+    known): the config's `band_plan` where recorded, else whether the model has a class the prior restricts."""
+    recorded = self.config.get('band_plan')
+    if recorded is not None:
+      return bool(recorded)
+    return any(name in band_plan.ALLOCATIONS_HZ for name in self.class_names)
 
   @property
   def image_scaling(self) -> str:

@@ -100,3 +100,28 @@ def test_run_predict_refuses_the_band_plan_without_a_frequency(tmp_path):
   with pytest.raises(ValueError, match='band plan needs'):
     predict.run_predict([meta], str(tmp_path / 'out'), figures=False, band_plan=True)
   assert not (tmp_path / 'out').exists() and not (tmp_path / 'out.partial').exists()
+
+
+def test_models_with_restricted_classes_default_to_the_band_plan():
+  assert _stub().band_plan
+  four = ml_collections.ConfigDict({'image_size': 64, 'class_names': list(constants.FOUR_CLASSES)})
+  assert not trained_models.TrainedModel('four', four, _Ranked(), {}).band_plan
+  off = ml_collections.ConfigDict({'image_size': 64, 'class_names': list(SIX), 'band_plan': False})
+  assert not trained_models.TrainedModel('off', off, _Ranked(), {}).band_plan
+
+
+@pytest.mark.parametrize('requested,center,expected_plan,expected_class', [
+    (None, 1865e6, True, 1),      # the model's default where the frequency is known
+    (False, 1865e6, False, WLAN),  # --noband_plan: the network alone
+    (None, 0.0, False, WLAN),      # frequency unknown: the default cannot apply, and is recorded off
+])
+def test_run_predict_follows_the_model_default(tmp_path, monkeypatch, requested, center, expected_plan,
+                                               expected_class):
+  monkeypatch.setattr(predict, '_load', lambda name: _stub())
+  rng = np.random.default_rng(2)
+  iq = ((rng.normal(size=30_720) + 1j * rng.normal(size=30_720)) * 0.1).astype(np.complex64)
+  meta = sigmf.write_recording(str(tmp_path / 'rec'), iq, 15.36e6, center_frequency=center)
+  document = predict.run_predict([meta], str(tmp_path / 'out'), model='six', figures=False, band_plan=requested)
+  assert document['band_plan'] is expected_plan
+  mask = np.load(tmp_path / 'out' / 'frame_0000_mask.npy')
+  assert set(np.unique(mask)) == {expected_class, constants.NO_LABEL}
