@@ -39,6 +39,23 @@ def test_real_capture_table(shared_dir, tmp_path):
   assert 'lte_fdd_b3_f1815.3MHz_s19.2Msps_int8_take2 (held out)' in table
 
 
+def test_six_class_model_under_the_band_plan(shared_dir):
+  # the real captures hold no WLAN or radar: the shipped six-class model may call neither on 0.5 % of a capture's
+  # pixels under the band plan (its default in predict); alone it calls WLAN on 30 % of the loaded n3 capture
+  rows = captures.evaluate_captures(str(shared_dir / 'realdata' / 'captures'), ['custom_realistic_128_wlan_radar'],
+                                    band_plan=True)
+  plain = {r['recording']: r for r in rows if not r['band_plan']}
+  prior = {r['recording']: r for r in rows if r['band_plan']}
+  assert len(plain) == len(prior) == len(catalog.CAPTURES)
+  assert all(r['called_bursty'] < 0.005 for r in prior.values())
+  assert all(r['model'] == 'custom_realistic_128_wlan_radar + band plan' for r in prior.values())
+  n3 = 'nr_n3_20MHz_f1865MHz_s23.04Msps_cf32'
+  assert plain[n3]['called_bursty'] > 0.2 and prior[n3]['annotated_iou'] > plain[n3]['annotated_iou'] + 0.2
+  lte = 'lte_fdd_b3_f1815.3MHz_s19.2Msps_int8'
+  assert prior[lte]['annotated_iou'] > 0.95 and plain[lte] == {**prior[lte], 'model': plain[lte]['model'],
+                                                                'band_plan': False}
+
+
 @pytest.fixture(scope='module')
 def sigmf_folder(tmp_path_factory):
   """Three SigMF recordings of one 10 MHz LTE carrier at 15.36 Msps: annotated, all Ignore, not annotated."""

@@ -17,7 +17,9 @@ from specsense_jax.training import checkpoints
     ('custom_synthetic_128', 'matlab', 0.97, 0.9), ('custom_synthetic_128_short', 'matlab', 0.97, 0.9),
     ('custom_synthetic_128_average', 'average', 0.97, 0.9), ('custom_realistic_128', 'matlab', 0.97, 0.9),
     # parity frames floor-scaled as predict feeds it: 0.89 / 0.75 here (0.968 / 0.913 min-max, its card)
-    ('deeplabv3plus_resnet18_realistic_128', 'matlab', 0.85, 0.7)])
+    ('deeplabv3plus_resnet18_realistic_128', 'matlab', 0.85, 0.7),
+    # six classes: 0.87 / 0.73 here (parity test split min-max: 0.963 / 0.886, its card)
+    ('custom_realistic_128_wlan_radar', 'matlab', 0.82, 0.65)])
 def test_shipped_models_segment_unseen_frames(name, mode, accuracy, iou):
   trained = trained_models.load(name)
   assert trained.name == name and trained.image_size == 128 and trained.spectrogram_mode == mode
@@ -41,6 +43,9 @@ def test_default_model_and_modes():
   assert trained_models.load().image_scaling == 'floor' and trained_models.load().temperature == 1.0
   # The synthetic models predate recorded class names: three outputs, the MathWorks classes.
   assert trained_models.load('custom_synthetic_128_short').class_names == ('Noise', 'NR', 'LTE')
+  six = trained_models.load('custom_realistic_128_wlan_radar')
+  assert six.class_names == ('Noise', 'NR', 'LTE', 'Unknown', 'WLAN', 'Radar') and six.band_plan
+  assert not trained_models.load().band_plan
 
 
 def test_package_round_trip_and_errors(tiny_config, tmp_path):
@@ -69,7 +74,8 @@ def test_package_round_trip_and_errors(tiny_config, tmp_path):
   with pytest.raises(ValueError, match='exists; choose a new folder'):
     trained_models.package(str(workdir), packaged)
   with pytest.raises(ValueError, match=r"neither a packaged model folder nor a shipped model; shipped: "
-                                       r"\['custom_realistic_128', 'custom_synthetic_128', "
+                                       r"\['custom_realistic_128', 'custom_realistic_128_wlan_radar', "
+                                       r"'custom_synthetic_128', "
                                        r"'custom_synthetic_128_average', 'custom_synthetic_128_short', "
                                        r"'deeplabv3plus_resnet18_realistic_128'\]"):
     trained_models.load('no_such_model')
