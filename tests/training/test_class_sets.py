@@ -199,15 +199,18 @@ def test_six_class_set_round_trips_through_training_packaging_evaluation_and_pre
   meta = sigmf.write_recording(str(tmp_path / 'recs' / 'noise'), iq, 5e6, center_frequency=2.45e9, annotations=[
       {'label': 'NR', 'freq_lower_edge': -1e6, 'freq_upper_edge': 1e6, 'sample_start': 0, 'sample_count': 200_000}])
   document = predict.run_predict([meta], str(tmp_path / 'out'), model=packaged)
-  assert document['classes'] == list(constants.SIX_CLASSES)
+  assert document['classes'] == list(constants.SIX_CLASSES) and document['band_plan']  # its default at 2.45 GHz
   saved = json.loads((tmp_path / 'out' / 'detections.json').read_text())
   assert saved['classes'] == list(constants.SIX_CLASSES) and (tmp_path / 'out' / 'frame_0000.png').exists()
   # The capture benchmark reports the share of pixels called WLAN or Radar where the truth holds neither: here
-  # every scored pixel's truth is Noise or NR, so it is the predicted masks' share of those two classes.
+  # every scored pixel's truth is Noise or NR, so under the band plan (predict's default here) it is the predicted
+  # masks' share of those two classes; 2.45 GHz has no radar allocation, so none is Radar.
   from specsense_jax.evaluation import captures  # pylint: disable=g-import-not-at-top
-  [row] = captures.evaluate_captures(str(tmp_path / 'recs'), [packaged], output_dir=str(tmp_path / 'bench'))
+  _, row = captures.evaluate_captures(str(tmp_path / 'recs'), [packaged], output_dir=str(tmp_path / 'bench'),
+                                      band_plan=True)
   predicted = np.concatenate([np.load(p).ravel() for p in sorted((tmp_path / 'out').glob('frame_*_mask.npy'))])
   scored = predicted[predicted != constants.NO_LABEL]
+  assert row['band_plan'] and not (scored == constants.SIX_CLASSES.index('Radar')).any()
   assert row['called_bursty'] == pytest.approx(np.isin(scored, [4, 5]).mean())
   assert 'called WLAN/Radar' in (tmp_path / 'bench' / 'captures.md').read_text()
 
