@@ -32,6 +32,18 @@ ALLOCATIONS_HZ: dict[str, tuple[tuple[float, float], ...]] = {
 }
 
 
+def has_frequency(center_frequency: float | None) -> bool:
+  """Whether a recording's centre frequency is known (SigMF writes 0 where it is not)."""
+  return center_frequency is not None and bool(np.isfinite(center_frequency)) and center_frequency > 0
+
+
+def check_frequency(center_frequency: float | None) -> None:
+  """Raises a ValueError naming where the centre frequency comes from when it is unknown."""
+  if not has_frequency(center_frequency):
+    raise ValueError(f'the band plan needs the recording\'s RF centre frequency (SigMF core:frequency or '
+                     f'--center_freq), got {center_frequency!r}')
+
+
 def allowed_classes(class_names: Sequence[str], center_frequency: float | None, span_hz: float,
                     width: int) -> np.ndarray:
   """Which classes each column of a frame may hold: bool (width, classes).
@@ -45,9 +57,7 @@ def allowed_classes(class_names: Sequence[str], center_frequency: float | None, 
   Raises:
     ValueError: without a centre frequency (PNG inputs, raw files without `--center_freq`).
   """
-  if center_frequency is None or not np.isfinite(center_frequency) or center_frequency <= 0:
-    raise ValueError(f'the band plan needs the recording\'s RF centre frequency (SigMF core:frequency or '
-                     f'--center_freq), got {center_frequency!r}')
+  check_frequency(center_frequency)
   edges = center_frequency - span_hz / 2 + span_hz / width * np.arange(width + 1)
   allowed = np.ones((width, len(class_names)), bool)
   for index, name in enumerate(class_names):
@@ -64,7 +74,3 @@ def restrict(probabilities: np.ndarray, allowed: np.ndarray) -> np.ndarray:
   total = kept.sum(-1, keepdims=True)
   return kept / np.where(total > 0, total, 1)
 
-
-def prior_summary(class_names: Sequence[str], allowed: np.ndarray) -> dict[str, float]:
-  """The share of a frame's columns where each restricted class is allowed (for reports)."""
-  return {name: float(allowed[:, i].mean()) for i, name in enumerate(class_names) if name in ALLOCATIONS_HZ}

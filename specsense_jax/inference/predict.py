@@ -116,6 +116,7 @@ def predict_frames(trained: trained_models.TrainedModel, stream: Iterable[frames
     raise ValueError(f'--average must be at least 1, got {average}')
   clock = _Clock(stage_seconds)
   apply = _probabilities_fn(trained.model)
+  class_names = trained.class_names  # read from the config once, not per frame
   recent: collections.deque = collections.deque(maxlen=average)
 
   def launch(batch):
@@ -130,8 +131,7 @@ def predict_frames(trained: trained_models.TrainedModel, stream: Iterable[frames
     for frame, p, top in zip(batch, probabilities, argmax):
       with clock('masks + detections'):
         if band_plan:
-          p = band_plan_lib.restrict(p, _allowed(trained.class_names, frame.center_frequency, frame.span_hz,
-                                                 p.shape[1]))
+          p = band_plan_lib.restrict(p, _allowed(class_names, frame.center_frequency, frame.span_hz, p.shape[1]))
           top = np.argmax(p, -1).astype(np.uint8)
         recent.append(p)
         scores = p if average == 1 else np.mean(recent, axis=0)
@@ -197,9 +197,9 @@ def run_predict(inputs: list[str], output: str, *, model: str = trained_models.D
     source = {'input': inputs[0], 'sample_rate': recording.sample_rate, 'num_samples': int(recording.num_samples),
               'center_frequency': recording.center_frequency, 'mode': mode}
     if band_plan is None:  # the model's default, where the frequency allows it
-      band_plan = trained.band_plan and bool(recording.center_frequency and recording.center_frequency > 0)
+      band_plan = trained.band_plan and band_plan_lib.has_frequency(recording.center_frequency)
     if band_plan:  # checked before anything is written
-      band_plan_lib.allowed_classes(trained.class_names, recording.center_frequency, recording.sample_rate, 1)
+      band_plan_lib.check_frequency(recording.center_frequency)
     stream = frames.recording_frames(recording, size, mode, scaling=trained.image_scaling)
   else:
     raise ValueError(f'give one recording or only PNG spectrograms, got {inputs}')
