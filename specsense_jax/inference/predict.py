@@ -116,7 +116,7 @@ def predict_frames(trained: trained_models.TrainedModel, stream: Iterable[frames
     raise ValueError(f'--average must be at least 1, got {average}')
   clock = _Clock(stage_seconds)
   apply = _probabilities_fn(trained.model)
-  class_names = trained.class_names  # read from the config once, not per frame
+  class_names = trained.class_names if band_plan else ()  # read from the config once, not per frame
   recent: collections.deque = collections.deque(maxlen=average)
 
   def launch(batch):
