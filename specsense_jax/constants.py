@@ -34,6 +34,9 @@ NO_LABEL = 255
 # SigMF `core:label` of an annotation whose region's truth is unknown: its pixels get NO_LABEL whatever else lies
 # there (for instance the part of a carrier's possible band that a short capture cannot show).
 IGNORE_LABEL = 'Ignore'
+# A WLAN packet's or radar pulse's power while on over the noise's spectral density (dB-Hz), where a dataset labels
+# it only in the matlab-mode rows that show it (`SceneConfig.bursty_visible_labels`).
+CN0_KEY = 'specsense:cn0_dbhz'
 
 
 def check_class_names(names: Sequence[str], what: str = 'class_names') -> tuple[str, ...]:

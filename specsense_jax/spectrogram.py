@@ -21,6 +21,7 @@ import scipy.signal
 from specsense_jax import portable_math
 from specsense_jax.constants import BURSTY_LABELS
 from specsense_jax.constants import CLASS_IDS
+from specsense_jax.constants import CN0_KEY
 from specsense_jax.constants import IGNORE_LABEL
 from specsense_jax.constants import NO_LABEL
 
@@ -331,6 +332,26 @@ def time_rows(sample_start: float, sample_count: float, num_samples: int, height
 _REQUIRED_KEYS = ('label', 'freq_lower_edge', 'freq_upper_edge', 'sample_start', 'sample_count')
 
 
+def _stands_over_noise(read_starts: np.ndarray, start: float, count: float, band_hz: float, cn0_dbhz: float,
+                       sample_rate: float) -> np.ndarray:
+  """bool per read: whether a burst of `count` samples from `start`, `cn0_dbhz` over the noise density, spread
+  over `band_hz` (at least the window's resolution), stands over the noise in the reads starting at `read_starts`:
+  the share of the Hann window's energy it falls in, times its power over the noise in its band, at least 1."""
+  energy = _matlab_window_energy()
+  first = np.clip(np.floor(start - read_starts), 0, MATLAB_WINDOW).astype(np.int64)
+  last = np.clip(np.ceil(start + count - read_starts), 0, MATLAB_WINDOW).astype(np.int64)
+  share = (energy[last] - energy[first]) / energy[-1]
+  over_noise = portable_math.db_to_power(cn0_dbhz) / max(band_hz, sample_rate / MATLAB_WINDOW)
+  return share * over_noise >= 1.0
+
+
+@functools.lru_cache(maxsize=1)
+def _matlab_window_energy() -> np.ndarray:
+  """Cumulative energy of MATLAB's hann(256) from its first sample (257 values, 0 first)."""
+  window = _matlab_window().astype(np.float64)
+  return np.concatenate([[0.0], np.cumsum(window * window)])
+
+
 def label_mask(annotations, sample_rate: float, num_samples: int, size=(128, 128), mode: str = 'band',
                class_ids: dict[str, int] | None = None, spectrogram_mode: str = 'average') -> np.ndarray:
   """Rasterizes SigMF-shaped annotations into a class-id mask.
@@ -350,7 +371,9 @@ def label_mask(annotations, sample_rate: float, num_samples: int, size=(128, 128
       occupancy cell marks the rows whose read window it overlaps (a burst between two windows marks none); in
       'average' mode a row covers its whole time span. Band annotations cover their span's rows in both, except
       those of `BURSTY_LABELS` (a WLAN packet, a radar pulse), which in 'matlab' mode mark the rows whose read
-      window they overlap in both mask modes.
+      window they overlap in both mask modes. One that carries `CN0_KEY` (its power over the noise density) marks
+      only the reads where it stands over the noise (its share of the Hann window's energy times its power over
+      the noise in its band, at least 1), over its occupancy cells in both mask modes (a chirp's swept bands).
 
   Returns:
     uint8 (H, W), 0 where no annotation falls.
@@ -375,7 +398,9 @@ def label_mask(annotations, sample_rate: float, num_samples: int, size=(128, 128
       raise ValueError(f'annotation {i} lacks key(s) {missing}; required: {list(_REQUIRED_KEYS)}')
     class_id = NO_LABEL if ann['label'] == IGNORE_LABEL else class_ids.get(
         ann['label'], class_ids.get('Unknown', CLASS_IDS['Unknown']))
-    from_cells = mode == 'occupancy' and ann.get('occupancy') is not None
+    bursty = ann['label'] in BURSTY_LABELS and spectrogram_mode == 'matlab'
+    visible_only = bursty and CN0_KEY in ann  # labelled where a read shows it, a chirp over its swept cells
+    from_cells = (mode == 'occupancy' or visible_only) and ann.get('occupancy') is not None
     if from_cells:
       cells = np.asarray(ann['occupancy'], np.float64).reshape(-1, 4)
     else:
@@ -387,13 +412,16 @@ def label_mask(annotations, sample_rate: float, num_samples: int, size=(128, 128
       cols = frequency_columns(f_lo, f_hi, sample_rate, width)
       if not cols:
         continue
-      if (from_cells or ann['label'] in BURSTY_LABELS) and spectrogram_mode == 'matlab':
+      if (from_cells or bursty) and spectrogram_mode == 'matlab':
         # rows whose read window [start, start + 256) meets the cell
         if read_starts is None:
           read_starts = matlab_segment_starts(int(num_samples), height)
         lo = np.searchsorted(read_starts, s0 - MATLAB_WINDOW, side='right')
         hi = np.searchsorted(read_starts, s0 + n, side='left')
-        mask[lo:hi, cols[0]:cols[1] + 1] = class_id
+        rows = np.arange(lo, hi)
+        if visible_only:
+          rows = rows[_stands_over_noise(read_starts[rows], s0, n, f_hi - f_lo, ann[CN0_KEY], sample_rate)]
+        mask[rows, cols[0]:cols[1] + 1] = class_id
         continue
       rows = time_rows(s0, n, int(num_samples), height)
       if rows:

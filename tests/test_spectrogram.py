@@ -202,3 +202,41 @@ def test_packets_and_pulses_mark_the_rows_whose_read_window_they_meet(mask_mode)
   assert (matlab[[0, 1, 3, 4, 7]] <= constants.CLASS_IDS['NR']).all()  # the carrier's label elsewhere
   average = spectrogram.label_mask([carrier, pulse, packet], fs, n, (height, 16), mask_mode)
   assert np.flatnonzero((average == constants.CLASS_IDS['WLAN']).any(axis=1)).tolist() == [4, 5, 6]
+
+
+def test_visible_labels_mark_the_reads_where_a_burst_stands_over_the_noise():
+  # With its power over the noise density (CN0_KEY) a burst labels a read when (share of the Hann window's energy
+  # it falls in) x (its power over the noise in its band) >= 1, and a chirp only over its occupancy cells.
+  fs, n, height = 1e6, 40_000, 8
+  starts = spectrogram.matlab_segment_starts(n, height)
+  band = 2e5  # over the noise in its band: C/N0 / 2e5
+  window = np.hanning(256) ** 2  # MATLAB's hann(256): symmetric, zero at both ends
+  half = window[:128].sum() / window.sum()  # the first half of a read: 0.5 by symmetry
+  assert half == pytest.approx(0.5)
+
+  def pulse(row, offset, count, over_noise, **extra):
+    return {'label': 'Radar', 'freq_lower_edge': -1e5, 'freq_upper_edge': 1e5, 'sample_start': int(starts[row]) + offset,
+            'sample_count': count, constants.CN0_KEY: 10 * np.log10(over_noise * band), **extra}
+
+  anns = [pulse(0, 0, 256, 1.2),   # the whole read at 1.2: shown
+          pulse(1, 0, 256, 0.8),   # the whole read at 0.8: not
+          pulse(2, 0, 128, 1.8),   # half the window at 1.8: 0.9, not
+          pulse(3, 128, 128, 2.2),  # the other half at 2.2: 1.1, shown
+          pulse(4, 250, 6, 1e9)]   # the window's last 6 samples (share ~1e-7) of a very strong pulse: shown
+  mask = spectrogram.label_mask(anns, fs, n, (height, 16), spectrogram_mode='matlab')
+  radar = constants.CLASS_IDS['Radar']
+  assert np.flatnonzero((mask == radar).any(axis=1)).tolist() == [0, 3, 4]
+  tail = window[250:].sum() / window.sum()
+  faint = pulse(4, 250, 6, 0.9 / tail)
+  assert not (spectrogram.label_mask([faint], fs, n, (height, 16), spectrogram_mode='matlab') == radar).any()
+  # a chirp over two cells: a quarter read each, 1e5 apart in frequency, each band's columns in its own reads
+  cells = np.array([[starts[5], 64, -1e5, 0.0], [starts[6] + 64, 64, 0.0, 1e5]])
+  chirp = pulse(5, 0, int(starts[6] + 128 - starts[5]), 40.0, occupancy=cells)
+  for mode in ('band', 'occupancy'):
+    mask = spectrogram.label_mask([chirp], fs, n, (height, 16), mode, spectrogram_mode='matlab')
+    assert np.flatnonzero(mask[5] == radar).tolist() == [6, 7, 8]  # -1e5..0 Hz: floor((fs/2 + f) / (fs/W))
+    assert np.flatnonzero(mask[6] == radar).tolist() == [8, 9]
+    assert not (mask[[0, 1, 2, 3, 4, 7]] == radar).any()
+  # without CN0_KEY the earlier rule: every read it meets, over its whole band
+  plain = {k: v for k, v in pulse(1, 0, 256, 0.8).items() if k != constants.CN0_KEY}
+  assert (spectrogram.label_mask([plain], fs, n, (height, 16), spectrogram_mode='matlab')[1] == radar).sum() == 4

@@ -132,7 +132,11 @@ def radar_waveform(*, seed, duration_s: float = 0.04, sample_rate: float = 61.44
       iq[first:last] = shape[first - start:last - start] * amplitude
       annotations.append({'sample_start': first, 'sample_count': last - first, 'freq_lower_edge': -half_band,
                           'freq_upper_edge': half_band, 'label': LABEL, 'specsense:kind': kind,
-                          'specsense:pulse_start': start, 'specsense:gain_db': float(gain_db)})
+                          'specsense:pulse_start': start, 'specsense:pulse_samples': len(shape),
+                          'specsense:gain_db': float(gain_db)})
+      if kind == 'lfm':  # the instantaneous frequency runs linearly from the first to the second
+        direction = params['chirp_direction']
+        annotations[-1]['specsense:sweep_hz'] = (-direction * half_band, direction * half_band)
       occupancy.append([first, last - first, -half_band, half_band])
     t += pris[k % len(pris)]
     k += 1

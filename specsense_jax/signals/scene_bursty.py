@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from specsense_jax import constants
 from specsense_jax import portable_math
 from specsense_jax.signals import channel
 from specsense_jax.signals import radar
@@ -26,6 +27,7 @@ from specsense_jax.signals import wlan_fields
 from specsense_jax.signals import wlan_ppdu
 
 LABELS = {'wlan': wlan.LABEL, 'radar': radar.LABEL}
+SWEEP_CELL = 64  # samples per occupancy cell of a chirp (a quarter of a matlab-mode read)
 
 
 @dataclasses.dataclass
@@ -51,11 +53,13 @@ class SampledTransmission:
 
 @dataclasses.dataclass
 class BurstyEmitter:
-  """One drawn WLAN channel or radar: its transmission, one annotation per packet or pulse, its draws."""
+  """One drawn WLAN channel or radar: its transmission, one annotation per packet or pulse, its draws, and each
+  packet's or pulse's mean power while on (received units, as the noise's)."""
   kind: str
   annotations: list[dict[str, Any]]
   params: dict[str, Any]
   transmission: SampledTransmission
+  powers: list[float]
 
 
 def _wlan_choice(rng: np.random.Generator, config) -> tuple[str, int]:
@@ -81,6 +85,35 @@ def _centre(rng: np.random.Generator, cochannel: bool, width_hz: float, carriers
   carrier = carriers[int(rng.integers(len(carriers)))]
   centre = carrier['centre_hz'] + float(rng.uniform(-0.5, 0.5)) * carrier['bandwidth_hz']
   return float(np.clip(centre, -limit, limit)), True
+
+
+def _band(annotation: dict[str, Any]) -> float:
+  """The band a packet or pulse occupies (Hz): its occupied bandwidth where given, else its annotated band."""
+  return annotation.get('specsense:occupied_hz', annotation['freq_upper_edge'] - annotation['freq_lower_edge'])
+
+
+def _sweep_cells(annotation: dict[str, Any], centre_hz: float) -> np.ndarray:
+  """(K, 4) occupancy cells [sample_start, sample_count, freq_lower_edge, freq_upper_edge] of a chirped pulse:
+  stretches of `SWEEP_CELL` samples, each over the band its instantaneous frequency sweeps then (the pulse's
+  part inside the frame)."""
+  start, length = annotation['specsense:pulse_start'], annotation['specsense:pulse_samples']
+  f0, f1 = annotation['specsense:sweep_hz']
+  edges = np.arange(0, length + SWEEP_CELL, SWEEP_CELL).clip(max=length).astype(np.float64)
+  freqs = f0 + (f1 - f0) * edges / length + centre_hz
+  first = annotation['sample_start'] - start
+  last = first + annotation['sample_count']
+  lo, hi = np.maximum(edges[:-1], first), np.minimum(edges[1:], last)
+  keep = hi > lo
+  cells = np.stack([start + lo, hi - lo, np.minimum(freqs[:-1], freqs[1:]), np.maximum(freqs[:-1], freqs[1:])], 1)
+  return cells[keep]
+
+
+def mark_visibility(emitters: list[BurstyEmitter], noise_psd: float) -> None:
+  """Records on each packet's or pulse's annotation (in place) its power while on over the noise's spectral
+  density, `constants.CN0_KEY` (dB-Hz): what `spectrogram.label_mask` weighs against the noise in each read."""
+  for emitter in emitters:
+    for annotation, power in zip(emitter.annotations, emitter.powers):
+      annotation[constants.CN0_KEY] = float(portable_math.power_to_db(max(power, 1e-30) / noise_psd))
 
 
 def draw_bursty(seed: np.random.SeedSequence, config, carriers: list[dict[str, Any]], duration_s: float,
@@ -125,17 +158,23 @@ def draw_bursty(seed: np.random.SeedSequence, config, carriers: list[dict[str, A
       continue
     centre, cochannel = placed
     active_power = float(np.mean(portable_math.abs2(iq[on].astype(np.complex128))))
-    band = float(np.median([a.get('specsense:occupied_hz', a['freq_upper_edge'] - a['freq_lower_edge'])
-                            for a in wave.annotations]))  # B: the occupied band, as the interferers'
+    band = float(np.median([_band(a) for a in wave.annotations]))  # B: the occupied band, as the interferers'
     target = reference * portable_math.db_to_power(power_db) * band
     power = float(np.mean(portable_math.abs2(iq.astype(np.complex128))))
     transmission = SampledTransmission(iq, centre, power, float(np.sqrt(target / active_power)))
     annotations = [{'label': LABELS[kind], 'freq_lower_edge': a['freq_lower_edge'] + centre,
                     'freq_upper_edge': a['freq_upper_edge'] + centre, 'sample_start': int(a['sample_start']),
                     'sample_count': int(a['sample_count'])} for a in wave.annotations]
+    powers = [transmission.gain ** 2 * float(np.mean(portable_math.abs2(
+        iq[a['sample_start']:a['sample_start'] + a['sample_count']].astype(np.complex128))))
+              for a in wave.annotations]
+    if config.bursty_visible_labels:  # a chirp's cells: the band it sweeps in each short stretch
+      for annotation, a in zip(annotations, wave.annotations):
+        if 'specsense:sweep_hz' in a:
+          annotation['occupancy'] = _sweep_cells(a, centre)
     params = {key: value for key, value in wave.params.items() if not isinstance(value, (list, dict))}
     params.update(kind=kind, centre_hz=centre, power_db=power_db, cochannel=cochannel, band_hz=band)
     if not cochannel:
       occupied.append((centre - width / 2, centre + width / 2))
-    out.append(BurstyEmitter(kind, annotations, params, transmission))
+    out.append(BurstyEmitter(kind, annotations, params, transmission, powers))
   return out

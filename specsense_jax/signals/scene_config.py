@@ -138,6 +138,10 @@ class SceneConfig:
     bursty_cochannel_fallback: whether one drawn for free spectrum that finds none lies over a carrier's band
       instead (True; in frames full of carriers that makes most of them co-channel) or is left out (False: the
       co-channel share stays near `bursty_cochannel_share`).
+    bursty_visible_labels: label a packet or pulse only where a matlab-mode row shows it: in the rows whose read
+      window holds enough of its energy to stand over the noise there (a radar's sidelobe pulses, 25-35 dB under
+      its main-beam ones, mostly do not), and a chirp only over the band it sweeps in that window. False labels
+      every row it overlaps over its whole band (the sets made before this option).
     wlan_formats: weighted 802.11 formats of `WLAN_FORMATS`.
     wlan_bandwidths_mhz: weighted channel widths (20, 40, 80; a width a format lacks or the sample rate cannot
       hold is skipped).
@@ -191,6 +195,7 @@ class SceneConfig:
   bursty_power_db: tuple[float, float] = (-10.0, 10.0)
   bursty_cochannel_share: float = 0.3
   bursty_cochannel_fallback: bool = True
+  bursty_visible_labels: bool = False
   wlan_formats: tuple = (('he_su', 0.4), ('vht', 0.25), ('ht', 0.2), ('non_ht', 0.15))
   wlan_bandwidths_mhz: tuple = ((20, 0.6), (40, 0.3), (80, 0.1))
   wlan_channels: tuple = (('B', 0.2), ('C', 0.3), ('D', 0.3), ('E', 0.2))
@@ -302,6 +307,8 @@ class SceneConfig:
       raise ValueError(f"wlan_traffic must be one of ('bss', 'matlab'), got {self.wlan_traffic!r}")
     if not isinstance(self.bursty_cochannel_fallback, bool):
       raise ValueError(f'bursty_cochannel_fallback must be True or False, got {self.bursty_cochannel_fallback!r}')
+    if not isinstance(self.bursty_visible_labels, bool):
+      raise ValueError(f'bursty_visible_labels must be True or False, got {self.bursty_visible_labels!r}')
     if not 0 <= self.bursty_cochannel_share <= 1:
       raise ValueError(f'bursty_cochannel_share must be a probability in [0, 1], got '
                        f'{self.bursty_cochannel_share!r}')

@@ -24,6 +24,11 @@ def test_lfm_sweeps_the_drawn_bandwidth_over_the_pulse():
   assert abs(inst_hz[len(inst_hz) // 2]) < 0.02 * drawn  # centred on 0 Hz
   assert (ann['freq_lower_edge'], ann['freq_upper_edge']) == (-drawn / 2, drawn / 2)
   assert ann['sample_count'] == round(w.params['pulse_width_s'] * w.sample_rate)
+  # the annotated sweep: from where the frequency starts to where it ends (what visible labels cut into cells)
+  first, last = ann['specsense:sweep_hz']
+  assert (first, last) == (-slope / abs(slope) * drawn / 2, slope / abs(slope) * drawn / 2)
+  assert abs(inst_hz[:len(inst_hz) // 20].mean() - (first + (last - first) / 40)) < 0.03 * drawn
+  assert ann['specsense:pulse_samples'] == ann['sample_count']  # the pulse whole inside the frame
 
 
 @pytest.mark.parametrize('seed', [0, 1, 2, 5])

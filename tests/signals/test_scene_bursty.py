@@ -1,5 +1,7 @@
 """WLAN and radar in scenes: placement, power, labels over carriers, rendering at chosen samples."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -103,3 +105,37 @@ def test_without_the_fallback_no_emitter_drawn_for_free_spectrum_lands_over_a_ca
   assert 0 < counts[False][0] < counts[True][0]
   with pytest.raises(ValueError, match='bursty_cochannel_fallback must be True or False'):
     scene_config.SceneConfig(bursty_cochannel_fallback=1).validate()
+
+
+def test_visible_labels_record_each_burst_over_the_noise_and_a_chirp_s_swept_cells():
+  # bursty_visible_labels: each packet or pulse carries its power while on over the noise density (dB-Hz),
+  # measured here from the rendered transmission and the frame's noise; a chirp carries 64-sample cells over the
+  # band its frequency sweeps in each (the drawn sweep, shifted to its centre).
+  config, (composed,) = _frames_with('realistic_bursty', 'radar', 1, bursty_visible_labels=True,
+                                     bursty_kinds=(('radar', 1.0),), bursty_counts=((3, 1.0),))
+  noise_psd = composed.noise_std ** 2 / composed.sample_rate
+  emitters = [t for t in composed.transmissions if type(t).__name__ == 'SampledTransmission']
+  pulses = [a for a in composed.annotations if a['label'] == 'Radar']
+  assert pulses and all(constants.CN0_KEY in a for a in pulses)
+  k = chirps = 0
+  for params, t in zip(composed.params['bursty'], emitters):
+    x = t.received(composed.sample_rate, composed.num_samples, None)
+    for a in pulses[k:k + params['num_pulses']]:
+      power = np.mean(portable_math.abs2(x[a['sample_start']:a['sample_start'] + a['sample_count']].astype(complex)))
+      assert a[constants.CN0_KEY] == pytest.approx(10 * np.log10(power / noise_psd), abs=0.01)
+      if params['modulation'] == 'lfm':
+        cells = a['occupancy']
+        assert cells[0, 0] == a['sample_start'] and cells[:, 1].sum() == a['sample_count']
+        assert (cells[:-1, 0] + cells[:-1, 1] == cells[1:, 0]).all() and (cells[1:-1, 1] == 64).all()
+        widths = cells[1:-1, 3] - cells[1:-1, 2]  # a whole cell sweeps B·64/(pulse samples)
+        np.testing.assert_allclose(widths, params['bandwidth_hz'] * 64 / round(params['pulse_width_s']
+                                                                               * composed.sample_rate), rtol=0.02)
+        chirps += 1
+        assert cells[:, 2].min() >= params['centre_hz'] - params['bandwidth_hz'] / 2 - 1
+        assert cells[:, 3].max() <= params['centre_hz'] + params['bandwidth_hz'] / 2 + 1
+    k += params['num_pulses']
+  assert chirps > 0
+  plain = scene.compose_frame((7, 0), dataclasses.replace(config, bursty_visible_labels=False))
+  assert not any(constants.CN0_KEY in a or 'occupancy' in a for a in plain.annotations if a['label'] == 'Radar')
+  with pytest.raises(ValueError, match='bursty_visible_labels must be True or False'):
+    scene_config.SceneConfig(bursty_visible_labels=1).validate()

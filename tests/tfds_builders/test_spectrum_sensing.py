@@ -190,6 +190,12 @@ def test_realistic_configs_draw_realistic_scenes():
                                            short_duration_s=(0.001, 0.02))
   six_wide = configs['realistic_128_wlan_radar_wide_short'].synthetic_spec().scene_config()
   assert six_wide == dataclasses.replace(six_short, short_frames=0.5, nr_wide_share=0.4)
+  rich = configs['realistic_128_wlan_radar_rich']
+  assert rich.seed != configs['realistic_128_wlan_radar_wide_short'].seed  # other frames, not the same scenes again
+  assert rich.synthetic_spec().scene_config() == dataclasses.replace(
+      six_wide, bursty_counts=((1, 0.4), (2, 0.4), (3, 0.2)), bursty_kinds=(('wlan', 0.3), ('radar', 0.7)),
+      bursty_visible_labels=True)
+  assert not six_wide.bursty_visible_labels  # the released sets keep their labels (and bytes)
   # the same frame index draws other cells than the parity set, with the realistic options recorded
   signals = [json.loads(examples.synthetic_example(spec, i)[1]['params'])['signals'] for i in range(4)]
   assert all('load' in s for frame in signals for s in frame)

@@ -102,6 +102,11 @@ _WIDE_SHORT = (('short_frames', 0.5), ('short_duration_s', (0.001, 0.02)), ('nr_
 # A fifth of WLAN channels and radars over a carrier; one drawn for free spectrum that finds none is left out
 # rather than moved over a carrier (which made 58 % of them co-channel).
 _BURSTY_APART = (('bursty_cochannel_share', 0.2), ('bursty_cochannel_fallback', False))
+# Radar is 0.02 % of realistic_128_wlan_radar_wide_short's pixels (a row reads 4 µs every 312 µs of a 40 ms frame,
+# so most pulses fall between reads): one to three emitters in every frame, seven in ten of them radars.
+# Packets and pulses labelled where a row shows them (`SceneConfig.bursty_visible_labels`).
+_RADAR_RICH = (('bursty_counts', ((1, 0.4), (2, 0.4), (3, 0.2))), ('bursty_kinds', (('wlan', 0.3), ('radar', 0.7))),
+               ('bursty_visible_labels', True))
 
 
 def _configs():
@@ -184,6 +189,12 @@ def _configs():
                             f'the frames 1-20 ms, two fifths of the NR frames a window onto a 70-100 MHz carrier: '
                             f'loaded NR blocks as tall and wide as packets), a fifth of the emitters over a carrier; '
                             f'six classes, 0-2 emitters a frame, {emitters}: {realistic}.'),
+      SpectrumSensingConfig(name='realistic_128_wlan_radar_rich', image_size=128, seed=2,
+                            **{**captured_like, **radar_like},
+                            scene_overrides=_WIDE_SHORT + _BURSTY_APART + _RADAR_RICH,
+                            description=f'realistic_128_wlan_radar_wide_short\'s scenes (drawn from seed 2) with one '
+                            f'to three emitters in every frame, seven in ten of them radars; six classes, {emitters}: '
+                            f'{realistic}.'),
       SpectrumSensingConfig(name='synthetic_256_wlan', image_size=256, scene_preset='matlab_wlan',
                             class_names=constants.FIVE_CLASSES,
                             description=f'3,000 frames, 256x256, the MathWorks 2025 mix: {common}, three quarters '
