@@ -215,8 +215,9 @@ def test_visible_labels_mark_the_reads_where_a_burst_stands_over_the_noise():
   assert half == pytest.approx(0.5)
 
   def pulse(row, offset, count, over_noise, **extra):
-    return {'label': 'Radar', 'freq_lower_edge': -1e5, 'freq_upper_edge': 1e5, 'sample_start': int(starts[row]) + offset,
-            'sample_count': count, constants.CN0_KEY: 10 * np.log10(over_noise * band), **extra}
+    return {'label': 'Radar', 'freq_lower_edge': -1e5, 'freq_upper_edge': 1e5,
+            'sample_start': int(starts[row]) + offset, 'sample_count': count,
+            constants.CN0_KEY: 10 * np.log10(over_noise * band), **extra}
 
   anns = [pulse(0, 0, 256, 1.2),   # the whole read at 1.2: shown
           pulse(1, 0, 256, 0.8),   # the whole read at 0.8: not
