@@ -24,7 +24,8 @@ apart). wide=true trains on realistic_128_wide (a fifth of the NR frames a windo
 than the frame, as n78 100 MHz cells are seen at 61.44 Msps); wide,short on realistic_128_wide_short (half the frames
 short, two fifths of the NR frames wide: 1 ms windows onto a wide carrier, as the n78 100 MHz capture is);
 wlan_radar,wide,short on realistic_128_wlan_radar_wide_short (those scenes with WLAN and radar); radar_rich=true adds
-30 % realistic_128_wlan_radar_rich (one to three emitters in every frame, seven in ten radars) to a six-class run.
+30 % realistic_128_wlan_radar_rich to that (one to three emitters in every frame, seven in ten radars, labelled where
+they show).
 stem=1x2 (time x frequency; default 2, 1 for full resolution) sets the custom network's stem stride, and
 --config.model_kwargs.subpixel=True its space-to-depth stem and depth-to-space classifier (`models/custom.py`).
 """
@@ -71,9 +72,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   if args.wide and args.wlan_radar and not args.short:
     raise ValueError('configs/realistic.py: wide six-class frames exist with short frames only '
                      '(realistic_128_wlan_radar_wide_short); set short with wide and wlan_radar')
-  if args.radar_rich and not args.wlan_radar:
-    raise ValueError('configs/realistic.py: radar_rich adds six-class frames (realistic_128_wlan_radar_rich); set it '
-                     'with wlan_radar')
+  if args.radar_rich and not (args.wlan_radar and args.wide and args.short):
+    raise ValueError('configs/realistic.py: radar_rich adds realistic_128_wlan_radar_rich (six classes, the wide and '
+                     'short scenes) to realistic_128_wlan_radar_wide_short; set it with wlan_radar, wide and short')
   if args.encoder and args.stem != '2':
     raise ValueError('configs/realistic.py: stem applies to the custom network only; leave it out with encoder')
   if args.size not in (128, 256):
@@ -96,7 +97,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.dataset = f'spectrum_sensing/realistic_128_wlan_radar{"_wide" if args.wide else ""}{suffix}'
   config.train_mix = (f'spectrum_sensing/synthetic_{args.size}{suffix}:{args.parity_share:g}'
                       if args.parity_share else '')
-  if args.radar_rich:  # radar is 0.02 % of the six-class sets' pixels: frames where it is 0.08 %
+  if args.radar_rich:  # radar is 0.02 % of the six-class sets' pixels: more radars, labelled where they show
     config.train_mix = ','.join(filter(None, [config.train_mix, 'spectrum_sensing/realistic_128_wlan_radar_rich:0.3']))
   if args.grey_rescale:  # the parity (min-max) and realistic grey scalings seen from either side
     config.augment = ('grey_rescale',)

@@ -109,8 +109,8 @@ def test_realistic_recipe():
   rich = realistic.get_config('wlan_radar,wide,short,radar_rich')
   assert (rich.dataset, rich.train_mix) == (six_wide.dataset, 'spectrum_sensing/synthetic_128_short:0.3,'
                                                               'spectrum_sensing/realistic_128_wlan_radar_rich:0.3')
-  with pytest.raises(ValueError, match=r'radar_rich adds six-class frames .* set it with wlan_radar'):
-    realistic.get_config('radar_rich')
+  with pytest.raises(ValueError, match=r'radar_rich adds .* set it with wlan_radar, wide and short'):
+    realistic.get_config('wlan_radar,radar_rich')
   with pytest.raises(ValueError, match=r'wide six-class frames exist with short frames only .* set short'):
     realistic.get_config('wlan_radar,wide')
   with pytest.raises(ValueError, match=r'wlan_radar .* leave minmax and large false and size 128'):
