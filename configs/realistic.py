@@ -5,6 +5,8 @@ of either scaling redrawn (`augment.grey_rescale`).
   python -m launch.train --config=configs/realistic.py --workdir=runs/realistic
   python -m launch.train --config=configs/realistic.py:encoder=resnet18 --workdir=runs/realistic_dl_r18
   python -m launch.train --config=configs/realistic.py:wlan_radar --workdir=runs/realistic_six  # + WLAN, radar
+  python -m launch.train --config=configs/realistic.py:wlan_radar,wide,short,radar_rich \
+      --workdir=runs/six  # custom_realistic_128_wlan_radar
   python -m launch.train --config=configs/realistic.py:stem=1x2 --workdir=runs/realistic_1x2  # full time resolution
   python -m launch.train --config=configs/realistic.py:runlocal --workdir=/tmp/smoke   # tiny, CPU, minutes
   python -m launch.train --config=configs/realistic.py:encoder=resnet50,size=256 --workdir=runs/realistic_r50_256 \
