@@ -53,13 +53,11 @@ class SampledTransmission:
 
 @dataclasses.dataclass
 class BurstyEmitter:
-  """One drawn WLAN channel or radar: its transmission, one annotation per packet or pulse, its draws, and each
-  packet's or pulse's mean power while on (received units, as the noise's)."""
+  """One drawn WLAN channel or radar: its transmission, one annotation per packet or pulse, its draws."""
   kind: str
   annotations: list[dict[str, Any]]
   params: dict[str, Any]
   transmission: SampledTransmission
-  powers: list[float]
 
 
 def _wlan_choice(rng: np.random.Generator, config) -> tuple[str, int]:
@@ -87,11 +85,6 @@ def _centre(rng: np.random.Generator, cochannel: bool, width_hz: float, carriers
   return float(np.clip(centre, -limit, limit)), True
 
 
-def _band(annotation: dict[str, Any]) -> float:
-  """The band a packet or pulse occupies (Hz): its occupied bandwidth where given, else its annotated band."""
-  return annotation.get('specsense:occupied_hz', annotation['freq_upper_edge'] - annotation['freq_lower_edge'])
-
-
 def _sweep_cells(annotation: dict[str, Any], centre_hz: float) -> np.ndarray:
   """(K, 4) occupancy cells [sample_start, sample_count, freq_lower_edge, freq_upper_edge] of a chirped pulse:
   stretches of `SWEEP_CELL` samples, each over the band its instantaneous frequency sweeps then (the pulse's
@@ -109,10 +102,14 @@ def _sweep_cells(annotation: dict[str, Any], centre_hz: float) -> np.ndarray:
 
 
 def mark_visibility(emitters: list[BurstyEmitter], noise_psd: float) -> None:
-  """Records on each packet's or pulse's annotation (in place) its power while on over the noise's spectral
-  density, `constants.CN0_KEY` (dB-Hz): what `spectrogram.label_mask` weighs against the noise in each read."""
+  """Records on each packet's or pulse's annotation (in place) its power while on (the transmission over its
+  samples, scaled) over the noise's spectral density, `constants.CN0_KEY` (dB-Hz): what `spectrogram.label_mask`
+  weighs against the noise in each read."""
   for emitter in emitters:
-    for annotation, power in zip(emitter.annotations, emitter.powers):
+    t = emitter.transmission
+    for annotation in emitter.annotations:
+      on = t.iq[annotation['sample_start']:annotation['sample_start'] + annotation['sample_count']]
+      power = t.gain ** 2 * float(np.mean(portable_math.abs2(on.astype(np.complex128))))
       annotation[constants.CN0_KEY] = float(portable_math.power_to_db(max(power, 1e-30) / noise_psd))
 
 
@@ -158,16 +155,14 @@ def draw_bursty(seed: np.random.SeedSequence, config, carriers: list[dict[str, A
       continue
     centre, cochannel = placed
     active_power = float(np.mean(portable_math.abs2(iq[on].astype(np.complex128))))
-    band = float(np.median([_band(a) for a in wave.annotations]))  # B: the occupied band, as the interferers'
+    band = float(np.median([a.get('specsense:occupied_hz', a['freq_upper_edge'] - a['freq_lower_edge'])
+                            for a in wave.annotations]))  # B: the occupied band, as the interferers'
     target = reference * portable_math.db_to_power(power_db) * band
     power = float(np.mean(portable_math.abs2(iq.astype(np.complex128))))
     transmission = SampledTransmission(iq, centre, power, float(np.sqrt(target / active_power)))
     annotations = [{'label': LABELS[kind], 'freq_lower_edge': a['freq_lower_edge'] + centre,
                     'freq_upper_edge': a['freq_upper_edge'] + centre, 'sample_start': int(a['sample_start']),
                     'sample_count': int(a['sample_count'])} for a in wave.annotations]
-    powers = [transmission.gain ** 2 * float(np.mean(portable_math.abs2(
-        iq[a['sample_start']:a['sample_start'] + a['sample_count']].astype(np.complex128))))
-              for a in wave.annotations]
     if config.bursty_visible_labels:  # a chirp's cells: the band it sweeps in each short stretch
       for annotation, a in zip(annotations, wave.annotations):
         if 'specsense:sweep_hz' in a:
@@ -176,5 +171,5 @@ def draw_bursty(seed: np.random.SeedSequence, config, carriers: list[dict[str, A
     params.update(kind=kind, centre_hz=centre, power_db=power_db, cochannel=cochannel, band_hz=band)
     if not cochannel:
       occupied.append((centre - width / 2, centre + width / 2))
-    out.append(BurstyEmitter(kind, annotations, params, transmission, powers))
+    out.append(BurstyEmitter(kind, annotations, params, transmission))
   return out
