@@ -37,6 +37,11 @@ IGNORE_LABEL = 'Ignore'
 # A WLAN packet's or radar pulse's power while on over the noise's spectral density (dB-Hz), where a dataset labels
 # it only in the matlab-mode rows that show it (`SceneConfig.bursty_visible_labels`).
 CN0_KEY = 'specsense:cn0_dbhz'
+# A radar pulse's spectral spread where its labels follow it (`SceneConfig.bursty_visible_labels`): its centre and,
+# at growing offsets from it, the most its energy spectral density over its energy reaches at or beyond the offset
+# (dB re 1/Hz, smoothed over a matlab-mode read's resolution): a strong pulse's edges light bands far outside its
+# main lobe, a weak one's only its peak.
+SPREAD_KEY = 'specsense:spread'
 
 
 def check_class_names(names: Sequence[str], what: str = 'class_names') -> tuple[str, ...]:

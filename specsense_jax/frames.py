@@ -31,6 +31,7 @@ import scipy.signal
 from specsense_jax import portable_math
 from specsense_jax import spectrogram
 from specsense_jax.constants import CN0_KEY
+from specsense_jax.constants import SPREAD_KEY
 from specsense_jax.constants import FRAME_S
 from specsense_jax.constants import MODEL_RATE
 from specsense_jax.constants import NO_LABEL
@@ -276,8 +277,9 @@ def _frame_annotations(recording: recordings.Recording, span: FrameSpan) -> list
     end = min(span.num_samples, int(round((s1 - span.first) * ratio)))
     item = {'label': ann['label'], 'freq_lower_edge': f_lo, 'freq_upper_edge': f_hi, 'sample_start': start,
             'sample_count': max(1, end - start)}
-    if CN0_KEY in ann:  # how far a packet or pulse stands over the noise (rate-independent)
-      item[CN0_KEY] = ann[CN0_KEY]
+    for key in (CN0_KEY, SPREAD_KEY):  # how far a packet or pulse stands over the noise (rate-independent, Hz)
+      if key in ann:
+        item[key] = ann[key]
     if ann.get('occupancy') is not None:  # occupied cells, clipped the same way
       cells = np.array(ann['occupancy'], np.float64).reshape(-1, 4)
       c0 = np.maximum(cells[:, 0], span.first)

@@ -24,6 +24,7 @@ from specsense_jax.constants import CLASS_IDS
 from specsense_jax.constants import CN0_KEY
 from specsense_jax.constants import IGNORE_LABEL
 from specsense_jax.constants import NO_LABEL
+from specsense_jax.constants import SPREAD_KEY
 
 MATLAB_WINDOW = 256
 MATLAB_OVERLAP = 10
@@ -332,17 +333,33 @@ def time_rows(sample_start: float, sample_count: float, num_samples: int, height
 _REQUIRED_KEYS = ('label', 'freq_lower_edge', 'freq_upper_edge', 'sample_start', 'sample_count')
 
 
+def _window_shares(read_starts: np.ndarray, start: float, count: float) -> np.ndarray:
+  """Per read starting at `read_starts`: the share of the Hann window's energy a burst of `count` samples from
+  `start` falls in."""
+  energy = _matlab_window_energy()
+  first = np.clip(np.floor(start - read_starts), 0, MATLAB_WINDOW).astype(np.int64)
+  last = np.clip(np.ceil(start + count - read_starts), 0, MATLAB_WINDOW).astype(np.int64)
+  return (energy[last] - energy[first]) / energy[-1]
+
+
 def _stands_over_noise(read_starts: np.ndarray, start: float, count: float, band_hz: float, cn0_dbhz: float,
                        sample_rate: float) -> np.ndarray:
   """bool per read: whether a burst of `count` samples from `start`, `cn0_dbhz` over the noise density, spread
   over `band_hz` (at least the window's resolution), stands over the noise in the reads starting at `read_starts`:
   the share of the Hann window's energy it falls in, times its power over the noise in its band, at least 1."""
-  energy = _matlab_window_energy()
-  first = np.clip(np.floor(start - read_starts), 0, MATLAB_WINDOW).astype(np.int64)
-  last = np.clip(np.ceil(start + count - read_starts), 0, MATLAB_WINDOW).astype(np.int64)
-  share = (energy[last] - energy[first]) / energy[-1]
   over_noise = portable_math.db_to_power(cn0_dbhz) / max(band_hz, sample_rate / MATLAB_WINDOW)
-  return share * over_noise >= 1.0
+  return _window_shares(read_starts, start, count) * over_noise >= 1.0
+
+
+def _visible_spans(excess: np.ndarray, spread: dict) -> list[tuple[float, float] | None]:
+  """Per read with `excess` (window share times power over the noise density), the band [lo, hi] (Hz) where a
+  pulse of spectral spread `spread` (`SPREAD_KEY`) stands over the noise, or None where it stands nowhere."""
+  offsets = np.asarray(spread['offset_hz'], np.float64)
+  levels = portable_math.db_to_power(np.asarray(spread['level_db'], np.float64))
+  centre = float(spread['centre_hz'])
+  # levels do not increase with the offset: the reach is the last offset whose level the excess lifts over 1
+  reach = [int(np.count_nonzero(levels * e >= 1.0)) for e in excess]
+  return [None if k == 0 else (centre - offsets[k - 1], centre + offsets[k - 1]) for k in reach]
 
 
 @functools.lru_cache(maxsize=1)
@@ -373,7 +390,9 @@ def label_mask(annotations, sample_rate: float, num_samples: int, size=(128, 128
       those of `BURSTY_LABELS` (a WLAN packet, a radar pulse), which in 'matlab' mode mark the rows whose read
       window they overlap in both mask modes. One that carries `CN0_KEY` (its power over the noise density) marks
       only the reads where it stands over the noise (its share of the Hann window's energy times its power over
-      the noise in its band, at least 1), over its occupancy cells in both mask modes (a chirp's swept bands).
+      the noise in its band, at least 1), over its occupancy cells in both mask modes (a chirp's swept bands); one
+      that also carries `SPREAD_KEY` (an unchirped pulse) marks in each such read the columns where its spectrum
+      stands over the noise (a strong pulse's edges light bands far beyond its main lobe).
 
   Returns:
     uint8 (H, W), 0 where no annotation falls.
@@ -419,6 +438,16 @@ def label_mask(annotations, sample_rate: float, num_samples: int, size=(128, 128
         lo = np.searchsorted(read_starts, s0 - MATLAB_WINDOW, side='right')
         hi = np.searchsorted(read_starts, s0 + n, side='left')
         rows = np.arange(lo, hi)
+        if visible_only and ann.get(SPREAD_KEY) is not None:  # a pulse's columns follow its spectrum
+          excess = _window_shares(read_starts[rows], s0, n) * portable_math.db_to_power(ann[CN0_KEY])
+          for row, span in zip(rows, _visible_spans(excess, ann[SPREAD_KEY])):
+            span_cols = span and frequency_columns(span[0], span[1], sample_rate, width)
+            if span_cols:  # over its main lobe it wins; beyond, where it shows over a carrier it does not
+              line = mask[row, span_cols[0]:span_cols[1] + 1]
+              main = np.arange(span_cols[0], span_cols[1] + 1)
+              main = (main >= cols[0]) & (main <= cols[1])
+              line[main | (line == 0)] = class_id
+          continue
         if visible_only:
           rows = rows[_stands_over_noise(read_starts[rows], s0, n, f_hi - f_lo, ann[CN0_KEY], sample_rate)]
         mask[rows, cols[0]:cols[1] + 1] = class_id

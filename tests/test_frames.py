@@ -3,6 +3,7 @@ same recording and seed, the tail rule, NO_LABEL wherever a frame has no data, w
 
 import os
 import shutil
+import types
 
 import numpy as np
 import pytest
@@ -168,3 +169,19 @@ def test_wide_recording_is_decimated_and_labels_clipped(tmp_path):
 def test_noise_floor_of_white_noise():
   noise = channel.add_awgn(np.zeros(200_000, np.complex64), 0, np.random.default_rng(1), signal_power=1.0)
   assert 10 * np.log10(frames.noise_floor_density(noise, 1e6) * 1e6) == pytest.approx(0, abs=1.0)
+
+
+def test_frame_annotations_carry_a_bursts_visibility_keys():
+  # The capture path (what realistic configs' frames pass through) keeps a pulse's C/N0 and spectral spread, in Hz
+  # and dB-Hz whatever the recording's rate, beside its samples moved to the frame's rate and span.
+  spread = {'centre_hz': 1e6, 'offset_hz': [0.0, 1e6], 'level_db': [-60.0, -80.0]}
+  pulse = {'label': 'Radar', 'freq_lower_edge': 5e5, 'freq_upper_edge': 1.5e6, 'sample_start': 1_000,
+           'sample_count': 61, constants.CN0_KEY: 90.0, constants.SPREAD_KEY: spread}
+  recording = types.SimpleNamespace(sample_rate=frames.MODEL_RATE / 2, annotations=[pulse, {
+      k: v for k, v in pulse.items() if k not in (constants.CN0_KEY, constants.SPREAD_KEY)}])
+  span = frames.FrameSpan(index=0, segment=None, first=500, last=20_500, duration_s=20_000 / recording.sample_rate,
+                          num_samples=40_000, valid=40_000)
+  kept, plain = frames._frame_annotations(recording, span)  # pylint: disable=protected-access
+  assert (kept['sample_start'], kept['sample_count']) == (1_000, 122)  # (1000 - 500) x 2, 61 x 2
+  assert kept[constants.CN0_KEY] == 90.0 and kept[constants.SPREAD_KEY] is spread
+  assert constants.CN0_KEY not in plain and constants.SPREAD_KEY not in plain

@@ -241,3 +241,37 @@ def test_visible_labels_mark_the_reads_where_a_burst_stands_over_the_noise():
   # without CN0_KEY the earlier rule: every read it meets, over its whole band
   plain = {k: v for k, v in pulse(1, 0, 256, 0.8).items() if k != constants.CN0_KEY}
   assert (spectrogram.label_mask([plain], fs, n, (height, 16), spectrogram_mode='matlab')[1] == radar).sum() == 4
+
+
+def test_spread_labels_follow_a_pulse_spectrum_over_the_noise():
+  # A pulse with SPREAD_KEY marks, in each read that shows it, centre +- the last offset whose level x (window share)
+  # x C/N0 >= 1: here whole reads (share 1), levels -60/-70/-80/-100 dB re 1/Hz at offsets 0, 40, 150, 400 kHz.
+  fs, n, height, width = 1e6, 40_000, 8, 20  # columns 50 kHz wide, column k from -5e5 + 5e4 k
+  starts = spectrogram.matlab_segment_starts(n, height)
+  spread = {'centre_hz': 1e5, 'offset_hz': [0.0, 4e4, 1.5e5, 4e5], 'level_db': [-60.0, -70.0, -80.0, -100.0]}
+  radar, lte = constants.CLASS_IDS['Radar'], constants.CLASS_IDS['LTE']
+
+  def pulse(row, cn0_dbhz):
+    return {'label': 'Radar', 'freq_lower_edge': 5e4, 'freq_upper_edge': 1.5e5, 'sample_start': int(starts[row]),
+            'sample_count': 256, constants.CN0_KEY: cn0_dbhz, constants.SPREAD_KEY: spread}
+
+  def cols(mask, row):
+    return np.flatnonzero(mask[row] == radar).tolist()
+
+  anns = [pulse(0, 85.0),  # 25/15/5/-15 dB over: out to 150 kHz, -5e4..2.5e5 Hz
+          pulse(2, 65.0),  # 5/-5 dB: its centre only, 1e5 Hz
+          pulse(4, 55.0),  # -5 dB at its peak: nowhere
+          pulse(6, 105.0)]  # 45/35/25/5 dB: out to 400 kHz, -3e5..5e5 Hz (the frame's edge)
+  for mode in ('band', 'occupancy'):
+    mask = spectrogram.label_mask(anns, fs, n, (height, width), mode, spectrogram_mode='matlab')
+    assert cols(mask, 0) == list(range(9, 16))  # floor((5e5 + f) / 5e4) for f in [-5e4, 2.5e5]
+    assert cols(mask, 2) == [12]
+    assert cols(mask, 6) == list(range(4, 20))
+    assert not (mask[[1, 3, 4, 5, 7]] == radar).any()
+  # beyond its main lobe (columns 11-13) it does not take a carrier's pixels; over it, it does
+  carrier = {'label': 'LTE', 'freq_lower_edge': -5e5, 'freq_upper_edge': 7.5e4, 'sample_start': 0, 'sample_count': n}
+  mask = spectrogram.label_mask([carrier, pulse(0, 85.0)], fs, n, (height, width), spectrogram_mode='matlab')
+  assert cols(mask, 0) == [11, 12, 13, 14, 15] and (mask[0, :11] == lte).all()
+  # a spread of None: the band rule of test_visible_labels_mark_the_reads_where_a_burst_stands_over_the_noise
+  assert spectrogram.label_mask([{**pulse(0, 85.0), constants.SPREAD_KEY: None}], fs, n, (height, width),
+                                spectrogram_mode='matlab')[0].tolist().count(radar) == 3  # columns 11-13

@@ -450,7 +450,7 @@ def compose_frame(seed, config: SceneConfig | None = None) -> ComposedFrame:
   if config.has_bursty:  # after the carriers: a packet or pulse labels its pixels over a carrier's band
     emitters = scene_bursty.draw_bursty(bursty_seq, config, carriers, duration_s, num_samples)
     if config.bursty_visible_labels:
-      scene_bursty.mark_visibility(emitters, noise_std * noise_std / fs)
+      scene_bursty.mark_visibility(emitters, noise_std * noise_std / fs, fs)
     transmissions.extend(e.transmission for e in emitters)
     annotations = annotations + [a for e in emitters for a in e.annotations]
     params['bursty'] = [e.params for e in emitters]

@@ -28,6 +28,8 @@ from specsense_jax.signals import wlan_ppdu
 
 LABELS = {'wlan': wlan.LABEL, 'radar': radar.LABEL}
 SWEEP_CELL = 64  # samples per occupancy cell of a chirp (a quarter of a matlab-mode read)
+READ_SAMPLES = 256  # a matlab-mode read: its resolution, fs/256, smooths a pulse's spectrum
+SPREAD_OFFSETS = 48  # offsets of a pulse's spread profile, 0 then geometric from fs/1024 to fs/2
 
 
 @dataclasses.dataclass
@@ -101,16 +103,57 @@ def _sweep_cells(annotation: dict[str, Any], centre_hz: float) -> np.ndarray:
   return cells[keep]
 
 
-def mark_visibility(emitters: list[BurstyEmitter], noise_psd: float) -> None:
+def pulse_spread(pulse: np.ndarray, sample_rate: float, centre_hz: float) -> dict[str, Any]:
+  """A pulse's spectral spread, `constants.SPREAD_KEY`'s value.
+
+  Args:
+    pulse: the pulse's samples (any scale).
+    sample_rate: their rate.
+    centre_hz: the pulse's centre in the frame.
+
+  Returns:
+    {'centre_hz', 'offset_hz': (SPREAD_OFFSETS,) ascending from 0, 'level_db': the most the pulse's energy spectral
+    density over its energy, smoothed over fs/256, reaches at or beyond each offset from its centre (dB re 1/Hz,
+    non-increasing)}. A read that holds a share q of the window's energy of a pulse whose power is C/N0 over the
+    noise density shows it, at an offset, where q * C/N0 * level >= 1 (a flat band B gives level 1/B).
+  """
+  x = np.asarray(pulse, np.complex128)
+  size = max(4096, 1 << int(np.ceil(np.log2(4 * max(len(x), 1)))))
+  spectrum = portable_math.abs2(np.fft.fft(x, size))
+  total = float(spectrum.sum())
+  if not total > 0:
+    raise ValueError('pulse_spread: the pulse has no energy')
+  smooth = size // READ_SAMPLES  # bins in fs/256, averaged circularly
+  wrapped = np.concatenate([spectrum[-(smooth // 2):], spectrum, spectrum[:smooth - 1 - smooth // 2]])
+  density = portable_math.convolve(wrapped, np.full(smooth, 1.0 / smooth), 'valid') / (total * sample_rate / size)
+  offsets = np.abs(np.fft.fftfreq(size, 1.0 / sample_rate))
+  order = np.argsort(-offsets, kind='stable')  # from the band's edge in: the most at or beyond each offset
+  reach = np.maximum.accumulate(density[order])
+  grid = np.concatenate([[0.0], np.geomspace(sample_rate / 1024, sample_rate / 2, SPREAD_OFFSETS - 1)])
+  at = np.searchsorted(-offsets[order], -grid, side='right') - 1  # last sorted offset >= each grid offset
+  level = reach[np.maximum(at, 0)]
+  return {'centre_hz': float(centre_hz), 'offset_hz': grid.tolist(),
+          'level_db': portable_math.power_to_db(np.maximum(level, 1e-30)).tolist()}
+
+
+def mark_visibility(emitters: list[BurstyEmitter], noise_psd: float, sample_rate: float) -> None:
   """Records on each packet's or pulse's annotation (in place) its power while on (the transmission over its
-  samples, scaled) over the noise's spectral density, `constants.CN0_KEY` (dB-Hz): what `spectrogram.label_mask`
-  weighs against the noise in each read."""
+  samples, scaled) over the noise's spectral density, `constants.CN0_KEY` (dB-Hz), and on an unchirped radar's
+  pulses their spectral spread (`constants.SPREAD_KEY`, from the strongest whole pulse: the pulses differ only in
+  amplitude): what `spectrogram.label_mask` weighs against the noise in each read and column."""
   for emitter in emitters:
     t = emitter.transmission
     for annotation in emitter.annotations:
       on = t.iq[annotation['sample_start']:annotation['sample_start'] + annotation['sample_count']]
       power = t.gain ** 2 * float(np.mean(portable_math.abs2(on.astype(np.complex128))))
       annotation[constants.CN0_KEY] = float(portable_math.power_to_db(max(power, 1e-30) / noise_psd))
+    if emitter.kind == 'radar' and emitter.params.get('modulation') != 'lfm' and emitter.annotations:
+      # a chirp keeps its swept cells; the longest pulse (whole where one is), strongest among those, gives the shape
+      best = max(emitter.annotations, key=lambda a: (a['sample_count'], a[constants.CN0_KEY]))
+      pulse = t.iq[best['sample_start']:best['sample_start'] + best['sample_count']]
+      spread = pulse_spread(pulse, sample_rate, t.centre_hz)
+      for annotation in emitter.annotations:
+        annotation[constants.SPREAD_KEY] = spread
 
 
 def draw_bursty(seed: np.random.SeedSequence, config, carriers: list[dict[str, Any]], duration_s: float,

@@ -9,6 +9,7 @@ from specsense_jax import constants
 from specsense_jax import portable_math
 from specsense_jax import spectrogram
 from specsense_jax.signals import scene
+from specsense_jax.signals import scene_bursty
 from specsense_jax.signals import scene_config
 
 
@@ -117,7 +118,7 @@ def test_visible_labels_record_each_burst_over_the_noise_and_a_chirp_s_swept_cel
   emitters = [t for t in composed.transmissions if type(t).__name__ == 'SampledTransmission']
   pulses = [a for a in composed.annotations if a['label'] == 'Radar']
   assert pulses and all(constants.CN0_KEY in a for a in pulses)
-  k = chirps = 0
+  k = chirps = unchirped = 0
   for params, t in zip(composed.params['bursty'], emitters):
     x = t.received(composed.sample_rate, composed.num_samples, None)
     for a in pulses[k:k + params['num_pulses']]:
@@ -133,9 +134,43 @@ def test_visible_labels_record_each_burst_over_the_noise_and_a_chirp_s_swept_cel
         chirps += 1
         assert cells[:, 2].min() >= params['centre_hz'] - params['bandwidth_hz'] / 2 - 1
         assert cells[:, 3].max() <= params['centre_hz'] + params['bandwidth_hz'] / 2 + 1
+        assert constants.SPREAD_KEY not in a
+      else:  # an unchirped pulse: the spread of its emitter's pulse shape, about its centre
+        spread = a[constants.SPREAD_KEY]
+        assert spread is pulses[k][constants.SPREAD_KEY] and spread['centre_hz'] == params['centre_hz']
+        unchirped += 1
     k += params['num_pulses']
-  assert chirps > 0
+  assert chirps > 0 and unchirped > 0
   plain = scene.compose_frame((7, 0), dataclasses.replace(config, bursty_visible_labels=False))
-  assert not any(constants.CN0_KEY in a or 'occupancy' in a for a in plain.annotations if a['label'] == 'Radar')
+  assert not any(key in a for a in plain.annotations if a['label'] == 'Radar'
+                 for key in (constants.CN0_KEY, constants.SPREAD_KEY, 'occupancy'))
   with pytest.raises(ValueError, match='bursty_visible_labels must be True or False'):
     scene_config.SceneConfig(bursty_visible_labels=1).validate()
+
+
+def test_pulse_spread_of_a_rectangular_pulse_against_its_sinc_spectrum():
+  # An N-sample rectangle's energy spectral density over its energy is sin²(πfN/fs) / (N fs sin²(πf/fs)): T = N/fs
+  # at its centre, sidelobe peaks on the envelope 1/(N fs sin²(πf/fs)) (about 1/(π² f² T)). The profile is the
+  # most at or beyond each offset h, smoothed over fs/256: the next peak's level, between the envelope at h + 1/T
+  # and, as the smoothing reaches back 0.12 MHz, at h - 0.2/T.
+  fs = 61.44e6
+  count = 61  # 0.993 µs
+  spread = scene_bursty.pulse_spread(np.ones(count, np.complex64) * 3.0, fs, 2e6)
+  offsets, levels = np.asarray(spread['offset_hz']), np.asarray(spread['level_db'])
+  assert spread['centre_hz'] == 2e6 and offsets[0] == 0 and offsets[-1] == fs / 2 and len(offsets) == 48
+  assert (np.diff(offsets) > 0).all() and (np.diff(levels) <= 0).all()
+  t = count / fs
+  assert levels[0] == pytest.approx(10 * np.log10(t), abs=0.1)
+
+  def envelope_db(f):
+    return 10 * np.log10(1 / (count * fs * np.sin(np.pi * f / fs) ** 2))
+
+  checked = 0
+  for h, level in zip(offsets, levels):
+    if 3e6 <= h <= 20e6:
+      assert envelope_db(h + 1 / t) - 0.3 <= level <= envelope_db(h - 0.2 / t) + 0.1, h
+      checked += 1
+  assert checked >= 12
+  with pytest.raises(ValueError, match='no energy'):
+    scene_bursty.pulse_spread(np.zeros(8), fs, 0.0)
+

@@ -196,6 +196,11 @@ def test_realistic_configs_draw_realistic_scenes():
       six_wide, bursty_counts=((1, 0.4), (2, 0.4), (3, 0.2)), bursty_kinds=(('wlan', 0.3), ('radar', 0.7)),
       bursty_visible_labels=True)
   assert not six_wide.bursty_visible_labels  # the released sets keep their labels (and bytes)
+  # its labels changed (pulses' spread, 1.6.0) and it alone moved: every other config keeps the builder's version
+  assert str(tfds.builder('spectrum_sensing/realistic_128_wlan_radar_rich').version) == '1.6.0'
+  assert '1.6.0' in rich.release_notes and '1.5.0' in rich.release_notes
+  assert {str(tfds.builder(f'spectrum_sensing/{name}').version) for name in configs if name != rich.name} == {
+      str(builder_lib.Builder.VERSION)}
   # the same frame index draws other cells than the parity set, with the realistic options recorded
   signals = [json.loads(examples.synthetic_example(spec, i)[1]['params'])['signals'] for i in range(4)]
   assert all('load' in s for frame in signals for s in frame)

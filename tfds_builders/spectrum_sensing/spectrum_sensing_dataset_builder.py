@@ -109,6 +109,15 @@ _RADAR_RICH = (('bursty_counts', ((1, 0.4), (2, 0.4), (3, 0.2))), ('bursty_kinds
                ('bursty_visible_labels', True))
 
 
+# realistic_128_wlan_radar_rich alone moved on: the other configs keep the builder's version and their bytes.
+_RICH_VERSION = '1.6.0'
+_RICH_RELEASE_NOTES = {
+    '1.6.0': 'An unchirped radar pulse is labelled, in each read that shows it, over the columns where its spectrum '
+             '(`scene_bursty.pulse_spread`) stands over the noise: a strong pulse\'s edges light bands far beyond '
+             'its main lobe, which were labelled Noise; beyond the main lobe it labels no carrier\'s pixels.',
+    '1.5.0': 'Initial release of the config.'}
+
+
 def _configs():
   common = 'NR only, LTE only and NR + LTE in equal shares, SNR U[0, 40] dB, Doppler U[0, 500] Hz'
   realistic = ('cells as deployed networks send them: NR mostly TDD at 30 kHz, LTE FDD and TDD with 1, 2 or 4 CRS '
@@ -190,6 +199,7 @@ def _configs():
                             f'loaded NR blocks as tall and wide as packets), a fifth of the emitters over a carrier; '
                             f'six classes, 0-2 emitters a frame, {emitters}: {realistic}.'),
       SpectrumSensingConfig(name='realistic_128_wlan_radar_rich', image_size=128, seed=2,
+                            version=_RICH_VERSION, release_notes=_RICH_RELEASE_NOTES,
                             **{**captured_like, **radar_like},
                             scene_overrides=_WIDE_SHORT + _BURSTY_APART + _RADAR_RICH,
                             description=f'realistic_128_wlan_radar_wide_short\'s scenes (drawn from seed 2) with one '
