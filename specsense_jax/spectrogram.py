@@ -357,8 +357,9 @@ def _visible_spans(excess: np.ndarray, spread: dict) -> list[tuple[float, float]
   offsets = np.asarray(spread['offset_hz'], np.float64)
   levels = portable_math.db_to_power(np.asarray(spread['level_db'], np.float64))
   centre = float(spread['centre_hz'])
-  # levels do not increase with the offset: the reach is the last offset whose level the excess lifts over 1
-  reach = [int(np.count_nonzero(levels * e >= 1.0)) for e in excess]
+  # the reach: the offsets from the centre out, up to the first whose level the excess does not lift over 1
+  shown = levels[None, :] * np.asarray(excess, np.float64)[:, None] >= 1.0
+  reach = np.where(shown.all(axis=1), len(levels), np.argmin(shown, axis=1))
   return [None if k == 0 else (centre - offsets[k - 1], centre + offsets[k - 1]) for k in reach]
 
 

@@ -272,6 +272,13 @@ def test_spread_labels_follow_a_pulse_spectrum_over_the_noise():
   carrier = {'label': 'LTE', 'freq_lower_edge': -5e5, 'freq_upper_edge': 7.5e4, 'sample_start': 0, 'sample_count': n}
   mask = spectrogram.label_mask([carrier, pulse(0, 85.0)], fs, n, (height, width), spectrogram_mode='matlab')
   assert cols(mask, 0) == [11, 12, 13, 14, 15] and (mask[0, :11] == lte).all()
+  # the window's second half (share 1/2 by symmetry, -3 dB): at 82.5 dB-Hz 19.5/9.5/-0.5 dB, out to 40 kHz only
+  half = {**pulse(0, 82.5), 'sample_start': int(starts[0]) + 128, 'sample_count': 128}
+  assert cols(spectrogram.label_mask([half], fs, n, (height, width), spectrogram_mode='matlab'), 0) == [11, 12]
+  # a level that rises again beyond one the excess misses does not reach out past the gap
+  gap = {**spread, 'level_db': [-60.0, -90.0, -70.0, -100.0]}
+  assert cols(spectrogram.label_mask([{**pulse(0, 85.0), constants.SPREAD_KEY: gap}], fs, n, (height, width),
+                                     spectrogram_mode='matlab'), 0) == [12]
   # a spread of None: the band rule of test_visible_labels_mark_the_reads_where_a_burst_stands_over_the_noise
   assert spectrogram.label_mask([{**pulse(0, 85.0), constants.SPREAD_KEY: None}], fs, n, (height, width),
                                 spectrogram_mode='matlab')[0].tolist().count(radar) == 3  # columns 11-13

@@ -118,18 +118,20 @@ def pulse_spread(pulse: np.ndarray, sample_rate: float, centre_hz: float) -> dic
     noise density shows it, at an offset, where q * C/N0 * level >= 1 (a flat band B gives level 1/B).
   """
   x = np.asarray(pulse, np.complex128)
-  size = max(4096, 1 << int(np.ceil(np.log2(4 * max(len(x), 1)))))
+  size = max(4096, 1 << (4 * max(len(x), 1) - 1).bit_length())
   spectrum = portable_math.abs2(np.fft.fft(x, size))
   total = float(spectrum.sum())
   if not total > 0:
     raise ValueError('pulse_spread: the pulse has no energy')
   smooth = size // READ_SAMPLES  # bins in fs/256, averaged circularly
-  wrapped = np.concatenate([spectrum[-(smooth // 2):], spectrum, spectrum[:smooth - 1 - smooth // 2]])
+  wrapped = np.take(spectrum, np.arange(-(smooth // 2), size + smooth - 1 - smooth // 2), mode='wrap')
   density = portable_math.convolve(wrapped, np.full(smooth, 1.0 / smooth), 'valid') / (total * sample_rate / size)
   offsets = np.abs(np.fft.fftfreq(size, 1.0 / sample_rate))
   order = np.argsort(-offsets, kind='stable')  # from the band's edge in: the most at or beyond each offset
   reach = np.maximum.accumulate(density[order])
-  grid = np.concatenate([[0.0], np.geomspace(sample_rate / 1024, sample_rate / 2, SPREAD_OFFSETS - 1)])
+  steps = np.arange(SPREAD_OFFSETS - 1) / (SPREAD_OFFSETS - 2)  # portable_math: the same bits on every CPU
+  grid = np.concatenate([[0.0], sample_rate / 1024 * portable_math.exp(steps * portable_math.log(512.0))])
+  grid[-1] = sample_rate / 2
   at = np.searchsorted(-offsets[order], -grid, side='right') - 1  # last sorted offset >= each grid offset
   level = reach[np.maximum(at, 0)]
   return {'centre_hz': float(centre_hz), 'offset_hz': grid.tolist(),
