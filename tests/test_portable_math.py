@@ -107,6 +107,11 @@ out['imaging'] = digest(spectrogram.spectrogram_db(iq, 61.44e6, mode='matlab'),
                         np.float64(frames.noise_floor_density(iq, 61.44e6)))
 ex = synthetic.make_example(1)
 out['parity1'] = digest(ex['image'], ex['mask'])
+from specsense_jax.signals import radar, scene_bursty  # a pulse's spread decides radar labels' columns
+wave = radar.radar_waveform(seed=4, kind='barker', scan=False)
+a = wave.annotations[0]
+spread = scene_bursty.pulse_spread(wave.iq[a['sample_start']:a['sample_start'] + a['sample_count']], 61.44e6, 1e6)
+out['spread'] = digest(np.asarray(spread['offset_hz']), np.asarray(spread['level_db']))
 print(json.dumps(out))
 """
 
