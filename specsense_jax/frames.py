@@ -31,10 +31,10 @@ import scipy.signal
 from specsense_jax import portable_math
 from specsense_jax import spectrogram
 from specsense_jax.constants import CN0_KEY
-from specsense_jax.constants import SPREAD_KEY
 from specsense_jax.constants import FRAME_S
 from specsense_jax.constants import MODEL_RATE
 from specsense_jax.constants import NO_LABEL
+from specsense_jax.constants import SPREAD_KEY
 from specsense_jax.io import recordings
 from specsense_jax.signals import counter_rng
 from specsense_jax.signals import polyphase

@@ -363,6 +363,18 @@ def _visible_spans(excess: np.ndarray, spread: dict) -> list[tuple[float, float]
   return [None if k == 0 else (centre - offsets[k - 1], centre + offsets[k - 1]) for k in reach]
 
 
+def _mark_spread(mask: np.ndarray, rows: np.ndarray, spans: list[tuple[float, float] | None],
+                 main_cols: tuple[int, int], class_id: int, sample_rate: float) -> None:
+  """Marks (in place) each row's visible band of a pulse: over its main lobe's columns `main_cols` it wins, beyond
+  them, where it shows over a carrier, it does not (only Noise pixels take it)."""
+  for row, span in zip(rows, spans):
+    span_cols = span and frequency_columns(span[0], span[1], sample_rate, mask.shape[1])
+    if span_cols:
+      columns = np.arange(span_cols[0], span_cols[1] + 1)
+      line = mask[row, span_cols[0]:span_cols[1] + 1]  # a view: writes land in `mask`
+      line[((columns >= main_cols[0]) & (columns <= main_cols[1])) | (line == 0)] = class_id
+
+
 @functools.lru_cache(maxsize=1)
 def _matlab_window_energy() -> np.ndarray:
   """Cumulative energy of MATLAB's hann(256) from its first sample (257 values, 0 first)."""
@@ -441,13 +453,7 @@ def label_mask(annotations, sample_rate: float, num_samples: int, size=(128, 128
         rows = np.arange(lo, hi)
         if visible_only and ann.get(SPREAD_KEY) is not None:  # a pulse's columns follow its spectrum
           excess = _window_shares(read_starts[rows], s0, n) * portable_math.db_to_power(ann[CN0_KEY])
-          for row, span in zip(rows, _visible_spans(excess, ann[SPREAD_KEY])):
-            span_cols = span and frequency_columns(span[0], span[1], sample_rate, width)
-            if span_cols:  # over its main lobe it wins; beyond, where it shows over a carrier it does not
-              line = mask[row, span_cols[0]:span_cols[1] + 1]
-              main = np.arange(span_cols[0], span_cols[1] + 1)
-              main = (main >= cols[0]) & (main <= cols[1])
-              line[main | (line == 0)] = class_id
+          _mark_spread(mask, rows, _visible_spans(excess, ann[SPREAD_KEY]), cols, class_id, sample_rate)
           continue
         if visible_only:
           rows = rows[_stands_over_noise(read_starts[rows], s0, n, f_hi - f_lo, ann[CN0_KEY], sample_rate)]
