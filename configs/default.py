@@ -43,7 +43,7 @@ def base_config() -> ml_collections.ConfigDict:
   # Decay of an exponential moving average of the weights, evaluated, checkpointed and packaged in place of the
   # trained ones; 0 keeps none (e.g. 0.999: about the last 1,000 steps).
   config.ema_decay = 0.0
-  config.class_weighting = 'median_frequency'   # or 'none'
+  config.class_weighting = 'median_frequency'   # over `dataset`; 'median_frequency_mix': over the train_mix; 'none'
   config.selection_metric = 'mean_iou'  # best checkpoint and early stopping; 'loss' is MATLAB's rule
   config.early_stopping_patience = 10  # evaluations without a better validation selection_metric
   config.half_precision = False        # bfloat16 compute

@@ -105,6 +105,22 @@ def mix_source(name: str, split: str) -> tuple[str, str]:
   return dataset, own or split
 
 
+def training_sources(dataset: str, split: str, mix: Sequence[tuple[str, float]] = ()) -> list[tuple[str, str, float]]:
+  """(dataset, split, share) of every source a training pipeline draws from: `dataset`'s `split` for the share the
+  `mix` (`parse_mix` pairs) leaves, then each mixed dataset (its own '@split' or `split`) at its share."""
+  mixed = [(*mix_source(name, split), share) for name, share in mix]
+  return [(dataset, split, 1 - sum(share for _, share in mix))] + mixed
+
+
+def split_masks(dataset: str, split: str, *, data_dir: str | None = None, class_names: Sequence[str] | None = None,
+                exclude_recordings: Sequence[str] = (), batch_size: int = 64) -> Iterator[np.ndarray]:
+  """The masks of one split in file order, as int32 (n, H, W) batches in the ids of `class_names` (the dataset's
+  own when None), without the frames of `exclude_recordings`."""
+  builder = prepared_builder(dataset, data_dir)
+  ds = _examples(builder, split, False, 0, class_names, False, exclude_recordings)
+  yield from tfds.as_numpy(ds.map(lambda example: example['mask']).batch(batch_size))
+
+
 def _without_recordings(ds: tf.data.Dataset, names: Sequence[str]) -> tf.data.Dataset:
   """The examples whose 'recording' is none of `names` (captured frames carry their recording's name)."""
   excluded = tf.constant(list(names), tf.string)
@@ -157,10 +173,11 @@ def input_pipeline(dataset: str, split: str, *, global_batch_size: int, train: b
   if train:
     ds = ds.repeat()
     if mix:
+      sources = training_sources(dataset, split, mix)
       parts = [ds] + [_examples(prepared_builder(mixed, data_dir), mixed_split, True, seed, class_names, cache,
                                 exclude_recordings).repeat()
-                      for mixed, mixed_split in (mix_source(name, split) for name, _ in mix)]
-      shares = [1 - sum(w for _, w in mix)] + [w for _, w in mix]
+                      for mixed, mixed_split, _ in sources[1:]]
+      shares = [share for _, _, share in sources]
       ds = tf.data.Dataset.sample_from_datasets(parts, weights=shares, seed=seed)
     if augment:
       ds = ds.enumerate().map(augment_lib.augmenter(augment, seed), num_parallel_calls=tf.data.AUTOTUNE,

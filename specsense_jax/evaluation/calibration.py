@@ -12,8 +12,6 @@ the detections' confidences and the confidence panel of its figures are calibrat
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Any
 
 import jax
@@ -153,17 +151,6 @@ def calibrate(model: str, split: str = 'validation', *, dataset: str | None = No
 def write_temperature(model: str, result: dict[str, Any]) -> str:
   """Records a calibration (`calibrate`) in a packaged or shipped model's config.json (`calibration_temperature`,
   `calibration`); returns the path. Training workdirs are refused: package them first."""
-  model_dir = trained_models.resolve(model)
-  path = os.path.join(model_dir, 'config.json')
-  if not os.path.isfile(path) or not os.path.isfile(os.path.join(model_dir, 'variables.msgpack')):
-    raise ValueError(f'{model_dir}: not a packaged model (config.json and variables.msgpack); package it first '
-                     '(launch.export or trained_models.package)')
-  with open(path) as f:
-    config = json.load(f)
-  config['calibration_temperature'] = round(float(result['temperature']), 5)
-  config['calibration'] = {k: v for k, v in result.items() if k != 'temperature'}
-  tmp = path + '.tmp'
-  with open(tmp, 'w') as f:
-    json.dump(config, f, indent=1)
-  os.replace(tmp, path)
-  return path
+  return trained_models.update_packaged_config(model, {
+      'calibration_temperature': round(float(result['temperature']), 5),
+      'calibration': {k: v for k, v in result.items() if k != 'temperature'}})

@@ -15,7 +15,7 @@ import glob
 import json
 import os
 import tempfile
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -74,15 +74,12 @@ def evaluate_recording(trained: trained_models.TrainedModel, recording: recordin
      pixels predicted WLAN or Radar where the truth is neither (None for a model without those classes)}; None
      where a value has no pixels to measure.
   """
-  size = (trained.image_size, trained.image_size)
   class_names = trained.class_names
-  cut = list(frames.recording_frames(recording, size, trained.spectrogram_mode, scaling=trained.image_scaling))
   confusion = np.zeros((len(class_names),) * 2, np.int64)
   unscored = np.zeros(len(class_names), np.int64)  # predictions where the recording has data but no truth (Ignore)
-  for frame, mask, _ in predict.predict_frames(trained, cut, band_plan=band_plan):
-    # Annotations rasterize to CLASS_IDS, NO_LABEL where the recording has no data or says Ignore.
-    label = frames.label_mask(frame)
-    truth = metrics.to_model_classes(label, constants.CLASS_NAMES, class_names)
+  frame_count = 0
+  for frame, mask, _, label, truth in scored_frames(trained, recording, band_plan=band_plan):
+    frame_count += 1
     confusion += metrics.confusion_matrix(truth, mask, len(class_names))  # skips NO_LABEL on either side
     ignored = (label == constants.NO_LABEL) & frame.valid_rows[:, None] & frame.valid_columns[None, :]
     unscored += np.bincount(mask[ignored & (mask != constants.NO_LABEL)], minlength=len(class_names))[
@@ -100,18 +97,36 @@ def evaluate_recording(trained: trained_models.TrainedModel, recording: recordin
   if len(annotated) == 1 and unscored.sum():
     rival = [class_names.index(s) for s in STANDARDS if s != annotated[0] and s in class_names]
     other_unscored = float(unscored[rival].sum() / unscored.sum())
-  bursty = [class_names.index(c) for c in constants.BURSTY_LABELS if c in class_names]
-  called_bursty = None
-  if bursty and confusion.sum():
-    truth_other = [i for i in range(len(class_names)) if i not in bursty]
-    called_bursty = float(confusion[np.ix_(truth_other, bursty)].sum() / confusion.sum())
-  return {'recording': recording.name, 'frames': len(cut), 'pixels': int(confusion.sum()),
+  return {'recording': recording.name, 'frames': frame_count, 'pixels': int(confusion.sum()),
           'global_accuracy': result['global_accuracy'], 'mean_iou': result['mean_iou'],
           **{f'iou_{name}': value for name, value in iou.items()},
           'annotated': '+'.join(annotated),
           'annotated_iou': min((iou[s] for s in annotated), default=None),
           'other_standard': max(other, default=None), 'other_standard_unscored': other_unscored,
-          'called_bursty': called_bursty}
+          'called_bursty': called_bursty(confusion, class_names)}
+
+
+def scored_frames(trained: trained_models.TrainedModel, recording: recordings.Recording, *, band_plan: bool = False
+                  ) -> Iterator[tuple[frames.Frame, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+  """(frame, predicted mask, probabilities, label mask in `constants.CLASS_IDS`, truth in the model's class ids)
+  of each frame of `recording`; annotations rasterize to NO_LABEL where the recording has no data or says
+  Ignore."""
+  size = (trained.image_size, trained.image_size)
+  cut = list(frames.recording_frames(recording, size, trained.spectrogram_mode, scaling=trained.image_scaling))
+  for frame, mask, probabilities in predict.predict_frames(trained, cut, band_plan=band_plan):
+    label = frames.label_mask(frame)
+    yield frame, mask, probabilities, label, metrics.to_model_classes(label, constants.CLASS_NAMES,
+                                                                      trained.class_names)
+
+
+def called_bursty(confusion: np.ndarray, class_names: Sequence[str]) -> float | None:
+  """The share of a confusion matrix's pixels predicted WLAN or Radar where the truth is neither (None for
+  classes without those, or no pixels)."""
+  bursty = [class_names.index(c) for c in constants.BURSTY_LABELS if c in class_names]
+  if not bursty or not confusion.sum():
+    return None
+  truth_other = [i for i in range(len(class_names)) if i not in bursty]
+  return float(confusion[np.ix_(truth_other, bursty)].sum() / confusion.sum())
 
 
 def evaluate_captures(captures_dir: str, models: str | Sequence[str] = trained_models.DEFAULT,

@@ -75,13 +75,23 @@ def _batches(stream: Iterable[frames.Frame], size: int) -> Iterator[list[frames.
 
 @functools.lru_cache(maxsize=4)
 def _probabilities_fn(model):
-  """One jitted (softmax(model / temperature), its argmax as uint8) per model over uint8 images (scaled on the
-  device: a quarter of the bytes to move), so repeated predict calls in a process compile once per batch size.
-  The argmax is taken there too: fused with the softmax it costs a fraction of numpy's pass over the scores."""
-  def probabilities(variables, images, temperature):
-    p = jax.nn.softmax(model.apply(variables, images.astype(jnp.float32) / 255.0, train=False) / temperature, -1)
+  """One jitted (softmax(model / temperature + log prior), its argmax as uint8) per model over uint8 images
+  (scaled on the device: a quarter of the bytes to move), so repeated predict calls in a process compile once per
+  batch size. The argmax is taken there too: fused with the softmax it costs a fraction of numpy's pass over the
+  scores."""
+  def probabilities(variables, images, temperature, log_prior):
+    logits = model.apply(variables, images.astype(jnp.float32) / 255.0, train=False)
+    p = jax.nn.softmax(logits / temperature + log_prior, -1)
     return p, jnp.argmax(p, -1).astype(jnp.uint8)
   return jax.jit(probabilities)
+
+
+def image_probabilities(trained: trained_models.TrainedModel, images: np.ndarray) -> np.ndarray:
+  """Class probabilities (n, H, W, C) of uint8 images (n, H, W, 3), as `predict_frames` computes them (temperature
+  and class prior; no band plan)."""
+  probabilities, _ = _probabilities_fn(trained.model)(trained.variables, images, np.float32(trained.temperature),
+                                                      trained.log_prior)
+  return np.asarray(probabilities)
 
 
 @functools.lru_cache(maxsize=16)
@@ -117,13 +127,14 @@ def predict_frames(trained: trained_models.TrainedModel, stream: Iterable[frames
   clock = _Clock(stage_seconds)
   apply = _probabilities_fn(trained.model)
   class_names = trained.class_names if band_plan else ()  # read from the config once, not per frame
+  log_prior = trained.log_prior
   recent: collections.deque = collections.deque(maxlen=average)
 
   def launch(batch):
     images = np.stack([f.image for f in batch])
     padded = np.concatenate([images, np.zeros((_padded_size(len(batch), batch_size) - len(batch),)
                                               + images.shape[1:], np.uint8)])
-    return batch, apply(trained.variables, padded, np.float32(trained.temperature))
+    return batch, apply(trained.variables, padded, np.float32(trained.temperature), log_prior)
 
   def finish(batch, pending):
     with clock('network'):

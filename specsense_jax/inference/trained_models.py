@@ -57,6 +57,12 @@ class TrainedModel:
     return float(self.config.get('calibration_temperature') or 1.0)
 
   @property
+  def log_prior(self) -> np.ndarray:
+    """(classes,) float32 log factors added to the calibrated logits before the softmax: the recorded
+    `class_prior` ({class name: factor}, `evaluation.class_prior`), zeros where none was selected."""
+    return log_prior(self.config)
+
+  @property
   def band_plan(self) -> bool:
     """Whether `run_predict` applies the band-plan prior by default (where the recording's centre frequency is
     known): the config's `band_plan` where recorded, else whether the model has a class the prior restricts."""
@@ -70,6 +76,18 @@ class TrainedModel:
     """The grey-level scaling of the images the model was trained on ('minmax' for configs before it was
     recorded); inputs get the same."""
     return self.config.get('image_scaling') or 'minmax'
+
+
+def log_prior(config: ml_collections.ConfigDict) -> np.ndarray:
+  """`TrainedModel.log_prior` of a model's config; a ValueError names a prior class the model lacks or a factor
+  that is not positive."""
+  names = tasks.class_names(config)
+  prior = dict((config.get('class_prior') or {}).items())
+  unknown = [name for name in prior if name not in names]
+  if unknown or any(not float(factor) > 0 for factor in prior.values()):
+    raise ValueError(f'config class_prior must map classes of the model {names} to positive factors, got '
+                     f'{prior}')
+  return np.log(np.array([float(prior.get(name, 1.0)) for name in names], np.float32))
 
 
 def config_spectrogram_mode(config) -> str:
@@ -148,6 +166,23 @@ def to_storage(variables: Any) -> Any:
       raise ValueError(f'a variable of shape {x.shape} exceeds the float16 range ({np.abs(x).max():g})')
     return x.astype(np.float16)
   return jax.tree.map(store, variables)
+
+
+def update_packaged_config(model: str, updates: dict[str, Any]) -> str:
+  """Sets `updates` in a packaged or shipped model's config.json (written whole, atomically); returns its path.
+  Training workdirs are refused: package them first."""
+  model_dir = resolve(model)
+  path = os.path.join(model_dir, 'config.json')
+  if not os.path.isfile(path) or not os.path.isfile(os.path.join(model_dir, checkpoints.PACKAGED_VARIABLES)):
+    raise ValueError(f'{model_dir}: not a packaged model (config.json and {checkpoints.PACKAGED_VARIABLES}); '
+                     'package it first (launch.export or trained_models.package)')
+  with open(path) as f:
+    config = json.load(f)
+  config.update(updates)
+  with open(path + '.tmp', 'w') as f:
+    json.dump(config, f, indent=1)
+  os.replace(path + '.tmp', path)
+  return path
 
 
 def package(workdir: str, output_dir: str) -> str:

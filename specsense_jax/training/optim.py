@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 import optax
 
@@ -65,4 +67,27 @@ def class_pixel_statistics(masks, num_classes: int) -> tuple[np.ndarray, np.ndar
       counts = np.bincount(labelled.ravel(), minlength=num_classes)[:num_classes]
       pixels += counts
       image_pixels += np.where(counts > 0, labelled.size, 0)
+  return pixels, image_pixels
+
+
+def mixture_pixel_statistics(sources: Sequence[tuple[np.ndarray, np.ndarray, int, float]]
+                             ) -> tuple[np.ndarray, np.ndarray]:
+  """`class_pixel_statistics` of a training mixture, per example drawn.
+
+  Args:
+    sources: (pixel_counts, image_pixel_counts, examples, share) of each dataset training samples from, `share`
+      of the examples drawn from its `examples`.
+
+  Returns:
+    (pixel_counts, image_pixel_counts) float64 as expected in one drawn example: each source's counts over its
+    examples, times its share. One source is returned as counted (its weights are those of the dataset alone).
+  """
+  if len(sources) == 1:
+    pixels, image_pixels, _, _ = sources[0]
+    return np.asarray(pixels), np.asarray(image_pixels)
+  empty = [i for i, (_, _, examples, share) in enumerate(sources) if examples <= 0 and share > 0]
+  if empty:
+    raise ValueError(f'training sources {empty} have no examples to draw their share from')
+  pixels = sum(share / examples * np.asarray(p, np.float64) for p, _, examples, share in sources if share > 0)
+  image_pixels = sum(share / examples * np.asarray(q, np.float64) for _, q, examples, share in sources if share > 0)
   return pixels, image_pixels

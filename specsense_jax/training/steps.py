@@ -115,9 +115,9 @@ def _train_step(state: TrainState, batch: dict[str, jax.Array], *, model: nn.Mod
 
 
 def _eval_step(variables: dict[str, Any], batch: dict[str, jax.Array], *, model: nn.Module,
-               class_weights: jax.Array, task: tasks.Task) -> tuple[jax.Array, jax.Array]:
+               class_weights: jax.Array, task: tasks.Task, log_prior: jax.Array) -> tuple[jax.Array, jax.Array]:
   logits = model.apply(variables, batch['image'], train=False)
-  return task.predictions(logits), task.loss(logits, batch, class_weights)
+  return task.predictions(logits + log_prior), task.loss(logits, batch, class_weights)
 
 
 class Steps(NamedTuple):
@@ -128,7 +128,7 @@ class Steps(NamedTuple):
 
 
 def make_steps(model: nn.Module, tx: optax.GradientTransformation | None, mesh: jax.sharding.Mesh, class_weights,
-               task: tasks.Task = tasks.SEGMENTATION, *, ema_decay: float = 0.0) -> Steps:
+               task: tasks.Task = tasks.SEGMENTATION, *, ema_decay: float = 0.0, log_prior=None) -> Steps:
   """The jitted train step, eval step and state placement for `mesh` (axis 'data').
 
   Args:
@@ -139,6 +139,8 @@ def make_steps(model: nn.Module, tx: optax.GradientTransformation | None, mesh: 
     task: what the model predicts and how it is scored.
     ema_decay: the decay of the moving average `train_step` keeps, for states that keep one (`create_train_state`
       with ema=True); in [0, 1).
+    log_prior: (num_classes,) added to the logits the eval step predicts from (a packaged segmentation model's
+      `class_prior`, `TrainedModel.log_prior`); not to its loss. None: zeros.
 
   Returns:
     Steps. On the CPU the train step is compiled with `xla_cpu.train_step_options` (faster matmul fusions for
@@ -157,6 +159,7 @@ def make_steps(model: nn.Module, tx: optax.GradientTransformation | None, mesh: 
                          in_shardings=(replicated, sharded), out_shardings=(replicated, replicated),
                          donate_argnums=(0,),
                          compiler_options=xla_cpu.train_step_options(mesh.devices.flat[0].platform))
-  eval_step = jax.jit(functools.partial(_eval_step, model=model, class_weights=weights, task=task),
+  prior = jnp.zeros_like(weights) if log_prior is None else jnp.asarray(log_prior, jnp.float32)
+  eval_step = jax.jit(functools.partial(_eval_step, model=model, class_weights=weights, task=task, log_prior=prior),
                       in_shardings=(replicated, sharded), out_shardings=(sharded, replicated))
   return Steps(train_step, eval_step, lambda state: jax.device_put(state, replicated))

@@ -58,16 +58,34 @@ def _class_weights(config, workdir: str) -> np.ndarray:
       return np.asarray(json.load(f), np.float32)
   if config.class_weighting == 'none':
     weights = np.ones(config.num_classes, np.float32)
-  else:  # median_frequency (check_config allows it for segmentation only)
-    ds = pipeline.input_pipeline(config.dataset, config.train_split, global_batch_size=jax.device_count(),
-                                 train=False, data_dir=config.data_dir, cache=False)
-    masks = (b['mask'][b['valid'] > 0] for b in tfds.as_numpy(ds))
-    weights = optim.median_frequency_weights(*optim.class_pixel_statistics(masks, config.num_classes))
+  else:  # median_frequency[_mix] (check_config allows them for segmentation only)
+    weights = optim.median_frequency_weights(*_training_pixel_statistics(config))
   if jax.process_index() == 0:
     with open(path, 'w') as f:
       json.dump(weights.tolist(), f)
   return weights
 
+
+def _training_pixel_statistics(config) -> tuple[np.ndarray, np.ndarray]:
+  """Class pixel statistics of `config.dataset`'s training split ('median_frequency', as MATLAB counts its
+  training datastore) or of the mixture training draws ('median_frequency_mix': `config.dataset` and every
+  `config.train_mix` dataset at its share), without `config.exclude_recordings`. Masks are in the ids of
+  `config.dataset`'s classes, as training sees them."""
+  mix = pipeline.parse_mix(config.get('train_mix')) if config.class_weighting == 'median_frequency_mix' else ()
+  class_names = pipeline.dataset_class_names(pipeline.prepared_builder(config.dataset, config.data_dir))
+  sources = []
+  for dataset, split, share in pipeline.training_sources(config.dataset, config.train_split, mix):
+    masks = pipeline.split_masks(dataset, split, data_dir=config.data_dir, class_names=class_names,
+                                 exclude_recordings=excluded_recordings(config))
+    sizes = []
+    statistics = optim.class_pixel_statistics((sizes.append(len(b)) or b for b in masks), config.num_classes)
+    sources.append((*statistics, sum(sizes), share))
+  return optim.mixture_pixel_statistics(sources)
+
+
+# Class weighting rules of `config.class_weighting`: none, median frequency over `config.dataset` (MATLAB) or over
+# the mixture training draws from (`config.train_mix`).
+CLASS_WEIGHTINGS = ('none', 'median_frequency', 'median_frequency_mix')
 
 # What may change when a run is resumed: how long it runs and where the data lives, not what it trains.
 _RESUMABLE_KEYS = ('num_epochs', 'max_steps', 'early_stopping_patience', 'log_every_steps', 'data_dir')
@@ -153,9 +171,9 @@ def check_config(config: ml_collections.ConfigDict):
   """
   task = tasks.task_for_model(config.model)
   task.check_selection_metric(config.selection_metric)
-  if config.class_weighting not in ('none', 'median_frequency') or (
+  if config.class_weighting not in CLASS_WEIGHTINGS or (
       task is tasks.CLASSIFICATION and config.class_weighting != 'none'):
-    allowed = "'median_frequency' or 'none'" if task is tasks.SEGMENTATION else "'none' for frame classifiers"
+    allowed = f'one of {CLASS_WEIGHTINGS}' if task is tasks.SEGMENTATION else "'none' for frame classifiers"
     raise ValueError(f'config.class_weighting must be {allowed}, got {config.class_weighting!r}')
   pipeline.check_batch_size(config.batch_size)
   if not 0.0 <= config.get('ema_decay', 0.0) < 1.0:

@@ -29,6 +29,10 @@ def _launch(*args: str) -> subprocess.CompletedProcess:
      'error: /nonexistent: captures folder not found (file not found)'),
     (('launch.calibrate', '--model=no_such_model'),
      "error: 'no_such_model' is neither a packaged model folder nor a shipped model; shipped: "),
+    (('launch.select_prior', '--model=no_such_model', '--captures=/nonexistent'),
+     "error: 'no_such_model' is neither a packaged model folder nor a shipped model; shipped: "),
+    (('launch.select_prior', '--model=custom_realistic_128', '--captures=/nonexistent', '--divisors=1,x'),
+     "error: --divisors must be numbers, got ['1', 'x']"),
 ])
 def test_user_mistake_is_one_line_and_status_2(args, message):
   proc = _launch(*args)

@@ -13,6 +13,7 @@ import orbax.checkpoint as ocp
 import pytest
 import tensorflow_datasets as tfds
 
+from specsense_jax import constants
 from specsense_jax.training import checkpoints
 from specsense_jax.training import train
 import tfds_builders.spectrum_sensing  # pylint: disable=unused-import
@@ -311,3 +312,39 @@ def test_train_mix_trains_on_both_and_refuses_foreign_classes(tiny_config, reali
   # the three-class parity set cannot take the realistic set's Unknown pixels
   with pytest.raises(ValueError, match=r"config.train_mix: spectrum_sensing/realistic_tiny has classes \['Unknown'\]"):
     train.check_config(tiny_config(train_mix='spectrum_sensing/realistic_tiny:0.3'))
+
+
+def test_median_frequency_mix_weighs_the_mixture_training_draws(tiny_config, realistic_tiny_data_dir, tmp_path):
+  def masks(name):  # the train split's masks, counted independently of the pipeline (NO_LABEL pixels skipped)
+    ds = tfds.load(f'spectrum_sensing/{name}', split='train', data_dir=realistic_tiny_data_dir)
+    return [m[..., 0] if m.ndim == 3 else m for m in (e['mask'] for e in tfds.as_numpy(ds))]
+
+  def per_example(ms):
+    pixels = np.zeros(4)
+    image_pixels = np.zeros(4)
+    for m in ms:
+      labelled = m[m != constants.NO_LABEL]
+      counts = np.bincount(labelled, minlength=4)[:4]
+      pixels += counts
+      image_pixels += np.where(counts > 0, labelled.size, 0)
+    return pixels / len(ms), image_pixels / len(ms)
+
+  realistic, synthetic = per_example(masks('realistic_tiny')), per_example(masks('synthetic_tiny'))
+  # synthetic_tiny's Noise/NR/LTE ids are realistic_tiny's: no mapping; drawn 7 : 3
+  pixels = 0.7 * realistic[0] + 0.3 * synthetic[0]
+  image_pixels = 0.7 * realistic[1] + 0.3 * synthetic[1]
+  freq = pixels / image_pixels
+  expected = np.median(freq) / freq
+  kwargs = dict(dataset='spectrum_sensing/realistic_tiny', train_mix='spectrum_sensing/synthetic_tiny:0.3')
+  for name in 'ab':
+    (tmp_path / name).mkdir()
+  weighted = lambda config, name: train._class_weights(train.check_config(config)[3], str(tmp_path / name))
+  mixed = weighted(tiny_config(class_weighting='median_frequency_mix', **kwargs), 'a')
+  np.testing.assert_allclose(mixed, expected / expected.sum(), rtol=1e-5)
+  alone = weighted(tiny_config(**kwargs), 'b')  # median_frequency: the dataset's own
+  freq = realistic[0] / realistic[1]
+  np.testing.assert_allclose(alone, np.median(freq) / freq / np.sum(np.median(freq) / freq), rtol=1e-5)
+  assert not np.allclose(mixed, alone, rtol=1e-3)
+  assert json.loads((tmp_path / 'a' / 'class_weights.json').read_text()) == pytest.approx(mixed.tolist())
+  with pytest.raises(ValueError, match=r"config.class_weighting must be one of \('none', 'median_frequency', "):
+    train.check_config(tiny_config(class_weighting='median'))
