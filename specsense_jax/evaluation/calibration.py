@@ -150,7 +150,11 @@ def calibrate(model: str, split: str = 'validation', *, dataset: str | None = No
 
 def write_temperature(model: str, result: dict[str, Any]) -> str:
   """Records a calibration (`calibrate`) in a packaged or shipped model's config.json (`calibration_temperature`,
-  `calibration`); returns the path. Training workdirs are refused: package them first."""
+  `calibration`); returns the path. Training workdirs are refused: package them first, and so are models with a
+  class prior (`evaluation.class_prior`), which was chosen under the temperature they had: calibrate first."""
+  if trained_models.load(model).config.get('class_prior'):
+    raise ValueError(f'{model} has a class_prior, chosen under its current temperature; calibrate before choosing '
+                     'it (launch.calibrate, then launch.select_prior)')
   return trained_models.update_packaged_config(model, {
       'calibration_temperature': round(float(result['temperature']), 5),
       'calibration': {k: v for k, v in result.items() if k != 'temperature'}})

@@ -2,7 +2,7 @@
 training taught it, chosen on a validation split under a bound on what it calls in real recordings.
 
 Median-frequency weighting (`training.optim`) trains a network whose softmax estimates p(y | x) times the class
-weight, renormalised: a class with 180 times the weight of NR (Radar, a few pixels per frame) is called wherever
+weight, renormalised: a class with 136 times the weight of Noise (Radar, a few pixels per frame) is called wherever
 it is merely plausible, which on real NR captures means SS/PBCH bursts, one spectrogram row tall like a pulse.
 Dividing that class's probability by a factor k (adding -log k to its logit, the logit adjustment of Menon et
 al., 2021, "Long-tail learning via logit adjustment") undoes part of the weighting without retraining.
@@ -110,6 +110,8 @@ def select_class_prior(model: str, class_name: str = 'Radar', *, captures_dir: s
     raise ValueError(f'{model}: a class prior is for segmentation models, not {trained.config.model}')
   if class_name not in trained.class_names:
     raise ValueError(f'{model} has no class {class_name!r}; its classes are {trained.class_names}')
+  if 'test' in split:
+    raise ValueError(f'split {split!r}: the prior is chosen on a validation split, never on a test split')
   if not divisors or any(not d >= 1 for d in divisors):
     raise ValueError(f'divisors must be numbers >= 1 (1: as trained), got {list(divisors)}')
   config = trained.config.copy_and_resolve_references()
@@ -128,6 +130,7 @@ def select_class_prior(model: str, class_name: str = 'Radar', *, captures_dir: s
     result = metrics.metrics_from_confusion(validation[k])
     worst = max((captures_lib.called_bursty(c[k], trained.class_names) or 0.0, name)
                 for name, c in per_recording.items())
+    worst = worst if worst[0] > 0 else (0.0, None)  # none called anywhere: no recording is the worst
     candidates.append({'divisor': float(divisor), 'iou': _finite(result['class_iou'][index]),
                        'mean_iou': _finite(result['mean_iou']), 'worst_called_bursty': worst[0],
                        'worst_recording': worst[1]})
@@ -145,7 +148,8 @@ def _finite(value) -> float | None:
 
 def write_class_prior(model: str, result: dict[str, Any]) -> str:
   """Records a selected prior (`select_class_prior`) in a packaged or shipped model's config.json (`class_prior`
-  {class: factor}, `class_prior_selection`); returns the path. Training workdirs are refused: package them first;
+  {class: factor}, replacing any prior there, as the selection measured without one; `class_prior_selection`);
+  returns the path. Training workdirs are refused: package them first;
   a selection without a divisor is refused."""
   if result['divisor'] is None:
     raise ValueError(f'no divisor of {[c["divisor"] for c in result["candidates"]]} keeps every development '
@@ -162,5 +166,5 @@ def markdown_table(result: dict[str, Any]) -> str:
     mark = ' (chosen)' if c['divisor'] == result['divisor'] else ''
     iou = lambda v: '-' if v is None else f'{v:.3f}'
     lines.append(f'| {c["divisor"]:g}{mark} | {iou(c["iou"])} | {iou(c["mean_iou"])} | '
-                 f'{c["worst_called_bursty"]:.2%} ({c["worst_recording"]}) |')
+                 f'{c["worst_called_bursty"]:.2%} ({c["worst_recording"] or "none called"}) |')
   return '\n'.join(lines) + '\n'

@@ -72,7 +72,7 @@ def evaluate_model(model: str, split: str = 'test', *, output_dir: str, dataset:
   mesh = steps.data_mesh()
   sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data'))
   jitted = steps.make_steps(registry.build_from_config(config), None, mesh, np.ones(len(class_names)), task,
-                            log_prior=trained.log_prior)
+                            log_prior=trained.temperature * trained.log_prior)  # argmax of z / T + b
   variables = jitted.place_state(trained.variables)
   batch_size = max(jax.device_count(), (config.batch_size // jax.device_count()) * jax.device_count())
   ds = pipeline.input_pipeline(config.dataset, split, global_batch_size=batch_size, train=False,

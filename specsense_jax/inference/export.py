@@ -13,6 +13,7 @@ from typing import Any, Callable, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from specsense_jax.inference import trained_models
 from specsense_jax.training import tasks
@@ -23,15 +24,18 @@ PLATFORMS = ('cpu', 'cuda', 'rocm', 'tpu')
 def inference_fn(trained: trained_models.TrainedModel) -> Callable[[jax.Array], Any]:
   """images -> outputs with the variables closed over (they become constants of the exported program).
 
-  The outputs are the task's own predictions (`tasks.Task.predictions`, as validation and `launch.evaluate`
-  compute them); segmentation models add the per-pixel class probabilities.
+  The outputs are the task's own predictions (`tasks.Task.predictions`, as `launch.evaluate` computes them);
+  segmentation models add the per-pixel class probabilities, with the model's temperature and class prior as
+  `predict` gives them (the band plan, which needs a recording's frequency, is not applied).
   """
   task = tasks.task_for_model(trained.config.model)
+  temperature, log_prior = np.float32(trained.temperature), trained.log_prior
 
   def infer(images):
     logits = trained.model.apply(trained.variables, images, train=False)
     if task is tasks.SEGMENTATION:
-      return task.predictions(logits), jax.nn.softmax(logits.astype(jnp.float32), -1)
+      scores = logits.astype(jnp.float32) / temperature + log_prior
+      return task.predictions(scores), jax.nn.softmax(scores, -1)
     return task.predictions(logits)
   return infer
 
@@ -52,7 +56,8 @@ def save(exported: jax.export.Exported, path: str, trained: trained_models.Train
   task = tasks.task_for_model(trained.config.model)
   info = {'model': trained.config.model, 'source': trained.name, 'image_size': trained.image_size,
           'task': task.name, 'platforms': list(exported.platforms), 'input': 'float32 (batch, H, W, 3) in [0, 1]',
-          'classes': list(trained.class_names)}
+          'classes': list(trained.class_names), 'calibration_temperature': trained.temperature,
+          'class_prior': dict((trained.config.get('class_prior') or {}).items())}
   for target, data in ((path, exported.serialize()), (path + '.json', json.dumps(info, indent=1).encode())):
     with open(target + '.tmp', 'wb') as f:
       f.write(data)

@@ -59,7 +59,7 @@ class TrainedModel:
   @property
   def log_prior(self) -> np.ndarray:
     """(classes,) float32 log factors added to the calibrated logits before the softmax: the recorded
-    `class_prior` ({class name: factor}, `evaluation.class_prior`), zeros where none was selected."""
+    `class_prior` ({class name: factor}, `evaluation.class_prior`); a scalar 0 where none was selected."""
     return log_prior(self.config)
 
   @property
@@ -79,13 +79,21 @@ class TrainedModel:
 
 
 def log_prior(config: ml_collections.ConfigDict) -> np.ndarray:
-  """`TrainedModel.log_prior` of a model's config; a ValueError names a prior class the model lacks or a factor
-  that is not positive."""
+  """`TrainedModel.log_prior` of a model's config. A ValueError names the `class_prior` key when it is not a
+  mapping of the model's classes to finite positive factors, or belongs to a frame classifier (whose per-standard
+  sigmoids a prior does not renormalise)."""
+  prior = config.get('class_prior') or {}
+  if not prior:
+    return np.zeros((), np.float32)  # adds nothing, whatever the class count
   names = tasks.class_names(config)
-  prior = dict((config.get('class_prior') or {}).items())
-  unknown = [name for name in prior if name not in names]
-  if unknown or any(not float(factor) > 0 for factor in prior.values()):
-    raise ValueError(f'config class_prior must map classes of the model {names} to positive factors, got '
+  if not hasattr(prior, 'items'):
+    raise ValueError(f'config class_prior must be {{class name: factor}}, got {prior!r}')
+  prior = dict(prior.items())
+  if tasks.task_for_model(config.model) is not tasks.SEGMENTATION:
+    raise ValueError(f'config class_prior is for segmentation models; {config.model} is a frame classifier')
+  factors = [float(f) if isinstance(f, (int, float)) else np.nan for f in prior.values()]
+  if any(name not in names for name in prior) or not all(np.isfinite(f) and f > 0 for f in factors):
+    raise ValueError(f'config class_prior must map classes of the model {names} to finite positive factors, got '
                      f'{prior}')
   return np.log(np.array([float(prior.get(name, 1.0)) for name in names], np.float32))
 
@@ -152,6 +160,10 @@ def load(name_or_dir: str = DEFAULT) -> TrainedModel:
       raise ValueError(f'{variables_path}: not the variables of {config.model} ({e})') from None
   # float16 on disk (or float32 in models packaged before), the template's dtypes in memory
   variables = jax.tree.map(lambda x, t: np.asarray(x, t.dtype), variables, template)
+  try:
+    log_prior(config)
+  except ValueError as e:
+    raise ValueError(f'{config_path}: {e}') from None
   return TrainedModel(os.path.basename(os.path.normpath(path)), config, model, variables)
 
 
@@ -169,8 +181,8 @@ def to_storage(variables: Any) -> Any:
 
 
 def update_packaged_config(model: str, updates: dict[str, Any]) -> str:
-  """Sets `updates` in a packaged or shipped model's config.json (written whole, atomically); returns its path.
-  Training workdirs are refused: package them first."""
+  """Sets `updates` in a packaged or shipped model's config.json (each key replaced whole; the file written
+  atomically); returns its path. Training workdirs are refused: package them first."""
   model_dir = resolve(model)
   path = os.path.join(model_dir, 'config.json')
   if not os.path.isfile(path) or not os.path.isfile(os.path.join(model_dir, checkpoints.PACKAGED_VARIABLES)):

@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 
 from specsense_jax import frames
+from specsense_jax import metrics
 from specsense_jax.constants import FRAME_S
 from specsense_jax.constants import MODEL_RATE
+from specsense_jax.data import pipeline
+from specsense_jax.evaluation import calibration
 from specsense_jax.evaluation import class_prior
 from specsense_jax.evaluation import reports
 from specsense_jax.inference import predict
@@ -36,15 +39,21 @@ def test_prediction_multiplies_the_probabilities_by_the_prior(packaged):
   _, mask, prior = next(predict.predict_frames(trained_models.load(packaged), [frame]))
   expected = raw * np.array([1.0, 3.0, 0.25, 1.0])  # Bayes' rule: p(y | x) x factor, renormalised
   np.testing.assert_allclose(prior, expected / expected.sum(-1, keepdims=True), atol=2e-5)
-  np.testing.assert_array_equal(mask, np.argmax(expected, -1))
-  assert not np.array_equal(mask, np.argmax(raw, -1))
+  ranked = np.sort(expected / expected.sum(-1, keepdims=True), -1)
+  sure = ranked[..., -1] - ranked[..., -2] > 1e-3  # pixels no rounding can flip
+  np.testing.assert_array_equal(mask[sure], np.argmax(expected, -1)[sure])
+  assert np.mean(mask != np.argmax(raw, -1)) > 0.01  # the prior moved pixels
 
 
-@pytest.mark.parametrize('prior', [{'WLAN': 0.5}, {'NR': 0.0}, {'NR': -1}])
-def test_a_prior_of_another_class_or_not_positive_is_refused(packaged, prior):
+@pytest.mark.parametrize('prior,message', [
+    ({'WLAN': 0.5}, r"config class_prior must map classes of the model \('Noise', 'NR', "),
+    ({'NR': 0.0}, 'finite positive factors'), ({'NR': -1}, 'finite positive factors'),
+    ({'NR': 'x'}, 'finite positive factors'), ({'NR': float('inf')}, 'finite positive factors'),
+    (0.5, r'config class_prior must be \{class name: factor\}, got 0.5')])
+def test_a_bad_prior_is_refused_at_load_naming_the_file(packaged, prior, message):
   trained_models.update_packaged_config(packaged, {'class_prior': prior})
-  with pytest.raises(ValueError, match=r"config class_prior must map classes of the model \('Noise', 'NR', "):
-    _ = trained_models.load(packaged).log_prior
+  with pytest.raises(ValueError, match='config.json: .*' + message):
+    trained_models.load(packaged)
 
 
 def test_evaluation_applies_the_prior(packaged, tiny_data_dir, tmp_path):
@@ -56,6 +65,24 @@ def test_evaluation_applies_the_prior(packaged, tiny_data_dir, tmp_path):
   assert confusion.sum() == np.array(plain['confusion_matrix']).sum() > 0
   assert confusion[:, 1:].sum() == 0  # every pixel called Noise: the factor outweighs any logit gap
   assert np.array(plain['confusion_matrix'])[:, 1:].sum() > 0
+  # with a temperature the prior still adds to z / T: evaluation's masks are predict's
+  trained_models.update_packaged_config(packaged, {'calibration_temperature': 2.0,
+                                                   'class_prior': {'NR': 3.0, 'LTE': 0.5}})
+  evaluated = np.array(reports.evaluate_model(packaged, 'test', output_dir=str(tmp_path / 'both'),
+                                              **kwargs)['confusion_matrix'])
+  trained = trained_models.load(packaged)
+  ds = pipeline.input_pipeline('spectrum_sensing/synthetic_tiny', 'test', global_batch_size=8, train=False,
+                               data_dir=tiny_data_dir, class_names=trained.class_names)
+  predicted = np.zeros_like(evaluated)
+  for batch in ds.as_numpy_iterator():
+    valid = batch['valid'] > 0
+    images = np.round(batch['image'][valid] * 255).astype(np.uint8)
+    masks = np.argmax(predict.image_probabilities(trained, images), -1)
+    predicted += metrics.confusion_matrix(batch['mask'][valid], masks, len(trained.class_names))
+  assert np.abs(evaluated - predicted).sum() <= 1e-3 * evaluated.sum()  # near-ties may round either way
+  assert not np.array_equal(evaluated, np.array(plain['confusion_matrix']))
+  with pytest.raises(ValueError, match='has a class_prior, chosen under its current temperature; calibrate before'):
+    calibration.write_temperature(packaged, {'temperature': 1.5})
 
 
 def test_the_shipped_six_class_selection_is_reproduced(shared_dir, realistic_tiny_data_dir, tmp_path):
@@ -67,7 +94,8 @@ def test_the_shipped_six_class_selection_is_reproduced(shared_dir, realistic_tin
                                           data_dir=realistic_tiny_data_dir, divisors=(1, 4, 5, 50))
   by_divisor = {c['divisor']: c for c in recorded.candidates}
   for candidate in result['candidates']:
-    assert candidate['worst_called_bursty'] == pytest.approx(by_divisor[candidate['divisor']]['worst_called_bursty'])
+    assert candidate['worst_called_bursty'] == pytest.approx(  # within two pixels of the 2,432 of the 1 ms capture
+        by_divisor[candidate['divisor']]['worst_called_bursty'], abs=1e-3)
   assert [c['worst_called_bursty'] < class_prior.BOUND for c in result['candidates']] == [False, False, True, True]
   assert result['divisor'] == 5.0 == recorded.divisor and result['factor'] == pytest.approx(0.2)
   assert trained_models.load(SIX_CLASS).config.class_prior.Radar == pytest.approx(0.2)

@@ -1,5 +1,7 @@
 """jax.export round trip: the serialized inference function gives exactly the in-process masks."""
 
+import json
+import shutil
 import subprocess
 import sys
 
@@ -9,6 +11,7 @@ import pytest
 
 from specsense_jax import synthetic
 from specsense_jax.inference import export
+from specsense_jax.inference import predict
 from specsense_jax.inference import trained_models
 
 
@@ -37,3 +40,21 @@ def test_bad_files_and_platforms(tmp_path):
     export.load(str(tmp_path / 'missing'))
   with pytest.raises(ValueError, match=r"--platforms: unknown \['gpu'\]"):
     export.export(trained_models.load(), ['gpu'])
+
+
+def test_exported_probabilities_carry_the_temperature_and_class_prior(tmp_path):
+  model_dir = tmp_path / 'model'
+  shutil.copytree(trained_models.resolve(trained_models.DEFAULT), model_dir)
+  trained_models.update_packaged_config(str(model_dir), {'calibration_temperature': 2.0,
+                                                         'class_prior': {'NR': 3.0, 'LTE': 0.5}})
+  trained = trained_models.load(str(model_dir))
+  exported = export.export(trained)
+  images = np.stack([synthetic.make_example(700 + i)['image'] for i in range(2)])
+  masks, probabilities = exported.call(images.astype(np.float32) / 255)
+  expected = predict.image_probabilities(trained, images)  # softmax(z / 2 + log prior), as predict gives it
+  np.testing.assert_allclose(probabilities, expected, atol=1e-5)
+  sure = np.sort(expected, -1)[..., -1] - np.sort(expected, -1)[..., -2] > 1e-3  # no near-ties to flip
+  np.testing.assert_array_equal(np.asarray(masks)[sure], np.argmax(expected, -1)[sure])
+  export.save(exported, str(tmp_path / 'm.jaxexport'), trained)
+  info = json.loads((tmp_path / 'm.jaxexport.json').read_text())
+  assert info['class_prior'] == {'NR': 3.0, 'LTE': 0.5} and info['calibration_temperature'] == 2.0

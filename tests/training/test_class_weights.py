@@ -70,15 +70,16 @@ def test_median_frequency_weights_use_frequencies_within_the_images_holding_the_
 
 def test_mixture_statistics_are_per_drawn_example():
   # Source A: 2 examples, pixels (10, 6), image pixels (16, 8); source B: 4 examples, (4, 28), (32, 32).
-  # Drawn 3 : 1, one example holds on average 0.75 (10, 6) / 2 + 0.25 (4, 28) / 4 = (4, 4): a share of
-  # 0.75 x 16/2 + 0.25 x 32/4 = 8 image pixels for each class, so the classes weigh alike.
+  # Drawn 3 : 1, one example holds on average 0.75 (10, 6) / 2 + 0.25 (4, 28) / 4 = (4, 4) pixels of each class
+  # and 0.75 (16, 8) / 2 + 0.25 (32, 32) / 4 = (8, 5) pixels of images holding it: frequencies 0.5 and 0.8.
   a = (np.array([10, 6]), np.array([16, 8]), 2, 0.75)
   b = (np.array([4, 28]), np.array([32, 32]), 4, 0.25)
   pixels, image_pixels = optim.mixture_pixel_statistics([a, b])
   np.testing.assert_allclose(pixels, [4.0, 4.0])
   np.testing.assert_allclose(image_pixels, [8.0, 5.0])
   weights = optim.median_frequency_weights(pixels, image_pixels)
-  np.testing.assert_allclose(weights, np.array([1 / 0.5, 1 / 0.8]) / (1 / 0.5 + 1 / 0.8), rtol=1e-6)
+  raw = np.array([1 / 0.5, 1 / 0.8])  # 1 / frequency (the median cancels in the normalisation)
+  np.testing.assert_allclose(weights, raw / raw.sum(), rtol=1e-6)
   # alone, source A's counts as counted (integers: the weights of one dataset do not move by a rounding)
   alone_pixels, alone_image_pixels = optim.mixture_pixel_statistics([a])
   np.testing.assert_array_equal(alone_pixels, [10, 6])
