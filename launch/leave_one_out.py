@@ -8,7 +8,6 @@ writes WORKDIR/leave_one_out.json and .md (`specsense_jax/experiments/leave_one_
 finished folds and resumes an interrupted one.
 """
 
-import os
 
 from absl import flags
 
@@ -21,7 +20,7 @@ import tfds_builders.spectrum_sensing  # pylint: disable=unused-import  register
 _TRUTH = flags.DEFINE_string('truth', '../shared/realdata/captures', 'Folder of recordings with hand-made truth '
                              '(SigMF annotations, or the catalogued raw captures).')
 _RECORDINGS = flags.DEFINE_list('recordings', None, 'Recording names to score (default: every annotated one).')
-_KEEP_OUT = flags.DEFINE_list('keep_out', [os.path.splitext(f)[0] for f in catalog.HELD_OUT],
+_KEEP_OUT = flags.DEFINE_list('keep_out', list(catalog.HELD_OUT_NAMES),
                               'Recordings left out of every fold\'s training (scored all the same).')
 
 

@@ -154,7 +154,7 @@ def evaluate_captures(captures_dir: str, models: str | Sequence[str] = trained_m
       for prior in (False, True) if band_plan else (False,):
         for path in paths:
           row = evaluate_recording(trained, recordings.read_recording(path), band_plan=prior)
-          held_out = row['recording'] in {os.path.splitext(f)[0] for f in catalog.HELD_OUT}
+          held_out = row['recording'] in catalog.HELD_OUT_NAMES
           name = os.path.basename(os.path.normpath(model)) + (' + band plan' if prior else '')
           rows.append({'model': name, **row, 'held_out': held_out, 'band_plan': prior})
   if output_dir:

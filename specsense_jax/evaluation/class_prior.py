@@ -17,7 +17,6 @@ temperature (`TrainedModel.log_prior`); the band-plan prior multiplies on top of
 from __future__ import annotations
 
 import dataclasses
-import os
 import tempfile
 from typing import Any, Sequence
 
@@ -66,12 +65,11 @@ def _validation_confusions(trained, dataset, split, data_dir, index, divisors, b
 def _capture_confusions(trained, captures_dir, index, divisors) -> dict[str, np.ndarray]:
   """Per development recording, (len(divisors), C, C) confusion matrices under the band plan."""
   count = len(trained.class_names)
-  held_out = {os.path.splitext(f)[0] for f in catalog.HELD_OUT}
   out = {}
   with tempfile.TemporaryDirectory() as scratch:
     for path in captures_lib.annotated_recordings(captures_dir, scratch):
       recording = recordings.read_recording(path)
-      if recording.name in held_out:
+      if recording.name in catalog.HELD_OUT_NAMES:
         continue
       confusions = np.zeros((len(divisors), count, count), np.int64)
       for frame, _, probabilities, _, truth in captures_lib.scored_frames(trained, recording, band_plan=True):

@@ -143,6 +143,7 @@ CAPTURES = (
 # Recordings kept out of every decision about training (recipe, scaling, checkpoint choice) and reported apart: the
 # retraining issue's own held-out check.
 HELD_OUT = ('lte_fdd_b3_f1815.3MHz_s19.2Msps_int8_take2.bin', 'nr_n3_20MHz_sib_f1865MHz_s23.04Msps_cf32.bin')
+HELD_OUT_NAMES = tuple(f.rsplit('.', 1)[0] for f in HELD_OUT)  # as recordings name themselves (no extension)
 
 
 def write_sigmf(capture: Capture, captures_dir: str, output_dir: str) -> str:
