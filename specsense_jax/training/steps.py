@@ -128,7 +128,7 @@ class Steps(NamedTuple):
 
 
 def make_steps(model: nn.Module, tx: optax.GradientTransformation | None, mesh: jax.sharding.Mesh, class_weights,
-               task: tasks.Task = tasks.SEGMENTATION, *, ema_decay: float = 0.0, log_prior=None) -> Steps:
+               task: tasks.Task = tasks.SEGMENTATION, *, ema_decay: float = 0.0, log_prior=0.0) -> Steps:
   """The jitted train step, eval step and state placement for `mesh` (axis 'data').
 
   Args:
@@ -140,7 +140,7 @@ def make_steps(model: nn.Module, tx: optax.GradientTransformation | None, mesh: 
     ema_decay: the decay of the moving average `train_step` keeps, for states that keep one (`create_train_state`
       with ema=True); in [0, 1).
     log_prior: (num_classes,) added to the logits the eval step predicts from (a packaged segmentation model's
-      `class_prior`, `TrainedModel.log_prior`); not to its loss. None: zeros.
+      `class_prior`, `TrainedModel.log_prior`, a scalar 0 without one); not to its loss.
 
   Returns:
     Steps. On the CPU the train step is compiled with `xla_cpu.train_step_options` (faster matmul fusions for
@@ -159,7 +159,7 @@ def make_steps(model: nn.Module, tx: optax.GradientTransformation | None, mesh: 
                          in_shardings=(replicated, sharded), out_shardings=(replicated, replicated),
                          donate_argnums=(0,),
                          compiler_options=xla_cpu.train_step_options(mesh.devices.flat[0].platform))
-  prior = jnp.zeros_like(weights) if log_prior is None else jnp.asarray(log_prior, jnp.float32)
-  eval_step = jax.jit(functools.partial(_eval_step, model=model, class_weights=weights, task=task, log_prior=prior),
+  eval_step = jax.jit(functools.partial(_eval_step, model=model, class_weights=weights, task=task,
+                                        log_prior=jnp.asarray(log_prior, jnp.float32)),
                       in_shardings=(replicated, sharded), out_shardings=(sharded, replicated))
   return Steps(train_step, eval_step, lambda state: jax.device_put(state, replicated))
