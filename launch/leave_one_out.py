@@ -8,7 +8,6 @@ writes WORKDIR/leave_one_out.json and .md (`specsense_jax/experiments/leave_one_
 finished folds and resumes an interrupted one.
 """
 
-
 from absl import flags
 
 from launch import common

@@ -152,7 +152,7 @@ def write_temperature(model: str, result: dict[str, Any]) -> str:
   """Records a calibration (`calibrate`) in a packaged or shipped model's config.json (`calibration_temperature`,
   `calibration`); returns the path. Training workdirs are refused: package them first, and so are models with a
   class prior (`evaluation.class_prior`), which was chosen under the temperature they had: calibrate first."""
-  if trained_models.load(model).config.get('class_prior'):
+  if trained_models.packaged_config(model)[1].get('class_prior'):  # the config alone, not the weights
     raise ValueError(f'{model} has a class_prior, chosen under its current temperature; calibrate before choosing '
                      'it (launch.calibrate, then launch.select_prior)')
   return trained_models.update_packaged_config(model, {

@@ -180,16 +180,22 @@ def to_storage(variables: Any) -> Any:
   return jax.tree.map(store, variables)
 
 
-def update_packaged_config(model: str, updates: dict[str, Any]) -> str:
-  """Sets `updates` in a packaged or shipped model's config.json (each key replaced whole; the file written
-  atomically); returns its path. Training workdirs are refused: package them first."""
+def packaged_config(model: str) -> tuple[str, dict[str, Any]]:
+  """(path, contents) of a packaged or shipped model's config.json, read without loading the weights. Training
+  workdirs are refused: package them first."""
   model_dir = resolve(model)
   path = os.path.join(model_dir, 'config.json')
   if not os.path.isfile(path) or not os.path.isfile(os.path.join(model_dir, checkpoints.PACKAGED_VARIABLES)):
     raise ValueError(f'{model_dir}: not a packaged model (config.json and {checkpoints.PACKAGED_VARIABLES}); '
                      'package it first (launch.export or trained_models.package)')
   with open(path) as f:
-    config = json.load(f)
+    return path, json.load(f)
+
+
+def update_packaged_config(model: str, updates: dict[str, Any]) -> str:
+  """Sets `updates` in a packaged or shipped model's config.json (each key replaced whole; the file written
+  atomically); returns its path. Training workdirs are refused: package them first."""
+  path, config = packaged_config(model)
   config.update(updates)
   with open(path + '.tmp', 'w') as f:
     json.dump(config, f, indent=1)
