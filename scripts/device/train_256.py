@@ -1,6 +1,7 @@
 """One lent-GPU session: DeepLabv3+ at 256x256 by the realistic recipe, and its train-step benchmark, in one run.
 
   python scripts/device/train_256.py --out=$OUT [--models=resnet50,mobilenetv2] [--bench] [--budget_s=540]
+  python scripts/device/train_256.py --out=/tmp/smoke --smoke --bench --max_epochs=1  # the whole path, CPU, 2 min
 
 The GPU machines lent to this project have JAX, Flax and Optax but no TensorFlow, so `launch.train` cannot read
 TFDS there. This script trains what `launch.train --config=configs/realistic.py:encoder=E,size=256
@@ -42,12 +43,16 @@ def parse(argv):
   parser.add_argument('--bench', action='store_true', help='also time the train step with the CPU-tuned layers forced')
   parser.add_argument('--budget_s', type=float, default=540.0)
   parser.add_argument('--bench_until_s', type=float, default=330.0, help='no benchmark row once less is left')
-  parser.add_argument('--batch', type=int, default=64)
+  parser.add_argument('--batch', type=int, default=None, help='default 64; 2 with --smoke (64 at 256x256 needs '
+                      'over 26 GB of host memory on the CPU)')
   parser.add_argument('--learning_rate', type=float, default=0.02)
   parser.add_argument('--max_epochs', type=int, default=30)
   parser.add_argument('--gen_dir', default='/tmp/gen_frames')
   parser.add_argument('--smoke', action='store_true', help='40 frames, tiny batches, no time planning (CPU)')
-  return parser.parse_args(argv)
+  args = parser.parse_args(argv)
+  if args.batch is None:
+    args.batch = 2 if args.smoke else 64
+  return args
 
 
 ARGS = parse(sys.argv[1:])
