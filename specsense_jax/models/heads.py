@@ -94,6 +94,7 @@ class DeepLabV3Plus(nn.Module):
   decoder_convs: int = 2
   dtype: Any = jnp.float32
   input_transform: str | None = None  # a key of pretrained.INPUT_TRANSFORMS, for ImageNet-initialized encoders
+  atrous_rates: tuple[int, ...] | None = None  # ASPP's dilations; None: 6/12/18 at output stride 16, doubled at 8
 
   @nn.compact
   def __call__(self, x, train: bool = False):
@@ -101,7 +102,7 @@ class DeepLabV3Plus(nn.Module):
     if self.input_transform:
       x = pretrained.INPUT_TRANSFORMS[self.input_transform](x)
     features = self.encoder(name='encoder')(x, train)
-    rates = tuple(r * 16 // self.output_stride for r in (6, 12, 18))  # 6/12/18 at 16, doubled at 8
+    rates = self.atrous_rates or tuple(r * 16 // self.output_stride for r in (6, 12, 18))
     high = ASPP(rates, separable=self.separable, dtype=self.dtype, name='aspp')(features['stage5'], train)
     low = layers.ConvBN(48, 1, dtype=self.dtype, name='low_level')(features['stage2'], train)
     high = resize_bilinear(high, *low.shape[1:3])

@@ -32,6 +32,9 @@ ENCODERS: dict[str, Callable[..., nn.Module]] = {
     'inception_v3': inception_v3.InceptionV3,
 }
 OUTPUT_STRIDES = (8, 16, 32)
+# model_kwargs that change what a network computes but none of its weights' names or shapes: a run may start from
+# weights trained with other values (`config.init_from`), e.g. DeepLab's output stride 16 fine-tuned at 8.
+WEIGHT_FREE_KWARGS = ('output_stride', 'atrous_rates')
 
 
 def _check_transform(input_transform):
@@ -41,11 +44,21 @@ def _check_transform(input_transform):
   return input_transform
 
 
+def _check_rates(atrous_rates):
+  if atrous_rates is None:
+    return None
+  rates = tuple(atrous_rates)
+  if not rates or not all(isinstance(r, int) and not isinstance(r, bool) and r >= 1 for r in rates):
+    raise ValueError(f'atrous_rates must be None or a non-empty sequence of positive integers, got {atrous_rates!r}')
+  return rates
+
+
 def _deeplab(encoder: str, num_classes: int, output_stride: int = 16, separable: bool = True,
-             decoder_convs: int = 2, dtype: Any = jnp.float32, input_transform: str | None = None):
+             decoder_convs: int = 2, dtype: Any = jnp.float32, input_transform: str | None = None,
+             atrous_rates: tuple[int, ...] | None = None):
   return heads.DeepLabV3Plus(functools.partial(ENCODERS[encoder], output_stride=output_stride, dtype=dtype),
                              num_classes, output_stride, separable, decoder_convs, dtype,
-                             _check_transform(input_transform))
+                             _check_transform(input_transform), _check_rates(atrous_rates))
 
 
 def _classifier(encoder: str, num_classes: int, output_stride: int = 32, dtype: Any = jnp.float32,
@@ -104,7 +117,8 @@ def build_model(name: str, num_classes: int, **kwargs) -> nn.Module:
     name: 'custom', 'deeplabv3plus_<encoder>' or 'classifier_<encoder>' with an encoder of `ENCODERS`.
     num_classes: output classes (segmentation: per pixel; classifier: multi-label logits).
     **kwargs: output_stride (8, 16, 32; not for 'custom'), separable (DeepLabv3+: atrous separable 3x3
-      convs, default True), decoder_convs (DeepLabv3+: 3x3 convs after the skip concat, default 2), dtype
+      convs, default True), decoder_convs (DeepLabv3+: 3x3 convs after the skip concat, default 2),
+      atrous_rates (DeepLabv3+: ASPP's dilations, default 6/12/18 at output stride 16, doubled at 8), dtype
       (e.g. jnp.bfloat16 compute; parameters stay float32), input_transform (heads: a key of
       pretrained.INPUT_TRANSFORMS).
 

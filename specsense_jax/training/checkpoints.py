@@ -168,8 +168,9 @@ def _trained_config(path: str) -> ml_collections.ConfigDict:
 
 
 def check_trained(path: str, config: ml_collections.ConfigDict, class_names: Sequence[str]) -> None:
-  """ValueError naming config.init_from unless `path` holds weights of `config`'s model, image size and layout,
-  trained on `class_names` (the run's) with its spectrogram mode and image scaling where it recorded them."""
+  """ValueError naming config.init_from unless `path` holds weights of `config`'s model, image size and layout
+  (`registry.WEIGHT_FREE_KWARGS` may differ), trained on `class_names` (the run's) with its spectrogram mode and
+  image scaling where it recorded them."""
   trained = _trained_config(path)
   recorded = trained.get('class_names')
   missing = [c for c in recorded or () if c not in class_names]
@@ -182,8 +183,10 @@ def check_trained(path: str, config: ml_collections.ConfigDict, class_names: Seq
                        f'{config.get(key)!r}')
   for key in ('model', 'image_size', 'model_kwargs'):
     mine, theirs = config.get(key), trained.get(key)
-    if key == 'model_kwargs':  # the same network whether a default is named or left out, tuples or JSON lists
-      mine, theirs = (registry.explicit_model_kwargs(config.model, dict(v or {})) for v in (mine, theirs))
+    if key == 'model_kwargs':  # the same weights whether a default is named or left out, tuples or JSON lists,
+      # and whatever the kwargs that no weight depends on (output stride, ASPP rates)
+      mine, theirs = ({k: v for k, v in registry.explicit_model_kwargs(config.model, dict(v or {})).items()
+                       if k not in registry.WEIGHT_FREE_KWARGS} for v in (mine, theirs))
     if mine != theirs:
       raise ValueError(f'config.init_from {path!r} was trained with {key}={theirs!r}; this run has {mine!r}')
   if not os.path.isfile(os.path.join(path, PACKAGED_VARIABLES)) and not has_trained_weights(path):

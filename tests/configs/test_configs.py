@@ -81,6 +81,11 @@ def test_realistic_recipe():
     realistic.get_config('stem=1x4')
   with pytest.raises(ValueError, match='configs/realistic.py: stem applies to the custom network only'):
     realistic.get_config('encoder=resnet18,stem=1x2')
+  assert 'atrous_rates' not in realistic.get_config('encoder=resnet18').model_kwargs  # the model's 6/12/18
+  with pytest.raises(ValueError, match="aspp must be positive dilations joined by /, such as 2/4/6, got '2/x'"):
+    realistic.get_config('encoder=resnet18,aspp=2/x')
+  with pytest.raises(ValueError, match='aspp sets DeepLabv3\\+\'s ASPP dilations; give it with encoder'):
+    realistic.get_config('aspp=2/4/6')
   smoke = realistic.get_config('runlocal')
   assert (smoke.dataset, smoke.train_mix, smoke.image_size) == (
       'spectrum_sensing/realistic_tiny', 'spectrum_sensing/synthetic_tiny:0.3', 64)

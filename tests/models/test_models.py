@@ -122,6 +122,22 @@ def test_explicit_model_kwargs_leave_out_the_defaults():
       'decoder_convs': 1}
 
 
+def test_atrous_rates_set_aspp_dilations_without_touching_the_weights():
+  # 64x64 at output stride 16: stage5 is 4x4, so every dilation of 4 or more reaches only padding off the centre
+  # tap (those branches act as 1x1 convs) and such rates agree; 1/2/3 reach real neighbours and differ.
+  images = jnp.asarray(np.random.default_rng(0).normal(size=(1, 64, 64, 3)), jnp.float32)
+  default = build_model('deeplabv3plus_resnet18', 3)
+  variables = default.init(jax.random.key(0), images)
+  logits = {rates: np.asarray(build_model('deeplabv3plus_resnet18', 3, atrous_rates=rates).apply(variables, images))
+            for rates in ((4, 5, 6), (7, 9, 11), (1, 2, 3))}
+  np.testing.assert_array_equal(np.asarray(default.apply(variables, images)), logits[(4, 5, 6)])
+  np.testing.assert_array_equal(logits[(4, 5, 6)], logits[(7, 9, 11)])
+  assert np.abs(logits[(1, 2, 3)] - logits[(4, 5, 6)]).max() > 1e-3
+  assert 'atrous_rates' in registry.WEIGHT_FREE_KWARGS and 'output_stride' in registry.WEIGHT_FREE_KWARGS
+  with pytest.raises(ValueError, match=r'atrous_rates must be None or a non-empty sequence of positive integers'):
+    build_model('deeplabv3plus_resnet18', 3, atrous_rates=(0, 2))
+
+
 def test_custom_network_stem_stride_checks():
   with pytest.raises(ValueError, match='custom needs input height and width divisible by 16; got 72x128'):
     model = build_model('custom', 3, stem_stride=2)

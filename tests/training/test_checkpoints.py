@@ -23,3 +23,17 @@ def test_a_config_naming_the_defaults_starts_from_the_shipped_model():
   with pytest.raises(ValueError, match=r"was trained with model_kwargs=\{'stem_stride': 2\}; this run has "
                                        r"\{'stem_stride': \(1, 2\)\}"):
     checkpoints.check_trained(shipped, other, constants.FOUR_CLASSES)
+
+
+def test_output_stride_and_aspp_rates_may_differ_from_the_trained_network():
+  # neither changes a weight: DeepLabv3+ trained at stride 16 with rates 6/12/18 fine-tunes at 8 or with 2/4/6
+  shipped = trained_models.resolve('deeplabv3plus_resnet18_realistic_128')
+  config = realistic.get_config('encoder=resnet18,aspp=2/4/6')
+  assert tuple(config.model_kwargs.atrous_rates) == (2, 4, 6)
+  with config.unlocked():
+    config.model_kwargs.output_stride = 8
+  checkpoints.check_trained(shipped, config, constants.FOUR_CLASSES)
+  with config.unlocked():
+    config.model_kwargs.decoder_convs = 1  # a layer fewer: refused
+  with pytest.raises(ValueError, match=r"was trained with model_kwargs=\{\}; this run has \{'decoder_convs': 1\}"):
+    checkpoints.check_trained(shipped, config, constants.FOUR_CLASSES)
