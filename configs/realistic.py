@@ -29,7 +29,8 @@ wlan_radar,wide,short on realistic_128_wlan_radar_wide_short (those scenes with 
 30 % realistic_128_wlan_radar_rich to that (one to three emitters in every frame, seven in ten radars, labelled where
 they show).
 aspp=2/4/6 sets DeepLabv3+'s ASPP dilations (default 6/12/18; on the 8x8 map of a 128x128 image at output stride 16
-the dilations 12 and 18 see only their centre tap). stem=1x2 (time x frequency; default 2, 1 for full resolution)
+the dilations 12 and 18 see only their centre tap); aspp_pooling=time pools ASPP's last branch over time only, per
+frequency column, instead of over the whole image. stem=1x2 (time x frequency; default 2, 1 for full resolution)
 sets the custom network's stem stride, and
 --config.model_kwargs.subpixel=True its space-to-depth stem and depth-to-space classifier (`models/custom.py`).
 """
@@ -52,7 +53,8 @@ def _stem_stride(stem: str) -> int | tuple[int, int]:
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   args = common.parse_arg(arg, 'configs/realistic.py', encoder='', size=128, parity_share=0.3, short=False,
                            minmax=False, large=False, grey_rescale=True, wlan_radar=False, load_balanced=False,
-                           wide=False, radar_rich=False, stem='2', aspp='', runlocal=False)
+                           wide=False, radar_rich=False, stem='2', aspp='', aspp_pooling='image',
+                           runlocal=False)
   if args.encoder and args.encoder not in registry.ENCODERS:
     raise ValueError(f'configs/realistic.py: unknown encoder {args.encoder!r}; known: '
                      f'{", ".join(sorted(registry.ENCODERS))}')
@@ -81,8 +83,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
                      'short scenes) to realistic_128_wlan_radar_wide_short; set it with wlan_radar, wide and short')
   if args.encoder and args.stem != '2':
     raise ValueError('configs/realistic.py: stem applies to the custom network only; leave it out with encoder')
-  if args.aspp and not args.encoder:
-    raise ValueError('configs/realistic.py: aspp sets DeepLabv3+\'s ASPP dilations; give it with encoder')
+  if (args.aspp or args.aspp_pooling != 'image') and not args.encoder:
+    raise ValueError('configs/realistic.py: aspp and aspp_pooling set DeepLabv3+\'s ASPP; give them with encoder')
   rates = tuple(args.aspp.split('/')) if args.aspp else ()
   if not all(r.isdigit() and int(r) > 0 for r in rates):
     raise ValueError(f'configs/realistic.py: aspp must be positive dilations joined by /, such as 2/4/6, got '
@@ -116,6 +118,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.model_kwargs = ml_collections.ConfigDict({'output_stride': 16})
     if rates:  # at 128x128 and stride 16 the last map is 8x8: dilations 12 and 18 reach only padding
       config.model_kwargs.atrous_rates = tuple(int(r) for r in rates)
+    if args.aspp_pooling != 'image':  # checked by the model registry
+      config.model_kwargs.aspp_pooling = args.aspp_pooling
     config.learning_rate = 0.02
   else:  # the default network's layout: a (time, frequency) stem stride, e.g. 1x2 for full time resolution
     # the model's own defaults for widths (channels per U-Net level) and subpixel, named so that flags can set them

@@ -63,19 +63,26 @@ def conv3x3(features: int, dilation: int, separable: bool, dtype, name: str) -> 
   return layers.ConvBN(features, 3, dilation=dilation, dtype=dtype, name=name)
 
 
+# ASPP's pooling branch: the axes it averages over. 'time' keeps each frequency column's mean over the frame (rows
+# are time), the custom network's time context: carriers hold their band for the frame, so at low SNR the
+# column means show them where single pixels do not.
+POOLING_AXES = {'image': (1, 2), 'time': (1,)}
+
+
 class ASPP(nn.Module):
-  """Atrous spatial pyramid pooling: 1x1, three dilated 3x3 and image pooling branches, then 1x1."""
+  """Atrous spatial pyramid pooling: 1x1, three dilated 3x3 and a pooling branch (`POOLING_AXES`), then 1x1."""
   rates: tuple[int, ...]
   features: int = 256
   separable: bool = True
   dtype: Any = jnp.float32
+  pooling: str = 'image'
 
   @nn.compact
   def __call__(self, x, train=False):
     branches = [layers.ConvBN(self.features, 1, dtype=self.dtype, name='conv1x1')(x, train)]
     for i, rate in enumerate(self.rates):
       branches.append(conv3x3(self.features, rate, self.separable, self.dtype, f'atrous{i}')(x, train))
-    pooled = jnp.mean(x, axis=(1, 2), keepdims=True)
+    pooled = jnp.mean(x, axis=POOLING_AXES[self.pooling], keepdims=True)
     pooled = layers.ConvBN(self.features, 1, dtype=self.dtype, name='image_pool')(pooled, train)
     branches.append(jnp.broadcast_to(pooled, x.shape[:3] + (self.features,)))
     x = jnp.concatenate(branches, axis=-1)
@@ -95,6 +102,7 @@ class DeepLabV3Plus(nn.Module):
   dtype: Any = jnp.float32
   input_transform: str | None = None  # a key of pretrained.INPUT_TRANSFORMS, for ImageNet-initialized encoders
   atrous_rates: tuple[int, ...] | None = None  # ASPP's dilations; None: 6/12/18 at output stride 16, doubled at 8
+  aspp_pooling: str = 'image'  # a key of POOLING_AXES
 
   @nn.compact
   def __call__(self, x, train: bool = False):
@@ -103,7 +111,8 @@ class DeepLabV3Plus(nn.Module):
       x = pretrained.INPUT_TRANSFORMS[self.input_transform](x)
     features = self.encoder(name='encoder')(x, train)
     rates = self.atrous_rates or tuple(r * 16 // self.output_stride for r in (6, 12, 18))
-    high = ASPP(rates, separable=self.separable, dtype=self.dtype, name='aspp')(features['stage5'], train)
+    high = ASPP(rates, separable=self.separable, dtype=self.dtype, pooling=self.aspp_pooling,
+                name='aspp')(features['stage5'], train)
     low = layers.ConvBN(48, 1, dtype=self.dtype, name='low_level')(features['stage2'], train)
     high = resize_bilinear(high, *low.shape[1:3])
     y = jnp.concatenate([high, low], axis=-1)

@@ -111,6 +111,24 @@ def test_image_pooling_branch_pools_the_whole_stage5_map():
   np.testing.assert_allclose(logits, np.broadcast_to(expected, logits.shape), rtol=2e-5)
 
 
+def test_time_pooling_branch_pools_each_frequency_column_over_time():
+  # aspp_pooling='time': the branch keeps stage5's column means (0.1 + 0.5) / 2 = 0.3 and (0.3 + 0.7) / 2 = 0.5,
+  # the same for every row (time), so the logits change along frequency only.
+  weights = {**WEIGHTS, 'aspp/conv1x1': 0.0, 'aspp/atrous0': 0.0, 'aspp/atrous1': 0.0, 'aspp/atrous2': 0.0,
+             'low_level': 0.0}
+  model = heads.DeepLabV3Plus(_StubEncoder, num_classes=2, aspp_pooling='time')
+  x = jnp.asarray(QUADRANTS, jnp.float32)[None, :, :, None].repeat(3, -1)
+  variables = _set_by_hand(jax.eval_shape(model.init, jax.random.key(0), x), weights)
+  logits = np.asarray(jax.jit(model.apply)(variables, x))[0]
+  pooled = np.maximum(BN * 3 * 0.5 * np.array([0.3, 0.5]), 0)
+  project = np.maximum(BN * 256 * 0.05 * pooled, 0)
+  expected = _upsample(_classify(_decoder(_upsample(np.broadcast_to(project, (2, 2)), 8), 0.0)), SIZE)
+  np.testing.assert_allclose(logits, expected, rtol=2e-5)
+  assert np.all(logits == logits[:1]) and logits[0, 0, 0] != logits[0, -1, 0]
+  np.testing.assert_array_equal(  # the same weights as image pooling's
+      jax.tree.map(np.shape, variables), jax.tree.map(np.shape, jax.eval_shape(MODEL.init, jax.random.key(0), x)))
+
+
 def _upsample(x: np.ndarray, size: int) -> np.ndarray:
   """Bilinear upsampling of the first two axes to size x size, half-pixel centres and clamped edges."""
   for axis in (0, 1):

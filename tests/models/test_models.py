@@ -133,9 +133,11 @@ def test_atrous_rates_set_aspp_dilations_without_touching_the_weights():
   np.testing.assert_array_equal(np.asarray(default.apply(variables, images)), logits[(4, 5, 6)])
   np.testing.assert_array_equal(logits[(4, 5, 6)], logits[(7, 9, 11)])
   assert np.abs(logits[(1, 2, 3)] - logits[(4, 5, 6)]).max() > 1e-3
-  assert 'atrous_rates' in registry.WEIGHT_FREE_KWARGS and 'output_stride' in registry.WEIGHT_FREE_KWARGS
+  assert {'atrous_rates', 'output_stride', 'aspp_pooling'} <= set(registry.WEIGHT_FREE_KWARGS)
   with pytest.raises(ValueError, match=r'atrous_rates must be None or a non-empty sequence of positive integers'):
     build_model('deeplabv3plus_resnet18', 3, atrous_rates=(0, 2))
+  with pytest.raises(ValueError, match=r"aspp_pooling must be one of \['image', 'time'\], got 'frequency'"):
+    build_model('deeplabv3plus_resnet18', 3, aspp_pooling='frequency')
 
 
 def test_custom_network_stem_stride_checks():

@@ -25,11 +25,12 @@ def test_a_config_naming_the_defaults_starts_from_the_shipped_model():
     checkpoints.check_trained(shipped, other, constants.FOUR_CLASSES)
 
 
-def test_output_stride_and_aspp_rates_may_differ_from_the_trained_network():
-  # neither changes a weight: DeepLabv3+ trained at stride 16 with rates 6/12/18 fine-tunes at 8 or with 2/4/6
+def test_output_stride_and_aspp_settings_may_differ_from_the_trained_network():
+  # none changes a weight: DeepLabv3+ trained at stride 16 with rates 6/12/18 and image pooling fine-tunes at 8,
+  # with 2/4/6 or with time pooling
   shipped = trained_models.resolve('deeplabv3plus_resnet18_realistic_128')
-  config = realistic.get_config('encoder=resnet18,aspp=2/4/6')
-  assert tuple(config.model_kwargs.atrous_rates) == (2, 4, 6)
+  config = realistic.get_config('encoder=resnet18,aspp=2/4/6,aspp_pooling=time')
+  assert (tuple(config.model_kwargs.atrous_rates), config.model_kwargs.aspp_pooling) == ((2, 4, 6), 'time')
   with config.unlocked():
     config.model_kwargs.output_stride = 8
   checkpoints.check_trained(shipped, config, constants.FOUR_CLASSES)
