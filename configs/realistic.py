@@ -30,7 +30,8 @@ wlan_radar,wide,short on realistic_128_wlan_radar_wide_short (those scenes with 
 they show).
 aspp=2/4/6 sets DeepLabv3+'s ASPP dilations (default 6/12/18; on the 8x8 map of a 128x128 image at output stride 16
 the dilations 12 and 18 see only their centre tap); aspp_pooling=time pools ASPP's last branch over time only, per
-frequency column, instead of over the whole image. stem=1x2 (time x frequency; default 2, 1 for full resolution)
+frequency column, instead of over the whole image; time_context=true adds the decoder's time context (each
+frequency column's mean over time, `heads.TimeContext`). stem=1x2 (time x frequency; default 2, 1 for full resolution)
 sets the custom network's stem stride, and
 --config.model_kwargs.subpixel=True its space-to-depth stem and depth-to-space classifier (`models/custom.py`).
 """
@@ -54,7 +55,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   args = common.parse_arg(arg, 'configs/realistic.py', encoder='', size=128, parity_share=0.3, short=False,
                            minmax=False, large=False, grey_rescale=True, wlan_radar=False, load_balanced=False,
                            wide=False, radar_rich=False, stem='2', aspp='', aspp_pooling='image',
-                           runlocal=False)
+                           time_context=False, runlocal=False)
   if args.encoder and args.encoder not in registry.ENCODERS:
     raise ValueError(f'configs/realistic.py: unknown encoder {args.encoder!r}; known: '
                      f'{", ".join(sorted(registry.ENCODERS))}')
@@ -83,8 +84,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
                      'short scenes) to realistic_128_wlan_radar_wide_short; set it with wlan_radar, wide and short')
   if args.encoder and args.stem != '2':
     raise ValueError('configs/realistic.py: stem applies to the custom network only; leave it out with encoder')
-  if (args.aspp or args.aspp_pooling != 'image') and not args.encoder:
-    raise ValueError('configs/realistic.py: aspp and aspp_pooling set DeepLabv3+\'s ASPP; give them with encoder')
+  if (args.aspp or args.aspp_pooling != 'image' or args.time_context) and not args.encoder:
+    raise ValueError('configs/realistic.py: aspp, aspp_pooling and time_context set DeepLabv3+\'s head; give them '
+                     'with encoder')
   rates = tuple(args.aspp.split('/')) if args.aspp else ()
   if not all(r.isdigit() and int(r) > 0 for r in rates):
     raise ValueError(f'configs/realistic.py: aspp must be positive dilations joined by /, such as 2/4/6, got '
@@ -120,6 +122,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       config.model_kwargs.atrous_rates = tuple(int(r) for r in rates)
     if args.aspp_pooling != 'image':  # checked by the model registry
       config.model_kwargs.aspp_pooling = args.aspp_pooling
+    if args.time_context:
+      config.model_kwargs.decoder_time_context = True
     config.learning_rate = 0.02
   else:  # the default network's layout: a (time, frequency) stem stride, e.g. 1x2 for full time resolution
     # the model's own defaults for widths (channels per U-Net level) and subpixel, named so that flags can set them

@@ -89,6 +89,20 @@ class ASPP(nn.Module):
     return layers.ConvBN(self.features, 1, dtype=self.dtype, name='project')(x, train)
 
 
+class TimeContext(nn.Module):
+  """Adds to every pixel a linear map of its frequency column's mean over time (rows): carriers keep their band
+  for the frame, and the column means show them at SNRs where single pixels do not (the custom network's time
+  context). The map starts at zero, so the layer starts as the identity: a network grown from weights without it
+  starts where they left off."""
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x):
+    channels = x.shape[-1]
+    kernel = self.param('kernel', nn.initializers.zeros, (channels, channels), jnp.float32).astype(self.dtype)
+    return x + jnp.dot(jnp.mean(x, axis=1, keepdims=True).astype(self.dtype), kernel)
+
+
 class DeepLabV3Plus(nn.Module):
   """DeepLabv3+ (Chen et al., 2018): ASPP on the last stage, a decoder with a 48-channel projection of the
   stride-4 map and two 3x3 convs, bilinear upsampling to the input size. Returns float32 logits (N, H, W, C).
@@ -103,6 +117,7 @@ class DeepLabV3Plus(nn.Module):
   input_transform: str | None = None  # a key of pretrained.INPUT_TRANSFORMS, for ImageNet-initialized encoders
   atrous_rates: tuple[int, ...] | None = None  # ASPP's dilations; None: 6/12/18 at output stride 16, doubled at 8
   aspp_pooling: str = 'image'  # a key of POOLING_AXES
+  decoder_time_context: bool = False  # a TimeContext on the decoder's input (ASPP's output and the skip)
 
   @nn.compact
   def __call__(self, x, train: bool = False):
@@ -116,6 +131,8 @@ class DeepLabV3Plus(nn.Module):
     low = layers.ConvBN(48, 1, dtype=self.dtype, name='low_level')(features['stage2'], train)
     high = resize_bilinear(high, *low.shape[1:3])
     y = jnp.concatenate([high, low], axis=-1)
+    if self.decoder_time_context:
+      y = TimeContext(self.dtype, name='time_context')(y)
     for i in range(self.decoder_convs):
       y = conv3x3(256, 1, self.separable, self.dtype, f'decoder{i + 1}')(y, train)
     y = layers.PointwiseConv(self.num_classes, use_bias=True, dtype=self.dtype, name='classifier')(y)

@@ -36,6 +36,9 @@ OUTPUT_STRIDES = (8, 16, 32)
 # weights trained with other values (`config.init_from`), e.g. DeepLab's output stride 16 fine-tuned at 8, or its
 # image pooling fine-tuned as time pooling.
 WEIGHT_FREE_KWARGS = ('output_stride', 'atrous_rates', 'aspp_pooling')
+# model_kwargs that add a module starting as the identity (zero weights): a run setting one may start from weights
+# trained without it (`config.init_from`); the module's own weights start fresh.
+ADDED_MODULES = {'decoder_time_context': 'time_context'}
 
 
 def _check_transform(input_transform):
@@ -56,12 +59,14 @@ def _check_rates(atrous_rates):
 
 def _deeplab(encoder: str, num_classes: int, output_stride: int = 16, separable: bool = True,
              decoder_convs: int = 2, dtype: Any = jnp.float32, input_transform: str | None = None,
-             atrous_rates: tuple[int, ...] | None = None, aspp_pooling: str = 'image'):
+             atrous_rates: tuple[int, ...] | None = None, aspp_pooling: str = 'image',
+             decoder_time_context: bool = False):
   if aspp_pooling not in heads.POOLING_AXES:
     raise ValueError(f'aspp_pooling must be one of {sorted(heads.POOLING_AXES)}, got {aspp_pooling!r}')
   return heads.DeepLabV3Plus(functools.partial(ENCODERS[encoder], output_stride=output_stride, dtype=dtype),
                              num_classes, output_stride, separable, decoder_convs, dtype,
-                             _check_transform(input_transform), _check_rates(atrous_rates), aspp_pooling)
+                             _check_transform(input_transform), _check_rates(atrous_rates), aspp_pooling,
+                             bool(decoder_time_context))
 
 
 def _classifier(encoder: str, num_classes: int, output_stride: int = 32, dtype: Any = jnp.float32,
@@ -122,7 +127,8 @@ def build_model(name: str, num_classes: int, **kwargs) -> nn.Module:
     **kwargs: output_stride (8, 16, 32; not for 'custom'), separable (DeepLabv3+: atrous separable 3x3
       convs, default True), decoder_convs (DeepLabv3+: 3x3 convs after the skip concat, default 2),
       atrous_rates (DeepLabv3+: ASPP's dilations, default 6/12/18 at output stride 16, doubled at 8),
-      aspp_pooling (DeepLabv3+: 'image', the paper's, or 'time': per frequency column, `heads.POOLING_AXES`), dtype
+      aspp_pooling (DeepLabv3+: 'image', the paper's, or 'time': per frequency column, `heads.POOLING_AXES`),
+      decoder_time_context (DeepLabv3+: `heads.TimeContext` on the decoder's input, default False), dtype
       (e.g. jnp.bfloat16 compute; parameters stay float32), input_transform (heads: a key of
       pretrained.INPUT_TRANSFORMS).
 

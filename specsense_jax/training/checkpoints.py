@@ -184,24 +184,33 @@ def check_trained(path: str, config: ml_collections.ConfigDict, class_names: Seq
   for key in ('model', 'image_size', 'model_kwargs'):
     mine, theirs = config.get(key), trained.get(key)
     if key == 'model_kwargs':  # the same weights whether a default is named or left out, tuples or JSON lists,
-      # and whatever the kwargs that no weight depends on (output stride, ASPP rates)
+      # and whatever the kwargs that no weight depends on (output stride, ASPP rates); modules this run adds aside
+      added = [k for k, _ in added_modules(path, config)]
       mine, theirs = ({k: v for k, v in registry.explicit_model_kwargs(config.model, dict(v or {})).items()
-                       if k not in registry.WEIGHT_FREE_KWARGS} for v in (mine, theirs))
+                       if k not in registry.WEIGHT_FREE_KWARGS and k not in added} for v in (mine, theirs))
     if mine != theirs:
       raise ValueError(f'config.init_from {path!r} was trained with {key}={theirs!r}; this run has {mine!r}')
   if not os.path.isfile(os.path.join(path, PACKAGED_VARIABLES)) and not has_trained_weights(path):
     raise ValueError(f'config.init_from {path!r} has neither {PACKAGED_VARIABLES} nor checkpoints')
 
 
-def load_trained_variables(path: str, template: dict[str, Any],
-                           class_names: Sequence[str] | None = None) -> dict[str, Any]:
+def added_modules(path: str, config: ml_collections.ConfigDict) -> list[tuple[str, str]]:
+  """(model kwarg, module name) of each `registry.ADDED_MODULES` entry that `config` sets and the network at
+  `path` was trained without: modules a fine-tuning run adds, starting as the identity."""
+  trained = dict(_trained_config(path).get('model_kwargs') or {})
+  mine = dict(config.get('model_kwargs') or {})
+  return [(k, module) for k, module in registry.ADDED_MODULES.items() if mine.get(k) and not trained.get(k)]
+
+
+def load_trained_variables(path: str, template: dict[str, Any], class_names: Sequence[str] | None = None,
+                           fresh_modules: Sequence[str] = ()) -> dict[str, Any]:
   """{'params', 'batch_stats'} of a packaged model folder (float16 on disk) or a workdir's best checkpoint, cast
   to the dtypes of `template` (the new run's variables).
 
   When the trained network predicts a subset of `class_names` (the run's, e.g. four classes grown to six), the
   classifier's weights (the leaves whose last axis counts classes) are copied class by class and the new classes
-  keep `template`'s fresh initialization. ValueError naming config.init_from when any other shape differs
-  (another width or layout).
+  keep `template`'s fresh initialization, as do the top-level modules named in `fresh_modules` (those a run adds,
+  `added_modules`). ValueError naming config.init_from when any other shape differs (another width or layout).
   """
   packaged = os.path.join(path, PACKAGED_VARIABLES)
   if os.path.isfile(packaged):
@@ -216,6 +225,8 @@ def load_trained_variables(path: str, template: dict[str, Any],
   for key in ('params', 'batch_stats'):
     got = flax.traverse_util.flatten_dict(flax.core.unfreeze(loaded.get(key, {})))
     want = flax.traverse_util.flatten_dict(flax.core.unfreeze(template.get(key, {})))
+    fresh = {name: value for name, value in want.items() if name[0] in fresh_modules and name not in got}
+    want = {name: value for name, value in want.items() if name not in fresh}
     if set(got) != set(want):
       raise ValueError(f'config.init_from {path!r}: its {key} do not fit this run\'s network (another model, '
                        'width or layout)')
@@ -232,6 +243,7 @@ def load_trained_variables(path: str, template: dict[str, Any],
         fresh[..., columns] = value
         value = fresh
       leaves[name] = value
+    leaves.update({name: np.asarray(value) for name, value in fresh.items()})
     out[key] = flax.traverse_util.unflatten_dict(leaves)
   return out
 

@@ -311,7 +311,8 @@ class _Run:
     if latest is None:
       if self.config.get('init_from'):  # fine-tuning: every weight of a trained network
         variables = checkpoints.load_trained_variables(
-            self.config.init_from, state.variables, checkpoints.load_config(self.workdir).get('class_names'))
+            self.config.init_from, state.variables, checkpoints.load_config(self.workdir).get('class_names'),
+            [module for _, module in checkpoints.added_modules(self.config.init_from, self.config)])
         state = state.with_variables(variables)
         say(f'initialized from {self.config.init_from}')
       elif self.config.init_weights:

@@ -84,7 +84,7 @@ def test_realistic_recipe():
   assert 'atrous_rates' not in realistic.get_config('encoder=resnet18').model_kwargs  # the model's 6/12/18
   with pytest.raises(ValueError, match="aspp must be positive dilations joined by /, such as 2/4/6, got '2/x'"):
     realistic.get_config('encoder=resnet18,aspp=2/x')
-  with pytest.raises(ValueError, match='aspp and aspp_pooling set DeepLabv3\\+\'s ASPP; give them with encoder'):
+  with pytest.raises(ValueError, match='aspp, aspp_pooling and time_context set DeepLabv3\\+\'s head; give them'):
     realistic.get_config('aspp=2/4/6')
   smoke = realistic.get_config('runlocal')
   assert (smoke.dataset, smoke.train_mix, smoke.image_size) == (

@@ -129,6 +129,16 @@ def test_time_pooling_branch_pools_each_frequency_column_over_time():
       jax.tree.map(np.shape, variables), jax.tree.map(np.shape, jax.eval_shape(MODEL.init, jax.random.key(0), x)))
 
 
+def test_time_context_adds_a_linear_map_of_each_columns_mean_over_time():
+  x = np.random.default_rng(0).normal(size=(2, 5, 7, 3)).astype(np.float32)
+  kernel = np.random.default_rng(1).normal(size=(3, 3)).astype(np.float32)
+  layer = heads.TimeContext()
+  variables = layer.init(jax.random.key(0), x)
+  np.testing.assert_array_equal(layer.apply(variables, x), x)  # zero at initialization: the identity
+  expected = x + np.einsum('nwc,cf->nwf', x.mean(axis=1), kernel)[:, None]  # rows are time
+  np.testing.assert_allclose(layer.apply({'params': {'kernel': kernel}}, x), expected, rtol=1e-5, atol=1e-6)
+
+
 def _upsample(x: np.ndarray, size: int) -> np.ndarray:
   """Bilinear upsampling of the first two axes to size x size, half-pixel centres and clamped edges."""
   for axis in (0, 1):
