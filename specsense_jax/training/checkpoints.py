@@ -225,8 +225,8 @@ def load_trained_variables(path: str, template: dict[str, Any], class_names: Seq
   for key in ('params', 'batch_stats'):
     got = flax.traverse_util.flatten_dict(flax.core.unfreeze(loaded.get(key, {})))
     want = flax.traverse_util.flatten_dict(flax.core.unfreeze(template.get(key, {})))
-    fresh = {name: value for name, value in want.items() if name[0] in fresh_modules and name not in got}
-    want = {name: value for name, value in want.items() if name not in fresh}
+    added = {name: value for name, value in want.items() if name[0] in fresh_modules and name not in got}
+    want = {name: value for name, value in want.items() if name not in added}
     if set(got) != set(want):
       raise ValueError(f'config.init_from {path!r}: its {key} do not fit this run\'s network (another model, '
                        'width or layout)')
@@ -243,7 +243,7 @@ def load_trained_variables(path: str, template: dict[str, Any], class_names: Seq
         fresh[..., columns] = value
         value = fresh
       leaves[name] = value
-    leaves.update({name: np.asarray(value) for name, value in fresh.items()})
+    leaves.update({name: np.asarray(value) for name, value in added.items()})
     out[key] = flax.traverse_util.unflatten_dict(leaves)
   return out
 
