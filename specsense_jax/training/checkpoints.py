@@ -185,7 +185,7 @@ def check_trained(path: str, config: ml_collections.ConfigDict, class_names: Seq
     mine, theirs = config.get(key), trained.get(key)
     if key == 'model_kwargs':  # the same weights whether a default is named or left out, tuples or JSON lists,
       # and whatever the kwargs that no weight depends on (output stride, ASPP rates); modules this run adds aside
-      added = [k for k, _ in added_modules(path, config)]
+      added = [k for k, _ in _added_modules(trained, config)]
       mine, theirs = ({k: v for k, v in registry.explicit_model_kwargs(config.model, dict(v or {})).items()
                        if k not in registry.WEIGHT_FREE_KWARGS and k not in added} for v in (mine, theirs))
     if mine != theirs:
@@ -197,9 +197,12 @@ def check_trained(path: str, config: ml_collections.ConfigDict, class_names: Seq
 def added_modules(path: str, config: ml_collections.ConfigDict) -> list[tuple[str, str]]:
   """(model kwarg, module name) of each `registry.ADDED_MODULES` entry that `config` sets and the network at
   `path` was trained without: modules a fine-tuning run adds, starting as the identity."""
-  trained = dict(_trained_config(path).get('model_kwargs') or {})
-  mine = dict(config.get('model_kwargs') or {})
-  return [(k, module) for k, module in registry.ADDED_MODULES.items() if mine.get(k) and not trained.get(k)]
+  return _added_modules(_trained_config(path), config)
+
+
+def _added_modules(trained: ml_collections.ConfigDict, config: ml_collections.ConfigDict) -> list[tuple[str, str]]:
+  theirs, mine = (dict(c.get('model_kwargs') or {}) for c in (trained, config))
+  return [(k, module) for k, module in registry.ADDED_MODULES.items() if mine.get(k) and not theirs.get(k)]
 
 
 def load_trained_variables(path: str, template: dict[str, Any], class_names: Sequence[str] | None = None,
